@@ -39,7 +39,7 @@ let package = Package(
     ),
     .testTarget(
       name: "PoisonLabTests",
-      dependencies: ["PoisonLab", "poisonlab"],
+      dependencies: ["PoisonLab"],
       swiftSettings: ownSettings
     ),
   ]

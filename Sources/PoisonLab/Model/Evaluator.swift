@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Test-set figures of a model.
 public struct Evaluation: Sendable, Equatable {
   /// Samples evaluated.
@@ -41,44 +43,91 @@ public final class Evaluator {
     workspace = Workspace(network: network, capacity: batch, training: false)
   }
 
-  /// Accuracy, loss and predictions of `parameters` on `data`.
+  /// Accuracy, loss and predictions of `parameters` on `data` (one thread).
   /// - Parameters:
   ///   - parameters: the flat parameter vector.
   ///   - data: the samples to classify.
   public func evaluate(parameters: [Float], on data: Dataset) -> Evaluation {
+    Evaluator.evaluate(parameters: parameters, on: data, using: [self])
+  }
+
+  /// Classifies samples `start ..< start + count` (at most `batchSize`).
+  private func chunk(
+    parameters: UnsafePointer<Float>, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+    indices: UnsafeBufferPointer<Int>, predictions: UnsafeMutablePointer<Int32>
+  ) -> (correct: Int, loss: Double) {
+    workspace.load(features, labels, rowLength: network.inputShape.count, indices: indices)
+    let logits = workspace.forward(batch: indices.count, parameters: parameters)
+    let loss = SoftmaxCrossEntropy.evaluate(
+      logits: logits, labels: workspace.labels, batch: indices.count, classes: network.outputCount,
+      predictions: predictions)
+    var correct = 0
+    for i in 0..<indices.count where predictions[i] == workspace.labels[i] { correct += 1 }
+    return (correct, loss)
+  }
+
+  /// Evaluates in parallel, one thread per evaluator. The data is cut into
+  /// chunks of `batchSize` whatever the thread count, and chunk losses are
+  /// added in chunk order, so the result is identical for any number of
+  /// evaluators (all must be built alike).
+  /// - Parameters:
+  ///   - parameters: the flat parameter vector.
+  ///   - data: the samples to classify.
+  ///   - evaluators: one per thread.
+  public static func evaluate(
+    parameters: [Float], on data: Dataset, using evaluators: [Evaluator]
+  ) -> Evaluation {
+    precondition(!evaluators.isEmpty, "at least one evaluator")
+    let network = evaluators[0].network
     precondition(parameters.count == network.parameterCount, "parameter vector length")
     let n = data.count
+    let size = evaluators[0].batchSize
+    let chunks = (n + size - 1) / size
     var predictions = [Int32](repeating: 0, count: n)
-    var lossSum = 0.0
-    var correct = 0
+    var results = [(correct: Int, loss: Double)](repeating: (0, 0), count: chunks)
     let indices = Array(0..<n)
-    let classes = network.outputCount
     parameters.withUnsafeBufferPointer { params in
       data.features.withUnsafeBufferPointer { features in
         data.labels.withUnsafeBufferPointer { labels in
           indices.withUnsafeBufferPointer { indices in
             predictions.withUnsafeMutableBufferPointer { predicted in
-              guard let p = params.baseAddress, let f = features.baseAddress,
-                let l = labels.baseAddress, let out = predicted.baseAddress
-              else { return }
-              var start = 0
-              while start < n {
-                let count = min(batchSize, n - start)
-                workspace.load(
-                  f, l, rowLength: network.inputShape.count,
-                  indices: UnsafeBufferPointer(rebasing: indices[start..<(start + count)]))
-                let logits = workspace.forward(batch: count, parameters: p)
-                lossSum += SoftmaxCrossEntropy.evaluate(
-                  logits: logits, labels: workspace.labels, batch: count, classes: classes,
-                  predictions: out + start)
-                for i in 0..<count where out[start + i] == l[start + i] { correct += 1 }
-                start += count
+              results.withUnsafeMutableBufferPointer { results in
+                guard let p = params.baseAddress, let f = features.baseAddress,
+                  let l = labels.baseAddress, let out = predicted.baseAddress,
+                  let r = results.baseAddress
+                else { return }
+                let shared = Unchecked((p, f, l, indices, out, r, evaluators))
+                let workers = min(evaluators.count, chunks)
+                DispatchQueue.concurrentPerform(iterations: max(workers, 1)) { worker in
+                  let (p, f, l, indices, out, r, evaluators) = shared.value
+                  for c in stride(from: worker, to: chunks, by: max(workers, 1)) {
+                    let start = c * size
+                    let count = min(size, n - start)
+                    r[c] = evaluators[worker].chunk(
+                      parameters: p, features: f, labels: l,
+                      indices: UnsafeBufferPointer(rebasing: indices[start..<(start + count)]),
+                      predictions: out + start)
+                  }
+                }
               }
             }
           }
         }
       }
     }
-    return Evaluation(count: n, correct: correct, lossSum: lossSum, predictions: predictions)
+    var correct = 0
+    var loss = 0.0
+    for result in results {
+      correct += result.correct
+      loss += result.loss
+    }
+    return Evaluation(count: n, correct: correct, lossSum: loss, predictions: predictions)
   }
+}
+
+/// Hands values to worker threads that the caller guarantees are used
+/// without data races (disjoint buffers, one evaluator or trainer per thread).
+struct Unchecked<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
 }

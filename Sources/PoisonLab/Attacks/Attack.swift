@@ -1,0 +1,53 @@
+/// An attack plug-in (`attack.name`).
+public protocol Attack: Plugin {}
+
+/// An attack that poisons training data before training (centralized runs:
+/// `fraction` of the training set).
+public protocol DataPoisoning: Attack {
+  /// Poisons `data` (raw units, before normalisation) in place.
+  /// - Parameters:
+  ///   - data: the training set.
+  ///   - rng: the attack's random stream.
+  /// - Returns: the indices of the poisoned samples, ascending (ground truth for detection).
+  func poison(_ data: inout Dataset, rng: inout SplitMix64) -> [Int]
+
+  /// The test inputs on which `attack_success` is measured (raw units), or
+  /// nil for an untargeted attack.
+  /// - Parameter test: the clean test set.
+  func probe(test: Dataset) -> AttackProbe?
+
+  /// Checks the attack against the loaded data (class ids, image size) when
+  /// these were not known while validating.
+  /// - Parameters:
+  ///   - data: the loaded training set.
+  ///   - path: the attack's location in the scenario.
+  func check(against data: Dataset, at path: JSONPath) -> ScenarioError?
+}
+
+/// What `attack_success` (and `robust_accuracy`) are measured on.
+public struct AttackProbe: Sendable {
+  /// Test inputs, with their true labels.
+  public var inputs: Dataset
+  /// The attacker's target class: success = predicted as this.
+  public var target: Int32
+  /// Whether `robust_accuracy` (predicted as the true label) is reported (backdoors).
+  public var reportsRobustAccuracy: Bool
+}
+
+/// The `fraction` key of centralized poisoning attacks.
+let poisonFractionSpec = ParameterSpec(
+  "fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: false), default: .number(0.1),
+  doc: "share of training samples poisoned (centralized runs)")
+
+/// `count` distinct elements of `candidates`, chosen uniformly, ascending.
+func choose(_ count: Int, from candidates: [Int], rng: inout SplitMix64) -> [Int] {
+  var pool = candidates
+  rng.shuffle(&pool)
+  return pool.prefix(min(count, pool.count)).sorted()
+}
+
+/// An error when `classID` is not a class of `data`.
+func classError(_ classID: Int, _ data: Dataset, at path: JSONPath) -> ScenarioError? {
+  classID < data.classes
+    ? nil : ScenarioError(path, "class \(classID) does not exist: the dataset has \(data.classes) classes (0...\(data.classes - 1))")
+}

@@ -1,0 +1,86 @@
+/// BadNets backdoor (data poisoning): a pixel trigger is stamped on
+/// poisoned training samples, which are relabelled `target`; the model learns
+/// to answer `target` whenever the trigger is present.
+///
+/// Centralized: `floor(fraction * n)` samples, drawn uniformly among those
+/// whose label is not `target`, are stamped and relabelled.
+/// `attack_success` = share of triggered test samples *whose true label is
+/// not the target* classified as `target` (BackdoorBench's all-to-one
+/// convention); `robust_accuracy` = share of the same triggered samples
+/// classified as their true label.
+///
+/// Reference: Gu, Dolan-Gavitt & Garg, "BadNets: Identifying Vulnerabilities
+/// in the Machine Learning Model Supply Chain", arXiv:1708.06733, 2017.
+public struct Backdoor: DataPoisoning {
+  public static let descriptor = PluginDescriptor(
+    name: "backdoor",
+    summary: "BadNets trigger stamped on poisoned samples relabelled to target",
+    reference: "Gu, Dolan-Gavitt & Garg 2017, BadNets, arXiv:1708.06733",
+    parameters: [
+      poisonFractionSpec,
+      ParameterSpec("target", .integer(min: 0, max: nil), default: .number(0), doc: "the class triggered inputs should get"),
+      ParameterSpec("trigger", .object(Trigger.spec), default: .object([]), doc: "the trigger (see its keys)"),
+    ],
+    notes: ["image datasets only"])
+
+  /// Share of training samples poisoned.
+  public let fraction: Double
+  /// The target class.
+  public let target: Int
+  let design: Trigger.Design
+  let triggerPath: JSONPath
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+    fraction = parameters.double("fraction") ?? 0.1
+    target = parameters.int("target") ?? 0
+    triggerPath = parameters.path("trigger")
+    guard case .object(let members)? = parameters["trigger"] else { return nil }
+    let triggerParameters = Parameters(
+      members: members, path: triggerPath, given: validator.given(at: triggerPath))
+    guard let design = Trigger.Design(triggerParameters, validator: &validator) else { return nil }
+    self.design = design
+    if context.isImage == false {
+      validator.fail(
+        parameters.path.appending("name"),
+        "\"backdoor\" stamps an image trigger, but the dataset is tabular (use \"label-flip\")")
+      return nil
+    }
+    if let classes = context.classes, target >= classes {
+      validator.fail(parameters.path("target"), "must be a class id in 0...\(classes - 1), got \(target)")
+      return nil
+    }
+    if let shape = context.shape, case .failure(let problem) = design.resolve(height: shape.height, width: shape.width) {
+      validator.fail(triggerPath, problem.message)
+      return nil
+    }
+  }
+
+  func trigger(for shape: Shape) -> Trigger? {
+    try? design.resolve(height: shape.height, width: shape.width).get()
+  }
+
+  public func check(against data: Dataset, at path: JSONPath) -> ScenarioError? {
+    if case .failure(let problem) = design.resolve(height: data.shape.height, width: data.shape.width) {
+      return ScenarioError(triggerPath, problem.message)
+    }
+    return classError(target, data, at: path.appending("target"))
+  }
+
+  public func poison(_ data: inout Dataset, rng: inout SplitMix64) -> [Int] {
+    guard let trigger = trigger(for: data.shape) else { return [] }
+    let candidates = data.labels.indices.filter { data.labels[$0] != Int32(target) }
+    let chosen = choose(Int(fraction * Double(data.count)), from: candidates, rng: &rng)
+    for i in chosen {
+      trigger.stamp(&data, sample: i)
+      data.labels[i] = Int32(target)
+    }
+    return chosen
+  }
+
+  public func probe(test: Dataset) -> AttackProbe? {
+    guard let trigger = trigger(for: test.shape) else { return nil }
+    var inputs = test.subset(test.labels.indices.filter { test.labels[$0] != Int32(target) })
+    for i in 0..<inputs.count { trigger.stamp(&inputs, sample: i) }
+    return AttackProbe(inputs: inputs, target: Int32(target), reportsRobustAccuracy: true)
+  }
+}

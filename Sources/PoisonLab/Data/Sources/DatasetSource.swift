@@ -1,0 +1,43 @@
+/// A dataset plug-in: where samples come from (`dataset.name`).
+///
+/// Loaders return raw values (pixels 0-255); subsampling, poisoning and
+/// normalisation happen afterwards, in that order, in the experiment.
+public protocol DatasetSource: Plugin {
+  /// Whether samples are images.
+  var isImage: Bool { get }
+  /// The class count when known before loading.
+  var knownClasses: Int? { get }
+  /// The sample shape when known before loading.
+  var knownShape: Shape? { get }
+  /// Loads (or generates) the training and test sets.
+  /// - Parameter seeds: the run's seed tree (for generated data and splits).
+  /// - Throws: `DataError` naming the file and the problem.
+  func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset)
+}
+
+/// Keys every dataset accepts, applied by the experiment after loading.
+public enum DatasetCommon {
+  /// `train_size`, `test_size`, `normalize`.
+  public static let parameters: [ParameterSpec] = [
+    ParameterSpec(
+      "train_size", .integer(min: 1, max: nil),
+      doc: "keep a seeded, stratified subsample of this many training samples"),
+    ParameterSpec(
+      "test_size", .integer(min: 1, max: nil),
+      doc: "keep a seeded, stratified subsample of this many test samples"),
+    ParameterSpec(
+      "normalize", .choice(Normalization.allCases.map(\.rawValue)), default: .string("standard"),
+      doc: "standard: (x - mean) / std, one mean/std for images, per column for tabular; "
+        + "minmax: to [0, 1]; none: raw values (statistics from the training set)"),
+  ]
+}
+
+/// Shared by the IDX-format sources (`fashion-mnist`, `mnist`).
+struct IDXDirectory: Sendable {
+  var path: String
+  var hint: String
+
+  func load() throws(DataError) -> (train: Dataset, test: Dataset) {
+    try IDXImages.load(directory: path, classes: 10, hint: hint)
+  }
+}

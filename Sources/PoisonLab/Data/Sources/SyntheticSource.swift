@@ -1,0 +1,56 @@
+/// Seeded Gaussian class clusters (see `Synthetic`): fast, no files, for
+/// tests and demos. With `shape` the samples are images.
+public struct SyntheticSource: DatasetSource {
+  public static let descriptor = PluginDescriptor(
+    name: "synthetic",
+    summary: "seeded Gaussian class clusters; tabular, or images with `shape`",
+    parameters: [
+      ParameterSpec("classes", .integer(min: 2, max: 1000), default: .number(3), doc: "number of classes"),
+      ParameterSpec(
+        "features", .integer(min: 1, max: 1_000_000), default: .number(20),
+        doc: "features per sample (ignored in favour of shape when shape is given)"),
+      ParameterSpec(
+        "shape", .array(.integer(min: 1, max: 4096), minCount: 3, maxCount: 3),
+        doc: "[height, width, channels]: generate images of this shape"),
+      ParameterSpec("train_size", .integer(min: 1, max: nil), default: .number(1000), doc: "training samples"),
+      ParameterSpec("test_size", .integer(min: 1, max: nil), default: .number(500), doc: "test samples"),
+      ParameterSpec(
+        "separation", .number(atLeast: 0), default: .number(3),
+        doc: "distance between class centres in units of the noise std"),
+    ] + DatasetCommon.parameters.filter { $0.key == "normalize" })
+
+  let classes: Int
+  let shape: Shape
+  let imageData: Bool
+  let trainSize: Int
+  let testSize: Int
+  let separation: Double
+  public var isImage: Bool { imageData }
+  public var knownClasses: Int? { classes }
+  public var knownShape: Shape? { shape }
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+    classes = parameters.int("classes") ?? 3
+    if let dims = parameters.ints("shape") {
+      if parameters.given.contains("features") {
+        validator.fail(parameters.path("features"), "give either features or shape, not both")
+        return nil
+      }
+      shape = Shape(height: dims[0], width: dims[1], channels: dims[2])
+      imageData = true
+    } else {
+      shape = Shape(features: parameters.int("features") ?? 20)
+      imageData = false
+    }
+    trainSize = parameters.int("train_size") ?? 1000
+    testSize = parameters.int("test_size") ?? 500
+    separation = parameters.double("separation") ?? 3
+  }
+
+  public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
+    var rng = seeds.generator("synthetic-data")
+    return Synthetic.generate(
+      classes: classes, shape: shape, isImage: imageData, trainSize: trainSize, testSize: testSize,
+      separation: separation, rng: &rng)
+  }
+}

@@ -1,0 +1,117 @@
+/// One output record: a `round` (an evaluated round) or the final `summary`.
+///
+/// Field names and meanings are the scenario contract's; every output format
+/// carries exactly these fields, in this order (``fields``).
+public struct MetricRecord: Sendable, Equatable {
+  /// `round` or `summary`.
+  public enum Kind: String, Sendable {
+    case round
+    case summary
+  }
+
+  /// Totals only the summary carries.
+  public struct Totals: Sendable, Equatable {
+    /// Rounds (epochs) run.
+    public var rounds: Int
+    /// Wall-clock seconds of the whole run (training and evaluation).
+    public var totalSeconds: Double
+    /// `totalSeconds / rounds`.
+    public var meanSecondsPerRound: Double
+    /// Distinct malicious items (poisoned samples in centralized runs).
+    public var maliciousTotal: Int
+    /// Distinct items the defenses flagged.
+    public var flaggedTotal: Int
+    /// Whether every `expect` threshold held (nil: no `expect`).
+    public var expectPassed: Bool?
+    /// The thresholds missed, as text.
+    public var expectMisses: [String]
+  }
+
+  /// Record type.
+  public var kind: Kind
+  /// The scenario's `name`.
+  public var scenario: String
+  /// The round (epoch in centralized runs), from 1.
+  public var round: Int
+  /// Clean test accuracy of the model.
+  public var accuracy: Double
+  /// Mean test cross-entropy.
+  public var loss: Double
+  /// Targeted attacks' success rate (see the attack), nil for untargeted or no attack.
+  public var attackSuccess: Double?
+  /// Backdoors: triggered test samples classified as their true label.
+  public var robustAccuracy: Double?
+  /// Malicious items this round (poisoned training samples in centralized runs).
+  public var malicious: Int
+  /// Items the defenses rejected this round.
+  public var flagged: Int
+  /// Flagged items that were malicious / flagged (nil when undefined).
+  public var detectionPrecision: Double?
+  /// Flagged malicious items / malicious (nil when undefined or no defense).
+  public var detectionRecall: Double?
+  /// Wall-clock seconds of this round (training and evaluation).
+  public var seconds: Double
+  /// Summary totals (nil for rounds).
+  public var totals: Totals?
+
+  /// Every metric name `expect` may test, with what it means.
+  public static let metricNames: [String] = [
+    "accuracy", "loss", "attack_success", "robust_accuracy", "malicious", "flagged",
+    "detection_precision", "detection_recall",
+  ]
+
+  /// The value of a metric by name (nil when null or unknown).
+  /// - Parameter name: a name from `metricNames`.
+  public func metric(_ name: String) -> Double? {
+    switch name {
+    case "accuracy": return accuracy
+    case "loss": return loss
+    case "attack_success": return attackSuccess
+    case "robust_accuracy": return robustAccuracy
+    case "malicious": return Double(malicious)
+    case "flagged": return Double(flagged)
+    case "detection_precision": return detectionPrecision
+    case "detection_recall": return detectionRecall
+    default: return nil
+    }
+  }
+
+  /// The column names of every record type, in output order (CSV header).
+  public static let columns: [String] = [
+    "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
+    "malicious", "flagged", "detection_precision", "detection_recall", "seconds", "rounds",
+    "total_seconds", "mean_seconds_per_round", "malicious_total", "flagged_total", "expect_passed",
+    "expect_misses",
+  ]
+
+  /// The record's fields in output order; summary-only fields only on the summary.
+  public var fields: [JSONMember] {
+    func number(_ x: Double?) -> JSONValue { x.map { .number($0) } ?? .null }
+    var out: [JSONMember] = [
+      JSONMember("type", .string(kind.rawValue)),
+      JSONMember("scenario", .string(scenario)),
+      JSONMember("round", .number(Double(round))),
+      JSONMember("accuracy", .number(accuracy)),
+      JSONMember("loss", .number(loss)),
+      JSONMember("attack_success", number(attackSuccess)),
+      JSONMember("robust_accuracy", number(robustAccuracy)),
+      JSONMember("malicious", .number(Double(malicious))),
+      JSONMember("flagged", .number(Double(flagged))),
+      JSONMember("detection_precision", number(detectionPrecision)),
+      JSONMember("detection_recall", number(detectionRecall)),
+      JSONMember("seconds", .number(seconds)),
+    ]
+    if let totals {
+      out += [
+        JSONMember("rounds", .number(Double(totals.rounds))),
+        JSONMember("total_seconds", .number(totals.totalSeconds)),
+        JSONMember("mean_seconds_per_round", .number(totals.meanSecondsPerRound)),
+        JSONMember("malicious_total", .number(Double(totals.maliciousTotal))),
+        JSONMember("flagged_total", .number(Double(totals.flaggedTotal))),
+        JSONMember("expect_passed", totals.expectPassed.map { .bool($0) } ?? .null),
+        JSONMember("expect_misses", .array(totals.expectMisses.map { .string($0) })),
+      ]
+    }
+    return out
+  }
+}

@@ -1,0 +1,54 @@
+/// An aligned table for people: one row per evaluated round, then a summary.
+public struct TableFormat: ParameterlessFormat {
+  public static let descriptor = PluginDescriptor(
+    name: "table", summary: "aligned columns for a terminal (the default on a terminal)")
+
+  public init() {}
+
+  private static let headers = ["round", "accuracy", "loss", "attack_success", "robust_acc", "malicious", "flagged", "precision", "recall", "seconds"]
+  private static let widths = [5, 8, 8, 14, 10, 9, 7, 9, 7, 8]
+
+  private static func row(_ cells: [String]) -> String {
+    zip(cells, widths).map { cell, width in
+      String(repeating: " ", count: max(0, width - cell.count)) + cell
+    }.joined(separator: "  ") + "\n"
+  }
+
+  private static func fixed(_ x: Double?, _ digits: Int) -> String {
+    guard let x else { return "-" }
+    guard x.isFinite else { return "\(x)" }
+    let scale = (0..<digits).reduce(1.0) { r, _ in r * 10 }
+    let scaled = (abs(x) * scale).rounded()
+    let whole = Int(scaled / scale)
+    let fraction = Int(scaled) - whole * Int(scale)
+    let digitsText = String(fraction)
+    let padded = String(repeating: "0", count: max(0, digits - digitsText.count)) + digitsText
+    return (x < 0 && scaled > 0 ? "-" : "") + "\(whole)" + (digits > 0 ? "." + padded : "")
+  }
+
+  public func begin() -> String { Self.row(Self.headers) }
+
+  public func line(for record: MetricRecord, index: Int) -> String {
+    let cells = [
+      String(record.round), Self.fixed(record.accuracy, 4), Self.fixed(record.loss, 4),
+      Self.fixed(record.attackSuccess, 4), Self.fixed(record.robustAccuracy, 4),
+      String(record.malicious), String(record.flagged), Self.fixed(record.detectionPrecision, 3),
+      Self.fixed(record.detectionRecall, 3), Self.fixed(record.seconds, 2),
+    ]
+    guard record.kind == .summary, let totals = record.totals else { return Self.row(cells) }
+    var text = "\nsummary of \"\(record.scenario)\" after \(totals.rounds) round(s), "
+    text += "\(Self.fixed(totals.totalSeconds, 1)) s (\(Self.fixed(totals.meanSecondsPerRound, 2)) s/round)\n"
+    text += "  accuracy \(Self.fixed(record.accuracy, 4))   loss \(Self.fixed(record.loss, 4))"
+    if let asr = record.attackSuccess { text += "   attack_success \(Self.fixed(asr, 4))" }
+    if let ra = record.robustAccuracy { text += "   robust_accuracy \(Self.fixed(ra, 4))" }
+    text += "\n  malicious \(totals.maliciousTotal)   flagged \(totals.flaggedTotal)"
+    if let p = record.detectionPrecision { text += "   precision \(Self.fixed(p, 3))" }
+    if let r = record.detectionRecall { text += "   recall \(Self.fixed(r, 3))" }
+    text += "\n"
+    if let passed = totals.expectPassed {
+      text += passed ? "  expect: all thresholds met\n" : "  expect: \(totals.expectMisses.count) threshold(s) missed\n"
+      for miss in totals.expectMisses { text += "    - \(miss)\n" }
+    }
+    return text
+  }
+}

@@ -1,0 +1,59 @@
+/// Optimisation settings (`training`).
+public struct TrainingSettings: Sendable, Equatable {
+  /// Rounds; epochs in centralized runs.
+  public var rounds: Int
+  /// Minibatch size.
+  public var batchSize: Int
+  /// The SGD settings.
+  public var optimizer: SGD
+}
+
+/// One `expect` threshold, checked on the final round.
+public struct Expectation: Sendable, Equatable {
+  /// The metric name.
+  public var metric: String
+  /// Lowest acceptable value.
+  public var min: Double?
+  /// Highest acceptable value.
+  public var max: Double?
+
+  /// A description of the miss, or nil when `value` meets the threshold.
+  /// - Parameter value: the final value (nil: the metric was null).
+  public func miss(_ value: Double?) -> String? {
+    guard let value else { return "\(metric) is null (not measured in this run), expected \(range)" }
+    if let min, !(value >= min) { return "\(metric) = \(JSONValue.format(value)), expected >= \(JSONValue.format(min))" }
+    if let max, !(value <= max) { return "\(metric) = \(JSONValue.format(value)), expected <= \(JSONValue.format(max))" }
+    return nil
+  }
+
+  private var range: String {
+    [min.map { ">= \(JSONValue.format($0))" }, max.map { "<= \(JSONValue.format($0))" }]
+      .compactMap { $0 }.joined(separator: " and ")
+  }
+}
+
+/// A validated scenario: every plug-in built, every default filled.
+public struct Scenario: Sendable {
+  /// The `name`, printed in every output row.
+  public var name: String
+  /// Free text.
+  public var description: String
+  /// The only source of randomness.
+  public var seed: UInt64
+  /// The data source.
+  public var dataset: any DatasetSource
+  /// The dataset block, resolved (for the common keys).
+  public var datasetParameters: Parameters
+  /// The model.
+  public var model: any ModelArchitecture
+  /// Optimisation settings.
+  public var training: TrainingSettings
+  /// Attacks with their location in the scenario.
+  public var attacks: [(attack: any Attack, path: JSONPath)]
+  /// Evaluate every this many rounds (and always on the last).
+  public var evaluationEvery: Int
+  /// Thresholds checked on the final round.
+  public var expectations: [Expectation]
+  /// The scenario with defaults filled in, in canonical key order.
+  public var resolved: JSONValue
+}

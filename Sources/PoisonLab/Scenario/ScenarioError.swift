@@ -1,0 +1,128 @@
+import Foundation
+
+/// A location in a scenario document, rendered like `attack[1].trigger.size`.
+public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
+  /// Keys (`String`) and array indices (`Int`) from the root.
+  public var components: [Component]
+
+  /// One step of a path.
+  public enum Component: Sendable, Equatable {
+    case key(String)
+    case index(Int)
+  }
+
+  /// The document root.
+  public static let root = JSONPath(components: [])
+
+  /// This path extended by a key.
+  /// - Parameter key: the member name.
+  public func appending(_ key: String) -> JSONPath { JSONPath(components: components + [.key(key)]) }
+
+  /// This path extended by an array index.
+  /// - Parameter index: the element index.
+  public func appending(_ index: Int) -> JSONPath { JSONPath(components: components + [.index(index)]) }
+
+  public var description: String {
+    guard !components.isEmpty else { return "(top level)" }
+    var out = ""
+    for component in components {
+      switch component {
+      case .key(let key): out += out.isEmpty ? key : ".\(key)"
+      case .index(let i): out += "[\(i)]"
+      }
+    }
+    return out
+  }
+}
+
+/// One problem in a scenario: where, and what (including the allowed values
+/// and a suggestion when there is one).
+public struct ScenarioError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// Where the problem is.
+  public var path: JSONPath
+  /// What is wrong.
+  public var message: String
+
+  /// Creates an error.
+  /// - Parameters:
+  ///   - path: the location.
+  ///   - message: the explanation.
+  public init(_ path: JSONPath, _ message: String) {
+    self.path = path
+    self.message = message
+  }
+
+  public var description: String { "\(path): \(message)" }
+}
+
+/// Every problem found in a scenario (validation continues past the first).
+public struct ScenarioErrors: Error, Equatable, Sendable, CustomStringConvertible {
+  /// The file (or `--set` source) the scenario came from.
+  public var source: String
+  /// The problems, in document order.
+  public var errors: [ScenarioError]
+
+  /// Creates the list.
+  /// - Parameters:
+  ///   - source: the file name.
+  ///   - errors: the problems.
+  public init(source: String, errors: [ScenarioError]) {
+    self.source = source
+    self.errors = errors
+  }
+
+  public var description: String {
+    let head = errors.count == 1 ? "invalid scenario" : "invalid scenario (\(errors.count) problems)"
+    return "\(source): \(head)\n" + errors.map { "  \($0)" }.joined(separator: "\n")
+  }
+}
+
+/// Near-miss suggestions ("did you mean ...?") by edit distance.
+public enum Suggest {
+  /// The candidate closest to `word`, if it is close enough: a distance of at
+  /// most 2, or a third of the word's length, after ignoring case and
+  /// treating `_` and `-` alike.
+  /// - Parameters:
+  ///   - word: what the user wrote.
+  ///   - candidates: the valid words.
+  public static func closest(to word: String, in candidates: [String]) -> String? {
+    let normal = { (s: String) in s.lowercased().replacingOccurrences(of: "_", with: "-") }
+    let target = normal(word)
+    var best: (String, Int)?
+    for candidate in candidates {
+      let d = distance(target, normal(candidate))
+      if d < (best?.1 ?? .max) { best = (candidate, d) }
+    }
+    guard let (candidate, d) = best else { return nil }
+    return d <= max(2, word.count / 3) && d < max(word.count, 1) ? candidate : nil
+  }
+
+  /// `"; did you mean \"x\"?"` or the empty string.
+  /// - Parameters:
+  ///   - word: what the user wrote.
+  ///   - candidates: the valid words.
+  public static func phrase(for word: String, in candidates: [String]) -> String {
+    closest(to: word, in: candidates).map { "; did you mean \"\($0)\"?" } ?? ""
+  }
+
+  /// Levenshtein distance between two strings (by Unicode scalars).
+  /// - Parameters:
+  ///   - a: the first string.
+  ///   - b: the second string.
+  public static func distance(_ a: String, _ b: String) -> Int {
+    let x = Array(a.unicodeScalars)
+    let y = Array(b.unicodeScalars)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var previous = Array(0...y.count)
+    var current = [Int](repeating: 0, count: y.count + 1)
+    for i in 1...x.count {
+      current[0] = i
+      for j in 1...y.count {
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+      }
+      swap(&previous, &current)
+    }
+    return previous[y.count]
+  }
+}

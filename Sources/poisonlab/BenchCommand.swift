@@ -1,0 +1,131 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import PoisonLab
+
+/// `poisonlab bench`: throughput of the linked BLAS and of the training engine.
+struct BenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Measure sgemm peak, training and evaluation throughput (synthetic data).",
+    discussion: """
+      Prints the linked BLAS, sgemm GFLOP/s at n=1024 on one thread and on all threads, then for the
+      MLP 784-200-200-10 and the FedAvg CNN at batch 32: one trainer's samples/s, achieved GFLOP/s
+      and ratio to the one-thread sgemm peak (training runs BLAS on one thread for determinism),
+      the same for one trainer per core running concurrently (as federated clients do), and
+      evaluation throughput.
+      """)
+
+  @Option(help: "Threads for the parallel measurements (default: all cores).")
+  var threads: Int?
+
+  @Flag(help: "Shorter measurements (less stable figures).")
+  var quick = false
+
+  func run() throws {
+    let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
+    print("BLAS: \(BLAS.implementation)")
+    print("cores used: \(cores)")
+    let peak1 = sgemmPeak(n: 1024, threads: 1)
+    let peakAll = sgemmPeak(n: 1024, threads: cores)
+    print("sgemm n=1024: \(fmt(peak1)) GFLOP/s on 1 thread, \(fmt(peakAll)) GFLOP/s on \(cores) threads")
+    BLAS.setThreads(1)
+    let image = Shape(height: 28, width: 28, channels: 1)
+    let models: [(String, Network, Int)] = [
+      ("mlp 784-200-200-10", MLPModel.network(input: image), quick ? 8192 : 60_000),
+      ("cnn (FedAvg, 1,663,370 params)", CNNModel.network(input: image), quick ? 512 : 4096),
+    ]
+    for (name, network, samples) in models {
+      let data = randomData(shape: image, count: samples, seed: 1)
+      print("\n\(name), batch 32:")
+      let one = trainingRate(network: network, data: data, trainers: 1)
+      let flops = Double(network.trainingFlopsPerSample)
+      print(
+        "  train, 1 trainer:   \(fmt(one)) samples/s, \(fmt(one * flops / 1e9)) GFLOP/s, "
+          + "ratio \(fmt(one * flops / 1e9 / peak1, 2)) of the 1-thread sgemm peak")
+      if cores > 1 {
+        let many = trainingRate(network: network, data: data, trainers: cores)
+        print(
+          "  train, \(cores) trainers:  \(fmt(many)) samples/s, \(fmt(many * flops / 1e9)) GFLOP/s, "
+            + "ratio \(fmt(many * flops / 1e9 / peakAll, 2)) of the \(cores)-thread sgemm peak")
+      }
+      let test = randomData(shape: image, count: quick ? 2000 : 10_000, seed: 2)
+      for workers in Set([1, cores]).sorted() {
+        let rate = evaluationRate(network: network, data: test, workers: workers)
+        print(
+          "  evaluate, \(workers) thread(s): \(fmt(rate)) samples/s, "
+            + "\(fmt(rate * Double(network.forwardFlopsPerSample) / 1e9)) GFLOP/s")
+      }
+    }
+  }
+
+  private func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+
+  private func sgemmPeak(n: Int, threads: Int) -> Double {
+    BLAS.setThreads(threads)
+    var rng = SplitMix64(seed: 7)
+    let a = (0..<(n * n)).map { _ in rng.nextUnitFloat() }
+    let b = (0..<(n * n)).map { _ in rng.nextUnitFloat() }
+    var c = [Float](repeating: 0, count: n * n)
+    var best = Double.infinity
+    for _ in 0..<(quick ? 3 : 8) {
+      let start = DispatchTime.now().uptimeNanoseconds
+      a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+          c.withUnsafeMutableBufferPointer { pc in
+            if let x = pa.baseAddress, let y = pb.baseAddress, let z = pc.baseAddress {
+              BLAS.gemm(.none, .none, m: n, n: n, k: n, a: x, lda: n, b: y, ldb: n, c: z, ldc: n)
+            }
+          }
+        }
+      }
+      best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    }
+    return 2 * Double(n * n * n) / best / 1e9
+  }
+
+  private func randomData(shape: Shape, count: Int, seed: UInt64) -> Dataset {
+    var rng = SplitMix64(seed: seed)
+    let features = (0..<(count * shape.count)).map { _ in Float(rng.nextGaussian()) }
+    let labels = (0..<count).map { Int32($0 % 10) }
+    return Dataset(features: features, labels: labels, shape: shape, classes: 10, isImage: true)
+  }
+
+  /// Samples per second of `trainers` concurrent trainers (one per thread), after a warm-up.
+  private func trainingRate(network: Network, data: Dataset, trainers: Int) -> Double {
+    let shared = (0..<trainers).map { _ in
+      TrainerBox(Trainer(network: network, batchSize: 32, optimizer: SGD(learningRate: 0.01)))
+    }
+    var init0 = SplitMix64(seed: 3)
+    let start = network.initialParameters(using: &init0)
+    for box in shared {
+      var p = start
+      var rng = SplitMix64(seed: 4)
+      _ = box.trainer.train(parameters: &p, on: data, rng: &rng, steps: 20)
+    }
+    let began = DispatchTime.now().uptimeNanoseconds
+    DispatchQueue.concurrentPerform(iterations: trainers) { t in
+      var p = start
+      var rng = SplitMix64(seed: UInt64(t))
+      _ = shared[t].trainer.train(parameters: &p, on: data, rng: &rng)
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) * 1e-9
+    return Double(data.count * trainers) / seconds
+  }
+
+  private func evaluationRate(network: Network, data: Dataset, workers: Int) -> Double {
+    let evaluators = (0..<workers).map { _ in Evaluator(network: network) }
+    var rng = SplitMix64(seed: 5)
+    let parameters = network.initialParameters(using: &rng)
+    _ = Evaluator.evaluate(parameters: parameters, on: data, using: evaluators)
+    let began = DispatchTime.now().uptimeNanoseconds
+    _ = Evaluator.evaluate(parameters: parameters, on: data, using: evaluators)
+    return Double(data.count) / (Double(DispatchTime.now().uptimeNanoseconds - began) * 1e-9)
+  }
+}
+
+/// One trainer per benchmark thread; never shared between threads.
+private final class TrainerBox: @unchecked Sendable {
+  let trainer: Trainer
+  init(_ trainer: Trainer) { self.trainer = trainer }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import PoisonLab
+
+/// `poisonlab list`: the registered plug-ins with their parameters.
+struct ListCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "list",
+    abstract: "List datasets, models, attacks, defenses and output formats with their parameters.")
+
+  @Argument(help: ArgumentHelp("A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "family"))
+  var family: String?
+
+  @Flag(help: "Machine-readable JSON.")
+  var json = false
+
+  func validate() throws {
+    let names = PluginFamily.allCases.map(\.rawValue)
+    if let family, PluginFamily(rawValue: family) == nil {
+      throw ValidationError("unknown family \"\(family)\"\(Suggest.phrase(for: family, in: names)) (allowed: \(names.joined(separator: ", ")))")
+    }
+  }
+
+  func run() throws {
+    let families = family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
+    if json {
+      let members = families.map { family in
+        JSONMember(family.rawValue, .array(Registry.descriptors(family).map(Self.json)))
+      }
+      Terminal.out(JSONValue.object(members).serialized(indent: 2) + "\n")
+      return
+    }
+    var text = ""
+    for family in families {
+      text += "\(family.rawValue)\n"
+      let descriptors = Registry.descriptors(family)
+      if descriptors.isEmpty {
+        text += "  (none in this version: federated aggregators and centralized sanitizers are not available yet)\n"
+      }
+      for d in descriptors {
+        text += "  \(d.name)  —  \(d.summary)\n"
+        for note in d.notes { text += "      note: \(note)\n" }
+        for p in d.parameters { text += Self.describe(p, indent: "      ") }
+        if let reference = d.reference { text += "      reference: \(reference)\n" }
+      }
+      text += "\n"
+    }
+    Terminal.out(text)
+  }
+
+  static func describe(_ p: ParameterSpec, indent: String) -> String {
+    var line = "\(indent)\(p.key): \(p.type.summary)"
+    if p.isRequired {
+      line += ", required"
+    } else if let value = p.defaultValue {
+      line += ", default \(value.serialized())"
+    } else {
+      line += ", optional"
+    }
+    var text = line + " — \(p.doc)\n"
+    if case .object(let nested) = p.type {
+      for n in nested { text += describe(n, indent: indent + "    ") }
+    }
+    return text
+  }
+
+  static func json(_ d: PluginDescriptor) -> JSONValue {
+    .object([
+      JSONMember("name", .string(d.name)),
+      JSONMember("summary", .string(d.summary)),
+      JSONMember("reference", d.reference.map { .string($0) } ?? .null),
+      JSONMember("notes", .array(d.notes.map { .string($0) })),
+      JSONMember("parameters", .array(d.parameters.map(json))),
+    ])
+  }
+
+  static func json(_ p: ParameterSpec) -> JSONValue {
+    var members = [
+      JSONMember("key", .string(p.key)),
+      JSONMember("type", .string(p.type.summary)),
+      JSONMember("required", .bool(p.isRequired)),
+      JSONMember("default", p.defaultValue ?? .null),
+      JSONMember("doc", .string(p.doc)),
+    ]
+    if case .object(let nested) = p.type {
+      members.append(JSONMember("keys", .array(nested.map(json))))
+    }
+    return .object(members)
+  }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import PoisonLab
+
+/// `poisonlab run`: runs one scenario and reports metrics per evaluated round.
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Run a scenario and print per-round metrics.",
+    discussion: """
+      Records go to standard output in --format (default: table on a terminal, jsonl otherwise).
+      With --output FILE they are written to FILE.partial, flushed row by row, and renamed to FILE
+      when the run completes; standard output then shows the table (unless --quiet).
+
+      --set takes JSON values: --set training.learning_rate=0.1, --set 'model.hidden=[100]',
+      --set attack.name=label-flip (a bare word is a string). Overrides are validated like the file.
+
+      Exit codes: 0 ok; 1 an expect threshold missed; 2 invalid scenario or usage;
+      3 runtime failure (data missing or corrupt, divergence, I/O).
+      """)
+
+  @Argument(help: "The scenario JSON file.")
+  var scenario: String
+
+  @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value (PATH=JSON).", valueName: "path=value"))
+  var overrides: [String] = []
+
+  @Option(help: "Replace the scenario's seed.")
+  var seed: UInt64?
+
+  @Option(help: ArgumentHelp("Output format: \(Formats.names.joined(separator: ", ")).", valueName: "format"))
+  var format: String?
+
+  @Option(help: "Write records to this file (atomically completed).")
+  var output: String?
+
+  @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
+  var threads: Int?
+
+  @Flag(help: "No progress and no table when --output is given.")
+  var quiet = false
+
+  func validate() throws {
+    if let format, Formats.named(format) == nil {
+      throw ValidationError(
+        "unknown format \"\(format)\"\(Suggest.phrase(for: format, in: Formats.names)) (allowed: \(Formats.names.joined(separator: ", ")))")
+    }
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+  }
+
+  func run() throws {
+    let scenario: Scenario
+    do {
+      scenario = try ScenarioLoader.load(file: self.scenario, overrides: overrides, seed: seed)
+    } catch {
+      Terminal.error(error.description)
+      throw ExitCode(Exit.invalid)
+    }
+    let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
+    let stdoutFormat = output == nil ? (format ?? (Terminal.stdoutIsTTY ? "table" : "jsonl")) : (quiet ? nil : "table")
+    var sinks: [RecordSink] = []
+    do {
+      if let output, let fmt = Formats.named(fileFormat) { sinks.append(try RecordSink(format: fmt, path: output)) }
+      if let stdoutFormat, let fmt = Formats.named(stdoutFormat) {
+        if stdoutFormat == "table" { Terminal.out(Self.banner(scenario)) }
+        sinks.append(try RecordSink(format: fmt, handle: .standardOutput))
+      }
+    } catch {
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
+    let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
+    let experiment = Experiment(scenario: scenario, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    let summary: MetricRecord
+    do {
+      summary = try experiment.run(progress: progress.handle) { (record) throws(SinkError) in
+        progress.clear()
+        for sink in sinks { try sink.write(record) }
+      }
+      for sink in sinks { try sink.finish() }
+    } catch let failure as RunFailure {
+      progress.clear()
+      for sink in sinks { sink.abandon() }
+      Terminal.error("poisonlab: \(failure)")
+      if let partial = sinks.compactMap(\.partialPath).first {
+        Terminal.error("poisonlab: rows completed so far are in \(partial)")
+      }
+      throw ExitCode(failure.exitCode)
+    } catch {
+      progress.clear()
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
+    if summary.totals?.expectPassed == false {
+      Terminal.error("poisonlab: expectations missed:")
+      for miss in summary.totals?.expectMisses ?? [] { Terminal.error("  - \(miss)") }
+      throw ExitCode(Exit.expectationMissed)
+    }
+  }
+
+  /// The format implied by a file's extension (`.csv`, `.json`, else `jsonl`).
+  static func formatFor(path: String) -> String {
+    if path.hasSuffix(".csv") { return "csv" }
+    if path.hasSuffix(".json") { return "json" }
+    return "jsonl"
+  }
+
+  /// Lines describing the run, above the table.
+  static func banner(_ scenario: Scenario) -> String {
+    var text = "scenario \"\(scenario.name)\""
+    if !scenario.description.isEmpty { text += ": \(scenario.description)" }
+    text += "\n  seed \(scenario.seed); " + ["dataset", "model", "attack"].compactMap { key in
+      scenario.resolved[key].map { "\(key) \($0.serialized())" }
+    }.joined(separator: "\n  ")
+    return text + "\n"
+  }
+}
+
+/// A one-line progress display on standard error (terminals only).
+final class Progress {
+  private let enabled: Bool
+  private var lastDraw = ContinuousClock.now
+  private var shown = false
+
+  init(enabled: Bool) { self.enabled = enabled }
+
+  var handle: ((ProgressEvent) -> Void)? {
+    guard enabled else { return nil }
+    return { [self] event in
+      switch event {
+      case .prepared(let text):
+        Terminal.error("  " + text)
+      case .training(let round, let rounds, let done, let total):
+        let now = ContinuousClock.now
+        guard now - lastDraw > .milliseconds(100) else { return }
+        lastDraw = now
+        let percent = total > 0 ? done * 100 / total : 100
+        FileHandle.standardError.write(Data("\r  round \(round)/\(rounds): training \(percent)% (\(done)/\(total) samples)\u{1B}[K".utf8))
+        shown = true
+      case .roundFinished:
+        clear()
+      }
+    }
+  }
+
+  func clear() {
+    guard shown else { return }
+    FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    shown = false
+  }
+}
