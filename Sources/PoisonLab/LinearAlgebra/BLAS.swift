@@ -1,4 +1,5 @@
 internal import CSystemLibraries
+import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -114,21 +115,22 @@ public enum BLAS {
     return true
   }
 
-  /// The file of the BLAS library actually loaded, and OpenBLAS's build
-  /// description when it is OpenBLAS (e.g. `"OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell"`).
+  /// The file of the BLAS library actually loaded (from `/proc/self/maps`),
+  /// and OpenBLAS's build description when it is OpenBLAS
+  /// (e.g. `"OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake"`).
   public static var implementation: String {
     var parts: [String] = []
-    if let symbol = dlsym(nil, "cblas_sgemm") {
-      var info = Dl_info()
-      if dladdr(symbol, &info) != 0, let name = info.dli_fname {
-        let path = String(cString: name)
-        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        if realpath(path, &resolved) != nil {
-          parts.append(String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        } else {
-          parts.append(path)
+    if let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) {
+      var seen: [String] = []
+      for line in maps.split(separator: "\n") {
+        guard let slash = line.firstIndex(of: "/") else { continue }
+        let path = String(line[slash...])
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        if (file.hasPrefix("libblas") || file.hasPrefix("libopenblas")) && !seen.contains(path) {
+          seen.append(path)
         }
       }
+      parts += seen
     }
     if let symbol = dlsym(nil, "openblas_get_config") {
       typealias GetConfig = @convention(c) () -> UnsafePointer<CChar>?

@@ -157,10 +157,11 @@ enum CSVData {
     if let header {
       hasHeader = header
     } else if table.rows.count >= 2 {
-      // A header: some column is text in row 1 but a number in row 2.
+      // A header: some column is non-empty text in row 1 but a number in row 2.
       let second = table.rows[1]
       hasHeader = (0..<min(columns, second.count)).contains {
-        Float(trimmed(first[$0])) == nil && Float(trimmed(second[$0])) != nil
+        let cell = trimmed(first[$0])
+        return !cell.isEmpty && Float(cell) == nil && Float(trimmed(second[$0])) != nil
       }
     } else {
       hasHeader = false
