@@ -134,7 +134,7 @@ public struct Experiment {
         throw .diverged(
           round: round,
           detail: "the training loss or a weight became NaN or infinite; lower training.learning_rate "
-            + "(now \(JSONValue.format(Double(training.optimizer.learningRate)))) or check the data's normalisation")
+            + "(now \(training.optimizer.learningRate)) or check the data's normalisation")
       }
       guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
       let record = evaluate(

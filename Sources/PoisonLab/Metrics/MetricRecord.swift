@@ -54,6 +54,41 @@ public struct MetricRecord: Sendable, Equatable {
   /// Summary totals (nil for rounds).
   public var totals: Totals?
 
+  /// Creates a record.
+  /// - Parameters:
+  ///   - kind: round or summary.
+  ///   - scenario: the scenario name.
+  ///   - round: the round.
+  ///   - accuracy: clean test accuracy.
+  ///   - loss: mean test loss.
+  ///   - attackSuccess: success rate of a targeted attack.
+  ///   - robustAccuracy: backdoor robust accuracy.
+  ///   - malicious: malicious items.
+  ///   - flagged: flagged items.
+  ///   - detectionPrecision: detection precision.
+  ///   - detectionRecall: detection recall.
+  ///   - seconds: wall-clock seconds of the round.
+  ///   - totals: summary totals.
+  public init(
+    kind: Kind, scenario: String, round: Int, accuracy: Double, loss: Double, attackSuccess: Double?,
+    robustAccuracy: Double?, malicious: Int, flagged: Int, detectionPrecision: Double?,
+    detectionRecall: Double?, seconds: Double, totals: Totals? = nil
+  ) {
+    self.kind = kind
+    self.scenario = scenario
+    self.round = round
+    self.accuracy = accuracy
+    self.loss = loss
+    self.attackSuccess = attackSuccess
+    self.robustAccuracy = robustAccuracy
+    self.malicious = malicious
+    self.flagged = flagged
+    self.detectionPrecision = detectionPrecision
+    self.detectionRecall = detectionRecall
+    self.seconds = seconds
+    self.totals = totals
+  }
+
   /// Every metric name `expect` may test, with what it means.
   public static let metricNames: [String] = [
     "accuracy", "loss", "attack_success", "robust_accuracy", "malicious", "flagged",

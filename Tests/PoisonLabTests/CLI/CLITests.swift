@@ -1,0 +1,172 @@
+import Foundation
+import PoisonLab
+import Testing
+
+/// Runs the built `poisonlab` binary (built by `swift test` beside the test bundle).
+struct CLI {
+  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+  static var binary: URL {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("poisonlab")
+  }
+
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static func run(_ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = root
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  static let roundKeys = [
+    "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy", "malicious",
+    "flagged", "detection_precision", "detection_recall", "seconds",
+  ]
+}
+
+@Suite("CLI end to end", .serialized)
+struct CLITests {
+  let smoke = "scenarios/smoke-synthetic.json"
+
+  @Test("run: jsonl records carry exactly the contract fields; exit 0")
+  func jsonl() throws {
+    let r = try CLI.run(["run", smoke, "--format", "jsonl"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let lines = r.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.count == 5)
+    for (i, line) in lines.enumerated() {
+      guard case .object(let members) = try JSONParser.parse(line) else {
+        Issue.record("not an object: \(line)")
+        continue
+      }
+      let keys = members.map(\.key)
+      if i < 4 {
+        #expect(keys == CLI.roundKeys)
+        #expect(members[0].value == .string("round"))
+      } else {
+        #expect(Array(keys.prefix(12)) == CLI.roundKeys)
+        #expect(members[0].value == .string("summary"))
+        #expect(keys.contains("expect_passed"))
+      }
+    }
+  }
+
+  @Test("run: csv and json formats; --output completes atomically")
+  func formatsAndOutput() throws {
+    let csv = try CLI.run(["run", smoke, "--format", "csv"])
+    #expect(csv.status == 0)
+    let rows = csv.stdout.split(separator: "\n")
+    #expect(rows.first.map(String.init) == MetricRecord.columns.joined(separator: ","))
+    #expect(rows.count == 6)
+    let json = try CLI.run(["run", smoke, "--format", "json"])
+    guard case .array(let items) = try JSONParser.parse(json.stdout) else {
+      Issue.record("json output is not an array")
+      return
+    }
+    #expect(items.count == 5)
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.path + "/out.jsonl"
+    let quiet = try CLI.run(["run", smoke, "--output", file, "--quiet"])
+    #expect(quiet.status == 0)
+    #expect(quiet.stdout.isEmpty)
+    #expect(FileManager.default.fileExists(atPath: file))
+    #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
+    let written = try String(contentsOfFile: file, encoding: .utf8)
+    #expect(written.split(separator: "\n").count == 5)
+    // --output with the table on stdout
+    let table = try CLI.run(["run", smoke, "--output", dir.path + "/out.csv"])
+    #expect(table.stdout.contains("round  accuracy"))
+    #expect(try String(contentsOfFile: dir.path + "/out.csv", encoding: .utf8).hasPrefix("type,scenario,round"))
+  }
+
+  @Test("same scenario with --threads 1 and 2: identical records but for timings")
+  func threads() throws {
+    func strip(_ text: String) throws -> [JSONValue] {
+      try text.split(separator: "\n").map { line in
+        guard case .object(let members) = try JSONParser.parse(String(line)) else { return .null }
+        return .object(members.filter { !["seconds", "total_seconds", "mean_seconds_per_round"].contains($0.key) })
+      }
+    }
+    let one = try CLI.run(["run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "1"])
+    let two = try CLI.run(["run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "2"])
+    #expect(one.status == 0 && two.status == 0)
+    #expect(try strip(one.stdout) == strip(two.stdout))
+  }
+
+  @Test("exit 1: an expect threshold missed, listed on stderr")
+  func expectMissed() throws {
+    let r = try CLI.run(["run", smoke, "--format", "jsonl", "--set", #"expect={"accuracy": {"min": 0.999}}"#])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("expectations missed"))
+    #expect(r.stderr.contains("expected >= 0.999"))
+  }
+
+  @Test("exit 2: invalid scenarios, bad flags, missing files")
+  func invalid() throws {
+    let bad = try CLI.run(["run", smoke, "--set", "training.learning_rat=0.1"])
+    #expect(bad.status == 2)
+    #expect(bad.stderr.contains(#"training.learning_rat: unknown key; did you mean "learning_rate"?"#))
+    #expect(try CLI.run(["run", smoke, "--format", "xml"]).status == 2)
+    #expect(try CLI.run(["run", smoke, "--threads", "0"]).status == 2)
+    #expect(try CLI.run(["run", smoke, "--bogus"]).status == 2)
+    #expect(try CLI.run(["frobnicate"]).status == 2)
+    let missing = try CLI.run(["run", "no/such/file.json"])
+    #expect(missing.status == 2)
+    #expect(missing.stderr.contains("no/such/file.json: invalid scenario"))
+    #expect(try CLI.run(["validate", smoke, "no/such.json"]).status == 2)
+  }
+
+  @Test("exit 3: missing data names the file; divergence keeps the rows in .partial")
+  func runtime() throws {
+    let missing = try CLI.run(["run", "scenarios/quickstart.json", "--set", "dataset.path=/nonexistent/fm"])
+    #expect(missing.status == 3)
+    #expect(missing.stderr.contains("/nonexistent/fm: not found"))
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.path + "/rows.csv"
+    let diverged = try CLI.run(["run", smoke, "--set", "training.learning_rate=1e35", "--output", file])
+    #expect(diverged.status == 3)
+    #expect(diverged.stderr.contains("training diverged in round 1"))
+    #expect(!FileManager.default.fileExists(atPath: file))
+    #expect(try String(contentsOfFile: file + ".partial", encoding: .utf8).hasPrefix("type,scenario"))
+  }
+
+  @Test("validate prints the resolved scenario; list shows every plug-in")
+  func validateAndList() throws {
+    let v = try CLI.run(["validate", smoke])
+    #expect(v.status == 0)
+    let resolved = try JSONParser.parse(v.stdout)
+    #expect(resolved["training"]?["momentum"] == .number(0))
+    let list = try CLI.run(["list"])
+    #expect(list.status == 0)
+    for family in PluginFamily.allCases {
+      for d in Registry.descriptors(family) { #expect(list.stdout.contains("  \(d.name)  —"), "\(d.name)") }
+    }
+    let json = try CLI.run(["list", "attacks", "--json"])
+    let attacks = try JSONParser.parse(json.stdout)["attacks"]
+    guard case .array(let items)? = attacks else {
+      Issue.record("no attacks array")
+      return
+    }
+    #expect(items.count == Registry.attacks.count)
+    #expect(try CLI.run(["list", "atacks"]).stderr.contains(#"did you mean "attacks"?"#))
+  }
+}

@@ -1,0 +1,128 @@
+import PoisonLab
+import Testing
+
+/// Every registered plug-in passes the same checks (swift-configuration's
+/// ProviderCompatTest idea): names, documentation, parameter defaults that
+/// satisfy their own types, and a minimal configuration that validates.
+@Suite("Registry conformance")
+struct RegistryConformanceTests {
+  static let all: [(PluginFamily, PluginDescriptor)] = PluginFamily.allCases.flatMap { family in
+    Registry.descriptors(family).map { (family, $0) }
+  }
+
+  static func isKebab(_ s: String) -> Bool {
+    !s.isEmpty && s.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } && !s.hasPrefix("-") && !s.hasSuffix("-")
+  }
+
+  static func isSnake(_ s: String) -> Bool {
+    !s.isEmpty && s.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }
+  }
+
+  @Test("names are unique kebab-case within each family")
+  func names() {
+    for family in PluginFamily.allCases {
+      let names = Registry.descriptors(family).map(\.name)
+      #expect(Set(names).count == names.count, "\(family)")
+      for name in names { #expect(Self.isKebab(name), "\(name)") }
+    }
+  }
+
+  @Test("every plug-in is documented; keys are snake_case with docs; defaults satisfy their types")
+  func parameters() {
+    for (family, d) in Self.all {
+      #expect(!d.summary.isEmpty, "\(family) \(d.name)")
+      var keys = Set<String>()
+      func check(_ specs: [ParameterSpec]) {
+        for spec in specs {
+          #expect(Self.isSnake(spec.key), "\(d.name).\(spec.key)")
+          #expect(!spec.doc.isEmpty, "\(d.name).\(spec.key)")
+          #expect(!(spec.isRequired && spec.defaultValue != nil), "\(d.name).\(spec.key)")
+          if let value = spec.defaultValue {
+            var validator = SchemaValidator()
+            _ = validator.check(value, spec.type, at: JSONPath.root.appending(spec.key))
+            #expect(validator.errors.isEmpty, "\(d.name).\(spec.key): \(validator.errors)")
+          }
+          if case .object(let nested) = spec.type { check(nested) }
+        }
+      }
+      check(d.parameters)
+      for spec in d.parameters {
+        #expect(!keys.contains(spec.key), "duplicate key \(d.name).\(spec.key)")
+        keys.insert(spec.key)
+      }
+    }
+  }
+
+  /// A minimal valid block for each plug-in (required keys given).
+  static func example(_ family: PluginFamily, _ name: String) -> String {
+    switch (family, name) {
+    case (.datasets, "mnist"), (.datasets, "cifar10"): return #"{"name": "\#(name)", "path": "/data"}"#
+    case (.datasets, "csv"): return #"{"name": "csv", "train": "train.csv"}"#
+    case (.attacks, "label-flip"): return #"{"name": "label-flip", "source": 1, "target": 0}"#
+    default: return #"{"name": "\#(name)"}"#
+    }
+  }
+
+  @Test("every dataset, model and attack builds from a minimal block with defaults")
+  func minimalBlocks() throws {
+    for d in Registry.descriptors(.datasets) {
+      let s = try scenario(#"{"name": "c", "dataset": \#(Self.example(.datasets, d.name)), "model": {"name": "mlp"}}"#)
+      #expect(s.resolved["dataset"]?["name"] == .string(d.name))
+      // Every documented default appears in the resolved scenario.
+      for spec in d.parameters where spec.defaultValue != nil {
+        #expect(s.resolved["dataset"]?[spec.key] != nil, "\(d.name).\(spec.key)")
+      }
+    }
+    for d in Registry.descriptors(.models) {
+      let s = try scenario(#"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": \#(Self.example(.models, d.name))}"#)
+      let net = s.model.build(input: Shape(height: 28, width: 28, channels: 1), classes: 10)
+      #expect(net.outputCount == 10)
+    }
+    for d in Registry.descriptors(.attacks) {
+      let s = try scenario(#"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#)
+      #expect(s.attacks.count == 1)
+      #expect(s.attacks[0].attack is any DataPoisoning)
+    }
+  }
+
+  @Test("every attack is deterministic for a seed and poisons only what it reports")
+  func attacksDeterministic() throws {
+    for d in Registry.descriptors(.attacks) {
+      let s = try scenario(#"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#)
+      let poisoning = try #require(s.attacks[0].attack as? any DataPoisoning)
+      var a = tinyImages(classes: 10, perClass: 20)
+      a.shape = Shape(height: 5, width: 6, channels: 2)
+      var b = a
+      var r1 = SplitMix64(seed: 3)
+      var r2 = SplitMix64(seed: 3)
+      let pa = poisoning.poison(&a, rng: &r1)
+      let pb = poisoning.poison(&b, rng: &r2)
+      #expect(pa == pb && a == b, "\(d.name)")
+      let clean = tinyImages(classes: 10, perClass: 20)
+      var touched: [Int] = []
+      for i in 0..<clean.count {
+        let range = (i * 60)..<((i + 1) * 60)
+        let sameFeatures = clean.features[range].elementsEqual(a.features[range])
+        if clean.labels[i] != a.labels[i] || !sameFeatures { touched.append(i) }
+      }
+      #expect(touched == pa, "\(d.name) changed samples it did not report")
+    }
+  }
+
+  @Test("every output format writes every contract field of a record")
+  func formats() throws {
+    let record = MetricRecord(
+      kind: .round, scenario: "x", round: 1, accuracy: 0.5, loss: 1, attackSuccess: nil, robustAccuracy: 0.25,
+      malicious: 3, flagged: 0, detectionPrecision: nil, detectionRecall: nil, seconds: 0.5)
+    for name in Formats.names {
+      let format = try #require(Formats.named(name))
+      let text = format.begin() + format.line(for: record, index: 0) + format.end(count: 1)
+      #expect(!text.isEmpty, "\(name)")
+      if name != "table" {
+        for field in ["accuracy", "attack_success", "robust_accuracy", "detection_recall"] {
+          #expect(text.contains(field), "\(name) lacks \(field)")
+        }
+      }
+    }
+  }
+}
