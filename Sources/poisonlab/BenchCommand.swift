@@ -28,7 +28,9 @@ struct BenchCommand: ParsableCommand {
     print("cores used: \(cores)")
     let peak1 = sgemmPeak(n: 1024, threads: 1)
     let peakAll = sgemmPeak(n: 1024, threads: cores)
-    print("sgemm n=1024: \(fmt(peak1)) GFLOP/s on 1 thread, \(fmt(peakAll)) GFLOP/s on \(cores) threads")
+    print(
+      "sgemm n=1024: \(fmt(peak1)) GFLOP/s on 1 thread, \(fmt(peakAll)) GFLOP/s on \(cores) threads"
+    )
     BLAS.setThreads(1)
     let image = Shape(height: 28, width: 28, channels: 1)
     let models: [(String, Network, Int)] = [

@@ -7,7 +7,10 @@ struct ListCommand: ParsableCommand {
     commandName: "list",
     abstract: "List datasets, models, attacks, defenses and output formats with their parameters.")
 
-  @Argument(help: ArgumentHelp("A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "family"))
+  @Argument(
+    help: ArgumentHelp(
+      "A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")).",
+      valueName: "family"))
   var family: String?
 
   @Flag(help: "Machine-readable JSON.")
@@ -16,12 +19,15 @@ struct ListCommand: ParsableCommand {
   func validate() throws {
     let names = PluginFamily.allCases.map(\.rawValue)
     if let family, PluginFamily(rawValue: family) == nil {
-      throw ValidationError("unknown family \"\(family)\"\(Suggest.phrase(for: family, in: names)) (allowed: \(names.joined(separator: ", ")))")
+      throw ValidationError(
+        "unknown family \"\(family)\"\(Suggest.phrase(for: family, in: names)) (allowed: \(names.joined(separator: ", ")))"
+      )
     }
   }
 
   func run() throws {
-    let families = family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
+    let families =
+      family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
     if json {
       let members = families.map { family in
         JSONMember(family.rawValue, .array(Registry.descriptors(family).map(Self.json)))
@@ -34,7 +40,8 @@ struct ListCommand: ParsableCommand {
       text += "\(family.rawValue)\n"
       let descriptors = Registry.descriptors(family)
       if descriptors.isEmpty {
-        text += "  (none in this version: federated aggregators and centralized sanitizers are not available yet)\n"
+        text +=
+          "  (none in this version: federated aggregators and centralized sanitizers are not available yet)\n"
       }
       for d in descriptors {
         text += "  \(d.name)  —  \(d.summary)\n"

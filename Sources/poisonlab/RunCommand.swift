@@ -22,13 +22,17 @@ struct RunCommand: ParsableCommand {
   @Argument(help: "The scenario JSON file.")
   var scenario: String
 
-  @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value (PATH=JSON).", valueName: "path=value"))
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp("Override a scenario value (PATH=JSON).", valueName: "path=value"))
   var overrides: [String] = []
 
   @Option(help: "Replace the scenario's seed.")
   var seed: UInt64?
 
-  @Option(help: ArgumentHelp("Output format: \(Formats.names.joined(separator: ", ")).", valueName: "format"))
+  @Option(
+    help: ArgumentHelp(
+      "Output format: \(Formats.names.joined(separator: ", ")).", valueName: "format"))
   var format: String?
 
   @Option(help: "Write records to this file (atomically completed).")
@@ -43,9 +47,12 @@ struct RunCommand: ParsableCommand {
   func validate() throws {
     if let format, Formats.named(format) == nil {
       throw ValidationError(
-        "unknown format \"\(format)\"\(Suggest.phrase(for: format, in: Formats.names)) (allowed: \(Formats.names.joined(separator: ", ")))")
+        "unknown format \"\(format)\"\(Suggest.phrase(for: format, in: Formats.names)) (allowed: \(Formats.names.joined(separator: ", ")))"
+      )
     }
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    if let threads, threads < 1 {
+      throw ValidationError("--threads must be at least 1, got \(threads)")
+    }
   }
 
   func run() throws {
@@ -57,10 +64,14 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(Exit.invalid)
     }
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
-    let stdoutFormat = output == nil ? (format ?? (Terminal.stdoutIsTTY ? "table" : "jsonl")) : (quiet ? nil : "table")
+    let stdoutFormat =
+      output == nil
+      ? (format ?? (Terminal.stdoutIsTTY ? "table" : "jsonl")) : (quiet ? nil : "table")
     var sinks: [RecordSink] = []
     do {
-      if let output, let fmt = Formats.named(fileFormat) { sinks.append(try RecordSink(format: fmt, path: output)) }
+      if let output, let fmt = Formats.named(fileFormat) {
+        sinks.append(try RecordSink(format: fmt, path: output))
+      }
       if let stdoutFormat, let fmt = Formats.named(stdoutFormat) {
         if stdoutFormat == "table" { Terminal.out(Self.banner(scenario)) }
         sinks.append(try RecordSink(format: fmt, handle: .standardOutput))
@@ -70,7 +81,8 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(Exit.runtime)
     }
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
-    let experiment = Experiment(scenario: scenario, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    let experiment = Experiment(
+      scenario: scenario, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     let summary: MetricRecord
     do {
       summary = try experiment.run(progress: progress.handle) { (record) throws(SinkError) in
@@ -109,9 +121,11 @@ struct RunCommand: ParsableCommand {
   static func banner(_ scenario: Scenario) -> String {
     var text = "scenario \"\(scenario.name)\""
     if !scenario.description.isEmpty { text += ": \(scenario.description)" }
-    text += "\n  seed \(scenario.seed); " + ["dataset", "model", "attack"].compactMap { key in
-      scenario.resolved[key].map { "\(key) \($0.serialized())" }
-    }.joined(separator: "\n  ")
+    text +=
+      "\n  seed \(scenario.seed); "
+      + ["dataset", "model", "attack"].compactMap { key in
+        scenario.resolved[key].map { "\(key) \($0.serialized())" }
+      }.joined(separator: "\n  ")
     return text + "\n"
   }
 }
@@ -135,7 +149,10 @@ final class Progress {
         guard now - lastDraw > .milliseconds(100) else { return }
         lastDraw = now
         let percent = total > 0 ? done * 100 / total : 100
-        FileHandle.standardError.write(Data("\r  round \(round)/\(rounds): training \(percent)% (\(done)/\(total) samples)\u{1B}[K".utf8))
+        FileHandle.standardError.write(
+          Data(
+            "\r  round \(round)/\(rounds): training \(percent)% (\(done)/\(total) samples)\u{1B}[K"
+              .utf8))
         shown = true
       case .roundFinished:
         clear()

@@ -11,7 +11,9 @@ struct ValidateCommand: ParsableCommand {
   @Argument(help: "Scenario JSON files.")
   var scenarios: [String]
 
-  @Option(name: .customLong("set"), help: ArgumentHelp("Override a scenario value (PATH=JSON).", valueName: "path=value"))
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp("Override a scenario value (PATH=JSON).", valueName: "path=value"))
   var overrides: [String] = []
 
   @Option(help: "Replace the scenarios' seed.")

@@ -14,6 +14,7 @@ public protocol DataPoisoning: Attack {
   /// The test inputs on which `attack_success` is measured (raw units), or
   /// nil for an untargeted attack.
   /// - Parameter test: the clean test set.
+  /// - Returns: the probe, or nil for an untargeted attack.
   func probe(test: Dataset) -> AttackProbe?
 
   /// Checks the attack against the loaded data (class ids, image size) when
@@ -21,6 +22,7 @@ public protocol DataPoisoning: Attack {
   /// - Parameters:
   ///   - data: the loaded training set.
   ///   - path: the attack's location in the scenario.
+  /// - Returns: the problem found, or nil when the attack fits the data.
   func check(against data: Dataset, at path: JSONPath) -> ScenarioError?
 }
 
@@ -49,5 +51,9 @@ func choose(_ count: Int, from candidates: [Int], rng: inout SplitMix64) -> [Int
 /// An error when `classID` is not a class of `data`.
 func classError(_ classID: Int, _ data: Dataset, at path: JSONPath) -> ScenarioError? {
   classID < data.classes
-    ? nil : ScenarioError(path, "class \(classID) does not exist: the dataset has \(data.classes) classes (0...\(data.classes - 1))")
+    ? nil
+    : ScenarioError(
+      path,
+      "class \(classID) does not exist: the dataset has \(data.classes) classes (0...\(data.classes - 1))"
+    )
 }

@@ -18,8 +18,11 @@ public struct Backdoor: DataPoisoning {
     reference: "Gu, Dolan-Gavitt & Garg 2017, BadNets, arXiv:1708.06733",
     parameters: [
       poisonFractionSpec,
-      ParameterSpec("target", .integer(min: 0, max: nil), default: .number(0), doc: "the class triggered inputs should get"),
-      ParameterSpec("trigger", .object(Trigger.spec), default: .object([]), doc: "the trigger (see its keys)"),
+      ParameterSpec(
+        "target", .integer(min: 0, max: nil), default: .number(0),
+        doc: "the class triggered inputs should get"),
+      ParameterSpec(
+        "trigger", .object(Trigger.spec), default: .object([]), doc: "the trigger (see its keys)"),
     ],
     notes: ["image datasets only"])
 
@@ -30,7 +33,8 @@ public struct Backdoor: DataPoisoning {
   let design: Trigger.Design
   let triggerPath: JSONPath
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     fraction = parameters.double("fraction") ?? 0.1
     target = parameters.int("target") ?? 0
     triggerPath = parameters.path("trigger")
@@ -46,10 +50,13 @@ public struct Backdoor: DataPoisoning {
       return nil
     }
     if let classes = context.classes, target >= classes {
-      validator.fail(parameters.path("target"), "must be a class id in 0...\(classes - 1), got \(target)")
+      validator.fail(
+        parameters.path("target"), "must be a class id in 0...\(classes - 1), got \(target)")
       return nil
     }
-    if let shape = context.shape, case .failure(let problem) = design.resolve(height: shape.height, width: shape.width) {
+    if let shape = context.shape,
+      case .failure(let problem) = design.resolve(height: shape.height, width: shape.width)
+    {
       validator.fail(triggerPath, problem.message)
       return nil
     }
@@ -60,7 +67,9 @@ public struct Backdoor: DataPoisoning {
   }
 
   public func check(against data: Dataset, at path: JSONPath) -> ScenarioError? {
-    if case .failure(let problem) = design.resolve(height: data.shape.height, width: data.shape.width) {
+    if case .failure(let problem) = design.resolve(
+      height: data.shape.height, width: data.shape.width)
+    {
       return ScenarioError(triggerPath, problem.message)
     }
     return classError(target, data, at: path.appending("target"))

@@ -17,7 +17,8 @@ public struct LabelFlip: DataPoisoning {
   public static let descriptor = PluginDescriptor(
     name: "label-flip",
     summary: "relabel training samples: source -> target, or a reverse/random mapping",
-    reference: "Tolpegin et al. 2020, Data Poisoning Attacks Against Federated Learning Systems (ESORICS)",
+    reference:
+      "Tolpegin et al. 2020, Data Poisoning Attacks Against Federated Learning Systems (ESORICS)",
     parameters: [
       poisonFractionSpec,
       ParameterSpec("source", .integer(min: 0, max: nil), doc: "class relabelled (targeted flip)"),
@@ -40,7 +41,8 @@ public struct LabelFlip: DataPoisoning {
   /// Share of samples (of the source class when targeted) flipped.
   public let fraction: Double
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     fraction = parameters.double("fraction") ?? 0.1
     let source = parameters.int("source")
     let target = parameters.int("target")
@@ -48,7 +50,8 @@ public struct LabelFlip: DataPoisoning {
     case (let mapping?, nil, nil):
       mode = mapping == "reverse" ? .reverse : .random
     case (_?, _, _):
-      validator.fail(parameters.path("mapping"), "give either mapping or source and target, not both")
+      validator.fail(
+        parameters.path("mapping"), "give either mapping or source and target, not both")
       return nil
     case (nil, let s?, let t?):
       guard s != t else {
@@ -57,7 +60,8 @@ public struct LabelFlip: DataPoisoning {
       }
       if let classes = context.classes {
         for (key, value) in [("source", s), ("target", t)] where value >= classes {
-          validator.fail(parameters.path(key), "must be a class id in 0...\(classes - 1), got \(value)")
+          validator.fail(
+            parameters.path(key), "must be a class id in 0...\(classes - 1), got \(value)")
         }
         if s >= classes || t >= classes { return nil }
       }
@@ -73,7 +77,8 @@ public struct LabelFlip: DataPoisoning {
 
   public func check(against data: Dataset, at path: JSONPath) -> ScenarioError? {
     guard case .targeted(let s, let t) = mode else { return nil }
-    return classError(s, data, at: path.appending("source")) ?? classError(t, data, at: path.appending("target"))
+    return classError(s, data, at: path.appending("source"))
+      ?? classError(t, data, at: path.appending("target"))
   }
 
   public func poison(_ data: inout Dataset, rng: inout SplitMix64) -> [Int] {
@@ -85,12 +90,15 @@ public struct LabelFlip: DataPoisoning {
       for i in chosen { data.labels[i] = Int32(target) }
       return chosen
     case .reverse:
-      let candidates = data.labels.indices.filter { classes - 1 - data.labels[$0] != data.labels[$0] }
+      let candidates = data.labels.indices.filter {
+        classes - 1 - data.labels[$0] != data.labels[$0]
+      }
       let chosen = choose(Int(fraction * Double(data.count)), from: candidates, rng: &rng)
       for i in chosen { data.labels[i] = classes - 1 - data.labels[i] }
       return chosen
     case .random:
-      let chosen = choose(Int(fraction * Double(data.count)), from: Array(data.labels.indices), rng: &rng)
+      let chosen = choose(
+        Int(fraction * Double(data.count)), from: Array(data.labels.indices), rng: &rng)
       for i in chosen {
         let shift = Int32(1 + rng.nextInt(below: data.classes - 1))
         data.labels[i] = (data.labels[i] + shift) % classes
@@ -102,6 +110,7 @@ public struct LabelFlip: DataPoisoning {
   public func probe(test: Dataset) -> AttackProbe? {
     guard case .targeted(let source, let target) = mode else { return nil }
     let indices = test.labels.indices.filter { test.labels[$0] == Int32(source) }
-    return AttackProbe(inputs: test.subset(indices), target: Int32(target), reportsRobustAccuracy: false)
+    return AttackProbe(
+      inputs: test.subset(indices), target: Int32(target), reportsRobustAccuracy: false)
   }
 }

@@ -3,7 +3,7 @@
 public struct Trigger: Sendable, Equatable {
   /// `(row, column)` of each trigger pixel.
   public var pixels: [(Int, Int)]
-  /// The value written (e.g. 255 for white in 8-bit images).
+  /// The value written (for example 255 for white in 8-bit images).
   public var value: Float
 
   public static func == (a: Trigger, b: Trigger) -> Bool {
@@ -14,15 +14,29 @@ public struct Trigger: Sendable, Equatable {
   static let spec: [ParameterSpec] = [
     ParameterSpec(
       "pattern", .choice(["square", "cross", "pixels"]), default: .string("square"),
-      doc: "square: filled size x size; cross: the two diagonals of a size x size box; pixels: the listed pixels"),
-    ParameterSpec("size", .integer(min: 1, max: 4096), default: .number(3), doc: "side of the square or cross"),
+      doc:
+        "square: filled size x size; cross: the two diagonals of a size x size box; pixels: the listed pixels"
+    ),
     ParameterSpec(
-      "position", .either([.choice(Corner.allCases.map(\.rawValue)), .array(.integer(min: 0, max: nil), minCount: 2, maxCount: 2)]),
-      default: .string("bottom-right"), doc: "a corner, center, or [row, column] of the box's top-left pixel"),
-    ParameterSpec("margin", .integer(min: 0, max: nil), default: .number(0), doc: "pixels between a corner box and the image edge"),
-    ParameterSpec("value", .number(min: nil, max: nil, minOpen: false, maxOpen: false), default: .number(255), doc: "pixel value, raw units before normalisation"),
+      "size", .integer(min: 1, max: 4096), default: .number(3), doc: "side of the square or cross"),
     ParameterSpec(
-      "pixels", .array(.array(.integer(min: 0, max: nil), minCount: 2, maxCount: 2), minCount: 1, maxCount: nil),
+      "position",
+      .either([
+        .choice(Corner.allCases.map(\.rawValue)),
+        .array(.integer(min: 0, max: nil), minCount: 2, maxCount: 2),
+      ]),
+      default: .string("bottom-right"),
+      doc: "a corner, center, or [row, column] of the box's top-left pixel"),
+    ParameterSpec(
+      "margin", .integer(min: 0, max: nil), default: .number(0),
+      doc: "pixels between a corner box and the image edge"),
+    ParameterSpec(
+      "value", .number(min: nil, max: nil, minOpen: false, maxOpen: false), default: .number(255),
+      doc: "pixel value, raw units before normalisation"),
+    ParameterSpec(
+      "pixels",
+      .array(
+        .array(.integer(min: 0, max: nil), minCount: 2, maxCount: 2), minCount: 1, maxCount: nil),
       doc: "[[row, column], ...] for pattern pixels"),
   ]
 
@@ -56,18 +70,21 @@ public struct Trigger: Sendable, Equatable {
       listed = []
       if case .array(let items)? = p["pixels"] {
         listed = items.compactMap { item in
-          guard case .array(let pair) = item, pair.count == 2, case .number(let r) = pair[0], case .number(let c) = pair[1]
+          guard case .array(let pair) = item, pair.count == 2, case .number(let r) = pair[0],
+            case .number(let c) = pair[1]
           else { return nil }
           return [Int(r), Int(c)]
         }
       }
       if pattern == "pixels" {
         guard !listed.isEmpty else {
-          validator.fail(p.path("pixels"), "pattern \"pixels\" needs a pixels list [[row, column], ...]")
+          validator.fail(
+            p.path("pixels"), "pattern \"pixels\" needs a pixels list [[row, column], ...]")
           return nil
         }
         for key in ["size", "position", "margin"] where p.given.contains(key) {
-          validator.fail(p.path(key), "does not apply to pattern \"pixels\" (its pixels are absolute positions)")
+          validator.fail(
+            p.path(key), "does not apply to pattern \"pixels\" (its pixels are absolute positions)")
           return nil
         }
       } else if p.given.contains("pixels") {
@@ -83,7 +100,9 @@ public struct Trigger: Sendable, Equatable {
         points = listed.map { ($0[0], $0[1]) }
       } else {
         guard size <= height && size <= width else {
-          return .failure(TriggerFitError(message: "a \(size)x\(size) trigger does not fit \(height)x\(width) images"))
+          return .failure(
+            TriggerFitError(
+              message: "a \(size)x\(size) trigger does not fit \(height)x\(width) images"))
         }
         let (top, left): (Int, Int)
         switch corner {
@@ -101,7 +120,9 @@ public struct Trigger: Sendable, Equatable {
         }
       }
       for (r, c) in points where r < 0 || c < 0 || r >= height || c >= width {
-        return .failure(TriggerFitError(message: "trigger pixel (\(r), \(c)) is outside \(height)x\(width) images"))
+        return .failure(
+          TriggerFitError(
+            message: "trigger pixel (\(r), \(c)) is outside \(height)x\(width) images"))
       }
       return .success(Trigger(pixels: points, value: Float(value)))
     }

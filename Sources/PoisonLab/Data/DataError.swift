@@ -1,5 +1,6 @@
-/// A data file that is missing, unreadable or malformed. Every case names the
-/// file and says what is wrong; loaders never trap on bad bytes.
+/// A data file that is missing, unreadable or malformed.
+///
+/// Every case names the file and says what is wrong; loaders never trap on bad bytes.
 public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
   /// The file (or directory) does not exist; `hint` says how to get it.
   case missing(file: String, hint: String)
@@ -9,7 +10,7 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
   case corrupt(file: String, reason: String)
   /// A CSV problem at a line (1-based) and optionally a column (1-based).
   case csv(file: String, line: Int, column: Int?, reason: String)
-  /// Two files that must agree do not (e.g. image and label counts).
+  /// Two files that must agree do not (for example image and label counts).
   case mismatch(reason: String)
 
   public var description: String {

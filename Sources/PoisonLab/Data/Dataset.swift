@@ -10,7 +10,7 @@ public struct Dataset: Sendable, Equatable {
   public var classes: Int
   /// Whether samples are images (triggers and convolutions apply) or tabular rows.
   public var isImage: Bool
-  /// Display name of each class id (e.g. CSV label strings).
+  /// Display name of each class id (for example CSV label strings).
   public var classNames: [String]
 
   /// Creates a dataset; `features.count` must equal `labels.count * shape.count`.
@@ -39,6 +39,7 @@ public struct Dataset: Sendable, Equatable {
 
   /// The samples at `indices`, in that order.
   /// - Parameter indices: sample indices (repeats allowed).
+  /// - Returns: the samples at `indices`, in that order.
   public func subset(_ indices: [Int]) -> Dataset {
     let d = shape.count
     var out = [Float](repeating: 0, count: indices.count * d)

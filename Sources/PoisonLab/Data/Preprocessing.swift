@@ -15,7 +15,7 @@ public struct Normalizer: Sendable, Equatable {
   /// Multiplied after subtracting (one value, or one per column).
   public var factor: [Float]
 
-  /// Fits the transform to `data`. Constant columns get factor 1.
+  /// Fits the transform to `data`; constant columns get factor 1.
   /// - Parameters:
   ///   - kind: the normalisation.
   ///   - data: the training set.
@@ -89,6 +89,7 @@ public enum Stratified {
   ///   - classes: number of classes.
   ///   - size: how many to keep (at most `labels.count`).
   ///   - rng: the generator.
+  /// - Returns: the chosen indices, ascending.
   public static func sample(
     labels: [Int32], classes: Int, size: Int, rng: inout SplitMix64
   ) -> [Int] {

@@ -60,22 +60,29 @@ public struct Experiment {
     var problems: [ScenarioError] = []
     for (key, set) in [("train_size", train), ("test_size", test)] {
       if let size = p.int(key), size > set.count {
-        problems.append(ScenarioError(p.path(key), "asks for \(size) samples but the data has \(set.count)"))
+        problems.append(
+          ScenarioError(p.path(key), "asks for \(size) samples but the data has \(set.count)"))
       }
     }
     for (attack, path) in scenario.attacks {
-      if let poisoning = attack as? any DataPoisoning, let problem = poisoning.check(against: train, at: path) {
+      if let poisoning = attack as? any DataPoisoning,
+        let problem = poisoning.check(against: train, at: path)
+      {
         problems.append(problem)
       }
     }
-    if !problems.isEmpty { throw .scenario(ScenarioErrors(source: scenario.name, errors: problems)) }
+    if !problems.isEmpty {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
+    }
     if let size = p.int("train_size"), size < train.count {
       var rng = seeds.generator("subsample", "train")
-      train = train.subset(Stratified.sample(labels: train.labels, classes: train.classes, size: size, rng: &rng))
+      train = train.subset(
+        Stratified.sample(labels: train.labels, classes: train.classes, size: size, rng: &rng))
     }
     if let size = p.int("test_size"), size < test.count {
       var rng = seeds.generator("subsample", "test")
-      test = test.subset(Stratified.sample(labels: test.labels, classes: test.classes, size: size, rng: &rng))
+      test = test.subset(
+        Stratified.sample(labels: test.labels, classes: test.classes, size: size, rng: &rng))
     }
     var poisoned: [Int] = []
     var probe: AttackProbe?
@@ -120,20 +127,23 @@ public struct Experiment {
     var parameters = network.initialParameters(using: &rng)
     BLAS.setThreads(1)
     let training = scenario.training
-    let trainer = Trainer(network: network, batchSize: training.batchSize, optimizer: training.optimizer)
+    let trainer = Trainer(
+      network: network, batchSize: training.batchSize, optimizer: training.optimizer)
     let evaluators = (0..<threads).map { _ in Evaluator(network: network) }
     var last: MetricRecord?
     for round in 1...training.rounds {
       let roundStart = clock.now
       var shuffle = seeds.generator("shuffle", round)
-      let result = trainer.train(parameters: &parameters, on: data.train, rng: &shuffle) { done, total in
+      let result = trainer.train(parameters: &parameters, on: data.train, rng: &shuffle) {
+        done, total in
         progress?(.training(round: round, rounds: training.rounds, done: done, total: total))
       }
       progress?(.roundFinished(round: round))
       guard result.isFinite else {
         throw .diverged(
           round: round,
-          detail: "the training loss or a weight became NaN or infinite; lower training.learning_rate "
+          detail:
+            "the training loss or a weight became NaN or infinite; lower training.learning_rate "
             + "(now \(training.optimizer.learningRate)) or check the data's normalisation")
       }
       guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
@@ -148,7 +158,8 @@ public struct Experiment {
     summary.kind = .summary
     let misses = scenario.expectations.compactMap { $0.miss(summary.metric($0.metric)) }
     summary.totals = MetricRecord.Totals(
-      rounds: training.rounds, totalSeconds: total, meanSecondsPerRound: total / Double(training.rounds),
+      rounds: training.rounds, totalSeconds: total,
+      meanSecondsPerRound: total / Double(training.rounds),
       maliciousTotal: data.poisoned.count, flaggedTotal: 0,
       expectPassed: scenario.expectations.isEmpty ? nil : misses.isEmpty, expectMisses: misses)
     do { try emit(summary) } catch { throw .output(error) }

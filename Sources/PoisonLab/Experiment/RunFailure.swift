@@ -1,4 +1,6 @@
-/// Why a run stopped early. Rows already written are kept.
+/// Why a run stopped early.
+///
+/// Rows already written are kept.
 public enum RunFailure: Error, CustomStringConvertible, Sendable {
   /// The scenario is invalid for the data actually loaded (exit code 2).
   case scenario(ScenarioErrors)

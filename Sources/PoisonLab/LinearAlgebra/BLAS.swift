@@ -2,7 +2,7 @@ internal import CSystemLibraries
 import Foundation
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 /// Whether a matrix operand is used as stored or transposed.
@@ -117,7 +117,7 @@ public enum BLAS {
 
   /// The file of the BLAS library actually loaded (from `/proc/self/maps`),
   /// and OpenBLAS's build description when it is OpenBLAS
-  /// (e.g. `"OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake"`).
+  /// (for example `"OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake"`).
   public static var implementation: String {
     var parts: [String] = []
     if let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) {
@@ -144,7 +144,9 @@ public enum BLAS {
   }
 }
 
-/// LAPACK wrappers (LAPACKE, row-major). Inputs are copied; results are new arrays.
+/// LAPACK wrappers (LAPACKE, row-major).
+///
+/// Inputs are copied; results are new arrays.
 public enum LAPACK {
   /// The thin singular value decomposition `A = U diag(S) Vt` (`sgesdd`).
   ///

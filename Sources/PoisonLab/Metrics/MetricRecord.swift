@@ -70,7 +70,8 @@ public struct MetricRecord: Sendable, Equatable {
   ///   - seconds: wall-clock seconds of the round.
   ///   - totals: summary totals.
   public init(
-    kind: Kind, scenario: String, round: Int, accuracy: Double, loss: Double, attackSuccess: Double?,
+    kind: Kind, scenario: String, round: Int, accuracy: Double, loss: Double,
+    attackSuccess: Double?,
     robustAccuracy: Double?, malicious: Int, flagged: Int, detectionPrecision: Double?,
     detectionRecall: Double?, seconds: Double, totals: Totals? = nil
   ) {
@@ -97,6 +98,7 @@ public struct MetricRecord: Sendable, Equatable {
 
   /// The value of a metric by name (nil when null or unknown).
   /// - Parameter name: a name from `metricNames`.
+  /// - Returns: the value of a metric by name (nil when null or unknown).
   public func metric(_ name: String) -> Double? {
     switch name {
     case "accuracy": return accuracy

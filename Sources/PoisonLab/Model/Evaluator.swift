@@ -47,6 +47,7 @@ public final class Evaluator {
   /// - Parameters:
   ///   - parameters: the flat parameter vector.
   ///   - data: the samples to classify.
+  /// - Returns: accuracy, loss and predictions of `parameters` on `data` (one thread).
   public func evaluate(parameters: [Float], on data: Dataset) -> Evaluation {
     Evaluator.evaluate(parameters: parameters, on: data, using: [self])
   }
@@ -66,7 +67,9 @@ public final class Evaluator {
     return (correct, loss)
   }
 
-  /// Evaluates in parallel, one thread per evaluator. The data is cut into
+  /// Evaluates in parallel, one thread per evaluator.
+  ///
+  /// The data is cut into
   /// chunks of `batchSize` whatever the thread count, and chunk losses are
   /// added in chunk order, so the result is identical for any number of
   /// evaluators (all must be built alike).
@@ -74,6 +77,7 @@ public final class Evaluator {
   ///   - parameters: the flat parameter vector.
   ///   - data: the samples to classify.
   ///   - evaluators: one per thread.
+  /// - Returns: accuracy, loss and predictions over all of `data`.
   public static func evaluate(
     parameters: [Float], on data: Dataset, using evaluators: [Evaluator]
   ) -> Evaluation {

@@ -62,6 +62,7 @@ public protocol Layer: Sendable, CustomStringConvertible {
   /// - Parameters:
   ///   - batch: the largest batch.
   ///   - needsInputGradient: whether `backward` will compute the input gradient.
+  /// - Returns: the number of floats.
   func scratchCount(batch: Int, needsInputGradient: Bool) -> Int
 
   /// Writes initial parameters (PyTorch's defaults for the layer type).

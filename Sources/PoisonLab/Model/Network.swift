@@ -45,6 +45,7 @@ public struct Network: Sendable, CustomStringConvertible {
 
   /// A parameter vector initialised like PyTorch's defaults, layer by layer.
   /// - Parameter rng: the generator to draw from.
+  /// - Returns: a parameter vector initialised like PyTorch's defaults, layer by layer.
   public func initialParameters(using rng: inout SplitMix64) -> [Float] {
     var parameters = [Float](repeating: 0, count: parameterCount)
     parameters.withUnsafeMutableBufferPointer { all in

@@ -1,5 +1,6 @@
-/// Stochastic gradient descent with PyTorch's `torch.optim.SGD` semantics
-/// (dampening 0, no Nesterov):
+/// Stochastic gradient descent with PyTorch's `torch.optim.SGD` semantics.
+///
+/// Dampening 0, no Nesterov:
 ///
 ///     g = grad + weight_decay * w
 ///     v = momentum * v + g        (v starts at 0, so the first v is g)

@@ -78,7 +78,9 @@ public final class Trainer {
     var inputGradient = deltaB
     let layers = network.layers
     for index in stride(from: layers.count - 1, through: network.firstTrainable, by: -1) {
-      let input = index == 0 ? UnsafePointer(workspace.input) : UnsafePointer(workspace.activations[index - 1])
+      let input =
+        index == 0
+        ? UnsafePointer(workspace.input) : UnsafePointer(workspace.activations[index - 1])
       let offset = network.offsets[index]
       layers[index].backward(
         batch: batch, input: input, output: workspace.activations[index],
@@ -94,9 +96,10 @@ public final class Trainer {
     return loss
   }
 
-  /// Trains on `steps` minibatches, or one epoch over `data` when `steps` is
-  /// nil, in the order of a Fisher-Yates shuffle drawn from `rng`. The last
-  /// partial batch is used.
+  /// Trains on `steps` minibatches, or one epoch when `steps` is nil.
+  ///
+  /// Samples are visited in the order of a Fisher-Yates shuffle drawn from
+  /// `rng` (a fresh one per pass); the last partial batch is used.
   /// - Parameters:
   ///   - parameters: the flat parameter vector, updated in place.
   ///   - data: the training samples.
@@ -150,6 +153,7 @@ public final class Trainer {
       }
     }
     if finite { finite = parameters.allSatisfy { $0.isFinite } }
-    return EpochResult(meanLoss: seen > 0 ? lossSum / Double(seen) : 0, samples: seen, isFinite: finite)
+    return EpochResult(
+      meanLoss: seen > 0 ? lossSum / Double(seen) : 0, samples: seen, isFinite: finite)
   }
 }

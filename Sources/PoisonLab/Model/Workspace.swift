@@ -22,7 +22,8 @@ final class Workspace {
     input = .allocate(capacity: capacity * network.inputShape.count)
     input.initialize(repeating: 0, count: capacity * network.inputShape.count)
     activations = network.layers.map { layer in
-      let buffer = UnsafeMutablePointer<Float>.allocate(capacity: capacity * layer.outputShape.count)
+      let buffer = UnsafeMutablePointer<Float>.allocate(
+        capacity: capacity * layer.outputShape.count)
       buffer.initialize(repeating: 0, count: capacity * layer.outputShape.count)
       return buffer
     }

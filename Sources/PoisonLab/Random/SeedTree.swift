@@ -14,10 +14,12 @@ public struct SeedTree: Sendable, Equatable {
 
   /// A 64-bit seed for the stream named by `path`.
   /// - Parameter path: labels (`String`) and indices (`Int`) naming the stream.
+  /// - Returns: a 64-bit seed for the stream named by `path`.
   public func derive(_ path: any SeedPathComponent...) -> UInt64 { derive(path: path) }
 
   /// A generator for the stream named by `path`.
   /// - Parameter path: labels and indices naming the stream.
+  /// - Returns: a generator for the stream named by `path`.
   public func generator(_ path: any SeedPathComponent...) -> SplitMix64 {
     SplitMix64(seed: derive(path: path))
   }

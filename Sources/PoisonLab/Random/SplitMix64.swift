@@ -28,6 +28,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
   /// A uniform integer in `0..<bound` (Lemire's unbiased multiply-shift).
   /// - Parameter bound: the exclusive upper bound (> 0).
+  /// - Returns: a uniform integer in `0..<bound` (Lemire's unbiased multiply-shift).
   public mutating func nextInt(below bound: Int) -> Int {
     precondition(bound > 0, "nextInt(below:) needs a positive bound")
     return Int(next(upperBound: UInt64(bound)))
@@ -53,11 +54,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 }
 
 #if canImport(Glibc)
-  import Glibc
-  @inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
-  @inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+import Glibc
+@inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
+@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
 #else
-  import Foundation
-  @inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
-  @inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
+import Foundation
+@inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
+@inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
 #endif

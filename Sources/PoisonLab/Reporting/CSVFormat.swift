@@ -18,7 +18,9 @@ public struct CSVFormat: ParameterlessFormat {
       case .null: return ""
       case .string(let s): return CSVFormat.escape(s)
       case .array(let items):
-        return CSVFormat.escape(items.map { if case .string(let s) = $0 { s } else { $0.serialized() } }.joined(separator: "; "))
+        return CSVFormat.escape(
+          items.map { if case .string(let s) = $0 { s } else { $0.serialized() } }.joined(
+            separator: "; "))
       default: return value.serialized()
       }
     }.joined(separator: ",") + "\n"
@@ -26,8 +28,11 @@ public struct CSVFormat: ParameterlessFormat {
 
   /// Quotes a field when it holds a comma, quote or newline.
   /// - Parameter s: the field.
+  /// - Returns: the field, quoted when needed.
   static func escape(_ s: String) -> String {
-    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else {
+      return s
+    }
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 }

@@ -13,10 +13,11 @@ public final class RecordSink {
   private let finalPath: String?
   private var count = 0
 
-  /// A sink writing to an open handle (e.g. standard output).
+  /// A sink writing to an open handle (for example standard output).
   /// - Parameters:
   ///   - format: the output format.
   ///   - handle: where text goes.
+  /// - Throws: `SinkError` when the output cannot be written.
   public init(format: any ReportFormat, handle: FileHandle) throws(SinkError) {
     self.format = format
     self.handle = handle
@@ -54,6 +55,7 @@ public final class RecordSink {
 
   /// Writes one record and flushes it.
   /// - Parameter record: the record.
+  /// - Throws: `SinkError` when the output cannot be written.
   public func write(_ record: MetricRecord) throws(SinkError) {
     try emit(format.line(for: record, index: count))
     count += 1
@@ -66,7 +68,9 @@ public final class RecordSink {
     do {
       try handle.close()
       if rename(temporaryPath, finalPath) != 0 {
-        throw SinkError(path: finalPath, reason: "cannot rename \(temporaryPath) into place: \(String(cString: strerror(errno)))")
+        throw SinkError(
+          path: finalPath,
+          reason: "cannot rename \(temporaryPath) into place: \(String(cString: strerror(errno)))")
       }
     } catch let error as SinkError {
       throw error

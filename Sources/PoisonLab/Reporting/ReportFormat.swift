@@ -9,9 +9,11 @@ public protocol ReportFormat: Plugin {
   /// - Parameters:
   ///   - record: the record.
   ///   - index: its position (0 for the first).
+  /// - Returns: text for one record; `index` counts records written before it.
   func line(for record: MetricRecord, index: Int) -> String
   /// Text after the last record (`count` records were written).
   /// - Parameter count: how many records were written.
+  /// - Returns: text after the last record (`count` records were written).
   func end(count: Int) -> String
 }
 
@@ -29,7 +31,8 @@ public protocol ParameterlessFormat: ReportFormat {
 }
 
 extension ParameterlessFormat {
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     self.init()
   }
 }
@@ -37,7 +40,8 @@ extension ParameterlessFormat {
 /// Looks up an output format by name.
 public enum Formats {
   /// The format named `name`, or nil.
-  /// - Parameter name: e.g. `"jsonl"`.
+  /// - Parameter name: for example `"jsonl"`.
+  /// - Returns: the format named `name`, or nil.
   public static func named(_ name: String) -> (any ReportFormat)? {
     for type in Registry.formats where type.descriptor.name == name {
       if let parameterless = type as? any ParameterlessFormat.Type { return parameterless.init() }

@@ -5,7 +5,10 @@ public struct TableFormat: ParameterlessFormat {
 
   public init() {}
 
-  private static let headers = ["round", "accuracy", "loss", "attack_success", "robust_acc", "malicious", "flagged", "precision", "recall", "seconds"]
+  private static let headers = [
+    "round", "accuracy", "loss", "attack_success", "robust_acc", "malicious", "flagged",
+    "precision", "recall", "seconds",
+  ]
   private static let widths = [5, 8, 8, 14, 10, 9, 7, 9, 7, 8]
 
   private static func row(_ cells: [String]) -> String {
@@ -37,7 +40,8 @@ public struct TableFormat: ParameterlessFormat {
     ]
     guard record.kind == .summary, let totals = record.totals else { return Self.row(cells) }
     var text = "\nsummary of \"\(record.scenario)\" after \(totals.rounds) round(s), "
-    text += "\(Self.fixed(totals.totalSeconds, 1)) s (\(Self.fixed(totals.meanSecondsPerRound, 2)) s/round)\n"
+    text +=
+      "\(Self.fixed(totals.totalSeconds, 1)) s (\(Self.fixed(totals.meanSecondsPerRound, 2)) s/round)\n"
     text += "  accuracy \(Self.fixed(record.accuracy, 4))   loss \(Self.fixed(record.loss, 4))"
     if let asr = record.attackSuccess { text += "   attack_success \(Self.fixed(asr, 4))" }
     if let ra = record.robustAccuracy { text += "   robust_accuracy \(Self.fixed(ra, 4))" }
@@ -46,7 +50,10 @@ public struct TableFormat: ParameterlessFormat {
     if let r = record.detectionRecall { text += "   recall \(Self.fixed(r, 3))" }
     text += "\n"
     if let passed = totals.expectPassed {
-      text += passed ? "  expect: all thresholds met\n" : "  expect: \(totals.expectMisses.count) threshold(s) missed\n"
+      text +=
+        passed
+        ? "  expect: all thresholds met\n"
+        : "  expect: \(totals.expectMisses.count) threshold(s) missed\n"
       for miss in totals.expectMisses { text += "    - \(miss)\n" }
     }
     return text

@@ -36,9 +36,12 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
   }
 
-  /// Compact (single-line) or indented JSON text. Integral numbers print
+  /// Compact (single-line) or indented JSON text.
+  ///
+  /// Integral numbers print
   /// without a fraction; others use the shortest round-trip form.
   /// - Parameter indent: spaces per level, or nil for one line.
+  /// - Returns: the JSON text.
   public func serialized(indent: Int? = nil) -> String {
     var out = ""
     write(to: &out, indent: indent, level: 0)
@@ -59,7 +62,11 @@ public indirect enum JSONValue: Sendable, Equatable {
         return
       }
       // Arrays of scalars stay on one line.
-      let flat = indent == nil || items.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
+      let flat =
+        indent == nil
+        || items.allSatisfy {
+          if case .array = $0 { false } else if case .object = $0 { false } else { true }
+        }
       out += "["
       for (i, item) in items.enumerated() {
         if i > 0 { out += flat ? ", " : "," }
@@ -86,6 +93,7 @@ public indirect enum JSONValue: Sendable, Equatable {
   /// Formats a number: integral values without a fraction, others shortest
   /// round-trip; non-finite values become `null` (JSON has no NaN).
   /// - Parameter x: the number.
+  /// - Returns: the number as JSON text.
   public static func format(_ x: Double) -> String {
     guard x.isFinite else { return "null" }
     if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
@@ -94,6 +102,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 
   /// A JSON string literal.
   /// - Parameter s: the text.
+  /// - Returns: a JSON string literal.
   public static func quote(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
@@ -153,6 +162,7 @@ public struct JSONParser {
   /// Parses one JSON document.
   /// - Parameter text: the document.
   /// - Throws: `JSONSyntaxError` with the position of the first problem.
+  /// - Returns: the parsed value.
   public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
     var parser = JSONParser(bytes: Array(text.utf8))
     parser.skipSpace()
@@ -206,7 +216,9 @@ public struct JSONParser {
     }
   }
 
-  private mutating func literal(_ word: String, _ result: JSONValue) throws(JSONSyntaxError) -> JSONValue {
+  private mutating func literal(_ word: String, _ result: JSONValue) throws(JSONSyntaxError)
+    -> JSONValue
+  {
     let w = Array(word.utf8)
     guard index + w.count <= bytes.count, Array(bytes[index..<(index + w.count)]) == w else {
       throw error("expected a value, found \(describeHere()) (strings need double quotes)")
@@ -234,11 +246,16 @@ public struct JSONParser {
     }
     if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
       index += 1
-      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")
+      {
+        index += 1
+      }
       guard digits() > 0 else { throw error("expected a digit in the exponent") }
     }
     let text = String(decoding: bytes[start..<index], as: UTF8.self)
-    guard let x = Double(text), x.isFinite else { throw error("number \(text) is out of range", at: start) }
+    guard let x = Double(text), x.isFinite else {
+      throw error("number \(text) is out of range", at: start)
+    }
     return .number(x)
   }
 
@@ -275,12 +292,16 @@ public struct JSONParser {
       case UInt8(ascii: "u"):
         var code = try hex4()
         if (0xD800..<0xDC00).contains(code) {
-          guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+          guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+            bytes[index + 1] == UInt8(ascii: "u")
+          else {
             throw error("unpaired surrogate in \\u escape")
           }
           index += 2
           let low = try hex4()
-          guard (0xDC00..<0xE000).contains(low) else { throw error("invalid low surrogate in \\u escape") }
+          guard (0xDC00..<0xE000).contains(low) else {
+            throw error("invalid low surrogate in \\u escape")
+          }
           code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
         }
         guard let scalar = UnicodeScalar(code) else { throw error("invalid \\u escape") }
@@ -329,7 +350,9 @@ public struct JSONParser {
       if bytes[index] == UInt8(ascii: ",") {
         index += 1
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { throw error("trailing comma before ']'") }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+          throw error("trailing comma before ']'")
+        }
         continue
       }
       if bytes[index] == UInt8(ascii: "]") {
@@ -370,7 +393,9 @@ public struct JSONParser {
       if bytes[index] == UInt8(ascii: ",") {
         index += 1
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { throw error("trailing comma before '}'") }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+          throw error("trailing comma before '}'")
+        }
         continue
       }
       if bytes[index] == UInt8(ascii: "}") {

@@ -10,15 +10,17 @@ public enum Override {
   /// - Parameters:
   ///   - assignment: `PATH=VALUE`.
   ///   - document: the scenario document.
+  /// - Returns: the problem, or nil on success.
   public static func apply(_ assignment: String, to document: inout JSONValue) -> ScenarioError? {
     let here = JSONPath(components: [.key("--set \(assignment)")])
     guard let equals = assignment.firstIndex(of: "=") else {
-      return ScenarioError(here, "expected PATH=VALUE, e.g. training.learning_rate=0.1")
+      return ScenarioError(here, "expected PATH=VALUE, for example training.learning_rate=0.1")
     }
     let pathText = String(assignment[..<equals])
     let valueText = String(assignment[assignment.index(after: equals)...])
     guard let path = parsePath(pathText) else {
-      return ScenarioError(here, "bad path \"\(pathText)\": use keys separated by dots, with [i] for array elements")
+      return ScenarioError(
+        here, "bad path \"\(pathText)\": use keys separated by dots, with [i] for array elements")
     }
     let value = (try? JSONParser.parse(valueText)) ?? .string(valueText)
     if let problem = set(&document, path: path, value: value) {
@@ -29,6 +31,7 @@ public enum Override {
 
   /// Parses `a.b[0].c` into components; nil when malformed.
   /// - Parameter text: the path text.
+  /// - Returns: the components, or nil when malformed.
   public static func parsePath(_ text: String) -> [JSONPath.Component]? {
     var components: [JSONPath.Component] = []
     for part in text.split(separator: ".", omittingEmptySubsequences: false) {
@@ -54,6 +57,7 @@ public enum Override {
   ///   - document: the tree.
   ///   - path: where to write.
   ///   - value: what to write.
+  /// - Returns: the problem, or nil on success.
   @discardableResult
   public static func set(
     _ document: inout JSONValue, path: [JSONPath.Component], value: JSONValue
@@ -77,7 +81,9 @@ public enum Override {
     case (.key(let key), _):
       return "cannot set key \"\(key)\" inside \(document.typeName)"
     case (.index(let i), .array(var items)):
-      guard i < items.count else { return "index \(i) is past the end of an array of \(items.count)" }
+      guard i < items.count else {
+        return "index \(i) is past the end of an array of \(items.count)"
+      }
       if let problem = set(&items[i], path: rest, value: value) { return problem }
       document = .array(items)
       return nil

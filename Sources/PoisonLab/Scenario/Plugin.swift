@@ -9,7 +9,7 @@ public struct PluginDescriptor: Sendable {
   public var reference: String?
   /// Its keys besides `name`.
   public var parameters: [ParameterSpec]
-  /// Conditions of use (e.g. "image datasets only").
+  /// Conditions of use (for example "image datasets only").
   public var notes: [String]
 
   /// Creates a descriptor.
@@ -63,6 +63,7 @@ public struct ScenarioContext: Sendable {
 
   /// `path` made absolute against `baseDirectory` (absolute paths unchanged).
   /// - Parameter path: a path from the scenario.
+  /// - Returns: `path` made absolute against `baseDirectory` (absolute paths unchanged).
   public func resolve(_ path: String) -> String {
     if path.hasPrefix("/") || baseDirectory.isEmpty || baseDirectory == "." { return path }
     return baseDirectory + "/" + path
@@ -80,7 +81,7 @@ public protocol Plugin: Sendable {
   ///   - parameters: keys checked against `descriptor.parameters`, defaults filled.
   ///   - context: what is known about the rest of the scenario.
   ///   - validator: where problems are recorded.
-  /// - Returns: nil when a problem was recorded.
+  /// Fails (nil) when a problem was recorded.
   init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
 }
 

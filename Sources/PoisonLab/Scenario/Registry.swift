@@ -1,4 +1,6 @@
-/// THE list of plug-ins. `poisonlab list`, scenario validation, "did you
+/// The one list of plug-ins.
+///
+/// `poisonlab list`, scenario validation, "did you
 /// mean" suggestions and the conformance tests all read these tables; adding
 /// a plug-in is one file in its family folder plus one line here.
 public enum Registry {
@@ -24,7 +26,9 @@ public enum Registry {
     Backdoor.self,
   ]
 
-  /// Defenses (`defense.name`). Federated aggregators and centralized
+  /// Defenses (`defense.name`).
+  ///
+  /// Federated aggregators and centralized
   /// sanitizers are not in this version yet.
   public static let defenses: [any Defense.Type] = []
 
@@ -38,6 +42,7 @@ public enum Registry {
 
   /// The descriptors of a family, in registration order.
   /// - Parameter family: the family.
+  /// - Returns: the descriptors of a family, in registration order.
   public static func descriptors(_ family: PluginFamily) -> [PluginDescriptor] {
     switch family {
     case .datasets: return datasets.map { $0.descriptor }

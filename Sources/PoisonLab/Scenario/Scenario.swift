@@ -19,10 +19,17 @@ public struct Expectation: Sendable, Equatable {
 
   /// A description of the miss, or nil when `value` meets the threshold.
   /// - Parameter value: the final value (nil: the metric was null).
+  /// - Returns: a description of the miss, or nil when `value` meets the threshold.
   public func miss(_ value: Double?) -> String? {
-    guard let value else { return "\(metric) is null (not measured in this run), expected \(range)" }
-    if let min, !(value >= min) { return "\(metric) = \(JSONValue.format(value)), expected >= \(JSONValue.format(min))" }
-    if let max, !(value <= max) { return "\(metric) = \(JSONValue.format(value)), expected <= \(JSONValue.format(max))" }
+    guard let value else {
+      return "\(metric) is null (not measured in this run), expected \(range)"
+    }
+    if let min, !(value >= min) {
+      return "\(metric) = \(JSONValue.format(value)), expected >= \(JSONValue.format(min))"
+    }
+    if let max, !(value <= max) {
+      return "\(metric) = \(JSONValue.format(value)), expected <= \(JSONValue.format(max))"
+    }
     return nil
   }
 

@@ -16,11 +16,17 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
 
   /// This path extended by a key.
   /// - Parameter key: the member name.
-  public func appending(_ key: String) -> JSONPath { JSONPath(components: components + [.key(key)]) }
+  /// - Returns: this path extended by a key.
+  public func appending(_ key: String) -> JSONPath {
+    JSONPath(components: components + [.key(key)])
+  }
 
   /// This path extended by an array index.
   /// - Parameter index: the element index.
-  public func appending(_ index: Int) -> JSONPath { JSONPath(components: components + [.index(index)]) }
+  /// - Returns: this path extended by an array index.
+  public func appending(_ index: Int) -> JSONPath {
+    JSONPath(components: components + [.index(index)])
+  }
 
   public var description: String {
     guard !components.isEmpty else { return "(top level)" }
@@ -72,7 +78,8 @@ public struct ScenarioErrors: Error, Equatable, Sendable, CustomStringConvertibl
   }
 
   public var description: String {
-    let head = errors.count == 1 ? "invalid scenario" : "invalid scenario (\(errors.count) problems)"
+    let head =
+      errors.count == 1 ? "invalid scenario" : "invalid scenario (\(errors.count) problems)"
     return "\(source): \(head)\n" + errors.map { "  \($0)" }.joined(separator: "\n")
   }
 }
@@ -85,6 +92,7 @@ public enum Suggest {
   /// - Parameters:
   ///   - word: what the user wrote.
   ///   - candidates: the valid words.
+  /// - Returns: the suggestion, or nil when nothing is close.
   public static func closest(to word: String, in candidates: [String]) -> String? {
     let normal = { (s: String) in s.lowercased().replacingOccurrences(of: "_", with: "-") }
     let target = normal(word)
@@ -101,6 +109,7 @@ public enum Suggest {
   /// - Parameters:
   ///   - word: what the user wrote.
   ///   - candidates: the valid words.
+  /// - Returns: `"; did you mean \"x\"?"` or the empty string.
   public static func phrase(for word: String, in candidates: [String]) -> String {
     closest(to: word, in: candidates).map { "; did you mean \"\($0)\"?" } ?? ""
   }
@@ -109,6 +118,7 @@ public enum Suggest {
   /// - Parameters:
   ///   - a: the first string.
   ///   - b: the second string.
+  /// - Returns: the number of insertions, deletions and substitutions.
   public static func distance(_ a: String, _ b: String) -> Int {
     let x = Array(a.unicodeScalars)
     let y = Array(b.unicodeScalars)
@@ -119,7 +129,8 @@ public enum Suggest {
     for i in 1...x.count {
       current[0] = i
       for j in 1...y.count {
-        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+        current[j] = min(
+          previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
       }
       swap(&previous, &current)
     }

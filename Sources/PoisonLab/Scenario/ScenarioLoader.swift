@@ -7,27 +7,56 @@ public enum ScenarioLoader {
   public static let topLevel: [ParameterSpec] = [
     ParameterSpec("name", .string, required: true, doc: "identifier printed in every output row"),
     ParameterSpec("description", .string, default: .string(""), doc: "free text"),
-    ParameterSpec("seed", .integer(min: 0, max: 9_007_199_254_740_991), default: .number(0), doc: "the only source of randomness"),
-    ParameterSpec("dataset", .anyObject, required: true, doc: "the data source: {\"name\": ..., ...}"),
-    ParameterSpec("model", .anyObject, required: true, doc: "the architecture: {\"name\": ..., ...}"),
-    ParameterSpec("training", .object(trainingKeys), default: .object([]), doc: "optimisation settings"),
-    ParameterSpec("federation", .anyObject, doc: "federated simulation (not available in this version)"),
-    ParameterSpec("attack", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]), doc: "one attack object or an array of them"),
-    ParameterSpec("defense", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]), doc: "one defense object or an array of them"),
-    ParameterSpec("evaluation", .object(evaluationKeys), default: .object([]), doc: "when the model is evaluated"),
-    ParameterSpec("expect", .anyObject, doc: "thresholds on final-round metrics: {\"accuracy\": {\"min\": 0.8}}"),
+    ParameterSpec(
+      "seed", .integer(min: 0, max: 9_007_199_254_740_991), default: .number(0),
+      doc: "the only source of randomness"),
+    ParameterSpec(
+      "dataset", .anyObject, required: true, doc: "the data source: {\"name\": ..., ...}"),
+    ParameterSpec(
+      "model", .anyObject, required: true, doc: "the architecture: {\"name\": ..., ...}"),
+    ParameterSpec(
+      "training", .object(trainingKeys), default: .object([]), doc: "optimisation settings"),
+    ParameterSpec(
+      "federation", .anyObject, doc: "federated simulation (not available in this version)"),
+    ParameterSpec(
+      "attack", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]),
+      doc: "one attack object or an array of them"),
+    ParameterSpec(
+      "defense", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]),
+      doc: "one defense object or an array of them"),
+    ParameterSpec(
+      "evaluation", .object(evaluationKeys), default: .object([]),
+      doc: "when the model is evaluated"),
+    ParameterSpec(
+      "expect", .anyObject, doc: "thresholds on final-round metrics: {\"accuracy\": {\"min\": 0.8}}"
+    ),
   ]
 
   /// `training` keys.
   public static let trainingKeys: [ParameterSpec] = [
-    ParameterSpec("rounds", .integer(min: 1, max: 1_000_000), default: .number(10), doc: "rounds; epochs in centralized runs"),
-    ParameterSpec("local_epochs", .integer(min: 1, max: 10_000), default: .number(1), doc: "federated only: local epochs per selected client"),
-    ParameterSpec("local_steps", .integer(min: 1, max: 10_000_000), doc: "federated only: exactly this many local minibatch steps instead of epochs"),
-    ParameterSpec("batch_size", .integer(min: 1, max: 1_000_000), default: .number(32), doc: "minibatch size"),
-    ParameterSpec("learning_rate", .number(atLeast: 0, open: true), default: .number(0.05), doc: "SGD step size"),
-    ParameterSpec("momentum", .number(min: 0, max: 1, minOpen: false, maxOpen: true), default: .number(0), doc: "SGD momentum (PyTorch semantics)"),
-    ParameterSpec("weight_decay", .number(atLeast: 0), default: .number(0), doc: "L2 penalty (PyTorch semantics)"),
-    ParameterSpec("server_learning_rate", .number(atLeast: 0, open: true), default: .number(1), doc: "federated only: global += server_learning_rate * aggregate"),
+    ParameterSpec(
+      "rounds", .integer(min: 1, max: 1_000_000), default: .number(10),
+      doc: "rounds; epochs in centralized runs"),
+    ParameterSpec(
+      "local_epochs", .integer(min: 1, max: 10_000), default: .number(1),
+      doc: "federated only: local epochs per selected client"),
+    ParameterSpec(
+      "local_steps", .integer(min: 1, max: 10_000_000),
+      doc: "federated only: exactly this many local minibatch steps instead of epochs"),
+    ParameterSpec(
+      "batch_size", .integer(min: 1, max: 1_000_000), default: .number(32), doc: "minibatch size"),
+    ParameterSpec(
+      "learning_rate", .number(atLeast: 0, open: true), default: .number(0.05), doc: "SGD step size"
+    ),
+    ParameterSpec(
+      "momentum", .number(min: 0, max: 1, minOpen: false, maxOpen: true), default: .number(0),
+      doc: "SGD momentum (PyTorch semantics)"),
+    ParameterSpec(
+      "weight_decay", .number(atLeast: 0), default: .number(0),
+      doc: "L2 penalty (PyTorch semantics)"),
+    ParameterSpec(
+      "server_learning_rate", .number(atLeast: 0, open: true), default: .number(1),
+      doc: "federated only: global += server_learning_rate * aggregate"),
   ]
 
   /// `training` keys that only federated runs use.
@@ -35,7 +64,9 @@ public enum ScenarioLoader {
 
   /// `evaluation` keys.
   public static let evaluationKeys: [ParameterSpec] = [
-    ParameterSpec("every", .integer(min: 1, max: 1_000_000), default: .number(1), doc: "evaluate every N rounds (and always on the last)")
+    ParameterSpec(
+      "every", .integer(min: 1, max: 1_000_000), default: .number(1),
+      doc: "evaluate every N rounds (and always on the last)")
   ]
 
   /// Reads and validates a scenario file.
@@ -44,6 +75,7 @@ public enum ScenarioLoader {
   ///   - overrides: `PATH=VALUE` assignments applied before validation (`--set`).
   ///   - seed: a seed replacing the file's (`--seed`).
   /// - Throws: `ScenarioErrors` listing every problem.
+  /// - Returns: the validated scenario.
   public static func load(
     file: String, overrides: [String] = [], seed: UInt64? = nil
   ) throws(ScenarioErrors) -> Scenario {
@@ -55,7 +87,9 @@ public enum ScenarioLoader {
       throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "is not UTF-8 text")])
     }
     let directory = (file as NSString).deletingLastPathComponent
-    return try decode(text, source: file, baseDirectory: directory.isEmpty ? "." : directory, overrides: overrides, seed: seed)
+    return try decode(
+      text, source: file, baseDirectory: directory.isEmpty ? "." : directory, overrides: overrides,
+      seed: seed)
   }
 
   /// Validates scenario text.
@@ -66,6 +100,7 @@ public enum ScenarioLoader {
   ///   - overrides: `PATH=VALUE` assignments applied before validation.
   ///   - seed: a seed replacing the document's.
   /// - Throws: `ScenarioErrors` listing every problem.
+  /// - Returns: the validated scenario.
   public static func decode(
     _ text: String, source: String, baseDirectory: String = ".", overrides: [String] = [],
     seed: UInt64? = nil
@@ -74,7 +109,8 @@ public enum ScenarioLoader {
     do {
       document = try JSONParser.parse(text)
     } catch {
-      throw ScenarioErrors(source: source, errors: [ScenarioError(.root, "not valid JSON: \(error)")])
+      throw ScenarioErrors(
+        source: source, errors: [ScenarioError(.root, "not valid JSON: \(error)")])
     }
     var problems: [ScenarioError] = []
     for assignment in overrides {
@@ -96,26 +132,35 @@ public enum ScenarioLoader {
   ) -> (index: Int, parameters: Parameters)? {
     let descriptors = Registry.descriptors(family)
     let names = descriptors.map(\.name)
-    let known = names.isEmpty ? "none are available in this version" : "known: " + names.joined(separator: ", ")
+    let known =
+      names.isEmpty
+      ? "none are available in this version" : "known: " + names.joined(separator: ", ")
     guard case .object = value else {
-      validator.fail(path, "expected an object {\"name\": ...}, got \(value.typeName) \(value.brief)")
+      validator.fail(
+        path, "expected an object {\"name\": ...}, got \(value.typeName) \(value.brief)")
       return nil
     }
     guard let nameValue = value["name"] else {
-      validator.fail(path.appending("name"), "missing required key: the \(family.singular) to use (\(known))")
+      validator.fail(
+        path.appending("name"), "missing required key: the \(family.singular) to use (\(known))")
       return nil
     }
     guard case .string(let name) = nameValue else {
-      validator.fail(path.appending("name"), "expected a string, got \(nameValue.typeName) \(nameValue.brief) (\(known))")
+      validator.fail(
+        path.appending("name"),
+        "expected a string, got \(nameValue.typeName) \(nameValue.brief) (\(known))")
       return nil
     }
     guard let index = names.firstIndex(of: name) else {
-      validator.fail(path.appending("name"), "unknown \(family.singular) \"\(name)\"\(Suggest.phrase(for: name, in: names)) (\(known))")
+      validator.fail(
+        path.appending("name"),
+        "unknown \(family.singular) \"\(name)\"\(Suggest.phrase(for: name, in: names)) (\(known))")
       return nil
     }
-    guard let parameters = validator.object(
-      value, descriptors[index].parameters, at: path, extraKeys: ["name"],
-      context: "for \(family.singular) \"\(name)\"")
+    guard
+      let parameters = validator.object(
+        value, descriptors[index].parameters, at: path, extraKeys: ["name"],
+        context: "for \(family.singular) \"\(name)\"")
     else { return nil }
     return (index, parameters)
   }
@@ -140,14 +185,19 @@ public enum ScenarioLoader {
     if federated {
       validator.fail(
         root.appending("federation"),
-        "federated simulation is not available in this version of poisonlab; remove the block for a centralized run")
+        "federated simulation is not available in this version of poisonlab; remove the block for a centralized run"
+      )
     }
-    var context = ScenarioContext(federated: federated, isImage: nil, classes: nil, shape: nil, baseDirectory: baseDirectory)
+    var context = ScenarioContext(
+      federated: federated, isImage: nil, classes: nil, shape: nil, baseDirectory: baseDirectory)
 
     // dataset
     var dataset: (any DatasetSource)?
     var datasetParameters: Parameters?
-    if let value = document["dataset"], let (index, p) = plugin(value, at: root.appending("dataset"), family: .datasets, validator: &validator) {
+    if let value = document["dataset"],
+      let (index, p) = plugin(
+        value, at: root.appending("dataset"), family: .datasets, validator: &validator)
+    {
       dataset = Registry.datasets[index].init(p, context: context, validator: &validator)
       datasetParameters = p
       if let dataset {
@@ -160,7 +210,10 @@ public enum ScenarioLoader {
     // model
     var model: (any ModelArchitecture)?
     var modelParameters: Parameters?
-    if let value = document["model"], let (index, p) = plugin(value, at: root.appending("model"), family: .models, validator: &validator) {
+    if let value = document["model"],
+      let (index, p) = plugin(
+        value, at: root.appending("model"), family: .models, validator: &validator)
+    {
       model = Registry.models[index].init(p, context: context, validator: &validator)
       modelParameters = p
     }
@@ -186,7 +239,8 @@ public enum ScenarioLoader {
       training = TrainingSettings(
         rounds: t.int("rounds") ?? 10, batchSize: t.int("batch_size") ?? 32,
         optimizer: SGD(
-          learningRate: Float(t.double("learning_rate") ?? 0.05), momentum: Float(t.double("momentum") ?? 0),
+          learningRate: Float(t.double("learning_rate") ?? 0.05),
+          momentum: Float(t.double("momentum") ?? 0),
           weightDecay: Float(t.double("weight_decay") ?? 0)))
       trainingJSON = .object(kept)
     }
@@ -196,12 +250,14 @@ public enum ScenarioLoader {
     var attackJSON: [JSONValue] = []
     let attackList: [(JSONValue, JSONPath)]
     switch document["attack"] {
-    case .array(let items)?: attackList = items.enumerated().map { ($1, root.appending("attack").appending($0)) }
+    case .array(let items)?:
+      attackList = items.enumerated().map { ($1, root.appending("attack").appending($0)) }
     case let value?: attackList = [(value, root.appending("attack"))]
     case nil: attackList = []
     }
     if !federated && attackList.count > 1 {
-      validator.fail(root.appending("attack"), "a centralized run takes one attack, got \(attackList.count)")
+      validator.fail(
+        root.appending("attack"), "a centralized run takes one attack, got \(attackList.count)")
     }
     for (value, path) in attackList {
       guard let (index, p) = plugin(value, at: path, family: .attacks, validator: &validator),
@@ -215,7 +271,9 @@ public enum ScenarioLoader {
     switch document["defense"] {
     case .array(let items)?:
       for (i, item) in items.enumerated() {
-        _ = plugin(item, at: root.appending("defense").appending(i), family: .defenses, validator: &validator)
+        _ = plugin(
+          item, at: root.appending("defense").appending(i), family: .defenses, validator: &validator
+        )
       }
     case let value?:
       _ = plugin(value, at: root.appending("defense"), family: .defenses, validator: &validator)
@@ -227,15 +285,20 @@ public enum ScenarioLoader {
     var expectations: [Expectation] = []
     if case .object(let members)? = document["expect"] {
       let specs = [
-        ParameterSpec("min", .number(min: nil, max: nil, minOpen: false, maxOpen: false), doc: "lowest acceptable value"),
-        ParameterSpec("max", .number(min: nil, max: nil, minOpen: false, maxOpen: false), doc: "highest acceptable value"),
+        ParameterSpec(
+          "min", .number(min: nil, max: nil, minOpen: false, maxOpen: false),
+          doc: "lowest acceptable value"),
+        ParameterSpec(
+          "max", .number(min: nil, max: nil, minOpen: false, maxOpen: false),
+          doc: "highest acceptable value"),
       ]
       for member in members {
         let path = root.appending("expect").appending(member.key)
         guard MetricRecord.metricNames.contains(member.key) else {
           validator.fail(
             path,
-            "unknown metric\(Suggest.phrase(for: member.key, in: MetricRecord.metricNames)) (metrics: \(MetricRecord.metricNames.joined(separator: ", ")))")
+            "unknown metric\(Suggest.phrase(for: member.key, in: MetricRecord.metricNames)) (metrics: \(MetricRecord.metricNames.joined(separator: ", ")))"
+          )
           continue
         }
         guard let p = validator.object(member.value, specs, at: path) else { continue }
@@ -243,7 +306,8 @@ public enum ScenarioLoader {
         if low == nil && high == nil {
           validator.fail(path, "give min and/or max")
         } else if let low, let high, low > high {
-          validator.fail(path, "min \(JSONValue.format(low)) is greater than max \(JSONValue.format(high))")
+          validator.fail(
+            path, "min \(JSONValue.format(low)) is greater than max \(JSONValue.format(high))")
         } else {
           expectations.append(Expectation(metric: member.key, min: low, max: high))
         }
@@ -253,7 +317,9 @@ public enum ScenarioLoader {
     guard let top, let dataset, let datasetParameters, let model, let modelParameters, let training,
       let trainingJSON, validator.errors.isEmpty
     else { return nil }
-    let every = top["evaluation"]?["every"].flatMap { if case .number(let x) = $0 { Int(x) } else { nil } } ?? 1
+    let every =
+      top["evaluation"]?["every"].flatMap { if case .number(let x) = $0 { Int(x) } else { nil } }
+      ?? 1
     var resolved: [JSONMember] = [
       JSONMember("name", top["name"] ?? .string("")),
       JSONMember("description", top["description"] ?? .string("")),
@@ -269,13 +335,15 @@ public enum ScenarioLoader {
         resolved.append(JSONMember("attack", only))
       }
     }
-    resolved.append(JSONMember("evaluation", .object([JSONMember("every", .number(Double(every)))])))
+    resolved.append(
+      JSONMember("evaluation", .object([JSONMember("every", .number(Double(every)))])))
     if let expect = document["expect"] { resolved.append(JSONMember("expect", expect)) }
     let seedValue: UInt64
     if case .number(let x)? = top["seed"] { seedValue = UInt64(x) } else { seedValue = 0 }
     return Scenario(
       name: top.string("name") ?? "", description: top.string("description") ?? "", seed: seedValue,
       dataset: dataset, datasetParameters: datasetParameters, model: model, training: training,
-      attacks: attacks, evaluationEvery: every, expectations: expectations, resolved: .object(resolved))
+      attacks: attacks, evaluationEvery: every, expectations: expectations,
+      resolved: .object(resolved))
   }
 }

@@ -24,6 +24,7 @@ public indirect enum ValueType: Sendable {
   /// - Parameters:
   ///   - min: the lower bound.
   ///   - open: whether the bound is exclusive.
+  /// - Returns: a number `>= min` (or `> min` when `open`).
   public static func number(atLeast min: Double, open: Bool = false) -> ValueType {
     .number(min: min, max: nil, minOpen: open, maxOpen: false)
   }
@@ -42,7 +43,8 @@ public indirect enum ValueType: Sendable {
       let l = lo.map(JSONValue.format)
       let h = hi.map(JSONValue.format)
       switch (l, h) {
-      case (let l?, let h?): return "number in \(minOpen ? "(" : "[")\(l), \(h)\(maxOpen ? ")" : "]")"
+      case (let l?, let h?):
+        return "number in \(minOpen ? "(" : "[")\(l), \(h)\(maxOpen ? ")" : "]")"
       case (let l?, nil): return "number \(minOpen ? ">" : ">=") \(l)"
       case (nil, let h?): return "number \(maxOpen ? "<" : "<=") \(h)"
       default: return "number"
@@ -51,7 +53,9 @@ public indirect enum ValueType: Sendable {
     case .string: return "string"
     case .choice(let options): return "one of " + options.joined(separator: ", ")
     case .array(let element, let lo, let hi):
-      let count = hi.map { $0 == lo ? " (exactly \(lo))" : " (\(lo)...\($0) items)" } ?? (lo > 0 ? " (at least \(lo))" : "")
+      let count =
+        hi.map { $0 == lo ? " (exactly \(lo))" : " (\(lo)...\($0) items)" }
+        ?? (lo > 0 ? " (at least \(lo))" : "")
       return "array of \(element.summary)\(count)"
     case .object, .anyObject: return "object"
     case .either(let types): return types.map(\.summary).joined(separator: " or ")
@@ -107,10 +111,12 @@ public struct Parameters: Sendable, Equatable {
 
   /// The path of `key` inside this object.
   /// - Parameter key: the member name.
+  /// - Returns: the path of `key` inside this object.
   public func path(_ key: String) -> JSONPath { path.appending(key) }
 
   /// An integer member (validated by the schema), or nil.
   /// - Parameter key: the member name.
+  /// - Returns: an integer member (validated by the schema), or nil.
   public func int(_ key: String) -> Int? {
     if case .number(let x)? = self[key] { return Int(exactly: x) }
     return nil
@@ -118,6 +124,7 @@ public struct Parameters: Sendable, Equatable {
 
   /// A number member, or nil.
   /// - Parameter key: the member name.
+  /// - Returns: a number member, or nil.
   public func double(_ key: String) -> Double? {
     if case .number(let x)? = self[key] { return x }
     return nil
@@ -125,6 +132,7 @@ public struct Parameters: Sendable, Equatable {
 
   /// A string member, or nil.
   /// - Parameter key: the member name.
+  /// - Returns: a string member, or nil.
   public func string(_ key: String) -> String? {
     if case .string(let s)? = self[key] { return s }
     return nil
@@ -132,6 +140,7 @@ public struct Parameters: Sendable, Equatable {
 
   /// A boolean member, or nil.
   /// - Parameter key: the member name.
+  /// - Returns: a boolean member, or nil.
   public func bool(_ key: String) -> Bool? {
     if case .bool(let b)? = self[key] { return b }
     return nil
@@ -139,6 +148,7 @@ public struct Parameters: Sendable, Equatable {
 
   /// An array of integers, or nil.
   /// - Parameter key: the member name.
+  /// - Returns: an array of integers, or nil.
   public func ints(_ key: String) -> [Int]? {
     guard case .array(let items)? = self[key] else { return nil }
     let values = items.compactMap { item -> Int? in
@@ -161,6 +171,7 @@ public struct SchemaValidator {
 
   /// The keys written by the user in the object at `path` (empty if none was checked there).
   /// - Parameter path: the object's location.
+  /// - Returns: the keys written by the user in the object at `path` (empty if none was checked there).
   public func given(at path: JSONPath) -> [String] { givenKeys[path.description] ?? [] }
 
   /// Creates an empty validator.
@@ -179,26 +190,40 @@ public struct SchemaValidator {
   ///   - value: the JSON value.
   ///   - type: the expected type.
   ///   - path: where the value is.
-  public mutating func check(_ value: JSONValue, _ type: ValueType, at path: JSONPath) -> JSONValue? {
+  /// - Returns: the value (objects with defaults filled in), or nil when invalid.
+  public mutating func check(_ value: JSONValue, _ type: ValueType, at path: JSONPath) -> JSONValue?
+  {
     switch (type, value) {
     case (.integer(let lo, let hi), .number(let x)):
       guard x == x.rounded(), abs(x) <= 9_007_199_254_740_991 else {
         fail(path, "expected \(type.summary), got \(value.brief)")
         return nil
       }
-      if let lo, x < Double(lo) { fail(path, "must be \(type.summary), got \(value.brief)"); return nil }
-      if let hi, x > Double(hi) { fail(path, "must be \(type.summary), got \(value.brief)"); return nil }
+      if let lo, x < Double(lo) {
+        fail(path, "must be \(type.summary), got \(value.brief)")
+        return nil
+      }
+      if let hi, x > Double(hi) {
+        fail(path, "must be \(type.summary), got \(value.brief)")
+        return nil
+      }
       return value
     case (.number(let lo, let hi, let minOpen, let maxOpen), .number(let x)):
       let belowLow = lo.map { minOpen ? x <= $0 : x < $0 } ?? false
       let aboveHigh = hi.map { maxOpen ? x >= $0 : x > $0 } ?? false
-      if belowLow || aboveHigh { fail(path, "must be \(type.summary), got \(value.brief)"); return nil }
+      if belowLow || aboveHigh {
+        fail(path, "must be \(type.summary), got \(value.brief)")
+        return nil
+      }
       return value
     case (.boolean, .bool), (.string, .string):
       return value
     case (.choice(let options), .string(let s)):
       guard options.contains(s) else {
-        fail(path, "unknown value \"\(s)\"\(Suggest.phrase(for: s, in: options)) (allowed: \(options.joined(separator: ", ")))")
+        fail(
+          path,
+          "unknown value \"\(s)\"\(Suggest.phrase(for: s, in: options)) (allowed: \(options.joined(separator: ", ")))"
+        )
         return nil
       }
       return value
@@ -235,8 +260,9 @@ public struct SchemaValidator {
   ///   - value: the JSON value (must be an object).
   ///   - specs: the accepted keys.
   ///   - path: where the object is.
-  ///   - extraKeys: keys handled by the caller (e.g. `name`), accepted as is.
-  ///   - context: words for the unknown-key message (e.g. `for attack "backdoor"`).
+  ///   - extraKeys: keys handled by the caller (for example `name`), accepted as is.
+  ///   - context: words for the unknown-key message (for example `for attack "backdoor"`).
+  /// - Returns: the resolved object, or nil when a problem was recorded.
   public mutating func object(
     _ value: JSONValue, _ specs: [ParameterSpec], at path: JSONPath, extraKeys: [String] = [],
     context: String = ""
@@ -252,7 +278,8 @@ public struct SchemaValidator {
       let suffix = context.isEmpty ? "" : " \(context)"
       fail(
         path.appending(member.key),
-        "unknown key\(suffix)\(Suggest.phrase(for: member.key, in: allowed)) (allowed: \(allowed.joined(separator: ", ")))")
+        "unknown key\(suffix)\(Suggest.phrase(for: member.key, in: allowed)) (allowed: \(allowed.joined(separator: ", ")))"
+      )
     }
     var resolved: [JSONMember] = []
     for member in members where extraKeys.contains(member.key) { resolved.append(member) }

@@ -2,8 +2,11 @@ import PoisonLab
 import Testing
 
 /// Builds an attack from a scenario attack block on synthetic data.
-func attack(_ block: String, dataset: String = #"{"name": "synthetic", "classes": 4, "shape": [5, 6, 2]}"#) throws -> any DataPoisoning {
-  let s = try scenario(#"{"name": "a", "dataset": \#(dataset), "model": {"name": "mlp"}, "attack": \#(block)}"#)
+func attack(
+  _ block: String, dataset: String = #"{"name": "synthetic", "classes": 4, "shape": [5, 6, 2]}"#
+) throws -> any DataPoisoning {
+  let s = try scenario(
+    #"{"name": "a", "dataset": \#(dataset), "model": {"name": "mlp"}, "attack": \#(block)}"#)
   return try #require(s.attacks.first?.attack as? any DataPoisoning)
 }
 
@@ -13,12 +16,16 @@ func tinyImages(classes: Int = 4, perClass: Int = 10) -> Dataset {
   let shape = Shape(height: 5, width: 6, channels: 2)
   var features = [Float](repeating: 0, count: n * shape.count)
   for i in 0..<n { for j in 0..<shape.count { features[i * shape.count + j] = Float(i) } }
-  return Dataset(features: features, labels: (0..<n).map { Int32($0 % classes) }, shape: shape, classes: classes, isImage: true)
+  return Dataset(
+    features: features, labels: (0..<n).map { Int32($0 % classes) }, shape: shape, classes: classes,
+    isImage: true)
 }
 
 @Suite("label-flip")
 struct LabelFlipTests {
-  @Test("targeted: exactly floor(fraction * n_source) source samples become target (seeds 0-9)", arguments: 0..<10)
+  @Test(
+    "targeted: exactly floor(fraction * n_source) source samples become target (seeds 0-9)",
+    arguments: 0..<10)
   func targeted(seed: UInt64) throws {
     let flip = try attack(#"{"name": "label-flip", "source": 1, "target": 3, "fraction": 0.55}"#)
     var data = tinyImages()
@@ -64,9 +71,11 @@ struct LabelFlipTests {
 struct BackdoorTests {
   /// Trigger pixels (row, col) written into a zero image of 5x6x1.
   func stamped(_ trigger: String) throws -> [[Int]] {
-    let backdoor = try attack(#"{"name": "backdoor", "fraction": 1, "target": 0, "trigger": \#(trigger)}"#)
+    let backdoor = try attack(
+      #"{"name": "backdoor", "fraction": 1, "target": 0, "trigger": \#(trigger)}"#)
     var data = Dataset(
-      features: [Float](repeating: 0, count: 30), labels: [1], shape: Shape(height: 5, width: 6, channels: 1),
+      features: [Float](repeating: 0, count: 30), labels: [1],
+      shape: Shape(height: 5, width: 6, channels: 1),
       classes: 4, isImage: true)
     var rng = SplitMix64(seed: 0)
     _ = backdoor.poison(&data, rng: &rng)
@@ -77,15 +86,19 @@ struct BackdoorTests {
   func patterns() throws {
     #expect(
       try stamped(#"{"size": 2, "value": 9}"#) == [
-        [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 9, 9], [0, 0, 0, 0, 9, 9],
+        [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 9, 9],
+        [0, 0, 0, 0, 9, 9],
       ])
     #expect(
-      try stamped(#"{"pattern": "cross", "size": 3, "position": "top-left", "margin": 1, "value": 1}"#) == [
-        [0, 0, 0, 0, 0, 0], [0, 1, 0, 1, 0, 0], [0, 0, 1, 0, 0, 0], [0, 1, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0],
-      ])
+      try stamped(
+        #"{"pattern": "cross", "size": 3, "position": "top-left", "margin": 1, "value": 1}"#) == [
+          [0, 0, 0, 0, 0, 0], [0, 1, 0, 1, 0, 0], [0, 0, 1, 0, 0, 0], [0, 1, 0, 1, 0, 0],
+          [0, 0, 0, 0, 0, 0],
+        ])
     #expect(
       try stamped(#"{"pattern": "pixels", "pixels": [[0, 5], [4, 0]], "value": 7}"#) == [
-        [0, 0, 0, 0, 0, 7], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [7, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 7], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0],
+        [7, 0, 0, 0, 0, 0],
       ])
     #expect(
       try stamped(#"{"size": 1, "position": [2, 3], "value": 5}"#)[2] == [0, 0, 0, 5, 0, 0])
@@ -93,7 +106,8 @@ struct BackdoorTests {
 
   @Test("poisons floor(fraction * n) non-target samples, stamps every channel, relabels")
   func poison() throws {
-    let backdoor = try attack(#"{"name": "backdoor", "fraction": 0.25, "target": 2, "trigger": {"size": 1, "value": -1}}"#)
+    let backdoor = try attack(
+      #"{"name": "backdoor", "fraction": 0.25, "target": 2, "trigger": {"size": 1, "value": -1}}"#)
     var data = tinyImages()
     var rng = SplitMix64(seed: 4)
     let poisoned = backdoor.poison(&data, rng: &rng)
@@ -103,7 +117,8 @@ struct BackdoorTests {
       #expect(original.labels[i] != 2)
       #expect(data.labels[i] == 2)
       let last = (i + 1) * 60
-      #expect(data.features[last - 1] == -1 && data.features[last - 2] == -1)  // both channels of pixel (4, 5)
+      // Both channels of pixel (4, 5).
+      #expect(data.features[last - 1] == -1 && data.features[last - 2] == -1)
       #expect(data.features[last - 3] == Float(i))
     }
   }
@@ -120,8 +135,12 @@ struct BackdoorTests {
 
   @Test("behaviour: a backdoor on synthetic images is learned; a clean model ignores the trigger")
   func behaviour() throws {
-    let base = #"{"name": "b", "seed": 5, "dataset": {"name": "synthetic", "classes": 3, "shape": [8, 8, 1], "train_size": 600, "test_size": 300, "separation": 20}, "model": {"name": "mlp", "hidden": [32]}, "training": {"rounds": 4, "learning_rate": 0.05}"#
-    let attacked = try scenario(base + #", "attack": {"name": "backdoor", "fraction": 0.15, "target": 0, "trigger": {"size": 2, "value": 8}}}"#)
+    let base =
+      #"{"name": "b", "seed": 5, "dataset": {"name": "synthetic", "classes": 3, "shape": [8, 8, 1], "train_size": 600, "test_size": 300, "separation": 20}, "model": {"name": "mlp", "hidden": [32]}, "training": {"rounds": 4, "learning_rate": 0.05}"#
+    let attacked = try scenario(
+      base
+        + #", "attack": {"name": "backdoor", "fraction": 0.15, "target": 0, "trigger": {"size": 2, "value": 8}}}"#
+    )
     var last: MetricRecord?
     try Experiment(scenario: attacked, threads: 1).run { last = $0 }
     let poisoned = try #require(last)
@@ -129,7 +148,10 @@ struct BackdoorTests {
     #expect(poisoned.accuracy > 0.9)
     #expect(poisoned.malicious == 90)
     // The same model without poisoning: the trigger does not send inputs to the target.
-    let clean = try scenario(base + #", "attack": {"name": "backdoor", "fraction": 0.0001, "target": 0, "trigger": {"size": 2, "value": 8}}}"#)
+    let clean = try scenario(
+      base
+        + #", "attack": {"name": "backdoor", "fraction": 0.0001, "target": 0, "trigger": {"size": 2, "value": 8}}}"#
+    )
     try Experiment(scenario: clean, threads: 1).run { last = $0 }
     #expect(try #require(last?.attackSuccess) < 0.2)
   }

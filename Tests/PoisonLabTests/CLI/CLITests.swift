@@ -4,11 +4,13 @@ import Testing
 
 /// Runs the built `poisonlab` binary (built by `swift test` beside the test bundle).
 struct CLI {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 
   static var binary: URL {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("poisonlab")
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("poisonlab")
   }
 
   struct Result {
@@ -36,7 +38,8 @@ struct CLI {
   }
 
   static let roundKeys = [
-    "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy", "malicious",
+    "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
+    "malicious",
     "flagged", "detection_precision", "detection_recall", "seconds",
   ]
 }
@@ -94,7 +97,9 @@ struct CLITests {
     // --output with the table on stdout
     let table = try CLI.run(["run", smoke, "--output", dir.path + "/out.csv"])
     #expect(table.stdout.contains("round  accuracy"))
-    #expect(try String(contentsOfFile: dir.path + "/out.csv", encoding: .utf8).hasPrefix("type,scenario,round"))
+    #expect(
+      try String(contentsOfFile: dir.path + "/out.csv", encoding: .utf8).hasPrefix(
+        "type,scenario,round"))
   }
 
   @Test("same scenario with --threads 1 and 2: identical records but for timings")
@@ -102,18 +107,27 @@ struct CLITests {
     func strip(_ text: String) throws -> [JSONValue] {
       try text.split(separator: "\n").map { line in
         guard case .object(let members) = try JSONParser.parse(String(line)) else { return .null }
-        return .object(members.filter { !["seconds", "total_seconds", "mean_seconds_per_round"].contains($0.key) })
+        return .object(
+          members.filter {
+            !["seconds", "total_seconds", "mean_seconds_per_round"].contains($0.key)
+          })
       }
     }
-    let one = try CLI.run(["run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "1"])
-    let two = try CLI.run(["run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "2"])
+    let one = try CLI.run([
+      "run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "1",
+    ])
+    let two = try CLI.run([
+      "run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "2",
+    ])
     #expect(one.status == 0 && two.status == 0)
     #expect(try strip(one.stdout) == strip(two.stdout))
   }
 
   @Test("exit 1: an expect threshold missed, listed on stderr")
   func expectMissed() throws {
-    let r = try CLI.run(["run", smoke, "--format", "jsonl", "--set", #"expect={"accuracy": {"min": 0.999}}"#])
+    let r = try CLI.run([
+      "run", smoke, "--format", "jsonl", "--set", #"expect={"accuracy": {"min": 0.999}}"#,
+    ])
     #expect(r.status == 1)
     #expect(r.stderr.contains("expectations missed"))
     #expect(r.stderr.contains("expected >= 0.999"))
@@ -123,7 +137,8 @@ struct CLITests {
   func invalid() throws {
     let bad = try CLI.run(["run", smoke, "--set", "training.learning_rat=0.1"])
     #expect(bad.status == 2)
-    #expect(bad.stderr.contains(#"training.learning_rat: unknown key; did you mean "learning_rate"?"#))
+    #expect(
+      bad.stderr.contains(#"training.learning_rat: unknown key; did you mean "learning_rate"?"#))
     #expect(try CLI.run(["run", smoke, "--format", "xml"]).status == 2)
     #expect(try CLI.run(["run", smoke, "--threads", "0"]).status == 2)
     #expect(try CLI.run(["run", smoke, "--bogus"]).status == 2)
@@ -136,17 +151,22 @@ struct CLITests {
 
   @Test("exit 3: missing data names the file; divergence keeps the rows in .partial")
   func runtime() throws {
-    let missing = try CLI.run(["run", "scenarios/quickstart.json", "--set", "dataset.path=/nonexistent/fm"])
+    let missing = try CLI.run([
+      "run", "scenarios/quickstart.json", "--set", "dataset.path=/nonexistent/fm",
+    ])
     #expect(missing.status == 3)
     #expect(missing.stderr.contains("/nonexistent/fm: not found"))
     let dir = TemporaryDirectory()
     defer { dir.cleanup() }
     let file = dir.path + "/rows.csv"
-    let diverged = try CLI.run(["run", smoke, "--set", "training.learning_rate=1e35", "--output", file])
+    let diverged = try CLI.run([
+      "run", smoke, "--set", "training.learning_rate=1e35", "--output", file,
+    ])
     #expect(diverged.status == 3)
     #expect(diverged.stderr.contains("training diverged in round 1"))
     #expect(!FileManager.default.fileExists(atPath: file))
-    #expect(try String(contentsOfFile: file + ".partial", encoding: .utf8).hasPrefix("type,scenario"))
+    #expect(
+      try String(contentsOfFile: file + ".partial", encoding: .utf8).hasPrefix("type,scenario"))
   }
 
   @Test("validate prints the resolved scenario; list shows every plug-in")
@@ -158,7 +178,9 @@ struct CLITests {
     let list = try CLI.run(["list"])
     #expect(list.status == 0)
     for family in PluginFamily.allCases {
-      for d in Registry.descriptors(family) { #expect(list.stdout.contains("  \(d.name)  —"), "\(d.name)") }
+      for d in Registry.descriptors(family) {
+        #expect(list.stdout.contains("  \(d.name)  —"), "\(d.name)")
+      }
     }
     let json = try CLI.run(["list", "attacks", "--json"])
     let attacks = try JSONParser.parse(json.stdout)["attacks"]

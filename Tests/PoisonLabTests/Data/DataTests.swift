@@ -10,17 +10,22 @@ import Testing
 struct IDXTests {
   @Test("parses unsigned bytes and big-endian floats")
   func parses() throws {
-    let bytes = try IDXArray(parsing: idx(type: 0x08, dims: [2, 3], payload: [1, 2, 3, 4, 5, 255]), file: "a")
+    let bytes = try IDXArray(
+      parsing: idx(type: 0x08, dims: [2, 3], payload: [1, 2, 3, 4, 5, 255]), file: "a")
     #expect(bytes.dimensions == [2, 3])
     #expect(bytes.values == [1, 2, 3, 4, 5, 255])
-    let f = try IDXArray(parsing: idx(type: 0x0D, dims: [1], payload: [0x3F, 0xC0, 0, 0]), file: "b")
+    let f = try IDXArray(
+      parsing: idx(type: 0x0D, dims: [1], payload: [0x3F, 0xC0, 0, 0]), file: "b")
     #expect(f.values == [1.5])
   }
 
   @Test(
     "rejects malformed files with a message naming the file",
     arguments: [
-      ([1, 0, 8, 1, 0, 0, 0, 1, 0] as [UInt8], "bad IDX magic: first two bytes are 01 00, expected 00 00"),
+      (
+        [1, 0, 8, 1, 0, 0, 0, 1, 0] as [UInt8],
+        "bad IDX magic: first two bytes are 01 00, expected 00 00"
+      ),
       ([0, 0, 7, 1, 0, 0, 0, 1, 0], "unknown IDX element type 07"),
       ([0, 0, 8, 3, 0, 0, 0, 1], "truncated IDX header: 3 dimensions need 16 bytes, file has 8"),
       ([0, 0, 8, 1, 0, 0, 0, 4, 1, 2], "truncated: dimensions [4] need 4 data bytes, file has 2"),
@@ -52,7 +57,8 @@ struct IDXTests {
 
   func load(_ dir: TemporaryDirectory) throws -> (train: Dataset, test: Dataset) {
     let s = try scenario(
-      #"{"name": "t", "dataset": {"name": "mnist", "path": "\#(dir.path)"}, "model": {"name": "logistic"}}"#)
+      #"{"name": "t", "dataset": {"name": "mnist", "path": "\#(dir.path)"}, "model": {"name": "logistic"}}"#
+    )
     return try s.dataset.load(seeds: SeedTree(0))
   }
 
@@ -72,7 +78,10 @@ struct IDXTests {
     let cases: [(TemporaryDirectory, String)] = [
       (directory(labels: [0, 1]), "holds 3 images but"),
       (directory(labels: [0, 1, 12]), "label 12.0 of sample 2 is not in 0..<10"),
-      (directory(imageFile: idx(type: 8, dims: [12], payload: Array(0..<12))), "expected 3 dimensions (count, rows, columns), found [12]"),
+      (
+        directory(imageFile: idx(type: 8, dims: [12], payload: Array(0..<12))),
+        "expected 3 dimensions (count, rows, columns), found [12]"
+      ),
     ]
     for (dir, message) in cases {
       defer { dir.cleanup() }
@@ -93,14 +102,20 @@ struct IDXTests {
   @Test("a missing Fashion-MNIST says how to install it")
   func missingFashionMNIST() throws {
     let s = try scenario(
-      #"{"name": "t", "dataset": {"name": "fashion-mnist", "path": "/nonexistent/fmnist"}, "model": {"name": "mlp"}}"#)
+      #"{"name": "t", "dataset": {"name": "fashion-mnist", "path": "/nonexistent/fmnist"}, "model": {"name": "mlp"}}"#
+    )
     do {
       _ = try s.dataset.load(seeds: SeedTree(0))
       Issue.record("loaded a missing directory")
     } catch {
-      #expect(error.description == "/nonexistent/fmnist: not found; set dataset.path to the directory holding the Fashion-MNIST IDX files")
+      #expect(
+        error.description
+          == "/nonexistent/fmnist: not found; set dataset.path to the directory holding the Fashion-MNIST IDX files"
+      )
     }
-    let missing = DataError.missing(file: FashionMNISTSource.defaultPath, hint: "install it with `apt-get install dataset-fashion-mnist`")
+    let missing = DataError.missing(
+      file: FashionMNISTSource.defaultPath,
+      hint: "install it with `apt-get install dataset-fashion-mnist`")
     #expect(missing.description.contains("apt-get install dataset-fashion-mnist"))
   }
 
@@ -109,10 +124,14 @@ struct IDXTests {
     let dir = TemporaryDirectory()
     defer { dir.cleanup() }
     var record: [UInt8] = [3]
-    record += [UInt8](repeating: 10, count: 1024) + [UInt8](repeating: 20, count: 1024) + [UInt8](repeating: 30, count: 1024)
+    record +=
+      [UInt8](repeating: 10, count: 1024) + [UInt8](repeating: 20, count: 1024)
+      + [UInt8](repeating: 30, count: 1024)
     for i in 1...5 { dir.write("data_batch_\(i).bin", record) }
     dir.write("test_batch.bin", record + record)
-    let s = try scenario(#"{"name": "t", "dataset": {"name": "cifar10", "path": "\#(dir.path)"}, "model": {"name": "cnn"}}"#)
+    let s = try scenario(
+      #"{"name": "t", "dataset": {"name": "cifar10", "path": "\#(dir.path)"}, "model": {"name": "cnn"}}"#
+    )
     let (train, test) = try s.dataset.load(seeds: SeedTree(0))
     #expect(train.count == 5 && test.count == 2)
     #expect(Array(train.features.prefix(6)) == [10, 20, 30, 10, 20, 30])
@@ -122,7 +141,10 @@ struct IDXTests {
       _ = try s.dataset.load(seeds: SeedTree(0))
       Issue.record("accepted a truncated batch")
     } catch {
-      #expect(error.description.hasSuffix("test_batch.bin: size 100 bytes is not a positive multiple of the 3073-byte CIFAR-10 record"))
+      #expect(
+        error.description.hasSuffix(
+          "test_batch.bin: size 100 bytes is not a positive multiple of the 3073-byte CIFAR-10 record"
+        ))
     }
   }
 }
@@ -133,7 +155,9 @@ struct CSVTests {
     let dir = TemporaryDirectory()
     defer { dir.cleanup() }
     let file = dir.write("d.csv", text: text)
-    let s = try scenario(#"{"name": "t", "dataset": {"name": "csv", "train": "\#(file)", "test": "\#(file)"\#(extra)}, "model": {"name": "mlp"}}"#)
+    let s = try scenario(
+      #"{"name": "t", "dataset": {"name": "csv", "train": "\#(file)", "test": "\#(file)"\#(extra)}, "model": {"name": "mlp"}}"#
+    )
     return try s.dataset.load(seeds: SeedTree(0))
   }
 
@@ -171,9 +195,13 @@ struct CSVTests {
     #expect(failure("1,2,a\n3,x,b\n") == ":2:2: expected a finite number, found \"x\"")
     #expect(failure("1,,a\n3,4,b\n") == ":1:2: expected a finite number, found an empty field")
     #expect(failure("1,\"2,a\n") == ":1:2: unterminated quoted field")
-    #expect(failure("1,2,a\n3,4,a\n") == ":1:3: the label column holds 1 distinct value(s); classification needs at least 2")
+    #expect(
+      failure("1,2,a\n3,4,a\n")
+        == ":1:3: the label column holds 1 distinct value(s); classification needs at least 2")
     #expect(failure("a,b,c\n1,2,x\n", #", "label_column": "d""#).contains("no column named \"d\""))
-    #expect(failure("1,2,a\n3,4,b\n", #", "label_column": 5"#).contains("label_column 5 is out of range for 3 columns"))
+    #expect(
+      failure("1,2,a\n3,4,b\n", #", "label_column": 5"#).contains(
+        "label_column 5 is out of range for 3 columns"))
     #expect(failure("1,nan,a\n3,4,b\n").contains("expected a finite number, found \"nan\""))
   }
 
@@ -183,7 +211,9 @@ struct CSVTests {
     defer { dir.cleanup() }
     let rows = (0..<100).map { "\($0),\($0 % 2 == 0 ? "even" : "odd")" }.joined(separator: "\n")
     let file = dir.write("d.csv", text: rows)
-    let s = try scenario(#"{"name": "t", "dataset": {"name": "csv", "train": "\#(file)", "test_fraction": 0.2}, "model": {"name": "mlp"}}"#)
+    let s = try scenario(
+      #"{"name": "t", "dataset": {"name": "csv", "train": "\#(file)", "test_fraction": 0.2}, "model": {"name": "mlp"}}"#
+    )
     let (train, test) = try s.dataset.load(seeds: SeedTree(0))
     #expect(train.count == 80 && test.count == 20)
     #expect(test.classCounts == [10, 10])
@@ -196,10 +226,14 @@ struct CSVTests {
 struct PreprocessingTests {
   @Test("standard: one mean/std for images, per column for tabular; minmax")
   func normalise() {
-    var tabular = Dataset(features: [1, 10, 3, 30], labels: [0, 1], shape: Shape(features: 2), classes: 2, isImage: false)
+    var tabular = Dataset(
+      features: [1, 10, 3, 30], labels: [0, 1], shape: Shape(features: 2), classes: 2,
+      isImage: false)
     Normalizer(.standard, fittedTo: tabular).apply(to: &tabular)
     #expect(allClose(tabular.features, [-1, -1, 1, 1]))
-    var image = Dataset(features: [0, 2, 4, 6], labels: [0, 1], shape: Shape(height: 1, width: 2, channels: 1), classes: 2, isImage: true)
+    var image = Dataset(
+      features: [0, 2, 4, 6], labels: [0, 1], shape: Shape(height: 1, width: 2, channels: 1),
+      classes: 2, isImage: true)
     let n = Normalizer(.standard, fittedTo: image)
     #expect(n.offset == [3])
     #expect(allClose(n.factor, [Float(1 / 5.0.squareRoot())]))

@@ -2,12 +2,14 @@ import Foundation
 import PoisonLab
 import Testing
 
-let smoke = #"{"name": "d", "seed": 21, "dataset": {"name": "synthetic", "classes": 3, "shape": [6, 6, 1], "train_size": 300, "test_size": 1500, "separation": 12}, "model": {"name": "cnn", "channels": [3], "kernel": 3, "dense": [8]}, "training": {"rounds": 3, "batch_size": 8, "momentum": 0.5}, "attack": {"name": "backdoor", "fraction": 0.1, "trigger": {"size": 2, "value": 5}}}"#
+let smoke =
+  #"{"name": "d", "seed": 21, "dataset": {"name": "synthetic", "classes": 3, "shape": [6, 6, 1], "train_size": 300, "test_size": 1500, "separation": 12}, "model": {"name": "cnn", "channels": [3], "kernel": 3, "dense": [8]}, "training": {"rounds": 3, "batch_size": 8, "momentum": 0.5}, "attack": {"name": "backdoor", "fraction": 0.1, "trigger": {"size": 2, "value": 5}}}"#
 
 /// The records of a run, with timings zeroed.
 func records(_ text: String, threads: Int, overrides: [String] = []) throws -> [MetricRecord] {
   var out: [MetricRecord] = []
-  try Experiment(scenario: try scenario(text, overrides: overrides), threads: threads).run { record in
+  try Experiment(scenario: try scenario(text, overrides: overrides), threads: threads).run {
+    record in
     var r = record
     r.seconds = 0
     if r.totals != nil {
@@ -33,7 +35,9 @@ struct ExperimentTests {
 
   @Test("evaluation every N rounds, and always on the last")
   func evaluationSchedule() throws {
-    let rounds = try records(smoke, threads: 1, overrides: ["training.rounds=5", "evaluation.every=2"]).map(\.round)
+    let rounds = try records(
+      smoke, threads: 1, overrides: ["training.rounds=5", "evaluation.every=2"]
+    ).map(\.round)
     #expect(rounds == [2, 4, 5, 5])
   }
 
@@ -58,12 +62,16 @@ struct ExperimentTests {
 
   @Test("asking for more samples than exist is a scenario error (exit code 2)")
   func subsampleTooLarge() throws {
-    let s = try scenario(minimalFashion(), overrides: ["dataset.name=synthetic", "dataset.train_size=10", "dataset.test_size=5"])
+    let s = try scenario(
+      minimalFashion(),
+      overrides: ["dataset.name=synthetic", "dataset.train_size=10", "dataset.test_size=5"])
     #expect(try s.dataset.load(seeds: SeedTree(0)).train.count == 10)
     let dir = TemporaryDirectory()
     defer { dir.cleanup() }
     let file = dir.write("d.csv", text: "1,a\n2,b\n3,a\n4,b\n5,a\n6,b\n")
-    let csv = try scenario(#"{"name": "c", "dataset": {"name": "csv", "train": "\#(file)", "test": "\#(file)", "train_size": 50}, "model": {"name": "logistic"}, "attack": {"name": "label-flip", "source": 0, "target": 4}}"#)
+    let csv = try scenario(
+      #"{"name": "c", "dataset": {"name": "csv", "train": "\#(file)", "test": "\#(file)", "train_size": 50}, "model": {"name": "logistic"}, "attack": {"name": "label-flip", "source": 0, "target": 4}}"#
+    )
     do {
       _ = try Experiment(scenario: csv, threads: 1).prepareData()
       Issue.record("accepted train_size 50 for 6 rows")
@@ -80,13 +88,21 @@ struct ExperimentTests {
 
   @Test("expect: misses are listed on the summary")
   func expectations() throws {
-    let out = try records(smoke, threads: 1, overrides: [#"expect={"accuracy": {"min": 1.01}, "loss": {"max": 100}, "detection_recall": {"min": 0}}"#])
+    let out = try records(
+      smoke, threads: 1,
+      overrides: [
+        #"expect={"accuracy": {"min": 1.01}, "loss": {"max": 100}, "detection_recall": {"min": 0}}"#
+      ])
     let summary = try #require(out.last?.totals)
     #expect(summary.expectPassed == false)
     #expect(summary.expectMisses.count == 2)
     #expect(summary.expectMisses[0].hasPrefix("accuracy = "))
-    #expect(summary.expectMisses[1] == "detection_recall is null (not measured in this run), expected >= 0")
+    #expect(
+      summary.expectMisses[1]
+        == "detection_recall is null (not measured in this run), expected >= 0")
   }
 
-  func minimalFashion() -> String { #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}}"# }
+  func minimalFashion() -> String {
+    #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}}"#
+  }
 }

@@ -16,7 +16,9 @@ struct LinearAlgebraTests {
     #expect(allClose(d, [17, 22, 27, 22, 29, 36, 27, 36, 45]))
     // A * A^T = 2x2, with alpha 2 and beta 1 on a prefilled C
     var e: [Float] = [1, 1, 1, 1]
-    BLAS.gemm(.none, .transposed, m: 2, n: 2, k: 3, alpha: 2, a: a, lda: 3, b: a, ldb: 3, beta: 1, c: &e, ldc: 2)
+    BLAS.gemm(
+      .none, .transposed, m: 2, n: 2, k: 3, alpha: 2, a: a, lda: 3, b: a, ldb: 3, beta: 1, c: &e,
+      ldc: 2)
     #expect(allClose(e, [29, 65, 65, 155]))
   }
 

@@ -1,22 +1,29 @@
+// swift-format-ignore-file: NeverForceUnwrap
+// (non-empty buffers handed to layers; a nil base address is impossible here)
 import PoisonLab
 import Testing
 
-/// Finite-difference checks: for f(x, w) = <g, layer(x; w)> with random g,
-/// the analytic input and parameter gradients from `backward` must match
+/// Finite-difference checks of every layer, the loss and whole networks.
+///
+/// For f(x, w) = <g, layer(x; w)> with random g, the analytic input and parameter gradients from `backward` must match
 /// central differences. Float32 with eps = 1e-2 (seeded; seeds named per test).
 @Suite("Finite-difference gradients")
 struct GradientTests {
   /// Runs the layer forward and returns <g, y> in double precision.
-  static func objective(_ layer: any Layer, batch: Int, x: [Float], w: [Float], g: [Float]) -> Double {
+  static func objective(_ layer: any Layer, batch: Int, x: [Float], w: [Float], g: [Float])
+    -> Double
+  {
     var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
-    var scratch = [Float](repeating: 0, count: max(1, layer.scratchCount(batch: batch, needsInputGradient: true)))
+    var scratch = [Float](
+      repeating: 0, count: max(1, layer.scratchCount(batch: batch, needsInputGradient: true)))
     x.withUnsafeBufferPointer { xp in
       w.withUnsafeBufferPointer { wp in
         y.withUnsafeMutableBufferPointer { yp in
           scratch.withUnsafeMutableBufferPointer { sp in
             layer.forward(
               batch: batch, input: xp.baseAddress!, output: yp.baseAddress!,
-              parameters: wp.baseAddress ?? UnsafePointer(sp.baseAddress!), scratch: sp.baseAddress!)
+              parameters: wp.baseAddress ?? UnsafePointer(sp.baseAddress!), scratch: sp.baseAddress!
+            )
           }
         }
       }
@@ -25,14 +32,17 @@ struct GradientTests {
   }
 
   /// Checks analytic against numeric gradients; returns the worst mismatch description or nil.
-  static func check(_ layer: any Layer, batch: Int, seed: UInt64, tolerance: Double = 2e-2) -> String? {
+  static func check(_ layer: any Layer, batch: Int, seed: UInt64, tolerance: Double = 2e-2)
+    -> String?
+  {
     let x = gaussian(batch * layer.inputShape.count, seed: seed)
     var w = gaussian(layer.parameterCount, seed: seed &+ 1, scale: 0.5)
     let g = gaussian(batch * layer.outputShape.count, seed: seed &+ 2)
     var y = [Float](repeating: 0, count: g.count)
     var dx = [Float](repeating: 0, count: x.count)
     var dw = [Float](repeating: 0, count: max(1, w.count))
-    var scratch = [Float](repeating: 0, count: max(1, layer.scratchCount(batch: batch, needsInputGradient: true)))
+    var scratch = [Float](
+      repeating: 0, count: max(1, layer.scratchCount(batch: batch, needsInputGradient: true)))
     let wStore = w.isEmpty ? [Float(0)] : w
     x.withUnsafeBufferPointer { xp in
       wStore.withUnsafeBufferPointer { wp in
@@ -94,18 +104,23 @@ struct GradientTests {
 
   @Test("conv2d with padding and several channels", arguments: [(3, 1), (3, 0), (5, 2)])
   func conv(kernel: Int, padding: Int) {
-    let layer = Conv2D(shape: Shape(height: 5, width: 6, channels: 2), filters: 3, kernel: kernel, padding: padding)
+    let layer = Conv2D(
+      shape: Shape(height: 5, width: 6, channels: 2), filters: 3, kernel: kernel, padding: padding)
     #expect(Self.check(layer, batch: 2, seed: 31) == nil)
   }
 
   @Test("max-pool 2x2, odd sizes dropped")
   func maxPool() {
-    #expect(Self.check(MaxPool2D(shape: Shape(height: 5, width: 4, channels: 3)), batch: 2, seed: 41) == nil)
+    #expect(
+      Self.check(MaxPool2D(shape: Shape(height: 5, width: 4, channels: 3)), batch: 2, seed: 41)
+        == nil)
   }
 
   @Test("flatten")
   func flatten() {
-    #expect(Self.check(Flatten(shape: Shape(height: 2, width: 3, channels: 2)), batch: 2, seed: 51) == nil)
+    #expect(
+      Self.check(Flatten(shape: Shape(height: 2, width: 3, channels: 2)), batch: 2, seed: 51) == nil
+    )
   }
 
   @Test("softmax cross-entropy gradient of the mean loss")
@@ -125,7 +140,8 @@ struct GradientTests {
       down[i] -= eps
       let numeric =
         (SoftmaxCrossEntropy.evaluate(logits: up, labels: labels, batch: batch, classes: classes)
-          - SoftmaxCrossEntropy.evaluate(logits: down, labels: labels, batch: batch, classes: classes))
+          - SoftmaxCrossEntropy.evaluate(
+            logits: down, labels: labels, batch: batch, classes: classes))
         / Double(2 * eps) / Double(batch)
       #expect(isClose(Double(grad[i]), numeric, rtol: 1e-2, atol: 1e-3))
     }
@@ -147,7 +163,9 @@ struct GradientTests {
   func network() throws {
     let nets = [
       MLPModel.network(input: Shape(features: 6), classes: 3, hidden: [5]),
-      CNNModel.network(input: Shape(height: 6, width: 6, channels: 1), classes: 3, channels: [2], kernel: 3, dense: [4]),
+      CNNModel.network(
+        input: Shape(height: 6, width: 6, channels: 1), classes: 3, channels: [2], kernel: 3,
+        dense: [4]),
     ]
     for net in nets {
       var rng = SplitMix64(seed: 71)
@@ -173,7 +191,9 @@ struct GradientTests {
           (evaluator.evaluate(parameters: up, on: data).meanLoss
             - evaluator.evaluate(parameters: down, on: data).meanLoss) / Double(2 * eps)
         let analytic = Double(start[i] - stepped[i])
-        #expect(isClose(analytic, numeric, rtol: 3e-2, atol: 2e-3), "parameter \(i): \(analytic) vs \(numeric)")
+        #expect(
+          isClose(analytic, numeric, rtol: 3e-2, atol: 2e-3),
+          "parameter \(i): \(analytic) vs \(numeric)")
         checked += 1
       }
       #expect(checked > 20)

@@ -54,7 +54,8 @@ struct TrainingTests {
     let mean = p.reduce(0.0) { $0 + Double($1) } / Double(p.count)
     let variance = p.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(p.count)
     #expect(abs(mean) < 2e-4)
-    #expect(isClose(variance, Double(bound * bound) / 3, rtol: 0.02))  // U(-b, b) has variance b^2 / 3
+    // U(-b, b) has variance b^2 / 3.
+    #expect(isClose(variance, Double(bound * bound) / 3, rtol: 0.02))
   }
 
   @Test("seeded convergence: an MLP separates synthetic classes (seed 11)")
@@ -78,9 +79,11 @@ struct TrainingTests {
     var rng = SplitMix64(seed: 9)
     var p = net.initialParameters(using: &rng)
     let data = Dataset(
-      features: [0, 0, 0, 1, 1, 0, 1, 1], labels: [0, 1, 1, 0], shape: Shape(features: 2), classes: 2,
+      features: [0, 0, 0, 1, 1, 0, 1, 1], labels: [0, 1, 1, 0], shape: Shape(features: 2),
+      classes: 2,
       isImage: false)
-    let trainer = Trainer(network: net, batchSize: 4, optimizer: SGD(learningRate: 0.5, momentum: 0.9))
+    let trainer = Trainer(
+      network: net, batchSize: 4, optimizer: SGD(learningRate: 0.5, momentum: 0.9))
     var shuffle = SplitMix64(seed: 10)
     _ = trainer.train(parameters: &p, on: data, rng: &shuffle, steps: 500)
     #expect(Evaluator(network: net).evaluate(parameters: p, on: data).accuracy == 1)
@@ -94,7 +97,8 @@ struct TrainingTests {
     let data = Dataset(
       features: gaussian(2500 * 5, seed: 13), labels: (0..<2500).map { Int32($0 % 3) },
       shape: Shape(features: 5), classes: 3, isImage: false)
-    let one = Evaluator.evaluate(parameters: p, on: data, using: [Evaluator(network: net, maxBatch: 300)])
+    let one = Evaluator.evaluate(
+      parameters: p, on: data, using: [Evaluator(network: net, maxBatch: 300)])
     let three = Evaluator.evaluate(
       parameters: p, on: data, using: (0..<3).map { _ in Evaluator(network: net, maxBatch: 300) })
     #expect(one == three)

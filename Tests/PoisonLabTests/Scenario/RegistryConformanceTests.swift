@@ -11,7 +11,8 @@ struct RegistryConformanceTests {
   }
 
   static func isKebab(_ s: String) -> Bool {
-    !s.isEmpty && s.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } && !s.hasPrefix("-") && !s.hasSuffix("-")
+    !s.isEmpty && s.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } && !s.hasPrefix("-")
+      && !s.hasSuffix("-")
   }
 
   static func isSnake(_ s: String) -> Bool {
@@ -56,7 +57,8 @@ struct RegistryConformanceTests {
   /// A minimal valid block for each plug-in (required keys given).
   static func example(_ family: PluginFamily, _ name: String) -> String {
     switch (family, name) {
-    case (.datasets, "mnist"), (.datasets, "cifar10"): return #"{"name": "\#(name)", "path": "/data"}"#
+    case (.datasets, "mnist"), (.datasets, "cifar10"):
+      return #"{"name": "\#(name)", "path": "/data"}"#
     case (.datasets, "csv"): return #"{"name": "csv", "train": "train.csv"}"#
     case (.attacks, "label-flip"): return #"{"name": "label-flip", "source": 1, "target": 0}"#
     default: return #"{"name": "\#(name)"}"#
@@ -66,7 +68,8 @@ struct RegistryConformanceTests {
   @Test("every dataset, model and attack builds from a minimal block with defaults")
   func minimalBlocks() throws {
     for d in Registry.descriptors(.datasets) {
-      let s = try scenario(#"{"name": "c", "dataset": \#(Self.example(.datasets, d.name)), "model": {"name": "mlp"}}"#)
+      let s = try scenario(
+        #"{"name": "c", "dataset": \#(Self.example(.datasets, d.name)), "model": {"name": "mlp"}}"#)
       #expect(s.resolved["dataset"]?["name"] == .string(d.name))
       // Every documented default appears in the resolved scenario.
       for spec in d.parameters where spec.defaultValue != nil {
@@ -74,12 +77,16 @@ struct RegistryConformanceTests {
       }
     }
     for d in Registry.descriptors(.models) {
-      let s = try scenario(#"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": \#(Self.example(.models, d.name))}"#)
+      let s = try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": \#(Self.example(.models, d.name))}"#
+      )
       let net = s.model.build(input: Shape(height: 28, width: 28, channels: 1), classes: 10)
       #expect(net.outputCount == 10)
     }
     for d in Registry.descriptors(.attacks) {
-      let s = try scenario(#"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#)
+      let s = try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#
+      )
       #expect(s.attacks.count == 1)
       #expect(s.attacks[0].attack is any DataPoisoning)
     }
@@ -88,7 +95,9 @@ struct RegistryConformanceTests {
   @Test("every attack is deterministic for a seed and poisons only what it reports")
   func attacksDeterministic() throws {
     for d in Registry.descriptors(.attacks) {
-      let s = try scenario(#"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#)
+      let s = try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#
+      )
       let poisoning = try #require(s.attacks[0].attack as? any DataPoisoning)
       var a = tinyImages(classes: 10, perClass: 20)
       a.shape = Shape(height: 5, width: 6, channels: 2)
@@ -112,7 +121,8 @@ struct RegistryConformanceTests {
   @Test("every output format writes every contract field of a record")
   func formats() throws {
     let record = MetricRecord(
-      kind: .round, scenario: "x", round: 1, accuracy: 0.5, loss: 1, attackSuccess: nil, robustAccuracy: 0.25,
+      kind: .round, scenario: "x", round: 1, accuracy: 0.5, loss: 1, attackSuccess: nil,
+      robustAccuracy: 0.25,
       malicious: 3, flagged: 0, detectionPrecision: nil, detectionRecall: nil, seconds: 0.5)
     for name in Formats.names {
       let format = try #require(Formats.named(name))

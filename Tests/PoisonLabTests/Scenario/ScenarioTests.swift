@@ -9,7 +9,9 @@ struct ScenarioErrorTests {
   @Test("unknown key with a suggestion and the allowed keys")
   func unknownKey() {
     #expect(
-      scenarioErrors(#"{"name": "m", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}, "trainig": {}}"#) == [
+      scenarioErrors(
+        #"{"name": "m", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}, "trainig": {}}"#
+      ) == [
         #"trainig: unknown key; did you mean "training"? (allowed: name, description, seed, dataset, model, training, federation, attack, defense, evaluation, expect)"#
       ])
     #expect(
@@ -33,21 +35,26 @@ struct ScenarioErrorTests {
   @Test("wrong type and out of range name the path and the bad value")
   func typeAndRange() {
     #expect(
-      scenarioErrors(minimal, overrides: [#"training.learning_rate="fast""#, "training.rounds=0", "seed=-1"]) == [
-        "seed: must be integer in 0...9007199254740991, got -1",
-        "training.rounds: must be integer in 1...1000000, got 0",
-        #"training.learning_rate: expected number > 0, got a string "fast""#,
-      ])
+      scenarioErrors(
+        minimal, overrides: [#"training.learning_rate="fast""#, "training.rounds=0", "seed=-1"])
+        == [
+          "seed: must be integer in 0...9007199254740991, got -1",
+          "training.rounds: must be integer in 1...1000000, got 0",
+          #"training.learning_rate: expected number > 0, got a string "fast""#,
+        ])
     #expect(
-      scenarioErrors(minimal, overrides: ["attack.name=backdoor", "attack.fraction=1.5", "attack.trigger.size=2.5"]) == [
-        "attack.fraction: must be number in (0, 1], got 1.5",
-        "attack.trigger.size: expected integer in 1...4096, got 2.5",
-      ])
+      scenarioErrors(
+        minimal,
+        overrides: ["attack.name=backdoor", "attack.fraction=1.5", "attack.trigger.size=2.5"]) == [
+          "attack.fraction: must be number in (0, 1], got 1.5",
+          "attack.trigger.size: expected integer in 1...4096, got 2.5",
+        ])
   }
 
   @Test("incompatible combinations")
   func combinations() {
-    let csv = #"{"name": "m", "dataset": {"name": "csv", "train": "x.csv"}, "model": {"name": "cnn"}, "attack": {"name": "backdoor"}}"#
+    let csv =
+      #"{"name": "m", "dataset": {"name": "csv", "train": "x.csv"}, "model": {"name": "cnn"}, "attack": {"name": "backdoor"}}"#
     #expect(
       scenarioErrors(csv) == [
         #"model.name: "cnn" needs image data, but the dataset is tabular (use "mlp" or "logistic")"#,
@@ -70,15 +77,20 @@ struct ScenarioErrorTests {
         "attack.target: missing: a targeted flip needs both source and target (or set mapping: reverse or random)"
       ])
     #expect(
-      scenarioErrors(minimal, overrides: ["attack.name=label-flip", "attack.source=1", "attack.target=7"]) == [
-        "attack.target: must be a class id in 0...2, got 7"
-      ])
+      scenarioErrors(
+        minimal, overrides: ["attack.name=label-flip", "attack.source=1", "attack.target=7"]) == [
+          "attack.target: must be a class id in 0...2, got 7"
+        ])
     #expect(
-      scenarioErrors(#"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn", "channels": [2, 2, 2, 2, 2]}}"#) == [
+      scenarioErrors(
+        #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn", "channels": [2, 2, 2, 2, 2]}}"#
+      ) == [
         "model.channels: 5 pooling blocks do not fit 28x28 images (each halves the size)"
       ])
     #expect(
-      scenarioErrors(#"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": {"name": "backdoor", "trigger": {"size": 29}}}"#) == [
+      scenarioErrors(
+        #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": {"name": "backdoor", "trigger": {"size": 29}}}"#
+      ) == [
         "attack.trigger: a 29x29 trigger does not fit 28x28 images"
       ])
     #expect(
@@ -89,7 +101,8 @@ struct ScenarioErrorTests {
 
   @Test("every problem of a file is reported at once, and expect is checked")
   func allAtOnce() {
-    let text = #"{"seeed": 1, "dataset": {"name": "minst"}, "model": {"name": "mlp", "hidden": [0]}, "expect": {"acuracy": {"min": 0.5}, "loss": {}}}"#
+    let text =
+      #"{"seeed": 1, "dataset": {"name": "minst"}, "model": {"name": "mlp", "hidden": [0]}, "expect": {"acuracy": {"min": 0.5}, "loss": {}}}"#
     #expect(
       scenarioErrors(text) == [
         #"seeed: unknown key; did you mean "seed"? (allowed: name, description, seed, dataset, model, training, federation, attack, defense, evaluation, expect)"#,
@@ -103,17 +116,35 @@ struct ScenarioErrorTests {
 
   @Test("JSON syntax errors give line and column")
   func syntax() {
-    #expect(scenarioErrors("{\n  \"name\": \"x\",\n  \"seed\": 01\n}") == ["(top level): not valid JSON: line 3, column 11: numbers may not have leading zeros"])
-    #expect(scenarioErrors("{\"a\": 1,}") == ["(top level): not valid JSON: line 1, column 9: trailing comma before '}'"])
-    #expect(scenarioErrors("{\"a\": 1, \"a\": 2}") == [#"(top level): not valid JSON: line 1, column 10: duplicate key "a""#])
-    #expect(scenarioErrors("[1, 2") == ["(top level): not valid JSON: line 1, column 6: unterminated array: expected ',' or ']'"])
+    #expect(
+      scenarioErrors("{\n  \"name\": \"x\",\n  \"seed\": 01\n}") == [
+        "(top level): not valid JSON: line 3, column 11: numbers may not have leading zeros"
+      ])
+    #expect(
+      scenarioErrors("{\"a\": 1,}") == [
+        "(top level): not valid JSON: line 1, column 9: trailing comma before '}'"
+      ])
+    #expect(
+      scenarioErrors("{\"a\": 1, \"a\": 2}") == [
+        #"(top level): not valid JSON: line 1, column 10: duplicate key "a""#
+      ])
+    #expect(
+      scenarioErrors("[1, 2") == [
+        "(top level): not valid JSON: line 1, column 6: unterminated array: expected ',' or ']'"
+      ])
   }
 
   @Test("--set: bad syntax and impossible paths are errors naming the assignment")
   func overrides() {
-    #expect(scenarioErrors(minimal, overrides: ["training.rounds"]) == ["--set training.rounds: expected PATH=VALUE, e.g. training.learning_rate=0.1"])
+    #expect(
+      scenarioErrors(minimal, overrides: ["training.rounds"]) == [
+        "--set training.rounds: expected PATH=VALUE, e.g. training.learning_rate=0.1"
+      ])
     #expect(scenarioErrors(minimal, overrides: ["a..b=1"]).first?.contains("bad path") == true)
-    #expect(scenarioErrors(minimal, overrides: ["name.x=1"]) == [#"--set name.x=1: cannot set key "x" inside a string"#])
+    #expect(
+      scenarioErrors(minimal, overrides: ["name.x=1"]) == [
+        #"--set name.x=1: cannot set key "x" inside a string"#
+      ])
   }
 }
 
@@ -123,14 +154,17 @@ struct ScenarioResolutionTests {
   func resolved() throws {
     let s = try scenario(minimal, overrides: ["attack.name=label-flip", "attack.mapping=reverse"])
     #expect(
-      s.resolved.serialized() == #"{"name": "m", "description": "", "seed": 0, "dataset": {"name": "synthetic", "classes": 3, "features": 20, "train_size": 1000, "test_size": 500, "separation": 3, "normalize": "standard"}, "model": {"name": "mlp", "hidden": [200, 200], "activation": "relu"}, "training": {"rounds": 10, "batch_size": 32, "learning_rate": 0.05, "momentum": 0, "weight_decay": 0}, "attack": {"name": "label-flip", "fraction": 0.1, "mapping": "reverse"}, "evaluation": {"every": 1}}"#)
+      s.resolved.serialized()
+        == #"{"name": "m", "description": "", "seed": 0, "dataset": {"name": "synthetic", "classes": 3, "features": 20, "train_size": 1000, "test_size": 500, "separation": 3, "normalize": "standard"}, "model": {"name": "mlp", "hidden": [200, 200], "activation": "relu"}, "training": {"rounds": 10, "batch_size": 32, "learning_rate": 0.05, "momentum": 0, "weight_decay": 0}, "attack": {"name": "label-flip", "fraction": 0.1, "mapping": "reverse"}, "evaluation": {"every": 1}}"#
+    )
     #expect(s.training.optimizer == SGD(learningRate: 0.05))
   }
 
   @Test("--set takes JSON values; a bare word is a string; --seed replaces the seed")
   func overrideValues() throws {
     let s = try ScenarioLoader.decode(
-      minimal, source: "t", overrides: ["model.hidden=[7, 5]", "training.learning_rate=0.1", "name=renamed"], seed: 9)
+      minimal, source: "t",
+      overrides: ["model.hidden=[7, 5]", "training.learning_rate=0.1", "name=renamed"], seed: 9)
     #expect(s.name == "renamed")
     #expect(s.seed == 9)
     #expect(s.resolved["model"]?["hidden"] == .array([.number(7), .number(5)]))
@@ -148,9 +182,12 @@ struct ScenarioResolutionTests {
 
   @Test("every file in scenarios/ validates")
   func exampleScenarios() throws {
-    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
       .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios")
-    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted()
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+      $0.hasSuffix(".json")
+    }.sorted()
     #expect(files.count >= 3)
     for file in files {
       do {

@@ -7,7 +7,8 @@ func isClose(_ a: Double, _ b: Double, rtol: Double = 1e-5, atol: Double = 1e-6)
 
 /// Element-wise `isClose` for equal-length arrays.
 func allClose(_ a: [Float], _ b: [Float], rtol: Double = 1e-5, atol: Double = 1e-6) -> Bool {
-  a.count == b.count && zip(a, b).allSatisfy { isClose(Double($0), Double($1), rtol: rtol, atol: atol) }
+  a.count == b.count
+    && zip(a, b).allSatisfy { isClose(Double($0), Double($1), rtol: rtol, atol: atol) }
 }
 
 /// A vector of `count` standard normal floats from `seed`.

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Loads the CIFAR-10 binary version: `data_batch_1.bin` ... `data_batch_5.bin`
-/// and `test_batch.bin`, each a sequence of 3,073-byte records (one label byte,
+/// Loads the CIFAR-10 binary version.
+///
+/// Files: `data_batch_1.bin` ... `data_batch_5.bin` and `test_batch.bin`, each a sequence of 3,073-byte records (one label byte,
 /// then 1,024 red, 1,024 green and 1,024 blue bytes of a 32x32 image).
 /// Images are converted to channels-last order.
 enum CIFAR10 {
@@ -12,16 +13,22 @@ enum CIFAR10 {
   ///   - directory: the folder holding the six batch files.
   ///   - hint: what to tell the user when files are missing.
   /// - Throws: `DataError` naming the file and the problem.
-  static func load(directory: String, hint: String) throws(DataError) -> (train: Dataset, test: Dataset) {
+  /// - Returns: the training and test sets, pixels in raw units (0-255).
+  static func load(directory: String, hint: String) throws(DataError) -> (
+    train: Dataset, test: Dataset
+  ) {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
       isDirectory.boolValue
     else { throw .missing(file: directory, hint: hint) }
     var train: [Dataset] = []
     for index in 1...5 {
-      train.append(try batch((directory as NSString).appendingPathComponent("data_batch_\(index).bin"), hint: hint))
+      train.append(
+        try batch(
+          (directory as NSString).appendingPathComponent("data_batch_\(index).bin"), hint: hint))
     }
-    let test = try batch((directory as NSString).appendingPathComponent("test_batch.bin"), hint: hint)
+    let test = try batch(
+      (directory as NSString).appendingPathComponent("test_batch.bin"), hint: hint)
     var merged = train[0]
     for part in train.dropFirst() {
       merged.features += part.features
@@ -34,12 +41,16 @@ enum CIFAR10 {
   /// - Parameters:
   ///   - path: the `.bin` file.
   ///   - hint: what to tell the user when it is missing.
+  /// - Returns: the batch's images and labels.
+  /// - Throws: `DataError` naming the file and the problem.
   static func batch(_ path: String, hint: String = "") throws(DataError) -> Dataset {
     let bytes = try FileBytes.read(path, hint: hint)
     guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
       throw .corrupt(
         file: path,
-        reason: "size \(bytes.count) bytes is not a positive multiple of the \(recordSize)-byte CIFAR-10 record")
+        reason:
+          "size \(bytes.count) bytes is not a positive multiple of the \(recordSize)-byte CIFAR-10 record"
+      )
     }
     let count = bytes.count / recordSize
     var features = [Float](repeating: 0, count: count * 3072)
@@ -59,6 +70,8 @@ enum CIFAR10 {
     return Dataset(
       features: features, labels: labels, shape: Shape(height: 32, width: 32, channels: 3),
       classes: 10, isImage: true,
-      classNames: ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"])
+      classNames: [
+        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+      ])
   }
 }

@@ -69,7 +69,9 @@ struct CSVTable {
           break
         case UInt8(ascii: "\""):
           guard field.isEmpty && !fieldWasQuoted else {
-            throw .csv(file: file, line: line, column: row.count + 1, reason: "stray quote inside an unquoted field")
+            throw .csv(
+              file: file, line: line, column: row.count + 1,
+              reason: "stray quote inside an unquoted field")
           }
           inQuotes = true
           fieldWasQuoted = true
@@ -81,7 +83,8 @@ struct CSVTable {
       i += 1
     }
     if inQuotes {
-      throw .csv(file: file, line: quotedStart, column: row.count + 1, reason: "unterminated quoted field")
+      throw .csv(
+        file: file, line: quotedStart, column: row.count + 1, reason: "unterminated quoted field")
     }
     if !field.isEmpty || !row.isEmpty { endRow() }
     self.rows = rows
@@ -103,6 +106,7 @@ enum CSVData {
   ///   - labelColumn: where the label is (nil: the last column).
   ///   - header: whether the first row is a header (nil: detect).
   /// - Throws: `DataError` naming the file, line and column.
+  /// - Returns: the training set, and the test set when a test file was given.
   static func load(
     trainPath: String, testPath: String?, labelColumn: LabelColumn?, header: Bool?
   ) throws(DataError) -> (train: Dataset, test: Dataset?) {
@@ -110,13 +114,16 @@ enum CSVData {
     let testTable = try testPath.map { (path) throws(DataError) in
       try CSVTable(parsing: FileBytes.read(path), file: path)
     }
-    let trainSplit = try split(trainTable, file: trainPath, labelColumn: labelColumn, header: header)
+    let trainSplit = try split(
+      trainTable, file: trainPath, labelColumn: labelColumn, header: header)
     var testSplit: Split?
     if let testTable, let testPath {
       testSplit = try split(testTable, file: testPath, labelColumn: labelColumn, header: header)
       guard testSplit?.width == trainSplit.width else {
         throw .mismatch(
-          reason: "\(testPath) has \(testSplit?.width ?? 0) feature columns but \(trainPath) has \(trainSplit.width)")
+          reason:
+            "\(testPath) has \(testSplit?.width ?? 0) feature columns but \(trainPath) has \(trainSplit.width)"
+        )
       }
     }
     let allLabels = trainSplit.labels + (testSplit?.labels ?? [])
@@ -124,7 +131,9 @@ enum CSVData {
     guard names.count >= 2 else {
       throw .csv(
         file: trainPath, line: trainTable.lines.first ?? 1, column: trainSplit.labelIndex + 1,
-        reason: "the label column holds \(names.count) distinct value(s); classification needs at least 2")
+        reason:
+          "the label column holds \(names.count) distinct value(s); classification needs at least 2"
+      )
     }
     var ids: [String: Int32] = [:]
     for (i, name) in names.enumerated() { ids[name] = Int32(i) }
@@ -151,7 +160,9 @@ enum CSVData {
     }
     let columns = first.count
     guard columns >= 2 else {
-      throw .csv(file: file, line: table.lines[0], column: nil, reason: "needs at least 2 columns (features and a label), found \(columns)")
+      throw .csv(
+        file: file, line: table.lines[0], column: nil,
+        reason: "needs at least 2 columns (features and a label), found \(columns)")
     }
     let hasHeader: Bool
     if let header {
@@ -172,46 +183,60 @@ enum CSVData {
       break
     case .name(let name):
       guard hasHeader else {
-        throw .csv(file: file, line: table.lines[0], column: nil, reason: "label_column \"\(name)\" names a column, but the file has no header row")
+        throw .csv(
+          file: file, line: table.lines[0], column: nil,
+          reason: "label_column \"\(name)\" names a column, but the file has no header row")
       }
       guard let index = first.firstIndex(where: { trimmed($0) == name }) else {
         let known = first.map { "\"\(trimmed($0))\"" }.joined(separator: ", ")
-        throw .csv(file: file, line: table.lines[0], column: nil, reason: "no column named \"\(name)\" (columns: \(known))")
+        throw .csv(
+          file: file, line: table.lines[0], column: nil,
+          reason: "no column named \"\(name)\" (columns: \(known))")
       }
       labelIndex = index
     case .index(let index):
       let resolved = index < 0 ? columns + index : index
       guard resolved >= 0 && resolved < columns else {
-        throw .csv(file: file, line: table.lines[0], column: nil, reason: "label_column \(index) is out of range for \(columns) columns")
+        throw .csv(
+          file: file, line: table.lines[0], column: nil,
+          reason: "label_column \(index) is out of range for \(columns) columns")
       }
       labelIndex = resolved
     }
     let body = hasHeader ? 1 : 0
     let width = columns - 1
-    var features = [Float]()
+    var features: [Float] = []
     features.reserveCapacity((table.rows.count - body) * width)
     var labels: [String] = []
     for r in body..<table.rows.count {
       let row = table.rows[r]
       let line = table.lines[r]
       guard row.count == columns else {
-        throw .csv(file: file, line: line, column: nil, reason: "has \(row.count) fields, expected \(columns) (as in line \(table.lines[0]))")
+        throw .csv(
+          file: file, line: line, column: nil,
+          reason: "has \(row.count) fields, expected \(columns) (as in line \(table.lines[0]))")
       }
       for (c, text) in row.enumerated() {
         let value = trimmed(text)
         if c == labelIndex {
-          guard !value.isEmpty else { throw .csv(file: file, line: line, column: c + 1, reason: "empty label") }
+          guard !value.isEmpty else {
+            throw .csv(file: file, line: line, column: c + 1, reason: "empty label")
+          }
           labels.append(value)
           continue
         }
         guard let number = Float(value), number.isFinite else {
           let shown = value.isEmpty ? "an empty field" : "\"\(value)\""
-          throw .csv(file: file, line: line, column: c + 1, reason: "expected a finite number, found \(shown)")
+          throw .csv(
+            file: file, line: line, column: c + 1,
+            reason: "expected a finite number, found \(shown)")
         }
         features.append(number)
       }
     }
-    guard !labels.isEmpty else { throw .corrupt(file: file, reason: "no data rows after the header") }
+    guard !labels.isEmpty else {
+      throw .corrupt(file: file, reason: "no data rows after the header")
+    }
     return Split(features: features, labels: labels, width: width, labelIndex: labelIndex)
   }
 

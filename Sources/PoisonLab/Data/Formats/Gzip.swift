@@ -9,6 +9,7 @@ enum FileBytes {
   ///   - hint: what to tell the user when it is missing.
   ///   - limit: the largest decompressed size accepted (default 4 GiB).
   /// - Throws: `DataError.missing`, `.unreadable` or `.corrupt` (bad gzip stream).
+  /// - Returns: the bytes of `path`, gunzipped when they start with the gzip magic `1f 8b`.
   static func read(
     _ path: String, hint: String = "", limit: Int = 4 << 30
   ) throws(DataError) -> [UInt8] {
@@ -33,6 +34,7 @@ enum FileBytes {
   ///   - file: the file name for errors.
   ///   - limit: the largest output accepted.
   /// - Throws: `DataError.corrupt` naming the zlib problem.
+  /// - Returns: the decompressed bytes.
   static func gunzip(_ bytes: [UInt8], file: String, limit: Int) throws(DataError) -> [UInt8] {
     var stream = z_stream()
     // 15 window bits + 16: gzip wrapper only.

@@ -22,7 +22,8 @@ public struct IDXArray: Sendable, Equatable {
     guard bytes[0] == 0, bytes[1] == 0 else {
       throw .corrupt(
         file: file,
-        reason: "bad IDX magic: first two bytes are \(hex(bytes[0])) \(hex(bytes[1])), expected 00 00")
+        reason:
+          "bad IDX magic: first two bytes are \(hex(bytes[0])) \(hex(bytes[1])), expected 00 00")
     }
     let size: Int
     switch bytes[2] {
@@ -41,7 +42,8 @@ public struct IDXArray: Sendable, Equatable {
     guard bytes.count >= header else {
       throw .corrupt(
         file: file,
-        reason: "truncated IDX header: \(rank) dimensions need \(header) bytes, file has \(bytes.count)")
+        reason:
+          "truncated IDX header: \(rank) dimensions need \(header) bytes, file has \(bytes.count)")
     }
     var dimensions: [Int] = []
     var total = 1
@@ -61,7 +63,8 @@ public struct IDXArray: Sendable, Equatable {
     guard available >= expected else {
       throw .corrupt(
         file: file,
-        reason: "truncated: dimensions \(dimensions) need \(expected) data bytes, file has \(available)")
+        reason:
+          "truncated: dimensions \(dimensions) need \(expected) data bytes, file has \(available)")
     }
     guard available == expected else {
       throw .corrupt(

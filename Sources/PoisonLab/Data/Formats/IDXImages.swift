@@ -11,6 +11,7 @@ public enum IDXImages {
   ///   - classes: the number of classes (labels must lie in `0..<classes`).
   ///   - hint: what to tell the user when files are missing.
   /// - Throws: `DataError` naming the file and the problem.
+  /// - Returns: the training and test sets of the directory, pixels in raw units.
   public static func load(
     directory: String, classes: Int, hint: String
   ) throws(DataError) -> (train: Dataset, test: Dataset) {
@@ -22,7 +23,8 @@ public enum IDXImages {
     let test = try pair(directory: directory, prefix: "t10k", classes: classes, hint: hint)
     guard train.shape == test.shape else {
       throw .mismatch(
-        reason: "\(directory): training images are \(train.shape) but test images are \(test.shape)")
+        reason: "\(directory): training images are \(train.shape) but test images are \(test.shape)"
+      )
     }
     return (train, test)
   }
@@ -42,10 +44,12 @@ public enum IDXImages {
     let imageStem = "\(prefix)-images-idx3-ubyte"
     let labelStem = "\(prefix)-labels-idx1-ubyte"
     guard let imagePath = locate(directory, imageStem) else {
-      throw .missing(file: (directory as NSString).appendingPathComponent(imageStem + "[.gz]"), hint: hint)
+      throw .missing(
+        file: (directory as NSString).appendingPathComponent(imageStem + "[.gz]"), hint: hint)
     }
     guard let labelPath = locate(directory, labelStem) else {
-      throw .missing(file: (directory as NSString).appendingPathComponent(labelStem + "[.gz]"), hint: hint)
+      throw .missing(
+        file: (directory as NSString).appendingPathComponent(labelStem + "[.gz]"), hint: hint)
     }
     let images = try IDXArray(parsing: FileBytes.read(imagePath), file: imagePath)
     let labels = try IDXArray(parsing: FileBytes.read(labelPath), file: labelPath)
@@ -55,19 +59,24 @@ public enum IDXImages {
         reason: "expected 3 dimensions (count, rows, columns), found \(images.dimensions)")
     }
     guard labels.dimensions.count == 1 else {
-      throw .corrupt(file: labelPath, reason: "expected 1 dimension (count), found \(labels.dimensions)")
+      throw .corrupt(
+        file: labelPath, reason: "expected 1 dimension (count), found \(labels.dimensions)")
     }
     guard images.dimensions[1] > 0, images.dimensions[2] > 0 else {
-      throw .corrupt(file: imagePath, reason: "images of size \(images.dimensions[1])x\(images.dimensions[2])")
+      throw .corrupt(
+        file: imagePath, reason: "images of size \(images.dimensions[1])x\(images.dimensions[2])")
     }
     guard images.dimensions[0] == labels.dimensions[0] else {
       throw .mismatch(
-        reason: "\(imagePath) holds \(images.dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels")
+        reason:
+          "\(imagePath) holds \(images.dimensions[0]) images but \(labelPath) holds \(labels.dimensions[0]) labels"
+      )
     }
     var ids = [Int32](repeating: 0, count: labels.values.count)
     for (i, value) in labels.values.enumerated() {
       guard value >= 0, value < Float(classes), value == value.rounded() else {
-        throw .corrupt(file: labelPath, reason: "label \(value) of sample \(i) is not in 0..<\(classes)")
+        throw .corrupt(
+          file: labelPath, reason: "label \(value) of sample \(i) is not in 0..<\(classes)")
       }
       ids[i] = Int32(value)
     }

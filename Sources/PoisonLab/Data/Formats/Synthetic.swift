@@ -15,6 +15,7 @@ enum Synthetic {
   ///   - testSize: test samples.
   ///   - separation: distance scale between class centres.
   ///   - rng: the generator.
+  /// - Returns: the training and test sets.
   static func generate(
     classes: Int, shape: Shape, isImage: Bool, trainSize: Int, testSize: Int, separation: Double,
     rng: inout SplitMix64
@@ -39,7 +40,8 @@ enum Synthetic {
         labels[i] = Int32(c)
         for j in 0..<d { features[i * d + j] = Float(centres[c * d + j] + rng.nextGaussian()) }
       }
-      return Dataset(features: features, labels: labels, shape: shape, classes: classes, isImage: isImage)
+      return Dataset(
+        features: features, labels: labels, shape: shape, classes: classes, isImage: isImage)
     }
     let train = draw(trainSize)
     let test = draw(testSize)

@@ -16,7 +16,8 @@ public struct CIFAR10Source: DatasetSource {
   public var knownClasses: Int? { 10 }
   public var knownShape: Shape? { Shape(height: 32, width: 32, channels: 3) }
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     guard let path = parameters.string("path") else { return nil }
     self.path = context.resolve(path)
   }

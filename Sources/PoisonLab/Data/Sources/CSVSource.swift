@@ -6,10 +6,13 @@ public struct CSVSource: DatasetSource {
     summary: "numeric CSV features with a label column (tabular; no cnn, no image triggers)",
     parameters: [
       ParameterSpec("train", .string, required: true, doc: "the training CSV file"),
-      ParameterSpec("test", .string, doc: "the test CSV file (else test_fraction of train is held out)"),
+      ParameterSpec(
+        "test", .string, doc: "the test CSV file (else test_fraction of train is held out)"),
       ParameterSpec(
         "test_fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: true),
-        doc: "share of the training file held out as a seeded, stratified test set (default 0.2 without test)"),
+        doc:
+          "share of the training file held out as a seeded, stratified test set (default 0.2 without test)"
+      ),
       ParameterSpec(
         "label_column", .either([.string, .integer(min: nil, max: nil)]),
         doc: "the label column: header name or 0-based index (negative from the end); default last"),
@@ -25,10 +28,12 @@ public struct CSVSource: DatasetSource {
   public var knownClasses: Int? { nil }
   public var knownShape: Shape? { nil }
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     guard let train = parameters.string("train") else { return nil }
     if parameters["test"] != nil && parameters["test_fraction"] != nil {
-      validator.fail(parameters.path("test_fraction"), "give either test (a file) or test_fraction, not both")
+      validator.fail(
+        parameters.path("test_fraction"), "give either test (a file) or test_fraction, not both")
       return nil
     }
     self.train = context.resolve(train)
@@ -51,7 +56,8 @@ public struct CSVSource: DatasetSource {
     guard testCount < full.count else {
       throw .mismatch(reason: "\(train): \(full.count) rows are too few to hold out a test set")
     }
-    let testIndices = Stratified.sample(labels: full.labels, classes: full.classes, size: testCount, rng: &rng)
+    let testIndices = Stratified.sample(
+      labels: full.labels, classes: full.classes, size: testCount, rng: &rng)
     var isTest = [Bool](repeating: false, count: full.count)
     for i in testIndices { isTest[i] = true }
     let trainIndices = (0..<full.count).filter { !isTest[$0] }

@@ -12,6 +12,7 @@ public protocol DatasetSource: Plugin {
   /// Loads (or generates) the training and test sets.
   /// - Parameter seeds: the run's seed tree (for generated data and splits).
   /// - Throws: `DataError` naming the file and the problem.
+  /// - Returns: the training and test sets in raw units.
   func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset)
 }
 

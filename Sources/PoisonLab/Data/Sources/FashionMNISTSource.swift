@@ -1,6 +1,7 @@
-/// Fashion-MNIST (Xiao, Rasul & Vollgraf, arXiv:1708.07747): 60,000 training
-/// and 10,000 test 28x28 grey images of 10 clothing classes, in IDX format.
-/// Debian ships it as `dataset-fashion-mnist` in `/usr/share/datasets/fashion-mnist`.
+/// Fashion-MNIST: 28x28 grey images of 10 clothing classes, in IDX format.
+///
+/// 60,000 training and 10,000 test images (Xiao, Rasul & Vollgraf 2017,
+/// arXiv:1708.07747). Debian ships it as `dataset-fashion-mnist` in `/usr/share/datasets/fashion-mnist`.
 public struct FashionMNISTSource: DatasetSource {
   /// The default location (Debian's package).
   public static let defaultPath = "/usr/share/datasets/fashion-mnist"
@@ -20,7 +21,8 @@ public struct FashionMNISTSource: DatasetSource {
   public var knownClasses: Int? { 10 }
   public var knownShape: Shape? { Shape(height: 28, width: 28, channels: 1) }
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     let path = context.resolve(parameters.string("path") ?? Self.defaultPath)
     let hint =
       path == Self.defaultPath

@@ -1,5 +1,6 @@
-/// MNIST (LeCun et al. 1998): 28x28 grey images of handwritten digits, in
-/// IDX format, from a directory the user provides.
+/// MNIST: 28x28 grey images of handwritten digits, in IDX format.
+///
+/// Read from a directory the user provides (LeCun, Bottou, Bengio & Haffner 1998).
 public struct MNISTSource: DatasetSource {
   public static let descriptor = PluginDescriptor(
     name: "mnist",
@@ -15,11 +16,14 @@ public struct MNISTSource: DatasetSource {
   public var knownClasses: Int? { 10 }
   public var knownShape: Shape? { Shape(height: 28, width: 28, channels: 1) }
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     guard let path = parameters.string("path") else { return nil }
     directory = IDXDirectory(
       path: context.resolve(path),
-      hint: "set dataset.path to the directory holding train-images-idx3-ubyte[.gz] and the other MNIST files")
+      hint:
+        "set dataset.path to the directory holding train-images-idx3-ubyte[.gz] and the other MNIST files"
+    )
   }
 
   public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {

@@ -1,19 +1,23 @@
-/// Seeded Gaussian class clusters (see `Synthetic`): fast, no files, for
-/// tests and demos. With `shape` the samples are images.
+/// Seeded Gaussian class clusters: fast, no files, for tests and demos.
+///
+/// See `Synthetic` for the generator. With `shape` the samples are images.
 public struct SyntheticSource: DatasetSource {
   public static let descriptor = PluginDescriptor(
     name: "synthetic",
     summary: "seeded Gaussian class clusters; tabular, or images with `shape`",
     parameters: [
-      ParameterSpec("classes", .integer(min: 2, max: 1000), default: .number(3), doc: "number of classes"),
+      ParameterSpec(
+        "classes", .integer(min: 2, max: 1000), default: .number(3), doc: "number of classes"),
       ParameterSpec(
         "features", .integer(min: 1, max: 1_000_000), default: .number(20),
         doc: "features per sample (ignored in favour of shape when shape is given)"),
       ParameterSpec(
         "shape", .array(.integer(min: 1, max: 4096), minCount: 3, maxCount: 3),
         doc: "[height, width, channels]: generate images of this shape"),
-      ParameterSpec("train_size", .integer(min: 1, max: nil), default: .number(1000), doc: "training samples"),
-      ParameterSpec("test_size", .integer(min: 1, max: nil), default: .number(500), doc: "test samples"),
+      ParameterSpec(
+        "train_size", .integer(min: 1, max: nil), default: .number(1000), doc: "training samples"),
+      ParameterSpec(
+        "test_size", .integer(min: 1, max: nil), default: .number(500), doc: "test samples"),
       ParameterSpec(
         "separation", .number(atLeast: 0), default: .number(3),
         doc: "distance between class centres in units of the noise std"),
@@ -29,7 +33,8 @@ public struct SyntheticSource: DatasetSource {
   public var knownClasses: Int? { classes }
   public var knownShape: Shape? { shape }
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     classes = parameters.int("classes") ?? 3
     if let dims = parameters.ints("shape") {
       if parameters.given.contains("features") {

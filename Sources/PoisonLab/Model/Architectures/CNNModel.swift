@@ -1,18 +1,21 @@
-/// A convolutional network: per entry of `channels`, a `kernel x kernel`
-/// convolution with size-preserving zero padding, ReLU and 2x2 max pooling;
-/// then flatten, `dense-relu` per entry of `dense`, and a dense output.
-/// The default (`[32, 64]`, 5, `[512]`) is the FedAvg paper's CNN
+/// A convolutional network of conv-relu-maxpool blocks, then dense layers.
+///
+/// Per entry of `channels`: a `kernel x kernel` convolution with
+/// size-preserving zero padding, ReLU and 2x2 max pooling; then flatten,
+/// `dense-relu` per entry of `dense`, and a dense output. The default (`[32, 64]`, 5, `[512]`) is the FedAvg paper's CNN
 /// (McMahan et al. 2017; 1,663,370 parameters on 28x28x1).
 public struct CNNModel: ModelArchitecture {
   public static let descriptor = PluginDescriptor(
     name: "cnn",
     summary: "conv-relu-maxpool blocks then dense layers (the FedAvg CNN by default)",
-    reference: "McMahan et al. 2017, Communication-Efficient Learning of Deep Networks from Decentralized Data (CNN)",
+    reference:
+      "McMahan et al. 2017, Communication-Efficient Learning of Deep Networks from Decentralized Data (CNN)",
     parameters: [
       ParameterSpec(
         "channels", .array(.integer(min: 1, max: 4096), minCount: 1, maxCount: 8),
         default: .array([.number(32), .number(64)]), doc: "filters of each convolution block"),
-      ParameterSpec("kernel", .integer(min: 1, max: 15), default: .number(5), doc: "odd kernel side"),
+      ParameterSpec(
+        "kernel", .integer(min: 1, max: 15), default: .number(5), doc: "odd kernel side"),
       ParameterSpec(
         "dense", .array(.integer(min: 1, max: 65_536), minCount: 0, maxCount: 16),
         default: .array([.number(512)]), doc: "hidden dense widths after the convolutions"),
@@ -26,13 +29,15 @@ public struct CNNModel: ModelArchitecture {
   /// Hidden dense widths.
   public let dense: [Int]
 
-  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator) {
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
     channels = parameters.ints("channels") ?? [32, 64]
     kernel = parameters.int("kernel") ?? 5
     dense = parameters.ints("dense") ?? [512]
     var ok = true
     if kernel % 2 == 0 {
-      validator.fail(parameters.path("kernel"), "must be odd (size-preserving padding), got \(kernel)")
+      validator.fail(
+        parameters.path("kernel"), "must be odd (size-preserving padding), got \(kernel)")
       ok = false
     }
     if context.isImage == false {
@@ -43,7 +48,8 @@ public struct CNNModel: ModelArchitecture {
     } else if let shape = context.shape, !Self.fits(shape, blocks: channels.count) {
       validator.fail(
         parameters.path("channels"),
-        "\(channels.count) pooling blocks do not fit \(shape.height)x\(shape.width) images (each halves the size)")
+        "\(channels.count) pooling blocks do not fit \(shape.height)x\(shape.width) images (each halves the size)"
+      )
       ok = false
     }
     if !ok { return nil }
@@ -69,8 +75,10 @@ public struct CNNModel: ModelArchitecture {
   ///   - channels: filters per block.
   ///   - kernel: kernel side (odd).
   ///   - dense: hidden dense widths.
+  /// - Returns: the CNN for `input` (defaults: the FedAvg CNN with 10 classes).
   public static func network(
-    input: Shape, classes: Int = 10, channels: [Int] = [32, 64], kernel: Int = 5, dense: [Int] = [512]
+    input: Shape, classes: Int = 10, channels: [Int] = [32, 64], kernel: Int = 5,
+    dense: [Int] = [512]
   ) -> Network {
     var layers: [any Layer] = []
     var shape = input

@@ -5,6 +5,7 @@ public protocol ModelArchitecture: Plugin {
   /// - Parameters:
   ///   - input: the sample shape.
   ///   - classes: number of classes.
+  /// - Returns: the network for samples of `input` and `classes` outputs.
   func build(input: Shape, classes: Int) -> Network
 }
 

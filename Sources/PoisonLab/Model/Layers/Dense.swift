@@ -57,7 +57,8 @@ public struct Dense: Layer {
     BLAS.gemm(
       .transposed, .none, m: outputs, n: inputs, k: batch, a: outputGradient, lda: outputs,
       b: input, ldb: inputs, c: parameterGradient, ldc: inputs)
-    sumRows(outputGradient, rows: batch, columns: outputs, into: parameterGradient + outputs * inputs)
+    sumRows(
+      outputGradient, rows: batch, columns: outputs, into: parameterGradient + outputs * inputs)
     // dX = dY W
     if let inputGradient {
       BLAS.gemm(

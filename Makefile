@@ -1,0 +1,46 @@
+# poisonlab — build, test and run. `make demo` and `make test` each work alone
+# on a fresh Debian machine: both install missing system packages first.
+
+SWIFT      ?= swift
+BIN        := .build/release/poisonlab
+APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist
+
+.PHONY: deps build test demo bench lint format clean
+
+# Installs the Debian packages that are missing (apt-get update first); as
+# root only, otherwise prints the exact command and stops.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product poisonlab
+
+test: deps
+	$(SWIFT) test
+
+demo: build
+	$(BIN) run scenarios/quickstart.json
+
+bench: build
+	$(BIN) bench
+
+lint:
+	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format --in-place --parallel --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build
