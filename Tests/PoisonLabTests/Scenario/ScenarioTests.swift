@@ -138,7 +138,7 @@ struct ScenarioErrorTests {
   func overrides() {
     #expect(
       scenarioErrors(minimal, overrides: ["training.rounds"]) == [
-        "--set training.rounds: expected PATH=VALUE, e.g. training.learning_rate=0.1"
+        "--set training.rounds: expected PATH=VALUE, for example training.learning_rate=0.1"
       ])
     #expect(scenarioErrors(minimal, overrides: ["a..b=1"]).first?.contains("bad path") == true)
     #expect(
