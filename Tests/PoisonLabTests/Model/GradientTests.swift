@@ -1,4 +1,5 @@
 // swift-format-ignore-file: NeverForceUnwrap
+
 // (non-empty buffers handed to layers; a nil base address is impossible here)
 import PoisonLab
 import Testing

@@ -10,7 +10,7 @@ public struct SyntheticSource: DatasetSource {
         "classes", .integer(min: 2, max: 1000), default: .number(3), doc: "number of classes"),
       ParameterSpec(
         "features", .integer(min: 1, max: 1_000_000), default: .number(20),
-        doc: "features per sample (ignored in favour of shape when shape is given)"),
+        doc: "features per sample of tabular data (give either features or shape)"),
       ParameterSpec(
         "shape", .array(.integer(min: 1, max: 4096), minCount: 3, maxCount: 3),
         doc: "[height, width, channels]: generate images of this shape"),
