@@ -31,7 +31,7 @@ public struct Trigger: Sendable, Equatable {
       "margin", .integer(min: 0, max: nil), default: .number(0),
       doc: "pixels between a corner box and the image edge"),
     ParameterSpec(
-      "value", .number(min: nil, max: nil, minOpen: false, maxOpen: false), default: .number(255),
+      "value", .number(min: -1e6, max: 1e6, minOpen: false, maxOpen: false), default: .number(255),
       doc: "pixel value, raw units before normalisation"),
     ParameterSpec(
       "pixels",

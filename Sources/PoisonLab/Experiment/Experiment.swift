@@ -119,6 +119,8 @@ public struct Experiment {
     let seeds = SeedTree(scenario.seed)
     let data = try prepareData()
     let network = scenario.model.build(input: data.train.shape, classes: data.train.classes)
+    let batch = min(scenario.training.batchSize, max(1, data.train.count))
+    try checkSize(network, batch: batch)
     progress?(
       .prepared(
         "\(data.train.count) training samples (\(data.poisoned.count) poisoned), \(data.test.count) test samples; "
@@ -131,7 +133,7 @@ public struct Experiment {
       network: network, batchSize: training.batchSize, optimizer: training.optimizer)
     let evaluators = (0..<threads).map { _ in Evaluator(network: network) }
     var last: MetricRecord?
-    for round in 1...training.rounds {
+    for round in stride(from: 1, through: training.rounds, by: 1) {
       let roundStart = clock.now
       var shuffle = seeds.generator("shuffle", round)
       let result = trainer.train(parameters: &parameters, on: data.train, rng: &shuffle) {
@@ -153,7 +155,10 @@ public struct Experiment {
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
-    guard var summary = last else { preconditionFailure("the last round is always evaluated") }
+    // The last round is always evaluated; with zero rounds, report the initial model.
+    var summary =
+      last
+      ?? evaluate(parameters: parameters, data: data, evaluators: evaluators, round: 0, seconds: 0)
     let total = seconds(clock.now - started)
     summary.kind = .summary
     let misses = scenario.expectations.compactMap { $0.miss(summary.metric($0.metric)) }
@@ -164,6 +169,33 @@ public struct Experiment {
       expectPassed: scenario.expectations.isEmpty ? nil : misses.isEmpty, expectMisses: misses)
     do { try emit(summary) } catch { throw .output(error) }
     return summary
+  }
+
+  /// Largest parameter count accepted (4 GiB of float32).
+  public static let maxParameters = 1 << 30
+  /// Largest trainer workspace accepted.
+  public static let maxTrainingBytes = 16 << 30
+
+  /// Rejects models or batches too large for memory before allocating them.
+  private func checkSize(_ network: Network, batch: Int) throws(RunFailure) {
+    var problems: [ScenarioError] = []
+    if network.parameterCount > Self.maxParameters {
+      problems.append(
+        ScenarioError(
+          JSONPath.root.appending("model"),
+          "has \(network.parameterCount) parameters, more than the \(Self.maxParameters) poisonlab accepts"
+        ))
+    } else if network.trainingBytes(batch: batch) > Self.maxTrainingBytes {
+      let gib = Double(network.trainingBytes(batch: batch)) / Double(1 << 30)
+      problems.append(
+        ScenarioError(
+          JSONPath.root.appending("training").appending("batch_size"),
+          "a batch of \(batch) would need \(Int(gib.rounded(.up))) GiB of training buffers for this model "
+            + "(limit \(Self.maxTrainingBytes >> 30) GiB); use a smaller batch or model"))
+    }
+    if !problems.isEmpty {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
+    }
   }
 
   private func evaluate(

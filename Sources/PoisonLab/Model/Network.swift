@@ -68,6 +68,21 @@ public struct Network: Sendable, CustomStringConvertible {
     return total
   }
 
+  /// Bytes a ``Trainer`` allocates for batches of `batch` samples
+  /// (activations, scratch, gradient buffers, parameter gradient and momentum).
+  /// - Parameter batch: the batch size.
+  /// - Returns: the estimate in bytes.
+  public func trainingBytes(batch: Int) -> Int {
+    var floats = batch * inputShape.count + 2 * parameterCount
+    var widest = inputShape.count
+    for (index, layer) in layers.enumerated() {
+      floats += batch * layer.outputShape.count
+      floats += layer.scratchCount(batch: batch, needsInputGradient: needsInputGradient(index))
+      widest = max(widest, layer.outputShape.count)
+    }
+    return 4 * (floats + 2 * batch * widest)
+  }
+
   /// Matrix-product flops of one forward pass per sample.
   public var forwardFlopsPerSample: Int { layers.reduce(0) { $0 + $1.flops.forward } }
 

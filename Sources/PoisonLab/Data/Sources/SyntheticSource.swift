@@ -23,6 +23,9 @@ public struct SyntheticSource: DatasetSource {
         doc: "distance between class centres in units of the noise std"),
     ] + DatasetCommon.parameters.filter { $0.key == "normalize" })
 
+  /// Most values (samples x features) a synthetic dataset may hold.
+  public static let maxFloats = 1 << 30
+
   let classes: Int
   let shape: Shape
   let imageData: Bool
@@ -50,6 +53,15 @@ public struct SyntheticSource: DatasetSource {
     trainSize = parameters.int("train_size") ?? 1000
     testSize = parameters.int("test_size") ?? 500
     separation = parameters.double("separation") ?? 3
+    let (samples, overflow1) = trainSize.addingReportingOverflow(testSize)
+    let (floats, overflow2) = samples.multipliedReportingOverflow(by: shape.count)
+    if overflow1 || overflow2 || floats > Self.maxFloats {
+      validator.fail(
+        parameters.path("train_size"),
+        "\(samples) samples of \(shape.count) features exceed the \(Self.maxFloats) values (4 GiB) synthetic data may hold"
+      )
+      return nil
+    }
   }
 
   public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
