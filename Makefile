@@ -31,7 +31,7 @@ test: deps
 	$(SWIFT) test
 
 demo: build
-	$(BIN) run scenarios/quickstart.json
+	$(BIN) run scenarios/quickstart.json --format table
 
 bench: build
 	$(BIN) bench

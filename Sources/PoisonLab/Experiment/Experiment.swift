@@ -71,6 +71,10 @@ public struct Experiment {
         problems.append(problem)
       }
     }
+    if let problem = scenario.model.check(input: train.shape, at: JSONPath.root.appending("model"))
+    {
+      problems.append(problem)
+    }
     if !problems.isEmpty {
       throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
     }

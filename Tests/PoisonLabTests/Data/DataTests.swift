@@ -99,6 +99,27 @@ struct IDXTests {
     }
   }
 
+  @Test("the loaded image size is checked against the model and trigger (no trap on 2x2 images)")
+  func loadedShape() throws {
+    let dir = directory()
+    defer { dir.cleanup() }
+    let s = try scenario(
+      #"{"name": "t", "dataset": {"name": "mnist", "path": "\#(dir.path)"}, "model": {"name": "cnn"}, "attack": {"name": "backdoor"}}"#
+    )
+    do {
+      _ = try Experiment(scenario: s, threads: 1).prepareData()
+      Issue.record("a 2-block CNN and a 3x3 trigger were accepted for 2x2 images")
+    } catch {
+      #expect(error.exitCode == 2)
+      #expect(
+        error.description == """
+          t: invalid scenario (2 problems)
+            attack.trigger: a 3x3 trigger does not fit 2x2 images
+            model.channels: 2 pooling blocks do not fit the loaded 2x2 images (each halves the size)
+          """)
+    }
+  }
+
   @Test("a missing Fashion-MNIST says how to install it")
   func missingFashionMNIST() throws {
     let s = try scenario(

@@ -42,3 +42,16 @@ struct IDXDirectory: Sendable {
     try IDXImages.load(directory: path, classes: 10, hint: hint)
   }
 }
+
+/// A 10-class, 28x28x1 image source in MNIST's IDX layout. The shape is
+/// what validation assumes; the loaded files are checked again at run time.
+protocol IDXImageSource: DatasetSource {
+  /// Where the files are, and what to say when they are missing.
+  var directory: IDXDirectory { get }
+}
+
+extension IDXImageSource {
+  public var isImage: Bool { true }
+  public var knownClasses: Int? { 10 }
+  public var knownShape: Shape? { Shape(height: 28, width: 28, channels: 1) }
+}

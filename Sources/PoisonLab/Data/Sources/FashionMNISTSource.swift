@@ -2,7 +2,7 @@
 ///
 /// 60,000 training and 10,000 test images (Xiao, Rasul & Vollgraf 2017,
 /// arXiv:1708.07747). Debian ships it as `dataset-fashion-mnist` in `/usr/share/datasets/fashion-mnist`.
-public struct FashionMNISTSource: DatasetSource {
+public struct FashionMNISTSource: IDXImageSource {
   /// The default location (Debian's package).
   public static let defaultPath = "/usr/share/datasets/fashion-mnist"
 
@@ -17,9 +17,6 @@ public struct FashionMNISTSource: DatasetSource {
     ] + DatasetCommon.parameters)
 
   let directory: IDXDirectory
-  public var isImage: Bool { true }
-  public var knownClasses: Int? { 10 }
-  public var knownShape: Shape? { Shape(height: 28, width: 28, channels: 1) }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {

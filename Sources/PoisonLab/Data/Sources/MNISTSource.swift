@@ -1,7 +1,7 @@
 /// MNIST: 28x28 grey images of handwritten digits, in IDX format.
 ///
 /// Read from a directory the user provides (LeCun, Bottou, Bengio & Haffner 1998).
-public struct MNISTSource: DatasetSource {
+public struct MNISTSource: IDXImageSource {
   public static let descriptor = PluginDescriptor(
     name: "mnist",
     summary: "MNIST digits, 28x28x1 images, 10 classes, IDX files from `path`",
@@ -12,9 +12,6 @@ public struct MNISTSource: DatasetSource {
     ] + DatasetCommon.parameters)
 
   let directory: IDXDirectory
-  public var isImage: Bool { true }
-  public var knownClasses: Int? { 10 }
-  public var knownShape: Shape? { Shape(height: 28, width: 28, channels: 1) }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {

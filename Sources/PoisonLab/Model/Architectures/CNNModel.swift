@@ -55,6 +55,15 @@ public struct CNNModel: ModelArchitecture {
     if !ok { return nil }
   }
 
+  public func check(input: Shape, at path: JSONPath) -> ScenarioError? {
+    Self.fits(input, blocks: channels.count)
+      ? nil
+      : ScenarioError(
+        path.appending("channels"),
+        "\(channels.count) pooling blocks do not fit the loaded \(input.height)x\(input.width) images "
+          + "(each halves the size)")
+  }
+
   static func fits(_ shape: Shape, blocks: Int) -> Bool {
     var (h, w) = (shape.height, shape.width)
     for _ in 0..<blocks {

@@ -7,6 +7,19 @@ public protocol ModelArchitecture: Plugin {
   ///   - classes: number of classes.
   /// - Returns: the network for samples of `input` and `classes` outputs.
   func build(input: Shape, classes: Int) -> Network
+
+  /// Checks the architecture against the data actually loaded (its shape may
+  /// differ from what validation assumed).
+  /// - Parameters:
+  ///   - input: the loaded sample shape.
+  ///   - path: the model's location in the scenario.
+  /// - Returns: the problem, or nil when the model fits.
+  func check(input: Shape, at path: JSONPath) -> ScenarioError?
+}
+
+extension ModelArchitecture {
+  /// Dense models take any input.
+  public func check(input: Shape, at path: JSONPath) -> ScenarioError? { nil }
 }
 
 /// `[dense(w), relu]` per width, starting from `inputs` features; returns the layers and the last width.
