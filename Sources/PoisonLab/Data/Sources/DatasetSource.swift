@@ -43,8 +43,10 @@ struct IDXDirectory: Sendable {
   }
 }
 
-/// A 10-class, 28x28x1 image source in MNIST's IDX layout. The shape is
-/// what validation assumes; the loaded files are checked again at run time.
+/// A 10-class, 28x28x1 image source in MNIST's IDX layout.
+///
+/// The shape is what validation assumes; the loaded files are checked again
+/// at run time.
 protocol IDXImageSource: DatasetSource {
   /// Where the files are, and what to say when they are missing.
   var directory: IDXDirectory { get }
