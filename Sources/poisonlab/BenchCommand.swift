@@ -9,10 +9,10 @@ struct BenchCommand: ParsableCommand {
     commandName: "bench",
     abstract: "Measure sgemm peak, training and evaluation throughput (synthetic data).",
     discussion: """
-      Prints the linked BLAS, sgemm GFLOP/s at n=1024 on one thread and on all threads, then for the
-      MLP 784-200-200-10 and the FedAvg CNN at batch 32: one trainer's samples/s, achieved GFLOP/s
-      and ratio to the one-thread sgemm peak (training runs BLAS on one thread for determinism),
-      the same for one trainer per core running concurrently (as federated clients do), and
+      Prints the linked BLAS, sgemm GFLOP/s at n=1024 on one thread and on all threads, then for the \
+      MLP 784-200-200-10 and the FedAvg CNN at batch 32: one trainer's samples/s, achieved GFLOP/s \
+      and ratio to the one-thread sgemm peak (training runs BLAS on one thread for determinism), \
+      the same for one trainer per core running concurrently (as federated clients do), and \
       evaluation throughput.
       """)
 

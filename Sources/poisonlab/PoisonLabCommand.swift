@@ -7,7 +7,7 @@ struct PoisonLabCommand: ParsableCommand {
     commandName: "poisonlab",
     abstract: "A lab for machine-learning poisoning attacks and defenses.",
     discussion: """
-      Exit codes: 0 ok; 1 an `expect` threshold missed; 2 invalid scenario or usage;
+      Exit codes: 0 ok; 1 an `expect` threshold missed; 2 invalid scenario or usage; \
       3 runtime failure (data missing or corrupt, divergence, I/O).
       """,
     version: "0.1.0",

@@ -8,27 +8,21 @@ struct RunCommand: ParsableCommand {
     commandName: "run",
     abstract: "Run a scenario and print per-round metrics.",
     discussion: """
-      Records go to standard output in --format (default: table on a terminal, jsonl otherwise).
-      With --output FILE they are written to FILE.partial, flushed row by row, and renamed to FILE
+      Records go to standard output in --format (default: table on a terminal, jsonl otherwise). \
+      With --output FILE they are written to FILE.partial, flushed row by row, and renamed to FILE \
       when the run completes; standard output then shows the table (unless --quiet).
 
-      --set takes JSON values: --set training.learning_rate=0.1, --set 'model.hidden=[100]',
+      --set takes JSON values: --set training.learning_rate=0.1, --set 'model.hidden=[100]', \
       --set attack.name=label-flip (a bare word is a string). Overrides are validated like the file.
 
-      Exit codes: 0 ok; 1 an expect threshold missed; 2 invalid scenario or usage;
+      Exit codes: 0 ok; 1 an expect threshold missed; 2 invalid scenario or usage; \
       3 runtime failure (data missing or corrupt, divergence, I/O).
       """)
 
   @Argument(help: "The scenario JSON file.")
   var scenario: String
 
-  @Option(
-    name: .customLong("set"),
-    help: ArgumentHelp("Override a scenario value (PATH=JSON).", valueName: "path=value"))
-  var overrides: [String] = []
-
-  @Option(help: "Replace the scenario's seed.")
-  var seed: UInt64?
+  @OptionGroup var scenarioOptions: ScenarioOptions
 
   @Option(
     help: ArgumentHelp(
@@ -58,7 +52,7 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let scenario: Scenario
     do {
-      scenario = try ScenarioLoader.load(file: self.scenario, overrides: overrides, seed: seed)
+      scenario = try scenarioOptions.load(self.scenario)
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)

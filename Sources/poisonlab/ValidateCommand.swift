@@ -11,19 +11,13 @@ struct ValidateCommand: ParsableCommand {
   @Argument(help: "Scenario JSON files.")
   var scenarios: [String]
 
-  @Option(
-    name: .customLong("set"),
-    help: ArgumentHelp("Override a scenario value (PATH=JSON).", valueName: "path=value"))
-  var overrides: [String] = []
-
-  @Option(help: "Replace the scenarios' seed.")
-  var seed: UInt64?
+  @OptionGroup var scenarioOptions: ScenarioOptions
 
   func run() throws {
     var failed = false
     for file in scenarios {
       do {
-        let scenario = try ScenarioLoader.load(file: file, overrides: overrides, seed: seed)
+        let scenario = try scenarioOptions.load(file)
         if scenarios.count > 1 { Terminal.out("# \(file): valid\n") }
         Terminal.out(scenario.resolved.serialized(indent: 2) + "\n")
       } catch {
