@@ -41,7 +41,7 @@ struct ListCommand: ParsableCommand {
       let descriptors = Registry.descriptors(family)
       if descriptors.isEmpty {
         text +=
-          "  (none in this version: federated aggregators and centralized sanitizers are not available yet)\n"
+          "  (none)\n"
       }
       for d in descriptors {
         text += "  \(d.name)  —  \(d.summary)\n"

@@ -1,9 +1,14 @@
 /// An attack plug-in (`attack.name`).
 public protocol Attack: Plugin {}
 
-/// An attack that poisons training data before training (centralized runs:
-/// `fraction` of the training set).
+/// An attack that poisons training data before training: `fraction` of the
+/// training set in centralized runs, `poison_fraction` of each malicious
+/// client's local data in federated runs (the client then trains normally).
 public protocol DataPoisoning: Attack {
+  /// Federated runs: the factor the malicious clients multiply their update by
+  /// (model replacement; 1 = none).
+  var updateScale: Float { get }
+
   /// Poisons `data` (raw units, before normalisation) in place.
   /// - Parameters:
   ///   - data: the training set.
@@ -26,6 +31,11 @@ public protocol DataPoisoning: Attack {
   func check(against data: Dataset, at path: JSONPath) -> ScenarioError?
 }
 
+extension DataPoisoning {
+  /// No boosting by default.
+  public var updateScale: Float { 1 }
+}
+
 /// What `attack_success` (and `robust_accuracy`) are measured on.
 public struct AttackProbe: Sendable {
   /// Test inputs, with their true labels.
@@ -36,10 +46,23 @@ public struct AttackProbe: Sendable {
   public var reportsRobustAccuracy: Bool
 }
 
-/// The `fraction` key of centralized poisoning attacks.
-let poisonFractionSpec = ParameterSpec(
-  "fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: false), default: .number(0.1),
-  doc: "share of training samples poisoned (centralized runs)")
+/// The `fraction` (centralized) and `poison_fraction` (federated) keys of data poisoning.
+let poisonFractionSpecs = [
+  ParameterSpec(
+    "fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: false), default: .number(0.1),
+    mode: .centralized,
+    doc: "share of training samples poisoned"),
+  ParameterSpec(
+    "poison_fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: false),
+    default: .number(0.5), mode: .federated,
+    doc: "share of each malicious client's local samples poisoned"),
+]
+
+/// The share of samples to poison: `fraction` or `poison_fraction` by run mode.
+func poisonFraction(_ parameters: Parameters, context: ScenarioContext) -> Double {
+  context.federated
+    ? parameters.double("poison_fraction") ?? 0.5 : parameters.double("fraction") ?? 0.1
+}
 
 /// `count` distinct elements of `candidates`, chosen uniformly, ascending.
 func choose(_ count: Int, from candidates: [Int], rng: inout SplitMix64) -> [Int] {

@@ -9,6 +9,11 @@
 /// convention); `robust_accuracy` = share of the same triggered samples
 /// classified as their true label.
 ///
+/// Federated: each malicious client poisons `poison_fraction` of its local
+/// data the same way and trains on it; with `scale > 1` it multiplies its
+/// update by `scale` (model replacement: Bagdasaryan et al., "How To Backdoor
+/// Federated Learning", AISTATS 2020, with `scale ~ n / server_learning_rate`).
+///
 /// Reference: Gu, Dolan-Gavitt & Garg, "BadNets: Identifying Vulnerabilities
 /// in the Machine Learning Model Supply Chain", arXiv:1708.06733, 2017.
 public struct Backdoor: DataPoisoning {
@@ -16,27 +21,35 @@ public struct Backdoor: DataPoisoning {
     name: "backdoor",
     summary: "BadNets trigger stamped on poisoned samples relabelled to target",
     reference: "Gu, Dolan-Gavitt & Garg 2017, BadNets, arXiv:1708.06733",
-    parameters: [
-      poisonFractionSpec,
+    parameters: poisonFractionSpecs + [
       ParameterSpec(
         "target", .integer(min: 0, max: nil), default: .number(0),
         doc: "the class triggered inputs should get"),
       ParameterSpec(
         "trigger", .object(Trigger.spec), default: .object([]), doc: "the trigger (see its keys)"),
-    ],
+      ParameterSpec(
+        "scale", .number(atLeast: 0, open: true), default: .number(1), mode: .federated,
+        doc:
+          "model replacement: the malicious client multiplies its update by scale (Bagdasaryan et al. 2020)"
+      ),
+    ] + AttackGroup.parameters,
     notes: ["image datasets only"])
 
   /// Share of training samples poisoned.
   public let fraction: Double
   /// The target class.
   public let target: Int
+  /// Federated runs: the model-replacement boost.
+  public let scale: Float
+  public var updateScale: Float { scale }
   let design: Trigger.Design
   let triggerPath: JSONPath
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
-    fraction = parameters.double("fraction") ?? 0.1
+    fraction = poisonFraction(parameters, context: context)
     target = parameters.int("target") ?? 0
+    scale = Float(parameters.double("scale") ?? 1)
     triggerPath = parameters.path("trigger")
     guard case .object(let members)? = parameters["trigger"] else { return nil }
     let triggerParameters = Parameters(

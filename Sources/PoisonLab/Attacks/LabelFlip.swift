@@ -19,15 +19,14 @@ public struct LabelFlip: DataPoisoning {
     summary: "relabel training samples: source -> target, or a reverse/random mapping",
     reference:
       "Tolpegin et al. 2020, Data Poisoning Attacks Against Federated Learning Systems (ESORICS)",
-    parameters: [
-      poisonFractionSpec,
+    parameters: poisonFractionSpecs + [
       ParameterSpec("source", .integer(min: 0, max: nil), doc: "class relabelled (targeted flip)"),
       ParameterSpec("target", .integer(min: 0, max: nil), doc: "label given to it (targeted flip)"),
       ParameterSpec(
         "mapping", .choice(["reverse", "random"]),
         doc: "untargeted flip instead: reverse (y -> C-1-y) or random (another label)"),
-    ],
-    notes: ["targeted: fraction is the share of the source class"])
+    ] + AttackGroup.parameters,
+    notes: ["targeted: fraction (poison_fraction) is the share of the source class"])
 
   /// How labels change.
   public enum Mode: Sendable, Equatable {
@@ -43,7 +42,7 @@ public struct LabelFlip: DataPoisoning {
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
-    fraction = parameters.double("fraction") ?? 0.1
+    fraction = poisonFraction(parameters, context: context)
     let source = parameters.int("source")
     let target = parameters.int("target")
     switch (parameters.string("mapping"), source, target) {

@@ -1,7 +1,139 @@
-/// A defense plug-in (`defense.name`): transforms, filters or aggregates
-/// client updates (federated runs), or sanitises training data (centralized).
+/// A defense plug-in (`defense.name`).
 ///
-/// No defense is registered in this version: the federated aggregators and
-/// the centralized sanitizers arrive with federated simulation. A scenario
-/// naming one is rejected with the list of what is available.
-public protocol Defense: Plugin {}
+/// In a federated run the `defense` array is a chain: every element but the
+/// last is an ``UpdateFilter`` (clipping, filtering, mixing) and the last is
+/// an ``Aggregator``. Defenses are values; the simulation keeps one per
+/// scenario entry and calls its mutating methods round after round, so a
+/// defense may carry state across rounds.
+public protocol Defense: Plugin {
+  /// Whether NaN/Inf updates pass through it unchanged (`fedavg`, `mean`).
+  /// When any defense of a chain does not, updates holding a non-finite value
+  /// are rejected (and flagged) before the chain runs.
+  static var propagatesNonFinite: Bool { get }
+}
+
+extension Defense {
+  /// Robust defenses reject non-finite updates.
+  public static var propagatesNonFinite: Bool { false }
+}
+
+/// A stage before the aggregator: may change, drop or mix updates.
+public protocol UpdateFilter: Defense {
+  /// Transforms `updates` in place.
+  /// - Parameters:
+  ///   - updates: the updates of the round (rows may be removed or mixed).
+  ///   - context: the round's facts.
+  /// - Returns: the rows (of `updates` as given) rejected or down-weighted, with scores if any.
+  /// - Throws: `DefenseError` when the rule cannot run on these updates.
+  mutating func filter(
+    _ updates: inout UpdateSet, context: DefenseContext
+  ) throws(DefenseError) -> DefenseOutcome
+}
+
+/// The last stage: turns the updates into one aggregate update.
+public protocol Aggregator: Defense {
+  /// Aggregates the updates.
+  /// - Parameters:
+  ///   - updates: the updates that reached the aggregator.
+  ///   - context: the round's facts.
+  /// - Returns: the aggregate (length `updates.dimension`) and the rows given zero weight.
+  /// - Throws: `DefenseError` when the rule's precondition fails for these updates.
+  mutating func aggregate(
+    _ updates: UpdateSet, context: DefenseContext
+  ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome)
+}
+
+/// What a defense may know about the round.
+public struct DefenseContext: Sendable {
+  /// The round, from 1.
+  public var round: Int
+  /// Worker threads for coordinate-wise work.
+  public var threads: Int
+  /// The previous round's aggregate (nil in round 1).
+  public var previousAggregate: [Float]?
+  /// Updates already rejected for non-finite values this round (assumed Byzantine).
+  public var rejectedNonFinite: Int
+  /// The defense's random stream for this round.
+  public var rng: SplitMix64
+
+  /// Creates a context.
+  /// - Parameters:
+  ///   - round: the round.
+  ///   - threads: worker threads.
+  ///   - previousAggregate: last round's aggregate.
+  ///   - rejectedNonFinite: non-finite updates rejected before the chain.
+  ///   - rng: the random stream.
+  public init(
+    round: Int, threads: Int = 1, previousAggregate: [Float]? = nil, rejectedNonFinite: Int = 0,
+    rng: SplitMix64 = SplitMix64(seed: 0)
+  ) {
+    self.round = round
+    self.threads = threads
+    self.previousAggregate = previousAggregate
+    self.rejectedNonFinite = rejectedNonFinite
+    self.rng = rng
+  }
+
+  /// The Byzantine count a rule should assume: the declared `f` less the
+  /// updates already rejected as non-finite.
+  /// - Parameter declared: the rule's `f`.
+  /// - Returns: `max(0, declared - rejectedNonFinite)`.
+  public func effectiveF(_ declared: Int) -> Int { max(0, declared - rejectedNonFinite) }
+}
+
+/// Which updates a defense rejected or gave zero weight, and its per-row scores.
+public struct DefenseOutcome: Sendable, Equatable {
+  /// Row indices (into the stage's input) rejected or given zero weight, ascending.
+  public var flagged: [Int]
+  /// One score per input row where the rule computes one (Krum scores, z-scores).
+  public var scores: [Double]?
+
+  /// Creates an outcome.
+  /// - Parameters:
+  ///   - flagged: the rejected rows.
+  ///   - scores: per-row scores.
+  public init(flagged: [Int] = [], scores: [Double]? = nil) {
+    self.flagged = flagged
+    self.scores = scores
+  }
+}
+
+/// A defense that cannot run on the updates it received.
+public struct DefenseError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// The defense's name.
+  public var defense: String
+  /// What is wrong (counts included).
+  public var message: String
+
+  /// Creates an error.
+  /// - Parameters:
+  ///   - defense: the defense name.
+  ///   - message: the explanation.
+  public init(_ defense: String, _ message: String) {
+    self.defense = defense
+    self.message = message
+  }
+
+  public var description: String { "\(defense): \(message)" }
+}
+
+/// The `f` key: Byzantine updates a rule assumes.
+let byzantineSpec = ParameterSpec(
+  "f", .integer(min: 0, max: 100_000),
+  doc: "Byzantine updates assumed (default: the scenario's malicious clients)")
+
+/// Reads `f`, checking a precondition `n > bound(f)` against the clients per round when known.
+func declaredF(
+  _ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator,
+  name: String, requirement: String, holds: (Int, Int) -> Bool
+) -> Int? {
+  let f = parameters.int("f") ?? context.maliciousClients
+  if let n = context.clientsPerRound, !holds(n, f) {
+    validator.fail(
+      parameters.path("f"),
+      "\(name) needs \(requirement), but n = \(n) clients per round and f = \(f); lower f or raise clients_per_round"
+    )
+    return nil
+  }
+  return f
+}

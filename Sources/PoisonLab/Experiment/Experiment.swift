@@ -4,24 +4,27 @@ import Dispatch
 public enum ProgressEvent: Sendable {
   /// The data is loaded and prepared.
   case prepared(String)
-  /// Training within a round: samples done of total.
+  /// Training within a round: units (samples or clients) done of total.
   case training(round: Int, rounds: Int, done: Int, total: Int)
   /// A round finished.
   case roundFinished(round: Int)
 }
 
-/// Runs a ``Scenario`` end to end: load, subsample, poison, normalise,
-/// train round by round, evaluate, and report records as they are produced.
+/// Runs a ``Scenario`` end to end and reports records as they are produced.
 ///
-/// Centralized runs (no `federation`): `training.rounds` epochs of minibatch
-/// SGD over the (poisoned) training set. Determinism: every random draw
-/// comes from the ``SeedTree`` of the scenario seed; BLAS runs on one thread
-/// and evaluation splits work into fixed chunks, so records are identical
-/// for any `threads` (timings aside).
+/// Centralized runs (no `federation`): load, subsample, poison, normalise,
+/// then `training.rounds` epochs of minibatch SGD over the (poisoned)
+/// training set. Federated runs: see ``FederatedSimulation``.
+///
+/// Determinism: every random draw comes from the ``SeedTree`` of the
+/// scenario seed; BLAS runs on one thread inside each trainer, and parallel
+/// work (clients, evaluation chunks, coordinates) is split so that each
+/// piece is computed the same way whatever the thread count. Records are
+/// identical for any `threads` (timings aside).
 public struct Experiment {
   /// The validated scenario.
   public let scenario: Scenario
-  /// Worker threads (evaluation now; clients in federated runs).
+  /// Worker threads (clients, evaluation chunks, coordinate-wise defenses).
   public var threads: Int
 
   /// Creates an experiment.
@@ -33,7 +36,7 @@ public struct Experiment {
     self.threads = max(1, threads)
   }
 
-  /// The prepared data of a run.
+  /// The prepared data of a centralized run.
   public struct PreparedData: Sendable {
     /// Training set, poisoned and normalised.
     public var train: Dataset
@@ -45,9 +48,10 @@ public struct Experiment {
     public var poisoned: [Int]
   }
 
-  /// Loads and prepares the data: subsample, poison (raw units), normalise.
+  /// Loads the data, checks the scenario against it, and subsamples.
+  /// - Returns: the raw training and test sets.
   /// - Throws: `RunFailure.data` or `.scenario`.
-  public func prepareData() throws(RunFailure) -> PreparedData {
+  func loadData() throws(RunFailure) -> (train: Dataset, test: Dataset) {
     let seeds = SeedTree(scenario.seed)
     var train: Dataset
     var test: Dataset
@@ -64,9 +68,9 @@ public struct Experiment {
           ScenarioError(p.path(key), "asks for \(size) samples but the data has \(set.count)"))
       }
     }
-    for (attack, path) in scenario.attacks {
-      if let poisoning = attack as? any DataPoisoning,
-        let problem = poisoning.check(against: train, at: path)
+    for entry in scenario.attacks {
+      if let poisoning = entry.attack as? any DataPoisoning,
+        let problem = poisoning.check(against: train, at: entry.path)
       {
         problems.append(problem)
       }
@@ -74,6 +78,13 @@ public struct Experiment {
     if let problem = scenario.model.check(input: train.shape, at: JSONPath.root.appending("model"))
     {
       problems.append(problem)
+    }
+    let trainCount = p.int("train_size").map { min($0, train.count) } ?? train.count
+    if let federation = scenario.federation,
+      let problem = federation.partition.check(samples: trainCount, clients: federation.clients)
+    {
+      problems.append(
+        ScenarioError(JSONPath.root.appending("federation").appending("partition"), problem))
     }
     if !problems.isEmpty {
       throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
@@ -88,6 +99,24 @@ public struct Experiment {
       test = test.subset(
         Stratified.sample(labels: test.labels, classes: test.classes, size: size, rng: &rng))
     }
+    return (train, test)
+  }
+
+  /// The normaliser of the scenario's `normalize`, fitted to `data`.
+  func normalizer(fittedTo data: Dataset) -> Normalizer {
+    let kind =
+      Normalization(rawValue: scenario.datasetParameters.string("normalize") ?? "standard")
+      ?? .standard
+    return Normalizer(kind, fittedTo: data)
+  }
+
+  /// Centralized runs: loads and prepares the data: subsample, poison (raw
+  /// units), normalise (statistics of the training set as trained on).
+  /// - Returns: the prepared sets.
+  /// - Throws: `RunFailure.data` or `.scenario`.
+  public func prepareData() throws(RunFailure) -> PreparedData {
+    let seeds = SeedTree(scenario.seed)
+    var (train, test) = try loadData()
     var poisoned: [Int] = []
     var probe: AttackProbe?
     for (index, entry) in scenario.attacks.enumerated() {
@@ -96,8 +125,7 @@ public struct Experiment {
       poisoned += poisoning.poison(&train, rng: &rng)
       if probe == nil { probe = poisoning.probe(test: test) }
     }
-    let kind = Normalization(rawValue: p.string("normalize") ?? "standard") ?? .standard
-    let normalizer = Normalizer(kind, fittedTo: train)
+    let normalizer = normalizer(fittedTo: train)
     normalizer.apply(to: &train)
     normalizer.apply(to: &test)
     if probe != nil, var inputs = probe?.inputs {
@@ -118,13 +146,17 @@ public struct Experiment {
     progress: ((ProgressEvent) -> Void)? = nil,
     emit: (MetricRecord) throws(SinkError) -> Void
   ) throws(RunFailure) -> MetricRecord {
+    if let federation = scenario.federation {
+      return try FederatedSimulation(experiment: self, federation: federation).run(
+        progress: progress, emit: emit)
+    }
     let clock = ContinuousClock()
     let started = clock.now
     let seeds = SeedTree(scenario.seed)
     let data = try prepareData()
     let network = scenario.model.build(input: data.train.shape, classes: data.train.classes)
     let batch = min(scenario.training.batchSize, max(1, data.train.count))
-    try checkSize(network, batch: batch)
+    try checkSize(network, batch: batch, trainers: 1)
     progress?(
       .prepared(
         "\(data.train.count) training samples (\(data.poisoned.count) poisoned), \(data.test.count) test samples; "
@@ -133,8 +165,7 @@ public struct Experiment {
     var parameters = network.initialParameters(using: &rng)
     BLAS.setThreads(1)
     let training = scenario.training
-    let trainer = Trainer(
-      network: network, batchSize: training.batchSize, optimizer: training.optimizer)
+    let trainer = Trainer(network: network, batchSize: batch, optimizer: training.optimizer)
     let evaluators = (0..<threads).map { _ in Evaluator(network: network) }
     var last: MetricRecord?
     for round in stride(from: 1, through: training.rounds, by: 1) {
@@ -153,35 +184,46 @@ public struct Experiment {
             + "(now \(training.optimizer.learningRate)) or check the data's normalisation")
       }
       guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
-      let record = evaluate(
-        parameters: parameters, data: data, evaluators: evaluators, round: round,
-        seconds: seconds(clock.now - roundStart))
+      var record = evaluate(
+        parameters: parameters, test: data.test, probe: data.probe, evaluators: evaluators,
+        round: round)
+      record.malicious = data.poisoned.count
+      record.seconds = seconds(clock.now - roundStart)
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
-    // The last round is always evaluated; with zero rounds, report the initial model.
-    var summary =
-      last
-      ?? evaluate(parameters: parameters, data: data, evaluators: evaluators, round: 0, seconds: 0)
-    let total = seconds(clock.now - started)
+    let summary = summarize(
+      last: last
+        ?? evaluate(
+          parameters: parameters, test: data.test, probe: data.probe, evaluators: evaluators,
+          round: 0),
+      seconds: seconds(clock.now - started), maliciousTotal: data.poisoned.count, flaggedTotal: 0)
+    do { try emit(summary) } catch { throw .output(error) }
+    return summary
+  }
+
+  /// The summary record: the last round plus totals and the `expect` verdict.
+  func summarize(last: MetricRecord, seconds total: Double, maliciousTotal: Int, flaggedTotal: Int)
+    -> MetricRecord
+  {
+    var summary = last
     summary.kind = .summary
+    let rounds = scenario.training.rounds
     let misses = scenario.expectations.compactMap { $0.miss(summary.metric($0.metric)) }
     summary.totals = MetricRecord.Totals(
-      rounds: training.rounds, totalSeconds: total,
-      meanSecondsPerRound: total / Double(training.rounds),
-      maliciousTotal: data.poisoned.count, flaggedTotal: 0,
+      rounds: rounds, totalSeconds: total, meanSecondsPerRound: total / Double(max(1, rounds)),
+      maliciousTotal: maliciousTotal, flaggedTotal: flaggedTotal,
       expectPassed: scenario.expectations.isEmpty ? nil : misses.isEmpty, expectMisses: misses)
-    do { try emit(summary) } catch { throw .output(error) }
     return summary
   }
 
   /// Largest parameter count accepted (4 GiB of float32).
   public static let maxParameters = 1 << 30
-  /// Largest trainer workspace accepted.
+  /// Largest total of trainer workspaces accepted.
   public static let maxTrainingBytes = 16 << 30
 
   /// Rejects models or batches too large for memory before allocating them.
-  private func checkSize(_ network: Network, batch: Int) throws(RunFailure) {
+  func checkSize(_ network: Network, batch: Int, trainers: Int) throws(RunFailure) {
     var problems: [ScenarioError] = []
     if network.parameterCount > Self.maxParameters {
       problems.append(
@@ -189,26 +231,28 @@ public struct Experiment {
           JSONPath.root.appending("model"),
           "has \(network.parameterCount) parameters, more than the \(Self.maxParameters) poisonlab accepts"
         ))
-    } else if network.trainingBytes(batch: batch) > Self.maxTrainingBytes {
-      let gib = Double(network.trainingBytes(batch: batch)) / Double(1 << 30)
+    } else if network.trainingBytes(batch: batch) * trainers > Self.maxTrainingBytes {
+      let gib = Double(network.trainingBytes(batch: batch) * trainers) / Double(1 << 30)
       problems.append(
         ScenarioError(
           JSONPath.root.appending("training").appending("batch_size"),
           "a batch of \(batch) would need \(Int(gib.rounded(.up))) GiB of training buffers for this model "
-            + "(limit \(Self.maxTrainingBytes >> 30) GiB); use a smaller batch or model"))
+            + "(limit \(Self.maxTrainingBytes >> 30) GiB); use a smaller batch or model, or fewer --threads"
+        ))
     }
     if !problems.isEmpty {
       throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
     }
   }
 
-  private func evaluate(
-    parameters: [Float], data: PreparedData, evaluators: [Evaluator], round: Int, seconds: Double
+  /// Clean accuracy and loss, and the attack's success on its probe.
+  func evaluate(
+    parameters: [Float], test: Dataset, probe: AttackProbe?, evaluators: [Evaluator], round: Int
   ) -> MetricRecord {
-    let clean = Evaluator.evaluate(parameters: parameters, on: data.test, using: evaluators)
+    let clean = Evaluator.evaluate(parameters: parameters, on: test, using: evaluators)
     var attackSuccess: Double?
     var robust: Double?
-    if let probe = data.probe, probe.inputs.count > 0 {
+    if let probe, probe.inputs.count > 0 {
       let result = Evaluator.evaluate(parameters: parameters, on: probe.inputs, using: evaluators)
       let hits = result.predictions.reduce(0) { $0 + ($1 == probe.target ? 1 : 0) }
       attackSuccess = Double(hits) / Double(probe.inputs.count)
@@ -217,11 +261,11 @@ public struct Experiment {
     return MetricRecord(
       kind: .round, scenario: scenario.name, round: round, accuracy: clean.accuracy,
       loss: clean.meanLoss, attackSuccess: attackSuccess, robustAccuracy: robust,
-      malicious: data.poisoned.count, flagged: 0, detectionPrecision: nil, detectionRecall: nil,
-      seconds: seconds)
+      malicious: 0, flagged: 0, detectionPrecision: nil, detectionRecall: nil, seconds: 0)
   }
 
-  private func seconds(_ duration: Duration) -> Double {
+  /// Seconds in a duration.
+  func seconds(_ duration: Duration) -> Double {
     let parts = duration.components
     return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
   }

@@ -10,6 +10,8 @@ public enum RunFailure: Error, CustomStringConvertible, Sendable {
   case diverged(round: Int, detail: String)
   /// An output file could not be written (exit code 3).
   case output(SinkError)
+  /// A defense could not run on the updates of a round (exit code 3).
+  case defense(round: Int, DefenseError)
 
   /// The process exit code for this failure.
   public var exitCode: Int32 {
@@ -23,6 +25,7 @@ public enum RunFailure: Error, CustomStringConvertible, Sendable {
     case .data(let error): return "data: \(error)"
     case .diverged(let round, let detail): return "training diverged in round \(round): \(detail)"
     case .output(let error): return "output: \(error)"
+    case .defense(let round, let error): return "round \(round): defense \(error)"
     }
   }
 }

@@ -62,3 +62,53 @@ import Foundation
 @inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
 #endif
+
+extension SplitMix64 {
+  /// A Gamma(`shape`, 1) draw (Marsaglia & Tsang 2000; for `shape < 1`,
+  /// `Gamma(shape + 1) * U^(1/shape)`).
+  /// - Parameter shape: the shape `k > 0`.
+  /// - Returns: the draw.
+  public mutating func nextGamma(shape: Double) -> Double {
+    precondition(shape > 0, "Gamma shape must be positive")
+    if shape < 1 {
+      var u = nextUnitDouble()
+      while u <= .leastNormalMagnitude { u = nextUnitDouble() }
+      return nextGamma(shape: shape + 1) * gammaPow(u, 1 / shape)
+    }
+    let d = shape - 1.0 / 3
+    let c = 1 / (9 * d).squareRoot()
+    while true {
+      var x: Double
+      var v: Double
+      repeat {
+        x = nextGaussian()
+        v = 1 + c * x
+      } while v <= 0
+      v = v * v * v
+      let u = nextUnitDouble()
+      if u < 1 - 0.0331 * x * x * x * x { return d * v }
+      if u > 0, gammaLog(u) < 0.5 * x * x + d * (1 - v + gammaLog(v)) { return d * v }
+    }
+  }
+
+  /// A Dirichlet(`alpha`, ..., `alpha`) draw of `count` proportions.
+  /// - Parameters:
+  ///   - alpha: the concentration (> 0).
+  ///   - count: the number of components.
+  /// - Returns: non-negative proportions summing to 1.
+  public mutating func nextDirichlet(alpha: Double, count: Int) -> [Double] {
+    var draws = (0..<count).map { _ in nextGamma(shape: alpha) }
+    let total = draws.reduce(0, +)
+    guard total > 0 else { return [Double](repeating: 1 / Double(count), count: count) }
+    for i in draws.indices { draws[i] /= total }
+    return draws
+  }
+}
+
+#if canImport(Glibc)
+private func gammaLog(_ x: Double) -> Double { Glibc.log(x) }
+private func gammaPow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
+#else
+private func gammaLog(_ x: Double) -> Double { Foundation.log(x) }
+private func gammaPow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+#endif

@@ -43,6 +43,14 @@ public struct ScenarioContext: Sendable {
   public var shape: Shape?
   /// The folder relative paths in the scenario are resolved against (the scenario file's).
   public var baseDirectory: String
+  /// Federated runs: the number of clients.
+  public var clients: Int?
+  /// Federated runs: clients selected per round (the updates a defense receives).
+  public var clientsPerRound: Int?
+  /// Federated runs: malicious clients over all attack groups.
+  public var maliciousClients: Int = 0
+  /// Training rounds.
+  public var rounds: Int?
 
   /// Creates a context.
   /// - Parameters:
@@ -89,6 +97,7 @@ public protocol Plugin: Sendable {
 public enum PluginFamily: String, CaseIterable, Sendable {
   case datasets
   case models
+  case partitions
   case attacks
   case defenses
   case formats
@@ -98,6 +107,7 @@ public enum PluginFamily: String, CaseIterable, Sendable {
     switch self {
     case .datasets: return "dataset"
     case .models: return "model"
+    case .partitions: return "partition"
     case .attacks: return "attack"
     case .defenses: return "defense"
     case .formats: return "format"

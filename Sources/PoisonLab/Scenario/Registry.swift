@@ -20,17 +20,45 @@ public enum Registry {
     CNNModel.self,
   ]
 
-  /// Attacks (`attack.name`).
+  /// Client partitions (`federation.partition.name`).
+  public static let partitions: [any Partition.Type] = [
+    IIDPartition.self,
+    DirichletPartition.self,
+    ShardsPartition.self,
+  ]
+
+  /// Attacks (`attack.name`): data poisoning, then crafted updates.
   public static let attacks: [any Attack.Type] = [
     LabelFlip.self,
     Backdoor.self,
+    SignFlip.self,
+    GaussianNoise.self,
+    Scaling.self,
+    ALIE.self,
+    IPM.self,
+    MinMaxAttack.self,
+    MinSumAttack.self,
+    FangAttack.self,
+    Mimic.self,
+    NonFinite.self,
   ]
 
-  /// Defenses (`defense.name`).
-  ///
-  /// Federated aggregators and centralized
-  /// sanitizers are not in this version yet.
-  public static let defenses: [any Defense.Type] = []
+  /// Defenses (`defense.name`): aggregators, then the filters that may precede them.
+  public static let defenses: [any Defense.Type] = [
+    FedAvg.self,
+    Mean.self,
+    CoordinateMedian.self,
+    TrimmedMean.self,
+    Krum.self,
+    MultiKrum.self,
+    Bulyan.self,
+    GeometricMedian.self,
+    CenteredClipping.self,
+    NormClip.self,
+    NearestNeighborMixing.self,
+    Bucketing.self,
+    AnomalyFilter.self,
+  ]
 
   /// Output formats (`--format`).
   public static let formats: [any ReportFormat.Type] = [
@@ -47,6 +75,7 @@ public enum Registry {
     switch family {
     case .datasets: return datasets.map { $0.descriptor }
     case .models: return models.map { $0.descriptor }
+    case .partitions: return partitions.map { $0.descriptor }
     case .attacks: return attacks.map { $0.descriptor }
     case .defenses: return defenses.map { $0.descriptor }
     case .formats: return formats.map { $0.descriptor }

@@ -6,6 +6,22 @@ public struct TrainingSettings: Sendable, Equatable {
   public var batchSize: Int
   /// The SGD settings.
   public var optimizer: SGD
+  /// Federated: local epochs per selected client.
+  public var localEpochs: Int = 1
+  /// Federated: a fixed number of local steps instead of epochs.
+  public var localSteps: Int?
+  /// Federated: `global += serverLearningRate * aggregate`.
+  public var serverLearningRate: Float = 1
+}
+
+/// The `federation` block.
+public struct FederationSettings: Sendable {
+  /// Number of clients.
+  public var clients: Int
+  /// Clients selected per round.
+  public var clientsPerRound: Int
+  /// How the training set is split.
+  public var partition: any Partition
 }
 
 /// One `expect` threshold, checked on the final round.
@@ -55,8 +71,12 @@ public struct Scenario: Sendable {
   public var model: any ModelArchitecture
   /// Optimisation settings.
   public var training: TrainingSettings
-  /// Attacks with their location in the scenario.
-  public var attacks: [(attack: any Attack, path: JSONPath)]
+  /// Attacks with their location in the scenario and, in federated runs, who attacks when.
+  public var attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)]
+  /// Federated simulation settings (nil: centralized).
+  public var federation: FederationSettings?
+  /// The defense chain (federated: filters then one aggregator).
+  public var defenses: [(defense: any Defense, path: JSONPath)]
   /// Evaluate every this many rounds (and always on the last).
   public var evaluationEvery: Int
   /// Thresholds checked on the final round.

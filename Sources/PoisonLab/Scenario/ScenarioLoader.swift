@@ -17,7 +17,8 @@ public enum ScenarioLoader {
     ParameterSpec(
       "training", .object(trainingKeys), default: .object([]), doc: "optimisation settings"),
     ParameterSpec(
-      "federation", .anyObject, doc: "federated simulation (not available in this version)"),
+      "federation", .object(federationKeys),
+      doc: "present: federated simulation; absent: centralized training"),
     ParameterSpec(
       "attack", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]),
       doc: "one attack object or an array of them"),
@@ -38,11 +39,11 @@ public enum ScenarioLoader {
       "rounds", .integer(min: 1, max: 1_000_000), default: .number(10),
       doc: "rounds; epochs in centralized runs"),
     ParameterSpec(
-      "local_epochs", .integer(min: 1, max: 10_000), default: .number(1),
-      doc: "federated only: local epochs per selected client"),
+      "local_epochs", .integer(min: 1, max: 10_000), default: .number(1), mode: .federated,
+      doc: "local epochs per selected client"),
     ParameterSpec(
-      "local_steps", .integer(min: 1, max: 10_000_000),
-      doc: "federated only: exactly this many local minibatch steps instead of epochs"),
+      "local_steps", .integer(min: 1, max: 10_000_000), mode: .federated,
+      doc: "exactly this many local minibatch steps instead of local_epochs"),
     ParameterSpec(
       "batch_size", .integer(min: 1, max: 1_000_000), default: .number(32), doc: "minibatch size"),
     ParameterSpec(
@@ -56,11 +57,20 @@ public enum ScenarioLoader {
       doc: "L2 penalty (PyTorch semantics)"),
     ParameterSpec(
       "server_learning_rate", .number(atLeast: 0, open: true), default: .number(1),
-      doc: "federated only: global += server_learning_rate * aggregate"),
+      mode: .federated, doc: "global += server_learning_rate * aggregate"),
   ]
 
-  /// `training` keys that only federated runs use.
-  static let federatedTrainingKeys = ["local_epochs", "local_steps", "server_learning_rate"]
+  /// `federation` keys.
+  public static let federationKeys: [ParameterSpec] = [
+    ParameterSpec(
+      "clients", .integer(min: 1, max: 100_000), required: true, doc: "number of clients n"),
+    ParameterSpec(
+      "clients_per_round", .integer(min: 1, max: 100_000),
+      doc: "clients sampled uniformly without replacement each round (default: all)"),
+    ParameterSpec(
+      "partition", .anyObject, default: .object([JSONMember("name", .string("iid"))]),
+      doc: "how the training set is split: {\"name\": ...}"),
+  ]
 
   /// `evaluation` keys.
   public static let evaluationKeys: [ParameterSpec] = [
@@ -118,12 +128,18 @@ public enum ScenarioLoader {
     }
     if let seed { Override.set(&document, path: [.key("seed")], value: .number(Double(seed))) }
     if !problems.isEmpty { throw ScenarioErrors(source: source, errors: problems) }
-    var validator = SchemaValidator()
+    var validator = SchemaValidator(federated: document["federation"] != nil)
     let scenario = build(document, baseDirectory: baseDirectory, validator: &validator)
     guard validator.errors.isEmpty, let scenario else {
       throw ScenarioErrors(source: source, errors: validator.errors)
     }
     return scenario
+  }
+
+  /// The registered aggregators' names, for messages.
+  static var aggregatorNames: String {
+    Registry.defenses.filter { $0 is any Aggregator.Type }.map { $0.descriptor.name }.joined(
+      separator: ", ")
   }
 
   /// Resolves one plug-in object (`{"name": ..., ...}`) of a family.
@@ -182,14 +198,26 @@ public enum ScenarioLoader {
   ) -> Scenario? {
     let root = JSONPath.root
     let federated = document["federation"] != nil
-    if federated {
-      validator.fail(
-        root.appending("federation"),
-        "federated simulation is not available in this version of poisonlab; remove the block for a centralized run"
-      )
-    }
     var context = ScenarioContext(
       federated: federated, isImage: nil, classes: nil, shape: nil, baseDirectory: baseDirectory)
+    if case .number(let x)? = top?["training"]?["rounds"] { context.rounds = Int(x) }
+
+    // federation (the partition is resolved below)
+    var federationParameters: Parameters?
+    if case .object(let members)? = top?["federation"] {
+      let p = Parameters(
+        members: members, path: root.appending("federation"),
+        given: validator.given(at: root.appending("federation")))
+      let clients = p.int("clients") ?? 1
+      let perRound = p.int("clients_per_round") ?? clients
+      if perRound > clients {
+        validator.fail(
+          p.path("clients_per_round"), "must be at most the \(clients) clients, got \(perRound)")
+      }
+      context.clients = clients
+      context.clientsPerRound = min(perRound, clients)
+      federationParameters = p
+    }
 
     // dataset
     var dataset: (any DatasetSource)?
@@ -222,31 +250,40 @@ public enum ScenarioLoader {
     var training: TrainingSettings?
     var trainingJSON: JSONValue?
     if case .object(let members)? = top?["training"] {
-      let given = validator.given(at: root.appending("training"))
-      var kept: [JSONMember] = []
-      for member in members {
-        if federatedTrainingKeys.contains(member.key) && !federated {
-          if given.contains(member.key) {
-            validator.fail(
-              root.appending("training").appending(member.key),
-              "applies to federated runs only (this scenario has no federation block)")
-          }
-          continue
-        }
-        kept.append(member)
-      }
-      let t = Parameters(members: kept, path: root.appending("training"), given: given)
+      let t = Parameters(
+        members: members, path: root.appending("training"),
+        given: validator.given(at: root.appending("training")))
       training = TrainingSettings(
         rounds: t.int("rounds") ?? 10, batchSize: t.int("batch_size") ?? 32,
         optimizer: SGD(
           learningRate: Float(t.double("learning_rate") ?? 0.05),
           momentum: Float(t.double("momentum") ?? 0),
-          weightDecay: Float(t.double("weight_decay") ?? 0)))
-      trainingJSON = .object(kept)
+          weightDecay: Float(t.double("weight_decay") ?? 0)),
+        localEpochs: t.int("local_epochs") ?? 1, localSteps: t.int("local_steps"),
+        serverLearningRate: Float(t.double("server_learning_rate") ?? 1))
+      trainingJSON = .object(members)
+    }
+
+    // partition
+    var federation: FederationSettings?
+    var federationJSON: JSONValue?
+    if let p = federationParameters, let value = p["partition"],
+      let (index, pp) = plugin(
+        value, at: p.path("partition"), family: .partitions, validator: &validator),
+      let partition = Registry.partitions[index].init(pp, context: context, validator: &validator)
+    {
+      federation = FederationSettings(
+        clients: context.clients ?? 1, clientsPerRound: context.clientsPerRound ?? 1,
+        partition: partition)
+      federationJSON = .object([
+        JSONMember("clients", .number(Double(context.clients ?? 1))),
+        JSONMember("clients_per_round", .number(Double(context.clientsPerRound ?? 1))),
+        JSONMember("partition", pp.json),
+      ])
     }
 
     // attacks
-    var attacks: [(attack: any Attack, path: JSONPath)] = []
+    var attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)] = []
     var attackJSON: [JSONValue] = []
     let attackList: [(JSONValue, JSONPath)]
     switch document["attack"] {
@@ -259,26 +296,77 @@ public enum ScenarioLoader {
       validator.fail(
         root.appending("attack"), "a centralized run takes one attack, got \(attackList.count)")
     }
+    var taken: [Int: JSONPath] = [:]
     for (value, path) in attackList {
       guard let (index, p) = plugin(value, at: path, family: .attacks, validator: &validator),
         let attack = Registry.attacks[index].init(p, context: context, validator: &validator)
       else { continue }
-      attacks.append((attack, path))
+      var group: AttackGroup?
+      if let clients = context.clients {
+        guard let g = AttackGroup.read(p, clients: clients, validator: &validator) else { continue }
+        for client in g.clients {
+          if let other = taken[client] {
+            validator.fail(
+              path,
+              "client \(client) is already an attacker in \(other); attack groups must not overlap")
+            break
+          }
+          taken[client] = path
+        }
+        group = g
+      }
+      attacks.append((attack, path, group))
       attackJSON.append(p.json)
     }
+    context.maliciousClients = taken.count
 
     // defenses
+    var defenses: [(defense: any Defense, path: JSONPath)] = []
+    var defenseJSON: [JSONValue] = []
+    let defenseList: [(JSONValue, JSONPath)]
     switch document["defense"] {
     case .array(let items)?:
-      for (i, item) in items.enumerated() {
-        _ = plugin(
-          item, at: root.appending("defense").appending(i), family: .defenses, validator: &validator
-        )
+      defenseList = items.enumerated().map { ($1, root.appending("defense").appending($0)) }
+    case let value?: defenseList = [(value, root.appending("defense"))]
+    case nil: defenseList = []
+    }
+    for (position, (value, path)) in defenseList.enumerated() {
+      var block = value
+      // `f` defaults to the scenario's malicious clients (a defender who knows f).
+      if case .object(let members) = value, case .string(let name)? = value["name"],
+        let descriptor = Registry.descriptors(.defenses).first(where: { $0.name == name }),
+        descriptor.parameters.contains(where: { $0.key == "f" }), value["f"] == nil
+      {
+        block = .object(members + [JSONMember("f", .number(Double(context.maliciousClients)))])
       }
-    case let value?:
-      _ = plugin(value, at: root.appending("defense"), family: .defenses, validator: &validator)
-    case nil:
-      break
+      guard let (index, p) = plugin(block, at: path, family: .defenses, validator: &validator),
+        let defense = Registry.defenses[index].init(p, context: context, validator: &validator)
+      else { continue }
+      let name = Registry.defenses[index].descriptor.name
+      if !federated {
+        validator.fail(
+          path.appending("name"),
+          "\"\(name)\" acts on client updates and needs a federation block (no defense for centralized runs is available yet)"
+        )
+        continue
+      }
+      let last = position == defenseList.count - 1
+      if last && !(defense is any Aggregator) {
+        validator.fail(
+          path.appending("name"),
+          "\"\(name)\" transforms updates and cannot end the chain; add an aggregator after it (\(aggregatorNames))"
+        )
+      } else if !last && !(defense is any UpdateFilter) {
+        validator.fail(
+          path.appending("name"),
+          "\"\(name)\" is an aggregator and must be the last element of the defense array")
+      }
+      defenses.append((defense, path))
+      defenseJSON.append(p.json)
+    }
+    if federated && defenseList.isEmpty {
+      defenses = [(FedAvg(), root.appending("defense"))]
+      defenseJSON = [.object([JSONMember("name", .string("fedavg"))])]
     }
 
     // expect
@@ -315,7 +403,7 @@ public enum ScenarioLoader {
     }
 
     guard let top, let dataset, let datasetParameters, let model, let modelParameters, let training,
-      let trainingJSON, validator.errors.isEmpty
+      let trainingJSON, federated == (federation != nil), validator.errors.isEmpty
     else { return nil }
     let every =
       top["evaluation"]?["every"].flatMap { if case .number(let x) = $0 { Int(x) } else { nil } }
@@ -328,12 +416,18 @@ public enum ScenarioLoader {
       JSONMember("model", modelParameters.json),
       JSONMember("training", trainingJSON),
     ]
+    if let federationJSON { resolved.append(JSONMember("federation", federationJSON)) }
     if let attack = document["attack"] {
       if case .array = attack {
         resolved.append(JSONMember("attack", .array(attackJSON)))
       } else if let only = attackJSON.first {
         resolved.append(JSONMember("attack", only))
       }
+    }
+    if !defenseJSON.isEmpty {
+      let single: Bool
+      if case .array? = document["defense"] { single = false } else { single = true }
+      resolved.append(JSONMember("defense", single ? defenseJSON[0] : .array(defenseJSON)))
     }
     resolved.append(
       JSONMember("evaluation", .object([JSONMember("every", .number(Double(every)))])))
@@ -343,7 +437,7 @@ public enum ScenarioLoader {
     return Scenario(
       name: top.string("name") ?? "", description: top.string("description") ?? "", seed: seedValue,
       dataset: dataset, datasetParameters: datasetParameters, model: model, training: training,
-      attacks: attacks, evaluationEvery: every, expectations: expectations,
-      resolved: .object(resolved))
+      attacks: attacks, federation: federation, defenses: defenses, evaluationEvery: every,
+      expectations: expectations, resolved: .object(resolved))
   }
 }

@@ -1,3 +1,13 @@
+/// Which runs a key applies to.
+public enum RunMode: String, Sendable {
+  /// Every run.
+  case any
+  /// Runs without a `federation` block.
+  case centralized
+  /// Runs with a `federation` block.
+  case federated
+}
+
 /// The type and range of one scenario value; validation, `poisonlab list`
 /// and the documentation all read it.
 public indirect enum ValueType: Sendable {
@@ -75,6 +85,8 @@ public struct ParameterSpec: Sendable {
   public var isRequired: Bool
   /// One line saying what it does.
   public var doc: String
+  /// The runs the key applies to.
+  public var mode: RunMode
 
   /// Creates a spec.
   /// - Parameters:
@@ -82,16 +94,18 @@ public struct ParameterSpec: Sendable {
   ///   - type: its type.
   ///   - defaultValue: the default, or nil.
   ///   - isRequired: whether it must be given.
+  ///   - mode: the runs it applies to.
   ///   - doc: what it means.
   public init(
     _ key: String, _ type: ValueType, default defaultValue: JSONValue? = nil,
-    required isRequired: Bool = false, doc: String
+    required isRequired: Bool = false, mode: RunMode = .any, doc: String
   ) {
     self.key = key
     self.type = type
     self.defaultValue = defaultValue
     self.isRequired = isRequired
     self.doc = doc
+    self.mode = mode
   }
 }
 
@@ -174,8 +188,21 @@ public struct SchemaValidator {
   /// - Returns: the keys written by the user in the object at `path` (empty if none was checked there).
   public func given(at path: JSONPath) -> [String] { givenKeys[path.description] ?? [] }
 
+  /// Whether the scenario is federated (nil: unknown, mode-specific keys pass).
+  public var federated: Bool?
+
   /// Creates an empty validator.
-  public init() {}
+  /// - Parameter federated: whether the scenario being checked is federated.
+  public init(federated: Bool? = nil) { self.federated = federated }
+
+  /// Whether a key of `mode` applies to the scenario being checked.
+  func applies(_ mode: RunMode) -> Bool {
+    switch (mode, federated) {
+    case (.any, _), (_, nil): return true
+    case (.federated, true?), (.centralized, false?): return true
+    default: return false
+    }
+  }
 
   /// Records a problem.
   /// - Parameters:
@@ -284,6 +311,16 @@ public struct SchemaValidator {
     var resolved: [JSONMember] = []
     for member in members where extraKeys.contains(member.key) { resolved.append(member) }
     for spec in specs {
+      if !applies(spec.mode) {
+        if members.contains(where: { $0.key == spec.key }) {
+          fail(
+            path.appending(spec.key),
+            spec.mode == .federated
+              ? "applies to federated runs only (this scenario has no federation block)"
+              : "applies to centralized runs only (this scenario has a federation block)")
+        }
+        continue
+      }
       if let given = members.first(where: { $0.key == spec.key }) {
         if let ok = check(given.value, spec.type, at: path.appending(spec.key)) {
           resolved.append(JSONMember(spec.key, ok))

@@ -65,7 +65,8 @@ struct RegistryConformanceTests {
     }
   }
 
-  @Test("every dataset, model and attack builds from a minimal block with defaults")
+  @Test(
+    "every dataset, model, partition, attack and defense builds from a minimal block with defaults")
   func minimalBlocks() throws {
     for d in Registry.descriptors(.datasets) {
       let s = try scenario(
@@ -83,38 +84,68 @@ struct RegistryConformanceTests {
       let net = s.model.build(input: Shape(height: 28, width: 28, channels: 1), classes: 10)
       #expect(net.outputCount == 10)
     }
+    let federated =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20"#
+    for d in Registry.descriptors(.partitions) {
+      let s = try scenario(federated + #", "partition": {"name": "\#(d.name)"}}}"#)
+      #expect(s.federation?.partition != nil)
+    }
     for d in Registry.descriptors(.attacks) {
+      let block = Self.example(.attacks, d.name).dropLast() + #", "clients": 2}"#
+      let s = try scenario(federated + #"}, "attack": \#(block)}"#)
+      #expect(s.attacks.count == 1 && s.attacks[0].group?.clients == [0, 1])
+      if s.attacks[0].attack is any DataPoisoning {
+        _ = try scenario(
+          #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#
+        )
+      } else {
+        #expect(
+          s.attacks[0].attack is any UpdateAttack,
+          "\(d.name) is neither a data nor an update attack")
+      }
+    }
+    for d in Registry.descriptors(.defenses) {
+      let chain =
+        Registry.defenses.first { $0.descriptor.name == d.name } is any Aggregator.Type
+        ? #"{"name": "\#(d.name)"}"# : #"[{"name": "\#(d.name)"}, {"name": "mean"}]"#
       let s = try scenario(
-        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#
-      )
-      #expect(s.attacks.count == 1)
-      #expect(s.attacks[0].attack is any DataPoisoning)
+        federated + #"}, "attack": {"name": "ipm", "clients": 1}, "defense": \#(chain)}"#)
+      #expect(s.defenses.count == (chain.hasPrefix("[") ? 2 : 1), "\(d.name)")
     }
   }
 
-  @Test("every attack is deterministic for a seed and poisons only what it reports")
+  @Test("every attack is deterministic for a seed and changes only what it reports")
   func attacksDeterministic() throws {
+    let federated =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}, "attack": "#
     for d in Registry.descriptors(.attacks) {
-      let s = try scenario(
-        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": \#(Self.example(.attacks, d.name))}"#
-      )
-      let poisoning = try #require(s.attacks[0].attack as? any DataPoisoning)
-      var a = tinyImages(classes: 10, perClass: 20)
-      a.shape = Shape(height: 5, width: 6, channels: 2)
-      var b = a
-      var r1 = SplitMix64(seed: 3)
-      var r2 = SplitMix64(seed: 3)
-      let pa = poisoning.poison(&a, rng: &r1)
-      let pb = poisoning.poison(&b, rng: &r2)
-      #expect(pa == pb && a == b, "\(d.name)")
-      let clean = tinyImages(classes: 10, perClass: 20)
-      var touched: [Int] = []
-      for i in 0..<clean.count {
-        let range = (i * 60)..<((i + 1) * 60)
-        let sameFeatures = clean.features[range].elementsEqual(a.features[range])
-        if clean.labels[i] != a.labels[i] || !sameFeatures { touched.append(i) }
+      let block = Self.example(.attacks, d.name).dropLast() + #", "clients": 2}"#
+      let attack = try #require(try scenario(federated + block + "}").attacks.first?.attack)
+      if let poisoning = attack as? any DataPoisoning {
+        var a = tinyImages(classes: 10, perClass: 20)
+        var b = a
+        var r1 = SplitMix64(seed: 3)
+        var r2 = SplitMix64(seed: 3)
+        let pa = poisoning.poison(&a, rng: &r1)
+        let pb = poisoning.poison(&b, rng: &r2)
+        #expect(pa == pb && a == b, "\(d.name)")
+        let clean = tinyImages(classes: 10, perClass: 20)
+        var touched: [Int] = []
+        for i in 0..<clean.count {
+          let range = (i * 60)..<((i + 1) * 60)
+          let sameFeatures = clean.features[range].elementsEqual(a.features[range])
+          if clean.labels[i] != a.labels[i] || !sameFeatures { touched.append(i) }
+        }
+        #expect(touched == pa, "\(d.name) changed samples it did not report")
+      } else if let update = attack as? any UpdateAttack {
+        let benign = (0..<5).map { gaussian(30, seed: UInt64($0), scale: 0.1) }
+        let first = craft(
+          update, benign: benign, own: Array(benign.prefix(2)), attackers: 2, received: 7, seed: 11)
+        let second = craft(
+          update, benign: benign, own: Array(benign.prefix(2)), attackers: 2, received: 7, seed: 11)
+        #expect(first.count == 60, "\(d.name)")
+        #expect(first.elementsEqual(second) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(d.name)")
       }
-      #expect(touched == pa, "\(d.name) changed samples it did not report")
     }
   }
 

@@ -24,7 +24,7 @@ struct ScenarioErrorTests {
   func unknownName() {
     #expect(
       scenarioErrors(minimal, overrides: ["attack.name=labelflip"]) == [
-        #"attack.name: unknown attack "labelflip"; did you mean "label-flip"? (known: label-flip, backdoor)"#
+        #"attack.name: unknown attack "labelflip"; did you mean "label-flip"? (known: label-flip, backdoor, sign-flip, gaussian, scaling, alie, ipm, min-max, min-sum, fang, mimic, nan)"#
       ])
     #expect(
       scenarioErrors(minimal, overrides: ["dataset.name=fashion_mnist"]) == [
@@ -66,12 +66,14 @@ struct ScenarioErrorTests {
       ])
     #expect(
       scenarioErrors(minimal, overrides: ["defense.name=median"]) == [
-        #"defense.name: unknown defense "median" (none are available in this version)"#
+        #"defense.name: "median" acts on client updates and needs a federation block (no defense for centralized runs is available yet)"#
       ])
     #expect(
-      scenarioErrors(minimal, overrides: ["federation.clients=10"]) == [
-        "federation: federated simulation is not available in this version of poisonlab; remove the block for a centralized run"
-      ])
+      scenarioErrors(
+        minimal, overrides: ["attack.name=label-flip", "attack.mapping=random", "attack.clients=2"])
+        == [
+          "attack.clients: applies to federated runs only (this scenario has no federation block)"
+        ])
     #expect(
       scenarioErrors(minimal, overrides: ["attack.name=label-flip", "attack.source=1"]) == [
         "attack.target: missing: a targeted flip needs both source and target (or set mapping: reverse or random)"

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Little Is Enough (Baruch, Baruch & Goldberg, NeurIPS 2019).
+///
+/// Every attacker sends `mu - z * sigma`, with `mu` and `sigma` the
+/// coordinate-wise mean and *population* standard deviation of the benign
+/// updates (the official code's `np.std`; ByzFL uses ddof = 1), and the sign
+/// of the official code (ByzFL, Blades and FLPoison add instead). By default
+/// `z` follows the paper: `s = floor(n/2 + 1) - f` and `z = Phi^{-1}((n - s) / n)`
+/// with n the updates received and f the attackers among them (n = 25, f = 5
+/// gives 0.468). The common code variant `Phi^{-1}((n - f - s) / (n - f))`
+/// is not used: it gives z = 0 for n = 12, f = 2. `z` overrides.
+public struct ALIE: UpdateAttack {
+  public static let descriptor = PluginDescriptor(
+    name: "alie", summary: "send mean - z x std of the benign updates (paper's z by default)",
+    reference:
+      "Baruch, Baruch & Goldberg 2019, A Little Is Enough: Circumventing Defenses For Distributed Learning (NeurIPS)",
+    parameters: [
+      ParameterSpec(
+        "z", .number(min: nil, max: nil, minOpen: false, maxOpen: false),
+        doc: "override the paper's z")
+    ] + updateAttackSpecs,
+    notes: ["federated runs only"])
+
+  public let knowledge: Knowledge
+  /// The fixed z, or nil for the paper's formula.
+  public let z: Double?
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    guard let knowledge = requireFederated("alie", parameters, context, &validator) else {
+      return nil
+    }
+    self.knowledge = knowledge
+    z = parameters.double("z")
+  }
+
+  /// The paper's `z_max` for `n` updates of which `f` are malicious.
+  /// - Parameters:
+  ///   - n: updates received.
+  ///   - f: malicious updates.
+  /// - Returns: `Phi^{-1}((n - s) / n)` with `s = floor(n/2 + 1) - f`, clamped to a finite value.
+  public static func paperZ(n: Int, f: Int) -> Double {
+    let s = n / 2 + 1 - f
+    let p = Double(n - s) / Double(n)
+    return inverseNormalCDF(min(max(p, 1e-12), 1 - 1e-12))
+  }
+
+  public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
+    let zValue = Float(z ?? Self.paperZ(n: view.received, f: view.attackers))
+    let (mean, std) = view.benignMoments()
+    return view.repeated(zip(mean, std).map { $0 - zValue * $1 })
+  }
+}
+
+/// `Phi^{-1}(p)`: Acklam's rational approximation refined by one Halley step
+/// on `erfc` (about 1e-15 relative error).
+/// - Parameter p: a probability in (0, 1).
+/// - Returns: the standard normal quantile.
+public func inverseNormalCDF(_ p: Double) -> Double {
+  let a = [
+    -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+    -3.066479806614716e+01, 2.506628277459239e+00,
+  ]
+  let b = [
+    -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+    -1.328068155288572e+01,
+  ]
+  let c = [
+    -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+    4.374664141464968e+00, 2.938163982698783e+00,
+  ]
+  let d = [
+    7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00,
+  ]
+  let low = 0.02425
+  var x: Double
+  if p < low {
+    let q = (-2 * log(p)).squareRoot()
+    x =
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+      / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+  } else if p <= 1 - low {
+    let q = p - 0.5
+    let r = q * q
+    x =
+      (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+      / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  } else {
+    let q = (-2 * log(1 - p)).squareRoot()
+    x =
+      -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+      / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+  }
+  let e = 0.5 * erfc(-x / 2.0.squareRoot()) - p
+  let u = e * (2 * Double.pi).squareRoot() * exp(x * x / 2)
+  return x - u / (1 + x * u / 2)
+}

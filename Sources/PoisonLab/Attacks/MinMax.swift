@@ -1,0 +1,146 @@
+/// The perturbation direction `p` of min-max and min-sum.
+enum Perturbation: String, CaseIterable {
+  case unitVector = "unit-vector"
+  case sign
+  case std
+
+  /// `p` for benign mean `mu` and std `sigma`: `mu / |mu|`, `sign(mu)` or `sigma`.
+  func direction(mean: [Float], std: [Float]) -> [Float] {
+    switch self {
+    case .unitVector:
+      let norm = Float(mean.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
+      return mean.map { norm > 0 ? $0 / norm : 0 }
+    case .sign: return mean.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
+    case .std: return std
+    }
+  }
+}
+
+/// Min-max: the benign mean moved as far as the benign spread allows.
+///
+/// Min-max and min-sum (Shejwalkar & Houmansadr, NDSS 2021): every attacker
+/// sends `g_m = mu - gamma * p`, `mu` the benign mean, `p` the perturbation
+/// (`unit-vector` `mu/|mu|` by default, `sign(mu)`, or the benign `std`),
+/// with the largest `gamma` found by the official code's search (start at
+/// `gamma`, step +-gamma/2 halving until the change is below 1e-5) such that
+///
+/// - min-max: `max_i |g_m - g_i|^2 <= max_{i,j} |g_i - g_j|^2`;
+/// - min-sum: `sum_i |g_m - g_i|^2 <= min_j sum_i |g_j - g_i|^2`
+///
+/// over the benign updates `g_i` (squared distances, as the official code).
+public struct MinMaxAttack: UpdateAttack {
+  public static let descriptor = PluginDescriptor(
+    name: "min-max",
+    summary: "mean minus the largest perturbation within the benign updates' max distance",
+    reference:
+      "Shejwalkar & Houmansadr 2021, Manipulating the Byzantine: Optimizing Model Poisoning Attacks and Defenses for Federated Learning (NDSS)",
+    parameters: MinMaxAttack.specs, notes: ["federated runs only"])
+
+  static let specs: [ParameterSpec] =
+    [
+      ParameterSpec(
+        "perturbation", .choice(Perturbation.allCases.map(\.rawValue)),
+        default: .string("unit-vector"),
+        doc: "direction p: unit-vector (mu/|mu|), sign (sign of mu) or std (benign std)"),
+      ParameterSpec(
+        "gamma", .number(atLeast: 0, open: true), default: .number(50),
+        doc: "initial scale of the search"),
+    ] + updateAttackSpecs
+
+  public let knowledge: Knowledge
+  let perturbation: Perturbation
+  let gamma: Double
+  let minSum: Bool
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    self.init(parameters, context: context, validator: &validator, minSum: false)
+  }
+
+  init?(
+    _ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator,
+    minSum: Bool
+  ) {
+    guard
+      let knowledge = requireFederated(
+        minSum ? "min-sum" : "min-max", parameters, context, &validator)
+    else { return nil }
+    self.knowledge = knowledge
+    perturbation =
+      Perturbation(rawValue: parameters.string("perturbation") ?? "unit-vector") ?? .unitVector
+    gamma = parameters.double("gamma") ?? 50
+    self.minSum = minSum
+  }
+
+  public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
+    let benign = view.benign
+    let n = benign.count
+    let (mean, std) = view.benignMoments()
+    let p = perturbation.direction(mean: mean, std: std)
+    guard n > 0 else { return view.repeated(mean) }
+    let pairwise = benign.squaredDistances()
+    let bound: Double
+    if minSum {
+      bound = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + pairwise[i * n + $1] } }.min() ?? 0
+    } else {
+      bound = pairwise.max() ?? 0
+    }
+    let norms = benign.norms().map { $0 * $0 }
+    func satisfied(_ g: [Float]) -> Bool {
+      var dots = [Float](repeating: 0, count: n)
+      benign.values.withUnsafeBufferPointer { m in
+        g.withUnsafeBufferPointer { x in
+          dots.withUnsafeMutableBufferPointer { y in
+            guard let a = m.baseAddress, let xv = x.baseAddress, let yv = y.baseAddress else {
+              return
+            }
+            BLAS.gemv(.none, m: n, n: benign.dimension, a: a, lda: benign.dimension, x: xv, y: yv)
+          }
+        }
+      }
+      let gg = g.reduce(0.0) { $0 + Double($1) * Double($1) }
+      let distances = (0..<n).map { max(0, gg + norms[$0] - 2 * Double(dots[$0])) }
+      return minSum ? distances.reduce(0, +) <= bound : (distances.max() ?? 0) <= bound
+    }
+    var lambda = gamma
+    var step = gamma
+    var success = 0.0
+    var iterations = 0
+    while abs(success - lambda) > 1e-5 && iterations < 200 {
+      let candidate = zip(mean, p).map { $0 - Float(lambda) * $1 }
+      if satisfied(candidate) {
+        success = lambda
+        lambda += step / 2
+      } else {
+        lambda -= step / 2
+      }
+      step /= 2
+      iterations += 1
+    }
+    return view.repeated(zip(mean, p).map { $0 - Float(success) * $1 })
+  }
+}
+
+/// Min-sum: min-max's search with the sum-of-distances condition (see ``MinMaxAttack``).
+public struct MinSumAttack: UpdateAttack {
+  public static let descriptor = PluginDescriptor(
+    name: "min-sum",
+    summary: "mean minus the largest perturbation within the benign updates' min distance sum",
+    reference:
+      "Shejwalkar & Houmansadr 2021, Manipulating the Byzantine: Optimizing Model Poisoning Attacks and Defenses for Federated Learning (NDSS)",
+    parameters: MinMaxAttack.specs, notes: ["federated runs only"])
+
+  let base: MinMaxAttack
+  public var knowledge: Knowledge { base.knowledge }
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    guard let base = MinMaxAttack(parameters, context: context, validator: &validator, minSum: true)
+    else { return nil }
+    self.base = base
+  }
+
+  public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
+    base.craft(view, rng: &rng)
+  }
+}

@@ -1,0 +1,108 @@
+/// An attack that crafts the updates its clients send (model poisoning).
+///
+/// Each round, the active malicious clients that were selected send crafted
+/// updates instead of trained ones. What they know is `knowledge`:
+/// `omniscient` (every honest update of the round, the literature's default)
+/// or `own` (only the benign updates their own clients would have sent: each
+/// trains honestly first).
+public protocol UpdateAttack: Attack {
+  /// What the attackers see.
+  var knowledge: Knowledge { get }
+  /// Whether the attack needs each attacker's own benign update whatever its
+  /// knowledge (e.g. `scaling`).
+  var needsOwnUpdates: Bool { get }
+  /// Crafts one update per attacking client.
+  /// - Parameters:
+  ///   - view: what the attackers know this round.
+  ///   - rng: the attack's random stream for this round.
+  /// - Returns: `view.attackers x view.dimension` floats, row-major.
+  func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float]
+}
+
+extension UpdateAttack {
+  /// Most attacks only need what their knowledge gives.
+  public var needsOwnUpdates: Bool { false }
+}
+
+/// What the attackers know.
+public enum Knowledge: String, Sendable, CaseIterable {
+  /// Every honest update of the round.
+  case omniscient
+  /// Only their own clients' benign updates.
+  case own
+}
+
+/// The round as the attackers see it.
+public struct AttackView: Sendable {
+  /// The benign updates the attackers know (honest updates, or their own).
+  public var benign: UpdateSet
+  /// The attackers' own benign updates, one row per attacker, when trained.
+  public var own: UpdateSet?
+  /// Malicious updates to craft.
+  public var attackers: Int
+  /// Updates the server receives this round (n).
+  public var received: Int
+
+  /// Creates a view.
+  /// - Parameters:
+  ///   - benign: known benign updates.
+  ///   - own: the attackers' own benign updates.
+  ///   - attackers: how many to craft.
+  ///   - received: the round's n.
+  public init(benign: UpdateSet, own: UpdateSet? = nil, attackers: Int, received: Int) {
+    self.benign = benign
+    self.own = own
+    self.attackers = attackers
+    self.received = received
+  }
+
+  /// Floats per update.
+  public var dimension: Int { benign.dimension }
+
+  /// The same vector for every attacker.
+  /// - Parameter vector: one update.
+  /// - Returns: `attackers` copies, row-major.
+  public func repeated(_ vector: [Float]) -> [Float] {
+    Array([[Float]](repeating: vector, count: attackers).joined())
+  }
+
+  /// The coordinate-wise mean and population standard deviation of the benign updates.
+  /// - Returns: `(mean, std)`.
+  public func benignMoments() -> (mean: [Float], std: [Float]) {
+    let mean = benign.weightedMean(using: [Double](repeating: 1, count: benign.count))
+    let d = dimension
+    var variance = [Double](repeating: 0, count: d)
+    for i in 0..<benign.count {
+      for j in 0..<d {
+        let diff = Double(benign.values[i * d + j] - mean[j])
+        variance[j] += diff * diff
+      }
+    }
+    let n = Double(max(benign.count, 1))
+    return (mean, variance.map { Float(($0 / n).squareRoot()) })
+  }
+}
+
+/// The `knowledge` key of crafted-update attacks.
+let knowledgeSpec = ParameterSpec(
+  "knowledge", .choice(Knowledge.allCases.map(\.rawValue)), default: .string("omniscient"),
+  mode: .federated,
+  doc: "omniscient: sees every honest update of the round; own: only its clients' benign updates")
+
+/// Every crafted-update attack's keys: the schedule and `knowledge`.
+let updateAttackSpecs = AttackGroup.parameters + [knowledgeSpec]
+
+/// Crafted-update attacks exist only in federated runs.
+func requireFederated(
+  _ name: String, _ parameters: Parameters, _ context: ScenarioContext,
+  _ validator: inout SchemaValidator
+) -> Knowledge? {
+  guard context.federated else {
+    validator.fail(
+      parameters.path.appending("name"),
+      "\"\(name)\" crafts client updates and needs a federation block (centralized runs take label-flip or backdoor)"
+    )
+    return nil
+  }
+  return Knowledge(rawValue: parameters.string("knowledge") ?? "omniscient") ?? .omniscient
+}

@@ -1,0 +1,60 @@
+/// Anomaly detection on updates: z-scores of each update's L2 norm and of its
+/// cosine distance to the coordinate-wise median update; an update is
+/// rejected when `|z_norm| > threshold` or `z_cosine > threshold`.
+///
+/// `z = (x - mean) / std` over the round's updates (population std); a
+/// statistic with zero spread rejects nothing. `scores` hold, per update,
+/// the larger of `|z_norm|` and `z_cosine`. (A 3-sigma rule on update
+/// statistics, as FedML's `3sigma` defense; the threshold is configurable.)
+public struct AnomalyFilter: UpdateFilter {
+  public static let descriptor = PluginDescriptor(
+    name: "anomaly",
+    summary: "reject updates whose norm or cosine distance to the median is an outlier (z-score)",
+    parameters: [
+      ParameterSpec(
+        "threshold", .number(atLeast: 0, open: true), default: .number(2),
+        doc: "z-score above which an update is rejected")
+    ], notes: ["needs n >= 3"])
+
+  /// The z-score bound.
+  public let threshold: Double
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    threshold = parameters.double("threshold") ?? 2
+  }
+
+  /// Creates the filter.
+  /// - Parameter threshold: the z-score bound.
+  public init(threshold: Double) { self.threshold = threshold }
+
+  /// `(x - mean) / std`, or zeros when the spread is zero.
+  static func zScores(_ x: [Double]) -> [Double] {
+    let mean = x.reduce(0, +) / Double(x.count)
+    let std = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count)).squareRoot()
+    return x.map { std > 1e-12 ? ($0 - mean) / std : 0 }
+  }
+
+  public mutating func filter(
+    _ updates: inout UpdateSet, context: DefenseContext
+  ) throws(DefenseError) -> DefenseOutcome {
+    let n = updates.count
+    guard n >= 3 else { throw DefenseError("anomaly", "needs at least 3 updates, received \(n)") }
+    let median = updates.coordinateWise(threads: context.threads) { Selection.median($0) }
+    let medianNorm = median.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    let norms = updates.norms()
+    let d = updates.dimension
+    let cosineDistances = (0..<n).map { i -> Double in
+      var dot = 0.0
+      for j in 0..<d { dot += Double(updates.values[i * d + j]) * Double(median[j]) }
+      let denominator = norms[i] * medianNorm
+      return denominator > 0 ? 1 - dot / denominator : 1
+    }
+    let zNorm = Self.zScores(norms)
+    let zCosine = Self.zScores(cosineDistances)
+    let scores = (0..<n).map { max(abs(zNorm[$0]), zCosine[$0]) }
+    let rejected = (0..<n).filter { scores[$0] > threshold }
+    updates = updates.selecting((0..<n).filter { scores[$0] <= threshold })
+    return DefenseOutcome(flagged: rejected, scores: scores)
+  }
+}

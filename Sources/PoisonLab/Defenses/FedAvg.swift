@@ -1,0 +1,24 @@
+/// FedAvg: the sample-count-weighted mean of the updates.
+///
+/// FedAvg aggregation (McMahan et al. 2017): the sample-count-weighted mean
+/// `sum_i n_i g_i / sum_i n_i`. No robustness: one huge or non-finite update
+/// moves (or breaks) the model, which the run then reports.
+public struct FedAvg: Aggregator {
+  public static let descriptor = PluginDescriptor(
+    name: "fedavg", summary: "sample-count-weighted mean of the updates (no robustness)",
+    reference:
+      "McMahan et al. 2017, Communication-Efficient Learning of Deep Networks from Decentralized Data"
+  )
+  public static var propagatesNonFinite: Bool { true }
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {}
+
+  public init() {}
+
+  public mutating func aggregate(
+    _ updates: UpdateSet, context: DefenseContext
+  ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
+    (updates.weightedMean(), DefenseOutcome())
+  }
+}

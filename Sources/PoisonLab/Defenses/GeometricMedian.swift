@@ -1,0 +1,85 @@
+/// Geometric median by smoothed Weiszfeld iterations (RFA; Pillutla, Kakade
+/// & Harchaoui, IEEE TSP 2022).
+///
+/// `v <- sum_i b_i g_i / sum_i b_i` with `b_i = a_i / max(nu, |v - g_i|)`,
+/// `a_i` the sample weights, starting from the weighted mean, until the step
+/// is at most `tolerance * |v|` or `iterations` are done. Distances use
+/// `|v|^2 + |g_i|^2 - 2 v.g_i` with one `sgemv` per iteration. No update is
+/// rejected; `scores` are the final normalised weights `b_i / sum b`.
+public struct GeometricMedian: Aggregator {
+  public static let descriptor = PluginDescriptor(
+    name: "geometric-median", summary: "smoothed Weiszfeld geometric median (RFA)",
+    reference:
+      "Pillutla, Kakade & Harchaoui 2022, Robust Aggregation for Federated Learning (IEEE TSP)",
+    parameters: [
+      ParameterSpec(
+        "iterations", .integer(min: 1, max: 10_000), default: .number(100),
+        doc: "maximum Weiszfeld iterations"),
+      ParameterSpec(
+        "tolerance", .number(atLeast: 0), default: .number(1e-5),
+        doc: "stop when the step is at most tolerance x |v|"),
+      ParameterSpec(
+        "nu", .number(atLeast: 0, open: true), default: .number(1e-6),
+        doc: "smoothing: distances below nu count as nu"),
+    ])
+
+  /// Maximum iterations.
+  public let iterations: Int
+  /// Relative stopping tolerance.
+  public let tolerance: Double
+  /// Smoothing constant.
+  public let nu: Double
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    iterations = parameters.int("iterations") ?? 100
+    tolerance = parameters.double("tolerance") ?? 1e-5
+    nu = parameters.double("nu") ?? 1e-6
+  }
+
+  /// Creates the rule.
+  /// - Parameters:
+  ///   - iterations: maximum iterations.
+  ///   - tolerance: relative stopping tolerance.
+  ///   - nu: smoothing constant.
+  public init(iterations: Int = 100, tolerance: Double = 1e-5, nu: Double = 1e-6) {
+    self.iterations = iterations
+    self.tolerance = tolerance
+    self.nu = nu
+  }
+
+  public mutating func aggregate(
+    _ updates: UpdateSet, context: DefenseContext
+  ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
+    let n = updates.count
+    guard n > 0 else { throw DefenseError("geometric-median", "no update to aggregate") }
+    let squaredNorms = updates.norms().map { $0 * $0 }
+    var v = updates.weightedMean()
+    var beta = updates.weights
+    var dots = [Float](repeating: 0, count: n)
+    for _ in 0..<iterations {
+      let vv = v.reduce(0.0) { $0 + Double($1) * Double($1) }
+      updates.values.withUnsafeBufferPointer { m in
+        v.withUnsafeBufferPointer { x in
+          dots.withUnsafeMutableBufferPointer { y in
+            guard let a = m.baseAddress, let xv = x.baseAddress, let yv = y.baseAddress else {
+              return
+            }
+            BLAS.gemv(.none, m: n, n: updates.dimension, a: a, lda: updates.dimension, x: xv, y: yv)
+          }
+        }
+      }
+      for i in 0..<n {
+        let distance = max(0, vv + squaredNorms[i] - 2 * Double(dots[i])).squareRoot()
+        beta[i] = updates.weights[i] / max(nu, distance)
+      }
+      let next = updates.weightedMean(using: beta)
+      var step = 0.0
+      for j in 0..<v.count { step += Double(next[j] - v[j]) * Double(next[j] - v[j]) }
+      v = next
+      if step.squareRoot() <= tolerance * vv.squareRoot() { break }
+    }
+    let total = beta.reduce(0, +)
+    return (v, DefenseOutcome(scores: beta.map { total > 0 ? $0 / total : 0 }))
+  }
+}

@@ -1,0 +1,135 @@
+/// Krum (Blanchard, El Mhamdi, Guerraoui & Stainer, NeurIPS 2017).
+///
+/// `score(i) = sum_{j in N_i} |g_i - g_j|^2`, with `N_i` the `n - f - 2`
+/// nearest other updates (squared distances, as in the paper, Flower and
+/// epfml; ByzFL averages over n - f - 1 and FLPoison sums unsquared
+/// distances over n - f - 1). Krum outputs the update with the lowest score
+/// and flags every other. Needs `n > 2f + 2`. Distances come from one Gram
+/// `sgemm`.
+public struct Krum: Aggregator {
+  public static let descriptor = PluginDescriptor(
+    name: "krum", summary: "the update closest to its n - f - 2 nearest neighbours",
+    reference:
+      "Blanchard et al. 2017, Machine Learning with Adversaries: Byzantine Tolerant Gradient Descent (NeurIPS)",
+    parameters: [byzantineSpec], notes: ["needs n > 2f + 2"])
+
+  /// Byzantine updates assumed.
+  public let f: Int
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    guard
+      let f = declaredF(
+        parameters, context: context, validator: &validator, name: "krum",
+        requirement: "n > 2f + 2",
+        holds: { n, f in n > 2 * f + 2 })
+    else { return nil }
+    self.f = f
+  }
+
+  /// Creates the rule.
+  /// - Parameter f: Byzantine updates assumed.
+  public init(f: Int) { self.f = f }
+
+  /// Krum scores from a squared-distance matrix.
+  /// - Parameters:
+  ///   - distances: `n x n` squared distances.
+  ///   - n: number of updates.
+  ///   - neighbours: how many nearest others each score sums (`n - f - 2`).
+  /// - Returns: one score per update.
+  static func scores(_ distances: [Double], n: Int, neighbours: Int) -> [Double] {
+    (0..<n).map { i in
+      var others = (0..<n).filter { $0 != i }.map { distances[i * n + $0] }
+      others.sort()
+      return others.prefix(max(0, neighbours)).reduce(0, +)
+    }
+  }
+
+  /// Checks `n > 2f + 2` for the updates received.
+  static func check(_ name: String, n: Int, f: Int) throws(DefenseError) {
+    guard n > 2 * f + 2 else {
+      throw DefenseError(name, "needs n > 2f + 2, received n = \(n) updates with f = \(f)")
+    }
+  }
+
+  /// Indices of the `m` lowest scores (ties: lower index first).
+  static func lowest(_ scores: [Double], _ m: Int) -> [Int] {
+    Array(
+      scores.indices.sorted { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        .prefix(m))
+  }
+
+  public mutating func aggregate(
+    _ updates: UpdateSet, context: DefenseContext
+  ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
+    let n = updates.count
+    let f = context.effectiveF(self.f)
+    try Self.check("krum", n: n, f: f)
+    let scores = Self.scores(updates.squaredDistances(), n: n, neighbours: n - f - 2)
+    let best = Self.lowest(scores, 1)[0]
+    return (
+      updates.row(best), DefenseOutcome(flagged: (0..<n).filter { $0 != best }, scores: scores)
+    )
+  }
+}
+
+/// Multi-Krum: the mean of the best-scored updates.
+///
+/// Multi-Krum (Blanchard et al. 2017): the mean of the `m` updates with the
+/// lowest Krum scores (scores computed once, not recursively); the others
+/// are flagged. `m` defaults to `n - f` (ByzFL's choice).
+public struct MultiKrum: Aggregator {
+  public static let descriptor = PluginDescriptor(
+    name: "multi-krum", summary: "mean of the m updates with the lowest Krum scores",
+    reference:
+      "Blanchard et al. 2017, Machine Learning with Adversaries: Byzantine Tolerant Gradient Descent (NeurIPS)",
+    parameters: [
+      byzantineSpec,
+      ParameterSpec("m", .integer(min: 1, max: 100_000), doc: "updates averaged (default n - f)"),
+    ], notes: ["needs n > 2f + 2"])
+
+  /// Byzantine updates assumed.
+  public let f: Int
+  /// Updates averaged (nil: n - f).
+  public let m: Int?
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    guard
+      let f = declaredF(
+        parameters, context: context, validator: &validator, name: "multi-krum",
+        requirement: "n > 2f + 2",
+        holds: { n, f in n > 2 * f + 2 })
+    else { return nil }
+    self.f = f
+    m = parameters.int("m")
+    if let m, let n = context.clientsPerRound, m > n {
+      validator.fail(parameters.path("m"), "must be at most the \(n) clients per round, got \(m)")
+      return nil
+    }
+  }
+
+  /// Creates the rule.
+  /// - Parameters:
+  ///   - f: Byzantine updates assumed.
+  ///   - m: updates averaged (nil: n - f).
+  public init(f: Int, m: Int? = nil) {
+    self.f = f
+    self.m = m
+  }
+
+  public mutating func aggregate(
+    _ updates: UpdateSet, context: DefenseContext
+  ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
+    let n = updates.count
+    let f = context.effectiveF(self.f)
+    try Krum.check("multi-krum", n: n, f: f)
+    let scores = Krum.scores(updates.squaredDistances(), n: n, neighbours: n - f - 2)
+    let chosen = Set(Krum.lowest(scores, min(n, m ?? n - f)))
+    let weights = (0..<n).map { chosen.contains($0) ? 1.0 : 0.0 }
+    return (
+      updates.weightedMean(using: weights),
+      DefenseOutcome(flagged: (0..<n).filter { !chosen.contains($0) }, scores: scores)
+    )
+  }
+}

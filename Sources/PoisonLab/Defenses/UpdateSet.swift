@@ -1,0 +1,193 @@
+import Dispatch
+
+/// The updates of a round as one contiguous row-major matrix (one row per
+/// update, `dimension` floats each), with each row's sample weight and the
+/// clients it came from.
+///
+/// An update is `local_weights - global_weights` over the model's flat
+/// parameter vector. Rows mixed by a filter (bucketing) list every client
+/// they came from.
+public struct UpdateSet: Sendable, Equatable {
+  /// Rows.
+  public private(set) var count: Int
+  /// Floats per row.
+  public let dimension: Int
+  /// `count x dimension` floats.
+  public var values: [Float]
+  /// Sample weight of each row (the client's training samples; summed for mixed rows).
+  public var weights: [Double]
+  /// For each row, the positions (in the round's received updates) it came from.
+  public var owners: [[Int]]
+
+  /// Creates a set from rows.
+  /// - Parameters:
+  ///   - rows: equal-length update vectors.
+  ///   - weights: per-row weights (default 1 each).
+  public init(rows: [[Float]], weights: [Double]? = nil) {
+    let d = rows.first?.count ?? 0
+    precondition(rows.allSatisfy { $0.count == d }, "rows of different lengths")
+    self.init(values: rows.flatMap { $0 }, count: rows.count, dimension: d, weights: weights)
+  }
+
+  /// Creates a set from a row-major matrix.
+  /// - Parameters:
+  ///   - values: `count x dimension` floats.
+  ///   - count: rows.
+  ///   - dimension: floats per row.
+  ///   - weights: per-row weights (default 1 each).
+  ///   - owners: per-row origins (default: row i came from update i).
+  public init(
+    values: [Float], count: Int, dimension: Int, weights: [Double]? = nil, owners: [[Int]]? = nil
+  ) {
+    precondition(values.count == count * dimension, "matrix size mismatch")
+    self.values = values
+    self.count = count
+    self.dimension = dimension
+    self.weights = weights ?? [Double](repeating: 1, count: count)
+    self.owners = owners ?? (0..<count).map { [$0] }
+  }
+
+  /// A copy of row `i`.
+  /// - Parameter i: the row.
+  /// - Returns: its floats.
+  public func row(_ i: Int) -> [Float] { Array(values[(i * dimension)..<((i + 1) * dimension)]) }
+
+  /// Whether every value of row `i` is finite.
+  /// - Parameter i: the row.
+  /// - Returns: false when it holds NaN or an infinity.
+  public func isFinite(row i: Int) -> Bool {
+    values[(i * dimension)..<((i + 1) * dimension)].allSatisfy { $0.isFinite }
+  }
+
+  /// The rows `kept`, in that order.
+  /// - Parameter kept: row indices.
+  /// - Returns: the smaller set.
+  public func selecting(_ kept: [Int]) -> UpdateSet {
+    var out = [Float](repeating: 0, count: kept.count * dimension)
+    for (r, i) in kept.enumerated() {
+      out.replaceSubrange(
+        (r * dimension)..<((r + 1) * dimension),
+        with: values[(i * dimension)..<((i + 1) * dimension)])
+    }
+    return UpdateSet(
+      values: out, count: kept.count, dimension: dimension, weights: kept.map { weights[$0] },
+      owners: kept.map { owners[$0] })
+  }
+
+  /// Replaces every row (mixing filters), keeping weights and owners given.
+  /// - Parameters:
+  ///   - values: the new matrix.
+  ///   - count: its rows.
+  ///   - weights: per-row weights.
+  ///   - owners: per-row origins.
+  public mutating func replace(values: [Float], count: Int, weights: [Double], owners: [[Int]]) {
+    precondition(
+      values.count == count * dimension && weights.count == count && owners.count == count)
+    self.values = values
+    self.count = count
+    self.weights = weights
+    self.owners = owners
+  }
+
+  /// `sum_i w_i * row_i / sum_i w_i` (one `sgemv`); weights default to `weights`.
+  /// - Parameter custom: per-row weights, or nil for the set's weights.
+  /// - Returns: the weighted mean (zeros for an empty set).
+  public func weightedMean(using custom: [Double]? = nil) -> [Float] {
+    let w = custom ?? weights
+    let total = w.reduce(0, +)
+    var out = [Float](repeating: 0, count: dimension)
+    guard count > 0, total > 0 else { return out }
+    let scaled = w.map { Float($0 / total) }
+    values.withUnsafeBufferPointer { m in
+      scaled.withUnsafeBufferPointer { x in
+        out.withUnsafeMutableBufferPointer { y in
+          guard let a = m.baseAddress, let xv = x.baseAddress, let yv = y.baseAddress else {
+            return
+          }
+          BLAS.gemv(.transposed, m: count, n: dimension, a: a, lda: dimension, x: xv, y: yv)
+        }
+      }
+    }
+    return out
+  }
+
+  /// Euclidean norm of every row (double accumulation).
+  /// - Returns: one norm per row.
+  public func norms() -> [Double] {
+    (0..<count).map { i in
+      var sum = 0.0
+      for j in (i * dimension)..<((i + 1) * dimension) {
+        sum += Double(values[j]) * Double(values[j])
+      }
+      return sum.squareRoot()
+    }
+  }
+
+  /// Squared Euclidean distances between all rows, from one Gram-matrix
+  /// `sgemm`: `|a - b|^2 = |a|^2 + |b|^2 - 2 a.b` (clamped at 0).
+  /// - Returns: the symmetric `count x count` matrix, row-major.
+  public func squaredDistances() -> [Double] {
+    let n = count
+    var gram = [Float](repeating: 0, count: n * n)
+    guard n > 0 else { return [] }
+    values.withUnsafeBufferPointer { m in
+      gram.withUnsafeMutableBufferPointer { g in
+        guard let a = m.baseAddress, let c = g.baseAddress else { return }
+        BLAS.gemm(
+          .none, .transposed, m: n, n: n, k: dimension, a: a, lda: dimension, b: a, ldb: dimension,
+          c: c, ldc: n)
+      }
+    }
+    var out = [Double](repeating: 0, count: n * n)
+    for i in 0..<n {
+      for j in 0..<n where i != j {
+        out[i * n + j] = max(
+          0, Double(gram[i * n + i]) + Double(gram[j * n + j]) - 2 * Double(gram[i * n + j]))
+      }
+    }
+    return out
+  }
+
+  /// Applies `reduce` to every coordinate's column of values, in parallel over
+  /// blocks of coordinates (each coordinate is computed the same way whatever
+  /// the thread count, so results are deterministic).
+  /// - Parameters:
+  ///   - threads: worker threads.
+  ///   - reduce: receives a scratch buffer holding the column (it may reorder it) and returns the value.
+  /// - Returns: one value per coordinate.
+  public func coordinateWise(
+    threads: Int, _ reduce: @Sendable (UnsafeMutableBufferPointer<Float>) -> Float
+  ) -> [Float] {
+    let n = count
+    let d = dimension
+    var out = [Float](repeating: 0, count: d)
+    guard n > 0, d > 0 else { return out }
+    let block = 512
+    let blocks = (d + block - 1) / block
+    let workers = max(1, min(threads, blocks))
+    values.withUnsafeBufferPointer { m in
+      out.withUnsafeMutableBufferPointer { o in
+        guard let matrix = m.baseAddress, let result = o.baseAddress else { return }
+        let shared = Unchecked((matrix, result))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+          let (matrix, result) = shared.value
+          let tile = UnsafeMutablePointer<Float>.allocate(capacity: block * n)
+          defer { tile.deallocate() }
+          for b in stride(from: worker, to: blocks, by: workers) {
+            let start = b * block
+            let width = min(block, d - start)
+            // Transpose the block: tile[j * n + i] = matrix[i, start + j].
+            for i in 0..<n {
+              let source = matrix + i * d + start
+              for j in 0..<width { tile[j * n + i] = source[j] }
+            }
+            for j in 0..<width {
+              result[start + j] = reduce(UnsafeMutableBufferPointer(start: tile + j * n, count: n))
+            }
+          }
+        }
+      }
+    }
+    return out
+  }
+}

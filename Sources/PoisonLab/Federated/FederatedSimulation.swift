@@ -1,0 +1,325 @@
+/// A federated simulation (the scenario's `federation` block).
+///
+/// Setup: the training set is split among `clients` by the partition; each
+/// malicious client of a data-poisoning group poisons `poison_fraction` of
+/// its local data (raw units); every dataset is then normalised with the
+/// statistics of the training data as the clients hold it.
+///
+/// Each round `r`:
+/// 1. `clients_per_round` clients are sampled without replacement (stream
+///    `("select", r)`); active attackers of `scheduled` groups are always
+///    included, the rest of the round is sampled.
+/// 2. Selected clients train from the global weights (`local_epochs`, or
+///    `local_steps`) on their data, in parallel, each with the stream
+///    `("client", r, id)`, and send `update = local - global`. Active
+///    data-poisoning attackers train on their poisoned data and multiply the
+///    update by the attack's `scale`; active crafted-update attackers send
+///    the attack's updates, computed from what their `knowledge` lets them
+///    see. Inactive attackers behave honestly.
+/// 3. Updates are ordered by client id. If any defense of the chain is
+///    robust, updates holding NaN/Inf are rejected (and flagged) first; the
+///    filters run in order, then the aggregator.
+/// 4. `global += server_learning_rate * aggregate`; a non-finite global model
+///    stops the run as diverged.
+///
+/// Round records report `malicious` (updates from active attackers received),
+/// `flagged` (updates rejected or given zero weight), and detection
+/// precision and recall of the flags against the truly malicious updates.
+struct FederatedSimulation {
+  let experiment: Experiment
+  let federation: FederationSettings
+
+  var scenario: Scenario { experiment.scenario }
+
+  /// What a client is.
+  enum Role {
+    case honest
+    case dataAttacker(group: Int)
+    case updateAttacker(group: Int)
+  }
+
+  /// The data and roles of every client.
+  struct Setup {
+    var clean: [Dataset]
+    var poisoned: [Dataset?]
+    var roles: [Role]
+    var groups: [AttackGroup]
+    var test: Dataset
+    var probe: AttackProbe?
+    var poisonedSamples: Int
+  }
+
+  func prepare() throws(RunFailure) -> Setup {
+    let seeds = SeedTree(scenario.seed)
+    var (train, test) = try experiment.loadData()
+    var rng = seeds.generator("partition")
+    let parts = federation.partition.assign(
+      labels: train.labels, classes: train.classes, clients: federation.clients, rng: &rng)
+    var clean = parts.map { train.subset($0) }
+    var roles = [Role](repeating: .honest, count: federation.clients)
+    var groups: [AttackGroup] = []
+    var poisoned = [Dataset?](repeating: nil, count: federation.clients)
+    var poisonedSamples = 0
+    var probe: AttackProbe?
+    for (g, entry) in scenario.attacks.enumerated() {
+      let group =
+        entry.group
+        ?? AttackGroup(clients: [], startRound: 1, endRound: nil, every: 1, participation: .sampled)
+      groups.append(group)
+      if let poisoning = entry.attack as? any DataPoisoning {
+        for client in group.clients {
+          roles[client] = .dataAttacker(group: g)
+          var copy = clean[client]
+          var attackRng = seeds.generator("attack", g, client)
+          poisonedSamples += poisoning.poison(&copy, rng: &attackRng).count
+          poisoned[client] = copy
+        }
+        if probe == nil { probe = poisoning.probe(test: test) }
+      } else {
+        for client in group.clients { roles[client] = .updateAttacker(group: g) }
+      }
+    }
+    // Normalise with the statistics of the training data as the clients hold it.
+    var held = train
+    held.features = []
+    held.labels = []
+    for client in 0..<federation.clients {
+      let data = poisoned[client] ?? clean[client]
+      held.features += data.features
+      held.labels += data.labels
+    }
+    let normalizer = experiment.normalizer(fittedTo: held)
+    for client in 0..<federation.clients {
+      normalizer.apply(to: &clean[client])
+      if poisoned[client] != nil, var data = poisoned[client] {
+        normalizer.apply(to: &data)
+        poisoned[client] = data
+      }
+    }
+    normalizer.apply(to: &test)
+    if probe != nil, var inputs = probe?.inputs {
+      normalizer.apply(to: &inputs)
+      probe?.inputs = inputs
+    }
+    train = held
+    return Setup(
+      clean: clean, poisoned: poisoned, roles: roles, groups: groups, test: test, probe: probe,
+      poisonedSamples: poisonedSamples)
+  }
+
+  /// The clients selected in `round`, ascending.
+  func select(round: Int, setup: Setup) -> [Int] {
+    let n = federation.clients
+    let k = federation.clientsPerRound
+    if k >= n { return Array(0..<n) }
+    var forced: [Int] = []
+    for group in setup.groups where group.participation == .scheduled && group.isActive(round) {
+      forced += group.clients
+    }
+    forced = Array(Set(forced).sorted().prefix(k))
+    let isForced = Set(forced)
+    var others = (0..<n).filter { !isForced.contains($0) }
+    var rng = SeedTree(scenario.seed).generator("select", round)
+    rng.shuffle(&others)
+    return (forced + others.prefix(k - forced.count)).sorted()
+  }
+
+  func run(
+    progress: ((ProgressEvent) -> Void)?, emit: (MetricRecord) throws(SinkError) -> Void
+  ) throws(RunFailure) -> MetricRecord {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let seeds = SeedTree(scenario.seed)
+    let setup = try prepare()
+    let inputShape = setup.clean[0].shape
+    let network = scenario.model.build(input: inputShape, classes: setup.test.classes)
+    let largest = setup.clean.map(\.count).max() ?? 1
+    let batch = min(scenario.training.batchSize, max(1, largest))
+    let workers = min(experiment.threads, federation.clientsPerRound)
+    try experiment.checkSize(network, batch: batch, trainers: workers)
+    progress?(
+      .prepared(
+        "\(federation.clients) clients (\(setup.clean.map(\.count).reduce(0, +)) training samples, "
+          + "\(setup.poisonedSamples) poisoned), \(federation.clientsPerRound) per round; "
+          + "\(scenario.model.descriptorName) with \(network.parameterCount) parameters"))
+    var rng = seeds.generator("init")
+    var global = network.initialParameters(using: &rng)
+    BLAS.setThreads(1)
+    let training = scenario.training
+    let trainers = ClientTrainers(
+      network: network, batchSize: batch, optimizer: training.optimizer, workers: workers)
+    let evaluators = (0..<experiment.threads).map { _ in Evaluator(network: network) }
+    var chain = scenario.defenses.map(\.defense)
+    let rejectsNonFinite = chain.contains { !type(of: $0).propagatesNonFinite }
+    var previousAggregate: [Float]?
+    var maliciousTotal = 0
+    var flaggedTotal = 0
+    var last: MetricRecord?
+    let d = network.parameterCount
+
+    for round in stride(from: 1, through: training.rounds, by: 1) {
+      let roundStart = clock.now
+      let selected = select(round: round, setup: setup)
+      // What each selected client does this round.
+      var jobs: [ClientTrainers.Job] = []
+      var jobOf: [Int?] = []  // per selected position: its training job
+      var crafted: [Int: [Int]] = [:]  // group -> positions of active crafted attackers
+      var malicious = [Bool](repeating: false, count: selected.count)
+      var scales = [Float](repeating: 1, count: selected.count)
+      for (position, client) in selected.enumerated() {
+        let clientRng = seeds.generator("client", round, client)
+        switch setup.roles[client] {
+        case .dataAttacker(let g) where setup.groups[g].isActive(round):
+          malicious[position] = true
+          scales[position] = (scenario.attacks[g].attack as? any DataPoisoning)?.updateScale ?? 1
+          jobOf.append(jobs.count)
+          jobs.append(.init(data: setup.poisoned[client] ?? setup.clean[client], rng: clientRng))
+        case .updateAttacker(let g) where setup.groups[g].isActive(round):
+          malicious[position] = true
+          crafted[g, default: []].append(position)
+          jobOf.append(nil)
+        default:
+          jobOf.append(jobs.count)
+          jobs.append(.init(data: setup.clean[client], rng: clientRng))
+        }
+      }
+      // Crafted-update attackers that need their own benign updates train too.
+      let honestCount = selected.indices.filter { !malicious[$0] }.count
+      var ownJob: [Int: Int] = [:]  // position -> job
+      for g in crafted.keys.sorted() {
+        guard let attack = scenario.attacks[g].attack as? any UpdateAttack else { continue }
+        if attack.knowledge == .own || attack.needsOwnUpdates || honestCount == 0 {
+          for position in crafted[g] ?? [] {
+            ownJob[position] = jobs.count
+            jobs.append(
+              .init(
+                data: setup.clean[selected[position]],
+                rng: seeds.generator("client", round, selected[position])))
+          }
+        }
+      }
+      let total = jobs.count
+      let rows = trainers.train(
+        jobs, from: global, epochs: training.localEpochs, steps: training.localSteps
+      ) { done in
+        progress?(
+          .training(round: round, rounds: training.rounds, done: min(done, total), total: total))
+      }
+      progress?(.roundFinished(round: round))
+
+      // Assemble the received updates in client order.
+      var received = [Float](repeating: 0, count: selected.count * d)
+      var weights = [Double](repeating: 1, count: selected.count)
+      for (position, client) in selected.enumerated() {
+        weights[position] = Double(setup.clean[client].count)
+        guard let job = jobOf[position] else { continue }
+        let scale = scales[position]
+        for j in 0..<d { received[position * d + j] = rows[job * d + j] * scale }
+      }
+      let honestPositions = selected.indices.filter { !malicious[$0] }
+      for g in crafted.keys.sorted() {
+        guard let attack = scenario.attacks[g].attack as? any UpdateAttack,
+          let positions = crafted[g]
+        else { continue }
+        let ownRows = positions.compactMap { ownJob[$0] }
+        let own = ownRows.count == positions.count ? gather(rows, ownRows, d: d) : nil
+        let benign: UpdateSet
+        if attack.knowledge == .omniscient && !honestPositions.isEmpty {
+          benign = gather(received, honestPositions, d: d)
+        } else {
+          benign = own ?? gather(received, honestPositions, d: d)
+        }
+        var attackRng = seeds.generator("attack", g, round)
+        let view = AttackView(
+          benign: benign, own: own, attackers: positions.count, received: selected.count)
+        let updates = attack.craft(view, rng: &attackRng)
+        for (k, position) in positions.enumerated() {
+          received.replaceSubrange(
+            (position * d)..<((position + 1) * d), with: updates[(k * d)..<((k + 1) * d)])
+        }
+      }
+
+      // The defense chain.
+      var set = UpdateSet(values: received, count: selected.count, dimension: d, weights: weights)
+      var flagged = [Bool](repeating: false, count: selected.count)
+      var rejected = 0
+      if rejectsNonFinite {
+        let finite = (0..<set.count).filter { set.isFinite(row: $0) }
+        for i in 0..<set.count where !finite.contains(i) { flagged[i] = true }
+        rejected = set.count - finite.count
+        set = set.selecting(finite)
+      }
+      var aggregate = [Float](repeating: 0, count: d)
+      for (stage, defense) in chain.enumerated() {
+        let context = DefenseContext(
+          round: round, threads: experiment.threads, previousAggregate: previousAggregate,
+          rejectedNonFinite: rejected, rng: seeds.generator("defense", round, stage))
+        let owners = set.owners
+        do throws(DefenseError) {
+          if var filter = defense as? any UpdateFilter, stage < chain.count - 1 {
+            let outcome = try filter.filter(&set, context: context)
+            for row in outcome.flagged { for o in owners[row] { flagged[o] = true } }
+            chain[stage] = filter
+          } else if var aggregator = defense as? any Aggregator {
+            guard set.count > 0 else {
+              throw DefenseError(
+                type(of: aggregator).descriptor.name, "every update of the round was rejected")
+            }
+            let (result, outcome) = try aggregator.aggregate(set, context: context)
+            for row in outcome.flagged { for o in owners[row] { flagged[o] = true } }
+            aggregate = result
+            chain[stage] = aggregator
+          }
+        } catch {
+          throw .defense(round: round, error)
+        }
+      }
+      previousAggregate = aggregate
+      let rate = training.serverLearningRate
+      for j in 0..<d { global[j] += rate * aggregate[j] }
+      guard global.allSatisfy({ $0.isFinite }) else {
+        throw .diverged(
+          round: round,
+          detail:
+            "the global model became NaN or infinite after aggregation (a non-finite or huge update "
+            + "reached \(type(of: chain[chain.count - 1]).descriptor.name)); use a robust defense or lower the learning rates"
+        )
+      }
+
+      let maliciousCount = malicious.filter { $0 }.count
+      let flaggedCount = flagged.filter { $0 }.count
+      let caught = selected.indices.filter { malicious[$0] && flagged[$0] }.count
+      maliciousTotal += maliciousCount
+      flaggedTotal += flaggedCount
+      guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
+      var record = experiment.evaluate(
+        parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators,
+        round: round)
+      record.malicious = maliciousCount
+      record.flagged = flaggedCount
+      record.detectionPrecision = flaggedCount > 0 ? Double(caught) / Double(flaggedCount) : nil
+      record.detectionRecall = maliciousCount > 0 ? Double(caught) / Double(maliciousCount) : nil
+      record.seconds = experiment.seconds(clock.now - roundStart)
+      last = record
+      do { try emit(record) } catch { throw .output(error) }
+    }
+    let summary = experiment.summarize(
+      last: last
+        ?? experiment.evaluate(
+          parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators, round: 0
+        ),
+      seconds: experiment.seconds(clock.now - started), maliciousTotal: maliciousTotal,
+      flaggedTotal: flaggedTotal)
+    do { try emit(summary) } catch { throw .output(error) }
+    return summary
+  }
+
+  /// The rows `indices` of a row-major matrix, as an update set.
+  private func gather(_ matrix: [Float], _ indices: [Int], d: Int) -> UpdateSet {
+    var values = [Float](repeating: 0, count: indices.count * d)
+    for (k, i) in indices.enumerated() {
+      values.replaceSubrange((k * d)..<((k + 1) * d), with: matrix[(i * d)..<((i + 1) * d)])
+    }
+    return UpdateSet(values: values, count: indices.count, dimension: d)
+  }
+}

@@ -1,0 +1,198 @@
+import PoisonLab
+import Testing
+
+/// Aggregates `rows` with `defense` in round 1.
+func aggregate(
+  _ defense: some Aggregator, _ rows: [[Float]], weights: [Double]? = nil,
+  context: DefenseContext = DefenseContext(round: 1)
+) throws -> (aggregate: [Float], outcome: DefenseOutcome) {
+  var rule = defense
+  return try rule.aggregate(UpdateSet(rows: rows, weights: weights), context: context)
+}
+
+@Suite("Aggregators: hand-computed goldens")
+struct AggregatorTests {
+  @Test("fedavg weights by sample count; mean does not")
+  func means() throws {
+    let rows: [[Float]] = [[1, 2], [3, 4], [5, 6]]
+    #expect(allClose(try aggregate(FedAvg(), rows, weights: [1, 1, 2]).aggregate, [3.5, 4.5]))
+    #expect(allClose(try aggregate(Mean(), rows, weights: [1, 1, 2]).aggregate, [3, 4]))
+  }
+
+  @Test("median: odd count picks the middle, even count averages the two middle values")
+  func median() throws {
+    #expect(try aggregate(CoordinateMedian(), [[1, 5], [3, -1], [2, 10]]).aggregate == [2, 5])
+    #expect(try aggregate(CoordinateMedian(), [[1], [4], [2], [10]]).aggregate == [3])
+    #expect(try aggregate(CoordinateMedian(), [[7]]).aggregate == [7])
+  }
+
+  @Test("trimmed mean drops f largest and f smallest per coordinate")
+  func trimmedMean() throws {
+    #expect(
+      allClose(
+        try aggregate(TrimmedMean(f: 1), [[1, 9], [2, -50], [3, 8], [100, 7]]).aggregate,
+        [2.5, 7.5]))
+    #expect(allClose(try aggregate(TrimmedMean(f: 0), [[1], [2], [6]]).aggregate, [3]))
+    #expect(throws: DefenseError.self) { try aggregate(TrimmedMean(f: 2), [[1], [2], [3], [4]]) }
+  }
+
+  @Test(
+    "krum: score = sum of squared distances to the n - f - 2 nearest; lowest wins, ties to the lower index"
+  )
+  func krum() throws {
+    // Points 0, 1, 2, 3, 100 with f = 1: two neighbours each; scores 5, 2, 2, 5, 19013.
+    let (agg, outcome) = try aggregate(Krum(f: 1), [[0], [1], [2], [3], [100]])
+    #expect(agg == [1])
+    #expect(outcome.flagged == [0, 2, 3, 4])
+    #expect(outcome.scores == [5, 2, 2, 5, 19_013])
+    #expect(throws: DefenseError.self) {
+      try aggregate(Krum(f: 2), [[0], [1], [2], [3], [4], [5]])
+    }
+  }
+
+  @Test("multi-krum averages the m lowest-scored updates (m defaults to n - f)")
+  func multiKrum() throws {
+    let (agg, outcome) = try aggregate(MultiKrum(f: 1), [[0], [1], [2], [3], [100]])
+    #expect(allClose(agg, [1.5]))
+    #expect(outcome.flagged == [4])
+    let two = try aggregate(MultiKrum(f: 1, m: 2), [[0], [1], [2], [3], [100]])
+    #expect(allClose(two.aggregate, [1.5]))
+    #expect(two.outcome.flagged == [0, 3, 4])
+  }
+
+  @Test(
+    "bulyan: recursive Krum selects {2, 3, 1, 4, 0}; mean of the 3 values closest to the median")
+  func bulyan() throws {
+    // Worked by hand in the test's comment trail: selections 2, 3, 1, 4, 0; beta = 3 around median 2.
+    let (agg, outcome) = try aggregate(Bulyan(f: 1), [[0], [1], [2], [3], [4], [5], [100]])
+    #expect(allClose(agg, [2]))
+    #expect(outcome.flagged == [5, 6])
+    #expect(throws: DefenseError.self) {
+      try aggregate(Bulyan(f: 1), [[0], [1], [2], [3], [4], [5]])
+    }
+  }
+
+  @Test("geometric median: symmetric points give the centre; an outlier moves it little")
+  func geometricMedian() throws {
+    let (centre, _) = try aggregate(GeometricMedian(), [[1, 0], [-1, 0], [0, 1], [0, -1]])
+    #expect(allClose(centre, [0, 0], atol: 1e-4))
+    // Three points at the corners of a triangle plus a far outlier: the Weiszfeld fixed point
+    // stays inside the triangle (the mean would be pulled to x = 250).
+    let (robust, outcome) = try aggregate(
+      GeometricMedian(), [[0, 0], [1, 0], [0, 1], [1000, 0]])
+    #expect(robust[0] < 1 && robust[1] < 1)
+    let weights = try #require(outcome.scores)
+    #expect(weights[3] < 0.01)
+  }
+
+  @Test("centered clipping: v1 = v0 + mean of clipped differences (tau 1, one iteration)")
+  func centeredClipping() throws {
+    let (agg, outcome) = try aggregate(
+      CenteredClipping(tau: 1, iterations: 1), [[3, 0], [0, 0.5]])
+    #expect(allClose(agg, [0.5, 0.25]))
+    #expect(outcome.scores.map { allClose($0.map(Float.init), [1.0 / 3, 1]) } == true)
+    // Starting from the previous aggregate [1, 1]: differences [2, -1], [-1, -0.5] clipped to norm 1.
+    let context = DefenseContext(round: 2, previousAggregate: [1, 1])
+    let (moved, _) = try aggregate(
+      CenteredClipping(tau: 1, iterations: 1), [[3, 0], [0, 0.5]], context: context)
+    let a = (2.0, -1.0)
+    let na = (a.0 * a.0 + a.1 * a.1).squareRoot()
+    let b = (-1.0, -0.5)
+    let nb = (b.0 * b.0 + b.1 * b.1).squareRoot()
+    let expected = [1 + (a.0 / na + b.0 / nb) / 2, 1 + (a.1 / na + b.1 / nb) / 2].map(Float.init)
+    #expect(allClose(moved, expected, rtol: 1e-5))
+  }
+
+  @Test("non-finite updates make rules fail loudly, not trap, when given directly")
+  func hostile() throws {
+    let rows: [[Float]] = [[.nan, 1], [.infinity, 2], [1e30, 3], [0, 4], [1, 5]]
+    _ = try aggregate(CoordinateMedian(), rows)
+    _ = try aggregate(TrimmedMean(f: 1), rows)
+    _ = try aggregate(Krum(f: 1), rows)
+    _ = try aggregate(MultiKrum(f: 1), rows)
+    _ = try aggregate(GeometricMedian(), rows)
+    _ = try aggregate(CenteredClipping(tau: 1, iterations: 2), rows)
+    _ = try aggregate(FedAvg(), rows)
+  }
+}
+
+@Suite("Filters: hand-computed goldens")
+struct FilterTests {
+  func filter(_ defense: some UpdateFilter, _ rows: [[Float]], seed: UInt64 = 0) throws -> (
+    UpdateSet, DefenseOutcome
+  ) {
+    var rule = defense
+    var set = UpdateSet(rows: rows)
+    let outcome = try rule.filter(
+      &set, context: DefenseContext(round: 1, rng: SplitMix64(seed: seed)))
+    return (set, outcome)
+  }
+
+  @Test("norm-clip scales updates above the bound; median bound from the round")
+  func normClip() throws {
+    let (fixed, outcome) = try filter(NormClip(maxNorm: 1), [[3, 4], [0.6, 0.8]])
+    #expect(allClose(fixed.values, [0.6, 0.8, 0.6, 0.8]))
+    #expect(outcome.flagged.isEmpty)
+    #expect(outcome.scores.map { allClose($0.map(Float.init), [5, 1]) } == true)
+    let (median, _) = try filter(NormClip(maxNorm: nil), [[3, 4], [0.6, 0.8]])
+    #expect(allClose(median.values, [1.8, 2.4, 0.6, 0.8]))
+  }
+
+  @Test("nnm replaces each update by the mean of its n - f nearest (itself included)")
+  func nnm() throws {
+    let (mixed, _) = try filter(NearestNeighborMixing(f: 1), [[0], [1], [10]])
+    #expect(allClose(mixed.values, [0.5, 0.5, 5.5]))
+  }
+
+  @Test(
+    "bucketing: ceil(n/size) bucket means with summed weights; the total is preserved (seeds 0-4)",
+    arguments: 0..<5)
+  func bucketing(seed: UInt64) throws {
+    let rows: [[Float]] = [[1], [2], [3], [4], [10]]
+    let (buckets, _) = try filter(Bucketing(size: 2), rows, seed: seed)
+    #expect(buckets.count == 3)
+    #expect(buckets.weights.sorted() == [1, 2, 2])
+    let total = zip(buckets.values, buckets.weights).reduce(0.0) { $0 + Double($1.0) * $1.1 }
+    #expect(isClose(total, 20))
+    #expect(buckets.owners.flatMap { $0 }.sorted() == [0, 1, 2, 3, 4])
+  }
+
+  @Test("anomaly rejects the update whose norm is an outlier")
+  func anomaly() throws {
+    let rows: [[Float]] = [[1, 0], [0.9, 0.1], [1.1, -0.1], [1, 0.05], [0.95, 0], [50, 0]]
+    let (kept, outcome) = try filter(AnomalyFilter(threshold: 2), rows)
+    #expect(outcome.flagged == [5])
+    #expect(kept.count == 5)
+  }
+}
+
+@Suite("Selection")
+struct SelectionTests {
+  @Test(
+    "quickselect-based median and trimmed mean equal the sort-based answer (seeds 0-49)",
+    arguments: 0..<50)
+  func selection(seed: UInt64) throws {
+    var rng = SplitMix64(seed: seed)
+    let n = 1 + rng.nextInt(below: 30)
+    let column: [Float] = (0..<n).map { _ in Float(rng.nextInt(below: 7)) - 3 }  // many ties
+    let sorted = column.sorted()
+    let median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    let rows = column.map { [$0] }
+    #expect(try aggregate(CoordinateMedian(), rows).aggregate == [median])
+    let f = rng.nextInt(below: (n + 1) / 2)
+    let kept = sorted[f..<(n - f)]
+    let trimmed = Float(kept.reduce(0.0) { $0 + Double($1) } / Double(kept.count))
+    #expect(allClose(try aggregate(TrimmedMean(f: f), rows).aggregate, [trimmed]))
+  }
+
+  @Test("coordinate-wise work gives the same result for 1 and 3 threads")
+  func threads() throws {
+    let rows = (0..<7).map { i in gaussian(1500, seed: UInt64(i)) }
+    let one = try aggregate(CoordinateMedian(), rows, context: DefenseContext(round: 1, threads: 1))
+      .aggregate
+    let three = try aggregate(
+      CoordinateMedian(), rows, context: DefenseContext(round: 1, threads: 3)
+    ).aggregate
+    #expect(one == three)
+  }
+}
