@@ -30,8 +30,12 @@ build: deps
 test: deps
 	$(SWIFT) test
 
+# The quickstart (a backdoor against fedavg), then the same attack against the median.
 demo: build
 	$(BIN) run scenarios/quickstart.json --format table
+	@echo
+	@echo "The same attack against the coordinate-wise median:"
+	$(BIN) run scenarios/quickstart.json --format table --set defense.name=median --set 'expect={"attack_success": {"max": 0.2}}' 
 
 bench: build
 	$(BIN) bench

@@ -40,6 +40,7 @@ let package = Package(
     .testTarget(
       name: "PoisonLabTests",
       dependencies: ["PoisonLab"],
+      exclude: ["Fixtures"],
       swiftSettings: ownSettings
     ),
   ]

@@ -11,7 +11,10 @@ struct PoisonLabCommand: ParsableCommand {
       3 runtime failure (data missing or corrupt, divergence, I/O).
       """,
     version: "0.1.0",
-    subcommands: [RunCommand.self, ValidateCommand.self, ListCommand.self, BenchCommand.self]
+    subcommands: [
+      RunCommand.self, ValidateCommand.self, ListCommand.self, AggregateCommand.self,
+      BenchCommand.self,
+    ]
   )
 }
 

@@ -149,8 +149,7 @@ struct FederatedSimulation {
     let trainers = ClientTrainers(
       network: network, batchSize: batch, optimizer: training.optimizer, workers: workers)
     let evaluators = (0..<experiment.threads).map { _ in Evaluator(network: network) }
-    var chain = scenario.defenses.map(\.defense)
-    let rejectsNonFinite = chain.contains { !type(of: $0).propagatesNonFinite }
+    var chain = DefenseChain(scenario.defenses.map(\.defense))
     var previousAggregate: [Float]?
     var maliciousTotal = 0
     var flaggedTotal = 0
@@ -240,40 +239,17 @@ struct FederatedSimulation {
       }
 
       // The defense chain.
-      var set = UpdateSet(values: received, count: selected.count, dimension: d, weights: weights)
-      var flagged = [Bool](repeating: false, count: selected.count)
-      var rejected = 0
-      if rejectsNonFinite {
-        let finite = (0..<set.count).filter { set.isFinite(row: $0) }
-        for i in 0..<set.count where !finite.contains(i) { flagged[i] = true }
-        rejected = set.count - finite.count
-        set = set.selecting(finite)
+      let set = UpdateSet(values: received, count: selected.count, dimension: d, weights: weights)
+      let outcome: DefenseChain.Result
+      do {
+        outcome = try chain.run(
+          set, round: round, threads: experiment.threads, previousAggregate: previousAggregate,
+          seeds: seeds)
+      } catch {
+        throw .defense(round: round, error)
       }
-      var aggregate = [Float](repeating: 0, count: d)
-      for (stage, defense) in chain.enumerated() {
-        let context = DefenseContext(
-          round: round, threads: experiment.threads, previousAggregate: previousAggregate,
-          rejectedNonFinite: rejected, rng: seeds.generator("defense", round, stage))
-        let owners = set.owners
-        do throws(DefenseError) {
-          if var filter = defense as? any UpdateFilter, stage < chain.count - 1 {
-            let outcome = try filter.filter(&set, context: context)
-            for row in outcome.flagged { for o in owners[row] { flagged[o] = true } }
-            chain[stage] = filter
-          } else if var aggregator = defense as? any Aggregator {
-            guard set.count > 0 else {
-              throw DefenseError(
-                type(of: aggregator).descriptor.name, "every update of the round was rejected")
-            }
-            let (result, outcome) = try aggregator.aggregate(set, context: context)
-            for row in outcome.flagged { for o in owners[row] { flagged[o] = true } }
-            aggregate = result
-            chain[stage] = aggregator
-          }
-        } catch {
-          throw .defense(round: round, error)
-        }
-      }
+      let aggregate = outcome.aggregate
+      let flagged = outcome.flagged
       previousAggregate = aggregate
       let rate = training.serverLearningRate
       for j in 0..<d { global[j] += rate * aggregate[j] }
@@ -282,7 +258,7 @@ struct FederatedSimulation {
           round: round,
           detail:
             "the global model became NaN or infinite after aggregation (a non-finite or huge update "
-            + "reached \(type(of: chain[chain.count - 1]).descriptor.name)); use a robust defense or lower the learning rates"
+            + "reached \(chain.names.last ?? "the aggregator")); use a robust defense or lower the learning rates"
         )
       }
 

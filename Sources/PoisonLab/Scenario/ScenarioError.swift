@@ -67,6 +67,8 @@ public struct ScenarioErrors: Error, Equatable, Sendable, CustomStringConvertibl
   public var source: String
   /// The problems, in document order.
   public var errors: [ScenarioError]
+  /// What was checked ("scenario", or "defense" for `--defense`).
+  public var subject = "scenario"
 
   /// Creates the list.
   /// - Parameters:
@@ -79,7 +81,7 @@ public struct ScenarioErrors: Error, Equatable, Sendable, CustomStringConvertibl
 
   public var description: String {
     let head =
-      errors.count == 1 ? "invalid scenario" : "invalid scenario (\(errors.count) problems)"
+      errors.count == 1 ? "invalid \(subject)" : "invalid \(subject) (\(errors.count) problems)"
     return "\(source): \(head)\n" + errors.map { "  \($0)" }.joined(separator: "\n")
   }
 }

@@ -136,6 +136,92 @@ public enum ScenarioLoader {
     return scenario
   }
 
+  /// Validates a defense chain for updates outside a scenario (`poisonlab aggregate`).
+  /// - Parameters:
+  ///   - value: a defense object or array.
+  ///   - source: the name used in messages (e.g. `--defense`).
+  ///   - updates: the number of updates it will receive (checks preconditions).
+  /// - Returns: the chain and its resolved JSON.
+  /// - Throws: `ScenarioErrors` listing every problem.
+  public static func defenseChain(
+    _ value: JSONValue, source: String, updates: Int
+  ) throws(ScenarioErrors) -> (chain: DefenseChain, resolved: JSONValue) {
+    var validator = SchemaValidator(federated: true)
+    var context = ScenarioContext(federated: true, isImage: nil, classes: nil, shape: nil)
+    context.clientsPerRound = updates
+    context.clients = updates
+    let (defenses, json) = parseDefenses(
+      value, at: JSONPath(components: [.key("defense")]), context: context, validator: &validator)
+    guard validator.errors.isEmpty, let json else {
+      var errors = ScenarioErrors(source: source, errors: validator.errors)
+      errors.subject = "defense"
+      throw errors
+    }
+    return (DefenseChain(defenses.map(\.defense)), json)
+  }
+
+  /// Resolves a `defense` block: plug-ins, `f` defaults, and the chain order
+  /// (filters, then one aggregator); `fedavg` when a federated run gives none.
+  static func parseDefenses(
+    _ value: JSONValue?, at root: JSONPath, context: ScenarioContext,
+    validator: inout SchemaValidator
+  ) -> (defenses: [(defense: any Defense, path: JSONPath)], json: JSONValue?) {
+    var defenses: [(defense: any Defense, path: JSONPath)] = []
+    var defenseJSON: [JSONValue] = []
+    let list: [(JSONValue, JSONPath)]
+    let isArray: Bool
+    switch value {
+    case .array(let items)?:
+      list = items.enumerated().map { ($1, root.appending($0)) }
+      isArray = true
+    case let value?:
+      list = [(value, root)]
+      isArray = false
+    case nil:
+      list = []
+      isArray = false
+    }
+    for (position, (value, path)) in list.enumerated() {
+      var block = value
+      // `f` defaults to the scenario's malicious clients (a defender who knows f).
+      if case .object(let members) = value, case .string(let name)? = value["name"],
+        let descriptor = Registry.descriptors(.defenses).first(where: { $0.name == name }),
+        descriptor.parameters.contains(where: { $0.key == "f" }), value["f"] == nil
+      {
+        block = .object(members + [JSONMember("f", .number(Double(context.maliciousClients)))])
+      }
+      guard let (index, p) = plugin(block, at: path, family: .defenses, validator: &validator),
+        let defense = Registry.defenses[index].init(p, context: context, validator: &validator)
+      else { continue }
+      let name = Registry.defenses[index].descriptor.name
+      if !context.federated {
+        validator.fail(
+          path.appending("name"),
+          "\"\(name)\" acts on client updates and needs a federation block (no defense for centralized runs is available yet)"
+        )
+        continue
+      }
+      let last = position == list.count - 1
+      if last && !(defense is any Aggregator) {
+        validator.fail(
+          path.appending("name"),
+          "\"\(name)\" transforms updates and cannot end the chain; add an aggregator after it (\(aggregatorNames))"
+        )
+      } else if !last && !(defense is any UpdateFilter) {
+        validator.fail(
+          path.appending("name"),
+          "\"\(name)\" is an aggregator and must be the last element of the defense array")
+      }
+      defenses.append((defense, path))
+      defenseJSON.append(p.json)
+    }
+    if context.federated && list.isEmpty {
+      return ([(FedAvg(), root)], .object([JSONMember("name", .string("fedavg"))]))
+    }
+    if defenseJSON.isEmpty { return (defenses, nil) }
+    return (defenses, isArray ? .array(defenseJSON) : defenseJSON[0])
+  }
+
   /// The registered aggregators' names, for messages.
   static var aggregatorNames: String {
     Registry.defenses.filter { $0 is any Aggregator.Type }.map { $0.descriptor.name }.joined(
@@ -321,53 +407,8 @@ public enum ScenarioLoader {
     context.maliciousClients = taken.count
 
     // defenses
-    var defenses: [(defense: any Defense, path: JSONPath)] = []
-    var defenseJSON: [JSONValue] = []
-    let defenseList: [(JSONValue, JSONPath)]
-    switch document["defense"] {
-    case .array(let items)?:
-      defenseList = items.enumerated().map { ($1, root.appending("defense").appending($0)) }
-    case let value?: defenseList = [(value, root.appending("defense"))]
-    case nil: defenseList = []
-    }
-    for (position, (value, path)) in defenseList.enumerated() {
-      var block = value
-      // `f` defaults to the scenario's malicious clients (a defender who knows f).
-      if case .object(let members) = value, case .string(let name)? = value["name"],
-        let descriptor = Registry.descriptors(.defenses).first(where: { $0.name == name }),
-        descriptor.parameters.contains(where: { $0.key == "f" }), value["f"] == nil
-      {
-        block = .object(members + [JSONMember("f", .number(Double(context.maliciousClients)))])
-      }
-      guard let (index, p) = plugin(block, at: path, family: .defenses, validator: &validator),
-        let defense = Registry.defenses[index].init(p, context: context, validator: &validator)
-      else { continue }
-      let name = Registry.defenses[index].descriptor.name
-      if !federated {
-        validator.fail(
-          path.appending("name"),
-          "\"\(name)\" acts on client updates and needs a federation block (no defense for centralized runs is available yet)"
-        )
-        continue
-      }
-      let last = position == defenseList.count - 1
-      if last && !(defense is any Aggregator) {
-        validator.fail(
-          path.appending("name"),
-          "\"\(name)\" transforms updates and cannot end the chain; add an aggregator after it (\(aggregatorNames))"
-        )
-      } else if !last && !(defense is any UpdateFilter) {
-        validator.fail(
-          path.appending("name"),
-          "\"\(name)\" is an aggregator and must be the last element of the defense array")
-      }
-      defenses.append((defense, path))
-      defenseJSON.append(p.json)
-    }
-    if federated && defenseList.isEmpty {
-      defenses = [(FedAvg(), root.appending("defense"))]
-      defenseJSON = [.object([JSONMember("name", .string("fedavg"))])]
-    }
+    let (defenses, defenseJSON) = parseDefenses(
+      document["defense"], at: root.appending("defense"), context: context, validator: &validator)
 
     // expect
     var expectations: [Expectation] = []
@@ -424,11 +465,7 @@ public enum ScenarioLoader {
         resolved.append(JSONMember("attack", only))
       }
     }
-    if !defenseJSON.isEmpty {
-      let single: Bool
-      if case .array? = document["defense"] { single = false } else { single = true }
-      resolved.append(JSONMember("defense", single ? defenseJSON[0] : .array(defenseJSON)))
-    }
+    if let defenseJSON { resolved.append(JSONMember("defense", defenseJSON)) }
     resolved.append(
       JSONMember("evaluation", .object([JSONMember("every", .number(Double(every)))])))
     if let expect = document["expect"] { resolved.append(JSONMember("expect", expect)) }

@@ -1,0 +1,189 @@
+import Foundation
+
+/// A NumPy `.npy` array of floating-point values (format versions 1-3).
+///
+/// Layout: the magic `\x93NUMPY`, a major and minor version byte, the header
+/// length (2 bytes little-endian in version 1, 4 bytes in versions 2 and 3),
+/// an ASCII Python-dict header (`{'descr': '<f4', 'fortran_order': False,
+/// 'shape': (n, d), }`), then the values in C order. `float32` and `float64`
+/// of either byte order are read; Fortran order is refused (write the array
+/// with `np.ascontiguousarray`).
+public struct NPYArray: Sendable, Equatable {
+  /// The shape, outermost first.
+  public var shape: [Int]
+  /// The values, converted to float32, C order.
+  public var values: [Float]
+
+  /// Creates an array.
+  /// - Parameters:
+  ///   - shape: the dimensions.
+  ///   - values: the values, C order.
+  public init(shape: [Int], values: [Float]) {
+    self.shape = shape
+    self.values = values
+  }
+
+  /// Parses `.npy` bytes, checking the magic, header, dtype, order and size.
+  /// - Parameters:
+  ///   - bytes: the whole file.
+  ///   - file: the name used in errors.
+  /// - Throws: `DataError.corrupt` saying what is wrong.
+  public init(parsing bytes: [UInt8], file: String) throws(DataError) {
+    let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+    guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+      throw .corrupt(file: file, reason: "not a NumPy .npy file (bad magic)")
+    }
+    let major = bytes[6]
+    let (lengthSize, start): (Int, Int)
+    switch major {
+    case 1: (lengthSize, start) = (2, 10)
+    case 2, 3: (lengthSize, start) = (4, 12)
+    default:
+      throw .corrupt(file: file, reason: "unsupported .npy format version \(major).\(bytes[7])")
+    }
+    guard bytes.count >= start else { throw .corrupt(file: file, reason: "truncated .npy header") }
+    var headerLength = 0
+    for k in 0..<lengthSize { headerLength |= Int(bytes[8 + k]) << (8 * k) }
+    guard bytes.count >= start + headerLength else {
+      throw .corrupt(
+        file: file,
+        reason:
+          "truncated .npy header: \(headerLength) bytes declared, \(bytes.count - start) present")
+    }
+    let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
+    guard let descr = Self.capture(#"'descr'\s*:\s*'([^']*)'"#, in: header) else {
+      throw .corrupt(
+        file: file,
+        reason:
+          "the .npy header has no 'descr': \(header.trimmingCharacters(in: .whitespacesAndNewlines))"
+      )
+    }
+    let (littleEndian, size): (Bool, Int)
+    switch descr {
+    case "<f4": (littleEndian, size) = (true, 4)
+    case ">f4": (littleEndian, size) = (false, 4)
+    case "<f8": (littleEndian, size) = (true, 8)
+    case ">f8": (littleEndian, size) = (false, 8)
+    default:
+      throw .corrupt(
+        file: file,
+        reason: "element type '\(descr)' is not supported (float32 or float64: '<f4', '<f8')")
+    }
+    if Self.capture(#"'fortran_order'\s*:\s*(True|False)"#, in: header) == "True" {
+      throw .corrupt(
+        file: file, reason: "the array is in Fortran order; save np.ascontiguousarray(a) instead")
+    }
+    guard let shapeText = Self.capture(#"'shape'\s*:\s*\(([^)]*)\)"#, in: header) else {
+      throw .corrupt(file: file, reason: "the .npy header has no 'shape'")
+    }
+    var shape: [Int] = []
+    for part in shapeText.split(separator: ",") {
+      let text = part.trimmingCharacters(in: .whitespaces)
+      if text.isEmpty { continue }
+      guard let value = Int(text), value >= 0 else {
+        throw .corrupt(file: file, reason: "bad shape (\(shapeText))")
+      }
+      shape.append(value)
+    }
+    var count = 1
+    for d in shape {
+      let (product, overflow) = count.multipliedReportingOverflow(by: d)
+      guard !overflow, product <= Int(Int32.max) else {
+        throw .corrupt(file: file, reason: "shape \(shape) is implausibly large")
+      }
+      count = product
+    }
+    let data = start + headerLength
+    guard bytes.count - data == count * size else {
+      throw .corrupt(
+        file: file,
+        reason:
+          "shape \(shape) of \(descr) needs \(count * size) data bytes, the file has \(bytes.count - data)"
+      )
+    }
+    var values = [Float](repeating: 0, count: count)
+    for i in 0..<count {
+      var bits: UInt64 = 0
+      for k in 0..<size {
+        let byte = UInt64(bytes[data + i * size + (littleEndian ? k : size - 1 - k)])
+        bits |= byte << (8 * UInt64(k))
+      }
+      values[i] =
+        size == 4
+        ? Float(bitPattern: UInt32(truncatingIfNeeded: bits)) : Float(Double(bitPattern: bits))
+    }
+    self.shape = shape
+    self.values = values
+  }
+
+  private static func capture(_ pattern: String, in text: String) -> String? {
+    guard let regex = try? NSRegularExpression(pattern: pattern),
+      let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+      match.numberOfRanges > 1,
+      let range = Range(match.range(at: 1), in: text)
+    else { return nil }
+    return String(text[range])
+  }
+
+  /// The array as a version 1.0 `.npy` file of little-endian float32.
+  /// - Returns: the file's bytes.
+  public func serialized() -> [UInt8] {
+    let dims = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
+    // Pad so that magic + version + length + header + newline is a multiple of 64.
+    let total = 10 + header.utf8.count + 1
+    header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+    var out: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]
+    let length = header.utf8.count
+    out += [UInt8(length & 0xFF), UInt8(length >> 8)]
+    out += Array(header.utf8)
+    for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { out += $0 } }
+    return out
+  }
+}
+
+/// Reads a matrix (rows of floats) from `.npy` or CSV, for `poisonlab aggregate`.
+public enum MatrixFile {
+  /// The matrix in `path`: a 2-D `.npy` (1-D is one row per value for weights),
+  /// or a CSV of numbers (an optional header row of names is skipped; `nan`
+  /// and `inf` are accepted, as hostile updates may hold them).
+  /// - Parameter path: the file.
+  /// - Returns: the shape and values.
+  /// - Throws: `DataError` naming the file and the problem.
+  public static func read(_ path: String) throws(DataError) -> NPYArray {
+    let bytes = try FileBytes.read(path)
+    if bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) {
+      return try NPYArray(parsing: bytes, file: path)
+    }
+    let table = try CSVTable(parsing: bytes, file: path)
+    var rows = table.rows
+    var lines = table.lines
+    if let first = rows.first,
+      first.contains(where: { Float($0.trimmingCharacters(in: .whitespaces)) == nil })
+    {
+      rows.removeFirst()
+      lines.removeFirst()
+    }
+    guard let width = rows.first?.count, width > 0 else {
+      throw .corrupt(file: path, reason: "no numbers")
+    }
+    var values: [Float] = []
+    values.reserveCapacity(rows.count * width)
+    for (r, row) in rows.enumerated() {
+      guard row.count == width else {
+        throw .csv(
+          file: path, line: lines[r], column: nil,
+          reason: "has \(row.count) fields, expected \(width)")
+      }
+      for (c, cell) in row.enumerated() {
+        guard let value = Float(cell.trimmingCharacters(in: .whitespaces)) else {
+          throw .csv(
+            file: path, line: lines[r], column: c + 1,
+            reason: "expected a number, found \"\(cell)\"")
+        }
+        values.append(value)
+      }
+    }
+    return NPYArray(shape: [rows.count, width], values: values)
+  }
+}

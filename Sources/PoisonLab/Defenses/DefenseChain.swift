@@ -1,0 +1,90 @@
+/// A validated defense chain (filters, then one aggregator) and how it runs
+/// on a round's updates; shared by the simulator and `poisonlab aggregate`.
+///
+/// When any stage is robust (not `fedavg`/`mean`), updates holding NaN or
+/// Inf are rejected and flagged before the first stage, and stages assume
+/// `f` minus those rejected. Flags of every stage are mapped back to the
+/// received updates through the rows' owners.
+public struct DefenseChain: Sendable {
+  /// The stages, in order.
+  public private(set) var stages: [any Defense]
+  /// The stages' names.
+  public var names: [String] { stages.map { type(of: $0).descriptor.name } }
+
+  /// Creates a chain; the last stage must be an ``Aggregator``, the others ``UpdateFilter``s.
+  /// - Parameter stages: the validated stages.
+  public init(_ stages: [any Defense]) { self.stages = stages }
+
+  /// What the chain did to a round's updates.
+  public struct Result: Sendable {
+    /// The aggregate update.
+    public var aggregate: [Float]
+    /// Per received update: rejected or given zero weight.
+    public var flagged: [Bool]
+    /// Updates rejected for non-finite values before the chain.
+    public var rejectedNonFinite: Int
+    /// Per stage that computes scores: one score per received update (nil for
+    /// updates that did not reach the stage or were mixed with others).
+    public var scores: [(stage: String, values: [Double?])]
+  }
+
+  /// Runs the chain on `updates`.
+  /// - Parameters:
+  ///   - updates: the received updates.
+  ///   - round: the round (from 1).
+  ///   - threads: worker threads for coordinate-wise rules.
+  ///   - previousAggregate: last round's aggregate, for stateful rules.
+  ///   - seeds: the run's seed tree (stage `s` of round `r` draws from `("defense", r, s)`).
+  /// - Returns: the aggregate and the flags.
+  /// - Throws: `DefenseError` when a stage cannot run on the updates it receives.
+  public mutating func run(
+    _ updates: UpdateSet, round: Int, threads: Int, previousAggregate: [Float]?, seeds: SeedTree
+  ) throws(DefenseError) -> Result {
+    var set = updates
+    var flagged = [Bool](repeating: false, count: updates.count)
+    var rejected = 0
+    if stages.contains(where: { !type(of: $0).propagatesNonFinite }) {
+      var finite: [Int] = []
+      for i in 0..<set.count {
+        if set.isFinite(row: i) { finite.append(i) } else { flagged[i] = true }
+      }
+      rejected = set.count - finite.count
+      if rejected > 0 { set = set.selecting(finite) }
+    }
+    var aggregate = [Float](repeating: 0, count: updates.dimension)
+    var scores: [(stage: String, values: [Double?])] = []
+    for (index, stage) in stages.enumerated() {
+      let name = type(of: stage).descriptor.name
+      let context = DefenseContext(
+        round: round, threads: threads, previousAggregate: previousAggregate,
+        rejectedNonFinite: rejected,
+        rng: seeds.generator("defense", round, index))
+      let owners = set.owners
+      let outcome: DefenseOutcome
+      if index < stages.count - 1, var filter = stage as? any UpdateFilter {
+        outcome = try filter.filter(&set, context: context)
+        stages[index] = filter
+      } else if var aggregator = stage as? any Aggregator {
+        guard set.count > 0 else {
+          throw DefenseError(name, "every update of the round was rejected")
+        }
+        let (result, stageOutcome) = try aggregator.aggregate(set, context: context)
+        aggregate = result
+        outcome = stageOutcome
+        stages[index] = aggregator
+      } else {
+        throw DefenseError(name, "cannot run at position \(index + 1) of the chain")
+      }
+      for row in outcome.flagged { for owner in owners[row] { flagged[owner] = true } }
+      if let values = outcome.scores {
+        var perUpdate = [Double?](repeating: nil, count: updates.count)
+        for (row, value) in values.enumerated() where row < owners.count && owners[row].count == 1 {
+          perUpdate[owners[row][0]] = value
+        }
+        scores.append((name, perUpdate))
+      }
+    }
+    return Result(
+      aggregate: aggregate, flagged: flagged, rejectedNonFinite: rejected, scores: scores)
+  }
+}
