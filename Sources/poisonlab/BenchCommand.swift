@@ -59,6 +59,53 @@ struct BenchCommand: ParsableCommand {
             + "\(fmt(rate * Double(network.forwardFlopsPerSample) / 1e9)) GFLOP/s")
       }
     }
+    let (round, flops) = try w1Round(threads: cores)
+    let bound = flops / (peakAll * 1e9)
+    print(
+      "\nW1 round (20 clients x 3,000 samples, 1 local epoch, batch 32, fedavg), \(cores) threads: "
+        + "\(fmt(round, 3)) s; \(fmt(flops / round / 1e9)) GFLOP/s; the \(cores)-thread sgemm peak bounds it at "
+        + "\(fmt(bound, 3)) s (ratio \(fmt(bound / round, 2)))")
+    let d = quick ? 100_000 : 1_000_000
+    print("\naggregation of n = 100 updates of d = \(d), \(cores) threads:")
+    for (name, seconds) in try aggregationTimes(n: 100, d: d, threads: cores) {
+      print("  \(name): \(fmt(seconds, 3)) s")
+    }
+  }
+
+  /// Seconds of one W1 round: the mean `seconds` of rounds 2 and 3 of a
+  /// synthetic W1 run (round 1 pays for warm-up; evaluation is on 100 samples).
+  private func w1Round(threads: Int) throws -> (seconds: Double, flops: Double) {
+    let text = """
+      {"name": "bench-w1", "dataset": {"name": "synthetic", "classes": 10, "shape": [28, 28, 1], "train_size": 60000,
+       "test_size": 100, "separation": 10}, "model": {"name": "mlp", "hidden": [200, 200]},
+       "training": {"rounds": 3, "local_epochs": 1, "batch_size": 32, "learning_rate": 0.05},
+       "federation": {"clients": 20}, "defense": {"name": "fedavg"}}
+      """
+    let s = try ScenarioLoader.decode(text, source: "bench")
+    var seconds: [Double] = []
+    try Experiment(scenario: s, threads: threads).run { record in
+      if record.kind == .round && record.round > 1 { seconds.append(record.seconds) }
+    }
+    let network = MLPModel.network(input: Shape(height: 28, width: 28, channels: 1))
+    return (seconds.reduce(0, +) / Double(max(1, seconds.count)), Double(network.trainingFlopsPerSample) * 60_000)
+  }
+
+  private func aggregationTimes(n: Int, d: Int, threads: Int) throws -> [(String, Double)] {
+    var rng = SplitMix64(seed: 9)
+    let values = (0..<(n * d)).map { _ in rng.nextUnitFloat() - 0.5 }
+    let set = UpdateSet(values: values, count: n, dimension: d)
+    let rules: [(String, any Aggregator)] = [
+      ("krum (f = 10)", Krum(f: 10)), ("median", CoordinateMedian()), ("trimmed-mean (f = 10)", TrimmedMean(f: 10)),
+      ("geometric-median", GeometricMedian()), ("fedavg", FedAvg()),
+    ]
+    var out: [(String, Double)] = []
+    for (name, rule) in rules {
+      var r = rule
+      let began = DispatchTime.now().uptimeNanoseconds
+      _ = try r.aggregate(set, context: DefenseContext(round: 1, threads: threads))
+      out.append((name, Double(DispatchTime.now().uptimeNanoseconds - began) * 1e-9))
+    }
+    return out
   }
 
   private func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
