@@ -87,7 +87,10 @@ struct BenchCommand: ParsableCommand {
       if record.kind == .round && record.round > 1 { seconds.append(record.seconds) }
     }
     let network = MLPModel.network(input: Shape(height: 28, width: 28, channels: 1))
-    return (seconds.reduce(0, +) / Double(max(1, seconds.count)), Double(network.trainingFlopsPerSample) * 60_000)
+    return (
+      seconds.reduce(0, +) / Double(max(1, seconds.count)),
+      Double(network.trainingFlopsPerSample) * 60_000
+    )
   }
 
   private func aggregationTimes(n: Int, d: Int, threads: Int) throws -> [(String, Double)] {
@@ -95,7 +98,8 @@ struct BenchCommand: ParsableCommand {
     let values = (0..<(n * d)).map { _ in rng.nextUnitFloat() - 0.5 }
     let set = UpdateSet(values: values, count: n, dimension: d)
     let rules: [(String, any Aggregator)] = [
-      ("krum (f = 10)", Krum(f: 10)), ("median", CoordinateMedian()), ("trimmed-mean (f = 10)", TrimmedMean(f: 10)),
+      ("krum (f = 10)", Krum(f: 10)), ("median", CoordinateMedian()),
+      ("trimmed-mean (f = 10)", TrimmedMean(f: 10)),
       ("geometric-median", GeometricMedian()), ("fedavg", FedAvg()),
     ]
     var out: [(String, Double)] = []

@@ -187,10 +187,10 @@ struct ScenarioResolutionTests {
     let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .deletingLastPathComponent()
       .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios")
-    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+    let files = try FileManager.default.subpathsOfDirectory(atPath: directory.path).filter {
       $0.hasSuffix(".json")
     }.sorted()
-    #expect(files.count >= 3)
+    #expect(files.count >= 12)
     for file in files {
       do {
         _ = try ScenarioLoader.load(file: directory.appendingPathComponent(file).path)
