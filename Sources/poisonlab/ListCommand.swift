@@ -30,7 +30,9 @@ struct ListCommand: ParsableCommand {
       family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
     if json {
       let members = families.map { family in
-        JSONMember(family.rawValue, .array(Registry.descriptors(family).map(Self.json)))
+        JSONMember(
+          family.rawValue,
+          .array(Registry.descriptors(family).map { Self.json($0, family: family) }))
       }
       Terminal.out(JSONValue.object(members).serialized(indent: 2) + "\n")
       return
@@ -44,7 +46,8 @@ struct ListCommand: ParsableCommand {
           "  (none)\n"
       }
       for d in descriptors {
-        text += "  \(d.name)  —  \(d.summary)\n"
+        let role = Registry.role(family, d.name).map { "[\($0)] " } ?? ""
+        text += "  \(d.name)  —  \(role)\(d.summary)\n"
         for note in d.notes { text += "      note: \(note)\n" }
         for p in d.parameters { text += Self.describe(p, indent: "      ") }
         if let reference = d.reference { text += "      reference: \(reference)\n" }
@@ -70,9 +73,10 @@ struct ListCommand: ParsableCommand {
     return text
   }
 
-  static func json(_ d: PluginDescriptor) -> JSONValue {
+  static func json(_ d: PluginDescriptor, family: PluginFamily) -> JSONValue {
     .object([
       JSONMember("name", .string(d.name)),
+      JSONMember("role", Registry.role(family, d.name).map { .string($0) } ?? .null),
       JSONMember("summary", .string(d.summary)),
       JSONMember("reference", d.reference.map { .string($0) } ?? .null),
       JSONMember("notes", .array(d.notes.map { .string($0) })),

@@ -68,6 +68,25 @@ public enum Registry {
     JSONFormat.self,
   ]
 
+  /// What a plug-in does within its family, where the family has kinds:
+  /// attacks are "data poisoning" or "crafted updates", defenses "aggregator" or "filter".
+  /// - Parameters:
+  ///   - family: the family.
+  ///   - name: the plug-in's name.
+  /// - Returns: the role, or nil.
+  public static func role(_ family: PluginFamily, _ name: String) -> String? {
+    switch family {
+    case .attacks:
+      guard let type = attacks.first(where: { $0.descriptor.name == name }) else { return nil }
+      return type is any DataPoisoning.Type ? "data poisoning" : "crafted updates"
+    case .defenses:
+      guard let type = defenses.first(where: { $0.descriptor.name == name }) else { return nil }
+      return type is any Aggregator.Type ? "aggregator" : "filter"
+    default:
+      return nil
+    }
+  }
+
   /// The descriptors of a family, in registration order.
   /// - Parameter family: the family.
   /// - Returns: the descriptors of a family, in registration order.

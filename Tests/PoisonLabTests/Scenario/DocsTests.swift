@@ -35,6 +35,37 @@ struct DocsTests {
     for metric in MetricRecord.metricNames { #expect(docs.contains("`\(metric)`")) }
   }
 
+  @Test("every attack, defense and partition has a guide whose example validates")
+  func guides() throws {
+    for (family, folder) in [
+      (PluginFamily.attacks, "attacks"), (.defenses, "defenses"), (.partitions, "partitions"),
+    ] {
+      for d in Registry.descriptors(family) {
+        let guide = try Self.read("docs/guides/\(folder)/\(d.name).md")
+        #expect(guide.hasPrefix("# `\(d.name)`"))
+        for spec in d.parameters {
+          #expect(guide.contains("`\(spec.key)`"), "\(d.name) guide lacks \(spec.key)")
+        }
+        let parts = guide.components(separatedBy: "```json\n")
+        let snippet = try #require(
+          parts.count > 1 ? parts[1].components(separatedBy: "```").first : nil)
+        guard case .object(let members) = try JSONParser.parse(snippet) else {
+          Issue.record("\(d.name): example is not an object")
+          continue
+        }
+        let base =
+          #"{"name": "guide", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}}"#
+        guard case .object(let head) = try JSONParser.parse(base) else { continue }
+        do {
+          _ = try ScenarioLoader.decode(
+            JSONValue.object(head + members).serialized(), source: "\(d.name) guide")
+        } catch {
+          Issue.record("\(error)")
+        }
+      }
+    }
+  }
+
   @Test("the README gives the two set-up commands and every exit code")
   func readme() throws {
     let readme = try Self.read("README.md")

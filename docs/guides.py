@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Writes docs/guides/<family>/<name>.md for every attack, defense and partition.
+
+Usage: .build/release/poisonlab list --json | python3 docs/guides.py
+Each guide takes the definition from the plug-in's `///` doc comment in
+Sources/ (the one source of the formula and the paper) and the parameters from
+the registry, and adds an example scenario block. DocsTests checks that
+every registered attack, defense and partition has its guide.
+"""
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOLDERS = {'attacks': 'Sources/PoisonLab/Attacks', 'defenses': 'Sources/PoisonLab/Defenses',
+           'partitions': 'Sources/PoisonLab/Data/Partitions'}
+
+
+def doc_comments(folder):
+    """Maps plug-in names to (file, doc comment) from `name: "..."` inside a documented struct."""
+    found = {}
+    for file in sorted(os.listdir(os.path.join(ROOT, folder))):
+        if not file.endswith('.swift'):
+            continue
+        text = open(os.path.join(ROOT, folder, file)).read()
+        for match in re.finditer(r'((?:^///.*\n)+)public struct (\w+)', text, re.M):
+            body = text[match.end():]
+            name = re.search(r'name: "([a-z0-9-]+)"', body[:600])
+            if name:
+                doc = '\n'.join(line[4:] if line.startswith('/// ') else line[3:] for line in match.group(1).splitlines())
+                found[name.group(1)] = (os.path.join(folder, file), doc.strip())
+    return found
+
+
+def example(family, plugin):
+    """The scenario keys that use the plug-in (merged into a full scenario by DocsTests)."""
+    block = {'name': plugin['name']}
+    if family == 'attacks':
+        if plugin['name'] == 'label-flip':
+            block.update({'source': 1, 'target': 7})
+        block['clients'] = 4
+        return {'federation': {'clients': 20}, 'attack': block, 'defense': {'name': 'median'}}
+    if family == 'defenses':
+        chain = block if plugin['role'] == 'aggregator' else [block, {'name': 'median'}]
+        return {'federation': {'clients': 20}, 'attack': {'name': 'gaussian', 'clients': 4}, 'defense': chain}
+    return {'federation': {'clients': 20, 'partition': block}}
+
+
+def main():
+    listing = json.load(sys.stdin)
+    for family, folder in FOLDERS.items():
+        docs = doc_comments(folder)
+        out_dir = os.path.join(ROOT, 'docs', 'guides', family)
+        os.makedirs(out_dir, exist_ok=True)
+        for plugin in listing[family]:
+            source, doc = docs.get(plugin['name'], (None, ''))
+            lines = [f"# `{plugin['name']}`", '', plugin['summary'][0].upper() + plugin['summary'][1:] + '.', '']
+            if doc:
+                lines += ['## Definition', '', doc, '']
+            if plugin['reference']:
+                lines += ['## Reference', '', plugin['reference'] + '.', '']
+            for note in plugin['notes']:
+                lines += [f'Note: {note}.', '']
+            if plugin['parameters']:
+                lines += ['## Parameters', '', '| key | type | default | meaning |', '|---|---|---|---|']
+                for p in plugin['parameters']:
+                    default = 'required' if p['required'] else ('—' if p['default'] is None else '`' + json.dumps(p['default']) + '`')
+                    lines.append(f"| `{p['key']}` | {p['type'].replace('|', '/')} | {default} | {p['doc'].replace('|', '/')} |")
+                lines.append('')
+            snippet = json.dumps(example(family, plugin), indent=2)
+            lines += ['## Example', '', 'Add to a scenario (see `scenarios/` for complete files):', '', '```json', snippet, '```', '']
+            if source:
+                lines += [f'Source: [`{source}`](../../../{source}).', '']
+            open(os.path.join(out_dir, plugin['name'] + '.md'), 'w').write('\n'.join(lines))
+
+
+main()
