@@ -87,19 +87,7 @@ public struct MinMaxAttack: UpdateAttack {
     }
     let norms = benign.norms().map { $0 * $0 }
     func satisfied(_ g: [Float]) -> Bool {
-      var dots = [Float](repeating: 0, count: n)
-      benign.values.withUnsafeBufferPointer { m in
-        g.withUnsafeBufferPointer { x in
-          dots.withUnsafeMutableBufferPointer { y in
-            guard let a = m.baseAddress, let xv = x.baseAddress, let yv = y.baseAddress else {
-              return
-            }
-            BLAS.gemv(.none, m: n, n: benign.dimension, a: a, lda: benign.dimension, x: xv, y: yv)
-          }
-        }
-      }
-      let gg = g.reduce(0.0) { $0 + Double($1) * Double($1) }
-      let distances = (0..<n).map { max(0, gg + norms[$0] - 2 * Double(dots[$0])) }
+      let distances = benign.squaredDistances(to: g, rowSquaredNorms: norms)
       return minSum ? distances.reduce(0, +) <= bound : (distances.max() ?? 0) <= bound
     }
     var lambda = gamma

@@ -56,23 +56,10 @@ public struct GeometricMedian: Aggregator {
     let squaredNorms = updates.norms().map { $0 * $0 }
     var v = updates.weightedMean()
     var beta = updates.weights
-    var dots = [Float](repeating: 0, count: n)
     for _ in 0..<iterations {
       let vv = v.reduce(0.0) { $0 + Double($1) * Double($1) }
-      updates.values.withUnsafeBufferPointer { m in
-        v.withUnsafeBufferPointer { x in
-          dots.withUnsafeMutableBufferPointer { y in
-            guard let a = m.baseAddress, let xv = x.baseAddress, let yv = y.baseAddress else {
-              return
-            }
-            BLAS.gemv(.none, m: n, n: updates.dimension, a: a, lda: updates.dimension, x: xv, y: yv)
-          }
-        }
-      }
-      for i in 0..<n {
-        let distance = max(0, vv + squaredNorms[i] - 2 * Double(dots[i])).squareRoot()
-        beta[i] = updates.weights[i] / max(nu, distance)
-      }
+      let distances = updates.squaredDistances(to: v, rowSquaredNorms: squaredNorms)
+      for i in 0..<n { beta[i] = updates.weights[i] / max(nu, distances[i].squareRoot()) }
       let next = updates.weightedMean(using: beta)
       var step = 0.0
       for j in 0..<v.count { step += Double(next[j] - v[j]) * Double(next[j] - v[j]) }

@@ -148,6 +148,30 @@ public struct UpdateSet: Sendable, Equatable {
     return out
   }
 
+  /// Squared Euclidean distance from `vector` to every row, from one `sgemv`:
+  /// `|v - g_i|^2 = |v|^2 + |g_i|^2 - 2 v.g_i` (clamped at 0).
+  /// - Parameters:
+  ///   - vector: a vector of `dimension` floats.
+  ///   - rowSquaredNorms: `|g_i|^2` when already known (saves a pass).
+  /// - Returns: one distance per row.
+  public func squaredDistances(to vector: [Float], rowSquaredNorms: [Double]? = nil) -> [Double] {
+    let n = count
+    var dots = [Float](repeating: 0, count: n)
+    values.withUnsafeBufferPointer { m in
+      vector.withUnsafeBufferPointer { x in
+        dots.withUnsafeMutableBufferPointer { y in
+          guard let a = m.baseAddress, let xv = x.baseAddress, let yv = y.baseAddress else {
+            return
+          }
+          BLAS.gemv(.none, m: n, n: dimension, a: a, lda: dimension, x: xv, y: yv)
+        }
+      }
+    }
+    let vv = vector.reduce(0.0) { $0 + Double($1) * Double($1) }
+    let norms = rowSquaredNorms ?? self.norms().map { $0 * $0 }
+    return (0..<n).map { max(0, vv + norms[$0] - 2 * Double(dots[$0])) }
+  }
+
   /// Applies `reduce` to every coordinate's column of values, in parallel over
   /// blocks of coordinates (each coordinate is computed the same way whatever
   /// the thread count, so results are deterministic).
