@@ -5,7 +5,7 @@ SWIFT      ?= swift
 BIN        := .build/release/poisonlab
 APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist
 
-.PHONY: deps build test demo bench lint format clean
+.PHONY: deps build test check demo bench lint format clean
 
 # Installs the Debian packages that are missing (apt-get update first); as
 # root only, otherwise prints the exact command and stops.
@@ -31,6 +31,10 @@ test: deps
 	$(SWIFT) test
 
 # The quickstart (a backdoor against fedavg), then the same attack against the median.
+# The regression checks of scenarios/regression (expect thresholds; JUnit in .build/).
+check: build
+	$(BIN) check scenarios/regression/*.json --junit .build/regression-junit.xml
+
 demo: build
 	$(BIN) run scenarios/quickstart.json --format table
 	@echo

@@ -12,8 +12,8 @@ struct PoisonLabCommand: ParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      RunCommand.self, ValidateCommand.self, ListCommand.self, AggregateCommand.self,
-      BenchCommand.self,
+      RunCommand.self, ValidateCommand.self, CheckCommand.self, ListCommand.self,
+      AggregateCommand.self, BenchCommand.self,
     ]
   )
 }

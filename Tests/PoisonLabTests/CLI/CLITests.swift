@@ -2,6 +2,10 @@ import Foundation
 import PoisonLab
 import Testing
 
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
 /// Runs the built `poisonlab` binary (built by `swift test` beside the test bundle).
 struct CLI {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -46,7 +50,7 @@ struct CLI {
 
 @Suite("CLI end to end", .serialized)
 struct CLITests {
-  let smoke = "scenarios/smoke-synthetic.json"
+  let smoke = "scenarios/regression/smoke-synthetic.json"
 
   @Test("run: jsonl records carry exactly the contract fields; exit 0")
   func jsonl() throws {
@@ -114,10 +118,12 @@ struct CLITests {
       }
     }
     let one = try CLI.run([
-      "run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "1",
+      "run", "scenarios/regression/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads",
+      "1",
     ])
     let two = try CLI.run([
-      "run", "scenarios/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads", "2",
+      "run", "scenarios/regression/backdoor-synthetic-cnn.json", "--format", "jsonl", "--threads",
+      "2",
     ])
     #expect(one.status == 0 && two.status == 0)
     #expect(try strip(one.stdout) == strip(two.stdout))
@@ -190,5 +196,51 @@ struct CLITests {
     }
     #expect(items.count == Registry.attacks.count)
     #expect(try CLI.run(["list", "atacks"]).stderr.contains(#"did you mean "attacks"?"#))
+  }
+}
+
+@Suite("CLI check", .serialized)
+struct CheckCommandTests {
+  @Test(
+    "check: PASS lines, the closing count, JUnit XML; exit 1 on a miss, 2 on an invalid scenario")
+  func check() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let junit = dir.path + "/junit.xml"
+    let ok = try CLI.run([
+      "check", "scenarios/regression/smoke-synthetic.json",
+      "scenarios/regression/smoke-federated.json", "--junit", junit,
+    ])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(ok.stdout.hasPrefix("PASS  scenarios/regression/smoke-synthetic.json  accuracy "))
+    #expect(ok.stdout.hasSuffix("2 passed, 0 failed\n"))
+    let xml = try String(contentsOfFile: junit, encoding: .utf8)
+    #expect(xml.contains(#"<testsuite name="poisonlab check" tests="2" failures="0" errors="0""#))
+    let parser = XMLParser(data: Data(xml.utf8))
+    #expect(parser.parse(), "JUnit output is not well-formed XML")
+
+    let miss = try CLI.run([
+      "check", "scenarios/regression/smoke-synthetic.json", "--set",
+      #"expect={"accuracy": {"min": 0.999}}"#, "--junit", junit,
+    ])
+    #expect(miss.status == 1)
+    #expect(miss.stdout.contains("FAIL  scenarios/regression/smoke-synthetic.json  accuracy "))
+    #expect(miss.stdout.contains(">= 0.999 MISSED"))
+    #expect(miss.stdout.hasSuffix("0 passed, 1 failed\n"))
+    #expect(
+      try String(contentsOfFile: junit, encoding: .utf8).contains(#"<failure message="accuracy "#))
+
+    let bad = try CLI.run([
+      "check", "scenarios/regression/smoke-synthetic.json", "--set", "training.rounds=0",
+    ])
+    #expect(bad.status == 2)
+    #expect(
+      bad.stdout.contains(
+        "ERROR scenarios/regression/smoke-synthetic.json  invalid scenario: training.rounds"))
+    let noExpect = try CLI.run([
+      "check", "scenarios/regression/smoke-synthetic.json", "--set", "expect={}",
+    ])
+    #expect(noExpect.status == 2)
+    #expect(noExpect.stdout.contains("no expect block"))
   }
 }
