@@ -23,6 +23,7 @@ deps:
 	    exit 1; \
 	  fi; \
 	fi
+	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
 
 build: deps
 	$(SWIFT) build -c release --product poisonlab
