@@ -57,6 +57,12 @@ struct RunCommand: ParsableCommand {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
     }
+    if !scenario.sweep.isEmpty {
+      Terminal.error(
+        "\(self.scenario): sweep: the scenario has a sweep block; run it with `poisonlab sweep \(self.scenario)` (or remove the block)"
+      )
+      throw ExitCode(Exit.invalid)
+    }
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =
       output == nil

@@ -81,6 +81,8 @@ public struct Scenario: Sendable {
   public var evaluationEvery: Int
   /// Thresholds checked on the final round.
   public var expectations: [Expectation]
+  /// The `sweep` block's axes (run with `poisonlab sweep`; empty otherwise).
+  public var sweep: [SweepAxis] = []
   /// The scenario with defaults filled in, in canonical key order.
   public var resolved: JSONValue
 }

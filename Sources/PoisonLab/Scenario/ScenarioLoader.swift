@@ -29,6 +29,11 @@ public enum ScenarioLoader {
       "evaluation", .object(evaluationKeys), default: .object([]),
       doc: "when the model is evaluated"),
     ParameterSpec(
+      "sweep", .anyObject,
+      doc:
+        "axes for poisonlab sweep: {\"path\": [values, ...]} (poisonlab run refuses a scenario that has one)"
+    ),
+    ParameterSpec(
       "expect", .anyObject, doc: "thresholds on final-round metrics: {\"accuracy\": {\"min\": 0.8}}"
     ),
   ]
@@ -469,12 +474,34 @@ public enum ScenarioLoader {
     resolved.append(
       JSONMember("evaluation", .object([JSONMember("every", .number(Double(every)))])))
     if let expect = document["expect"] { resolved.append(JSONMember("expect", expect)) }
+    var sweepAxes: [SweepAxis] = []
+    if let sweep = document["sweep"] {
+      var axes: [SweepAxis] = []
+      if case .object(let members) = sweep {
+        for member in members {
+          if case .array(let values) = member.value, !values.isEmpty,
+            Override.parsePath(member.key) != nil
+          {
+            axes.append(SweepAxis(path: member.key, values: values))
+          } else {
+            validator.fail(
+              root.appending("sweep").appending(member.key),
+              "expected a scenario path and a non-empty array of values")
+          }
+        }
+      } else {
+        validator.fail(root.appending("sweep"), "expected an object of path: [values]")
+      }
+      guard validator.errors.isEmpty else { return nil }
+      sweepAxes = axes
+      resolved.append(JSONMember("sweep", sweep))
+    }
     let seedValue: UInt64
     if case .number(let x)? = top["seed"] { seedValue = UInt64(x) } else { seedValue = 0 }
     return Scenario(
       name: top.string("name") ?? "", description: top.string("description") ?? "", seed: seedValue,
       dataset: dataset, datasetParameters: datasetParameters, model: model, training: training,
       attacks: attacks, federation: federation, defenses: defenses, evaluationEvery: every,
-      expectations: expectations, resolved: .object(resolved))
+      expectations: expectations, sweep: sweepAxes, resolved: .object(resolved))
   }
 }

@@ -1,0 +1,186 @@
+import Foundation
+
+/// One axis of a sweep: a scenario path and the values it takes.
+public struct SweepAxis: Sendable, Equatable {
+  /// A `--set` path (`attack.name`, `seed`).
+  public var path: String
+  /// The values, in order.
+  public var values: [JSONValue]
+
+  /// Creates an axis.
+  /// - Parameters:
+  ///   - path: the scenario path.
+  ///   - values: its values.
+  public init(path: String, values: [JSONValue]) {
+    self.path = path
+    self.values = values
+  }
+
+  /// Parses `--grid PATH=V1,V2,...`: values are JSON (a bare word is a
+  /// string) separated by commas outside brackets, braces and quotes.
+  /// - Parameter text: the grid option.
+  /// - Returns: the axis, or nil when malformed.
+  public static func parse(grid text: String) -> SweepAxis? {
+    guard let equals = text.firstIndex(of: "="), Override.parsePath(String(text[..<equals])) != nil
+    else { return nil }
+    var values: [JSONValue] = []
+    var depth = 0
+    var quoted = false
+    var current = ""
+    var previous: Character = " "
+    for c in text[text.index(after: equals)...] {
+      if c == "\"" && previous != "\\" { quoted.toggle() }
+      if !quoted {
+        if c == "[" || c == "{" { depth += 1 }
+        if c == "]" || c == "}" { depth -= 1 }
+        if c == "," && depth == 0 {
+          values.append((try? JSONParser.parse(current)) ?? .string(current))
+          current = ""
+          previous = c
+          continue
+        }
+      }
+      current.append(c)
+      previous = c
+    }
+    values.append((try? JSONParser.parse(current)) ?? .string(current))
+    guard !values.contains(.string("")) else { return nil }
+    return SweepAxis(path: String(text[..<equals]), values: values)
+  }
+
+  /// Parses `--seeds 0-4` or `--seeds 0,3,7`.
+  /// - Parameter text: the seeds option.
+  /// - Returns: the seeds, or nil when malformed.
+  public static func parse(seeds text: String) -> [UInt64]? {
+    var seeds: [UInt64] = []
+    for part in text.split(separator: ",") {
+      let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+      if bounds.count == 2, let lo = UInt64(bounds[0]), let hi = UInt64(bounds[1]), lo <= hi,
+        hi - lo < 100_000
+      {
+        seeds += Array(lo...hi)
+      } else if bounds.count == 1, let value = UInt64(bounds[0]) {
+        seeds.append(value)
+      } else {
+        return nil
+      }
+    }
+    return seeds.isEmpty ? nil : seeds
+  }
+}
+
+/// A sweep expanded into runs: every combination of the axes, in a fixed order.
+public struct SweepPlan: Sendable {
+  /// One combination.
+  public struct Run: Sendable {
+    /// Position in the expansion (from 0); shards take `index % N == K - 1`.
+    public var index: Int
+    /// The axis values of this run, in axis order.
+    public var axes: [JSONMember]
+    /// The validated scenario, or the problems that make it invalid.
+    public var scenario: Result<Scenario, ScenarioErrors>
+    /// A stable id: FNV-1a (64 bits) of the resolved scenario (or of the axes when invalid).
+    public var id: String
+  }
+
+  /// The axes, outermost first (the last varies fastest).
+  public var axes: [SweepAxis]
+  /// The runs, in expansion order.
+  public var runs: [Run]
+
+  /// Expands a scenario file: its `sweep` block's axes, then `grids`, then `seeds`.
+  /// - Parameters:
+  ///   - file: the scenario file.
+  ///   - grids: extra axes (`--grid`).
+  ///   - seeds: the seeds axis (`--seeds`), or nil.
+  ///   - overrides: `--set` assignments applied to every run first.
+  /// - Returns: the plan.
+  /// - Throws: `ScenarioErrors` when the file or an axis is unusable (not for invalid combinations).
+  public static func expand(
+    file: String, grids: [SweepAxis], seeds: [UInt64]?, overrides: [String]
+  ) throws(ScenarioErrors) -> SweepPlan {
+    guard let data = FileManager.default.contents(atPath: file),
+      let text = String(data: data, encoding: .utf8)
+    else {
+      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "cannot be read")])
+    }
+    var document: JSONValue
+    do {
+      document = try JSONParser.parse(text)
+    } catch {
+      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "not valid JSON: \(error)")])
+    }
+    var axes: [SweepAxis] = []
+    if case .object(var members) = document,
+      let i = members.firstIndex(where: { $0.key == "sweep" })
+    {
+      guard case .object(let block) = members[i].value else {
+        throw ScenarioErrors(
+          source: file,
+          errors: [
+            ScenarioError(JSONPath.root.appending("sweep"), "expected an object of path: [values]")
+          ])
+      }
+      for member in block {
+        guard case .array(let values) = member.value, !values.isEmpty,
+          Override.parsePath(member.key) != nil
+        else {
+          throw ScenarioErrors(
+            source: file,
+            errors: [
+              ScenarioError(
+                JSONPath.root.appending("sweep").appending(member.key),
+                "expected a scenario path and a non-empty array of values")
+            ])
+        }
+        axes.append(SweepAxis(path: member.key, values: values))
+      }
+      members.remove(at: i)
+      document = .object(members)
+    }
+    axes += grids
+    if let seeds { axes.append(SweepAxis(path: "seed", values: seeds.map { .number(Double($0)) })) }
+    let directory = (file as NSString).deletingLastPathComponent
+    let base = document.serialized()
+    var runs: [Run] = []
+    var counters = [Int](repeating: 0, count: axes.count)
+    let total = axes.reduce(1) { $0 * $1.values.count }
+    for index in 0..<total {
+      let values = axes.indices.map { axes[$0].values[counters[$0]] }
+      let assignments = overrides + zip(axes, values).map { "\($0.path)=\($1.serialized())" }
+      let members = zip(axes, values).map { JSONMember($0.path, $1) }
+      let scenario: Result<Scenario, ScenarioErrors>
+      do {
+        scenario = .success(
+          try ScenarioLoader.decode(
+            base, source: file, baseDirectory: directory.isEmpty ? "." : directory,
+            overrides: assignments))
+      } catch {
+        scenario = .failure(error)
+      }
+      let key =
+        (try? scenario.get().resolved.serialized()) ?? JSONValue.object(members).serialized()
+      runs.append(Run(index: index, axes: members, scenario: scenario, id: fnv1a(key)))
+      // Advance the counters, last axis fastest.
+      var axis = axes.count - 1
+      while axis >= 0 {
+        counters[axis] += 1
+        if counters[axis] < axes[axis].values.count { break }
+        counters[axis] = 0
+        axis -= 1
+      }
+    }
+    return SweepPlan(axes: axes, runs: runs)
+  }
+
+  /// FNV-1a 64-bit hash as 16 hex digits.
+  static func fnv1a(_ text: String) -> String {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in text.utf8 {
+      hash ^= UInt64(byte)
+      hash &*= 0x0000_0100_0000_01B3
+    }
+    let digits = String(hash, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
+  }
+}
