@@ -5,7 +5,7 @@ SWIFT      ?= swift
 BIN        := .build/release/poisonlab
 APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist
 
-.PHONY: deps build test check demo bench lint format clean
+.PHONY: deps build test check fanout demo bench lint format clean
 
 # Installs the Debian packages that are missing (apt-get update first); as
 # root only, otherwise prints the exact command and stops.
@@ -35,6 +35,11 @@ test: deps
 # The regression checks of scenarios/regression (expect thresholds; JUnit in .build/).
 check: build
 	$(BIN) check scenarios/regression/*.json --junit .build/regression-junit.xml
+
+# A sweep fanned out by GNU parallel and by a Slurm job array (single-node
+# cluster started and stopped here, as root) must merge to the unsharded rows.
+fanout: build
+	scripts/fanout-check.sh
 
 demo: build
 	$(BIN) run scenarios/quickstart.json --format table
