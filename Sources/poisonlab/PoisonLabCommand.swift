@@ -12,7 +12,8 @@ struct PoisonLabCommand: ParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      RunCommand.self, SweepCommand.self, ValidateCommand.self, CheckCommand.self, ListCommand.self,
+      RunCommand.self, SweepCommand.self, ReportCommand.self, ValidateCommand.self,
+      CheckCommand.self, ListCommand.self,
       AggregateCommand.self, SchemaCommand.self, BenchCommand.self,
     ]
   )

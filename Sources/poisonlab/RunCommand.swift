@@ -38,6 +38,9 @@ struct RunCommand: ParsableCommand {
   @Flag(help: "No progress and no table when --output is given.")
   var quiet = false
 
+  @Option(help: "Write per-round accuracy and attack success curves to this SVG file.")
+  var plot: String?
+
   func validate() throws {
     if let format, Formats.named(format) == nil {
       throw ValidationError(
@@ -84,9 +87,12 @@ struct RunCommand: ParsableCommand {
     let experiment = Experiment(
       scenario: scenario, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
     let summary: MetricRecord
+    var rounds: [MetricRecord] = []
+    defer { if let plot { writePlot(rounds, scenario: scenario.name, to: plot) } }
     do {
       summary = try experiment.run(progress: progress.handle) { (record) throws(SinkError) in
         progress.clear()
+        if record.kind == .round { rounds.append(record) }
         for sink in sinks { try sink.write(record) }
       }
       for sink in sinks { try sink.finish() }
@@ -107,6 +113,29 @@ struct RunCommand: ParsableCommand {
       Terminal.error("poisonlab: expectations missed:")
       for miss in summary.totals?.expectMisses ?? [] { Terminal.error("  - \(miss)") }
       throw ExitCode(Exit.expectationMissed)
+    }
+  }
+
+  /// Writes the curves of the rounds run so far (also after a failure).
+  func writePlot(_ rounds: [MetricRecord], scenario: String, to path: String) {
+    func series(_ name: String, _ value: (MetricRecord) -> Double?, dashed: Bool) -> SVGChart
+      .Series?
+    {
+      let points = rounds.compactMap { r in value(r).map { (Double(r.round), $0) } }
+      return points.isEmpty ? nil : SVGChart.Series(name: name, points: points, dashed: dashed)
+    }
+    let lines = [
+      series("accuracy", { $0.accuracy }, dashed: false),
+      series("attack success", { $0.attackSuccess }, dashed: true),
+      series("robust accuracy", { $0.robustAccuracy }, dashed: false),
+    ].compactMap { $0 }
+    let svg = SVGChart.lines(
+      title: "\(scenario): per-round metrics", xLabel: "round", yLabel: "rate", series: lines)
+    let temporary = path + ".partial"
+    if !FileManager.default.createFile(atPath: temporary, contents: Data(svg.utf8))
+      || rename(temporary, path) != 0
+    {
+      Terminal.error("poisonlab: cannot write \(path)")
     }
   }
 

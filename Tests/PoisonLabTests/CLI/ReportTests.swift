@@ -1,0 +1,103 @@
+import Foundation
+import PoisonLab
+import Testing
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+@Suite("CLI report and plots", .serialized)
+struct ReportTests {
+  /// Rows of a tiny two-axis sweep written by hand: known means and stds.
+  static let rows = """
+    {"type": "summary", "run_id": "a0", "run_index": 0, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.8, "attack_success": null}
+    {"type": "round", "run_id": "a1", "run_index": 1, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 1}, "scenario": "s", "round": 1, "accuracy": 0.5, "attack_success": null}
+    {"type": "summary", "run_id": "a1", "run_index": 1, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 1}, "scenario": "s", "round": 2, "accuracy": 0.6, "attack_success": null}
+    {"type": "summary", "run_id": "b0", "run_index": 2, "axes": {"attack.name": "ipm", "defense.name": "krum", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.7, "attack_success": null}
+    {"type": "summary", "run_id": "c0", "run_index": 3, "axes": {"attack.name": "alie", "defense.name": "median", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.9, "attack_success": null}
+    {"type": "error", "run_id": "d0", "run_index": 4, "axes": {"attack.name": "alie", "defense.name": "median", "seed": 1}, "exit_code": 3, "message": "diverged"}
+
+    """
+
+  static func isXML(_ text: String) -> Bool { XMLParser(data: Data(text.utf8)).parse() }
+
+  @Test("groups by axes with mean and sample std; failed and missing cells; worst case per defense")
+  func table() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write("r.jsonl", text: Self.rows)
+    let report = try Report.read([file], by: nil)
+    #expect(report.by == ["attack.name", "defense.name"])
+    #expect(report.cells.map(\.key) == [["ipm", "median"], ["ipm", "krum"], ["alie", "median"]])
+    let ipmMedian = try #require(
+      report.cells[0].statistics.first { $0.metric == "accuracy" }?.value)
+    #expect(
+      isClose(ipmMedian.mean, 0.7) && isClose(ipmMedian.std, 0.141_421_356, rtol: 1e-6)
+        && ipmMedian.count == 2)
+    #expect(report.cells[2].failed == 1 && report.cells[2].runs == 1)
+    #expect(report.missing == [["alie", "krum"]])
+    let worst = report.worstCase("accuracy")
+    #expect(worst.map(\.defense) == ["median", "krum"])
+    #expect(isClose(worst[0].value, 0.7) && worst[0].attack == "ipm")
+    let out = try CLI.run(["report", file])
+    #expect(out.status == 0)
+    #expect(out.stdout.contains("ipm          median           2        0  0.7000 ± 0.1414"))
+    #expect(out.stdout.contains("alie         krum             0  missing"))
+    #expect(out.stdout.contains("worst case over attacks (accuracy):\n  median: 0.7000 (ipm)"))
+    let markdown = try CLI.run(["report", file, "--format", "markdown"])
+    #expect(markdown.stdout.hasPrefix("| attack.name | defense.name | runs | failed | accuracy |"))
+    let csv = try CLI.run(["report", file, "--format", "csv"])
+    #expect(csv.stdout.split(separator: "\n").count == 5)
+    let json = try JSONParser.parse(try CLI.run(["report", file, "--format", "json"]).stdout)
+    #expect(
+      json["missing"]
+        == .array([
+          .object([
+            JSONMember("attack.name", .string("alie")), JSONMember("defense.name", .string("krum")),
+          ])
+        ]))
+    #expect(try CLI.run(["report", file, "--metric", "acuracy"]).status == 2)
+    #expect(try CLI.run(["report", dir.path + "/none.jsonl"]).status == 3)
+  }
+
+  @Test("plots are valid SVG (XML) with labelled axes; the HTML holds tables and plots")
+  func plots() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write("r.jsonl", text: Self.rows)
+    let out = try CLI.run([
+      "report", file, "--plots", dir.path + "/plots", "--html", dir.path + "/report.html",
+    ])
+    #expect(out.status == 0, "\(out.stderr)")
+    let curves = try String(contentsOfFile: dir.path + "/plots/curves.svg", encoding: .utf8)
+    let heatmap = try String(contentsOfFile: dir.path + "/plots/heatmap.svg", encoding: .utf8)
+    #expect(Self.isXML(curves) && Self.isXML(heatmap))
+    #expect(curves.contains(">round</text>") && curves.contains(">rate</text>"))
+    #expect(heatmap.contains(">0.700</text>") && heatmap.contains(">n/a</text>"))
+    let html = try String(contentsOfFile: dir.path + "/report.html", encoding: .utf8)
+    #expect(html.contains("<table>") && html.components(separatedBy: "<svg").count == 3)
+    // Offline: no scripts, and no address but the SVG namespace URI.
+    #expect(!html.contains("<script"))
+    #expect(
+      html.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http")
+        == false)
+
+    let plot = dir.path + "/run.svg"
+    let run = try CLI.run([
+      "run", "scenarios/regression/smoke-synthetic.json", "--format", "jsonl", "--plot", plot,
+    ])
+    #expect(run.status == 0)
+    let svg = try String(contentsOfFile: plot, encoding: .utf8)
+    #expect(Self.isXML(svg))
+    #expect(svg.contains(">accuracy</text>") && svg.contains(">attack success</text>"))
+  }
+
+  @Test("chart text is escaped")
+  func escaping() {
+    let svg = SVGChart.lines(
+      title: "a < b & \"c\"", xLabel: "x", yLabel: "y",
+      series: [.init(name: "<s>", points: [(1, 0.5), (2, 0.6)])])
+    #expect(Self.isXML(svg))
+    #expect(svg.contains("a &lt; b &amp; &quot;c&quot;"))
+  }
+}
