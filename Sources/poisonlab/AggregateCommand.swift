@@ -109,13 +109,7 @@ struct AggregateCommand: ParsableCommand {
         output.hasSuffix(".npy")
         ? NPYArray(shape: [d], values: result.aggregate).serialized()
         : Array((result.aggregate.map { "\($0)" }.joined(separator: ",") + "\n").utf8)
-      let temporary = output + ".partial"
-      guard FileManager.default.createFile(atPath: temporary, contents: Data(text)),
-        rename(temporary, output) == 0
-      else {
-        Terminal.error("poisonlab: cannot write \(output)")
-        throw ExitCode(Exit.runtime)
-      }
+      guard writeAtomically(Data(text), to: output) else { throw ExitCode(Exit.runtime) }
     }
     let norms = set.norms()
     let aggregateNorm = result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()

@@ -51,13 +51,7 @@ struct CheckCommand: ParsableCommand {
     Terminal.out("\(passed) passed, \(outcomes.count - passed) failed\n")
     if let junit {
       let xml = Self.junit(outcomes)
-      let temporary = junit + ".partial"
-      guard FileManager.default.createFile(atPath: temporary, contents: Data(xml.utf8)),
-        rename(temporary, junit) == 0
-      else {
-        Terminal.error("poisonlab: cannot write \(junit)")
-        throw ExitCode(Exit.runtime)
-      }
+      guard writeAtomically(Data(xml.utf8), to: junit) else { throw ExitCode(Exit.runtime) }
     }
     let codes = outcomes.map(\.exitCode)
     if codes.contains(Exit.invalid) { throw ExitCode(Exit.invalid) }

@@ -109,13 +109,7 @@ struct ReportCommand: ParsableCommand {
   }
 
   static func write(_ text: String, to path: String) throws {
-    let temporary = path + ".partial"
-    guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)),
-      rename(temporary, path) == 0
-    else {
-      Terminal.error("poisonlab: cannot write \(path)")
-      throw ExitCode(Exit.runtime)
-    }
+    guard writeAtomically(Data(text.utf8), to: path) else { throw ExitCode(Exit.runtime) }
   }
 
   /// Per-round mean accuracy (solid) and attack success (dashed) of every cell.

@@ -131,12 +131,7 @@ struct RunCommand: ParsableCommand {
     ].compactMap { $0 }
     let svg = SVGChart.lines(
       title: "\(scenario): per-round metrics", xLabel: "round", yLabel: "rate", series: lines)
-    let temporary = path + ".partial"
-    if !FileManager.default.createFile(atPath: temporary, contents: Data(svg.utf8))
-      || rename(temporary, path) != 0
-    {
-      Terminal.error("poisonlab: cannot write \(path)")
-    }
+    writeAtomically(Data(svg.utf8), to: path)
   }
 
   /// The format implied by a file's extension (`.csv`, `.json`, else `jsonl`).

@@ -223,14 +223,8 @@ struct SweepCommand: ParsableCommand {
     }
     let kept = zip(lines, ids).filter { $0.1.map(complete.contains) ?? false }.map(\.0)
     if torn || kept.count != lines.count {
-      let temporary = path + ".partial"
       let body = kept.map { $0 + "\n" }.joined()
-      guard FileManager.default.createFile(atPath: temporary, contents: Data(body.utf8)),
-        rename(temporary, path) == 0
-      else {
-        Terminal.error("poisonlab: cannot rewrite \(path)")
-        throw ExitCode(Exit.runtime)
-      }
+      guard writeAtomically(Data(body.utf8), to: path) else { throw ExitCode(Exit.runtime) }
       Terminal.error(
         "poisonlab: removed \(lines.count - kept.count + (torn ? 1 : 0)) line(s) of unfinished runs from \(path)"
       )

@@ -17,3 +17,21 @@ enum Terminal {
     FileHandle.standardOutput.write(Data(text.utf8))
   }
 }
+
+/// Writes `data` to `path` through `path.partial` and a rename, so a reader
+/// never sees a half-written file.
+/// - Parameters:
+///   - data: the contents.
+///   - path: the final file.
+/// - Returns: false (after saying why on standard error) when it cannot be written.
+@discardableResult
+func writeAtomically(_ data: Data, to path: String) -> Bool {
+  let temporary = path + ".partial"
+  guard FileManager.default.createFile(atPath: temporary, contents: data),
+    rename(temporary, path) == 0
+  else {
+    Terminal.error("poisonlab: cannot write \(path)")
+    return false
+  }
+  return true
+}
