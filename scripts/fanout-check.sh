@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/.build/release/poisonlab}
-SCENARIO=$PWD/scenarios/regression/sweep-synthetic.json
+SCENARIO=$PWD/scenarios/federated/sweep-synthetic.json
 SWEEP=(--seeds 0-1 --quiet)
 work=$(mktemp -d /tmp/poisonlab-fanout.XXXXXX)
 
