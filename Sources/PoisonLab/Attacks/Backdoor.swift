@@ -2,8 +2,9 @@
 /// poisoned training samples, which are relabelled `target`; the model learns
 /// to answer `target` whenever the trigger is present.
 ///
-/// Centralized: `floor(fraction * n)` samples, drawn uniformly among those
-/// whose label is not `target`, are stamped and relabelled.
+/// Centralized: `round(fraction * n)` samples, drawn uniformly from the whole
+/// training set, are stamped and labelled `target` (target-class samples keep
+/// their label); this is BackdoorBench's all-to-one training selection.
 /// `attack_success` = share of triggered test samples *whose true label is
 /// not the target* classified as `target` (BackdoorBench's all-to-one
 /// convention); `robust_accuracy` = share of the same triggered samples
@@ -90,8 +91,8 @@ public struct Backdoor: DataPoisoning {
 
   public func poison(_ data: inout Dataset, rng: inout SplitMix64) -> [Int] {
     guard let trigger = trigger(for: data.shape) else { return [] }
-    let candidates = data.labels.indices.filter { data.labels[$0] != Int32(target) }
-    let chosen = choose(Int(fraction * Double(data.count)), from: candidates, rng: &rng)
+    let count = Int((fraction * Double(data.count)).rounded())
+    let chosen = choose(count, from: Array(data.labels.indices), rng: &rng)
     for i in chosen {
       trigger.stamp(&data, sample: i)
       data.labels[i] = Int32(target)

@@ -104,7 +104,8 @@ struct BackdoorTests {
       try stamped(#"{"size": 1, "position": [2, 3], "value": 5}"#)[2] == [0, 0, 0, 5, 0, 0])
   }
 
-  @Test("poisons floor(fraction * n) non-target samples, stamps every channel, relabels")
+  @Test(
+    "poisons round(fraction * n) samples drawn from the whole set, stamps every channel, relabels")
   func poison() throws {
     let backdoor = try attack(
       #"{"name": "backdoor", "fraction": 0.25, "target": 2, "trigger": {"size": 1, "value": -1}}"#)
@@ -113,8 +114,8 @@ struct BackdoorTests {
     let poisoned = backdoor.poison(&data, rng: &rng)
     #expect(poisoned.count == 10)
     let original = tinyImages()
+    #expect(poisoned.contains { original.labels[$0] == 2 })  // the target class is not avoided (seed 4)
     for i in poisoned {
-      #expect(original.labels[i] != 2)
       #expect(data.labels[i] == 2)
       let last = (i + 1) * 60
       // Both channels of pixel (4, 5).
