@@ -14,7 +14,7 @@ struct PoisonLabCommand: ParsableCommand {
     subcommands: [
       RunCommand.self, SweepCommand.self, ReportCommand.self, ValidateCommand.self,
       CheckCommand.self, ListCommand.self,
-      AggregateCommand.self, SchemaCommand.self, BenchCommand.self,
+      AggregateCommand.self, PrivacyCommand.self, SchemaCommand.self, BenchCommand.self,
     ]
   )
 }

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import PoisonLab
+
+/// `poisonlab privacy`: epsilon of the sampled Gaussian mechanism.
+struct PrivacyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "privacy",
+    abstract:
+      "Epsilon spent by a sampled Gaussian mechanism (DP-SGD, DP-FedAvg), by RDP accounting.",
+    discussion: """
+      RDP of the sampled Gaussian mechanism (Mironov, Talwar & Zhang 2019) over TF-Privacy's \
+      default orders, composed over --steps, converted with the classic bound \
+      epsilon = min over orders of RDP - log(delta) / (order - 1). Assumes Poisson sampling with \
+      rate --sample-rate (records per step / records; clients per round / clients in DP-FedAvg).
+      """)
+
+  @Option(help: "Noise standard deviation over the L2 sensitivity (clip).")
+  var noiseMultiplier: Double
+
+  @Option(help: "Sampling rate q in [0, 1].")
+  var sampleRate: Double
+
+  @Option(help: "Number of steps (DP-SGD) or rounds (DP-FedAvg).")
+  var steps: Int
+
+  @Option(help: "Target delta in (0, 1).")
+  var delta: Double
+
+  @Option(help: "Output format: table or json.")
+  var format: String = "table"
+
+  func validate() throws {
+    guard noiseMultiplier > 0, noiseMultiplier.isFinite else {
+      throw ValidationError("--noise-multiplier must be > 0")
+    }
+    guard (0...1).contains(sampleRate) else {
+      throw ValidationError("--sample-rate must be in [0, 1]")
+    }
+    guard steps >= 0 else { throw ValidationError("--steps must be >= 0") }
+    guard delta > 0, delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
+    guard ["table", "json"].contains(format) else {
+      throw ValidationError("--format must be table or json")
+    }
+  }
+
+  func run() throws {
+    let (epsilon, order) = RDPAccountant.epsilon(
+      q: sampleRate, noiseMultiplier: noiseMultiplier, steps: steps, delta: delta)
+    if format == "json" {
+      Terminal.out(
+        JSONValue.object([
+          JSONMember("epsilon", .number(epsilon)), JSONMember("order", .number(order)),
+          JSONMember("delta", .number(delta)),
+        ]).serialized() + "\n")
+    } else {
+      Terminal.out(
+        "epsilon \(String(format: "%.4f", epsilon)) at delta \(delta) (RDP order \(JSONValue.format(order)); "
+          + "q \(sampleRate), noise multiplier \(noiseMultiplier), \(steps) steps, Poisson sampling)\n"
+      )
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import PoisonLab
+import Testing
+
+@Suite("RDP accountant")
+struct PrivacyTests {
+  /// TensorFlow Privacy, tutorials/README.md, "Select Parameters" (MNIST, 60,000
+  /// examples, batch 256, delta 1e-5; the tutorial's steps = epochs * (60000 // 256)):
+  /// noise 1.12 for 60 epochs -> 2.92; 0.6 for 30 -> 9.74; 1.2 for 10 -> 1.20.
+  @Test(
+    "matches TF-Privacy's published MNIST DP-SGD table to 2 decimals",
+    arguments: [(1.12, 60, 2.92), (0.6, 30, 9.74), (1.2, 10, 1.20)])
+  func publishedTable(noise: Double, epochs: Int, published: Double) {
+    let (epsilon, _) = RDPAccountant.epsilon(
+      q: 256.0 / 60_000, noiseMultiplier: noise, steps: epochs * 234, delta: 1e-5)
+    #expect(abs(epsilon - published) < 0.01, "epsilon \(epsilon) vs published \(published)")
+  }
+
+  /// Goldens from Fixtures/rdp_reference.py (an independent SciPy implementation).
+  @Test("integer and fractional orders and the conversion match the reference implementation")
+  func reference() {
+    #expect(
+      isClose(
+        RDPAccountant.rdp(q: 0.01, sigma: 1.1, alpha: 2.5), 0.000_162_077_409_330_898_2, rtol: 1e-9)
+    )
+    #expect(
+      isClose(
+        RDPAccountant.rdp(q: 0.01, sigma: 1.1, alpha: 8), 0.000_584_070_335_520_246_7, rtol: 1e-9))
+    let a = RDPAccountant.epsilon(q: 0.01, noiseMultiplier: 1.1, steps: 1000, delta: 1e-5)
+    #expect(isClose(a.epsilon, 2.082_084_544_256_858_3, rtol: 1e-9) && a.order == 9.8)
+    let b = RDPAccountant.epsilon(q: 0.1, noiseMultiplier: 4, steps: 500, delta: 1e-6)
+    #expect(isClose(b.epsilon, 3.226_775_518_684_522_4, rtol: 1e-9))
+  }
+
+  @Test(
+    "limits: no sampling is no privacy loss beyond the conversion; full sampling is the Gaussian mechanism"
+  )
+  func limits() {
+    #expect(RDPAccountant.rdp(q: 0, sigma: 1, alpha: 5) == 0)
+    #expect(isClose(RDPAccountant.rdp(q: 1, sigma: 2, alpha: 3), 3.0 / 8))
+    // More steps or less noise never lowers epsilon.
+    let few = RDPAccountant.epsilon(q: 0.02, noiseMultiplier: 1, steps: 100, delta: 1e-5).epsilon
+    let many = RDPAccountant.epsilon(q: 0.02, noiseMultiplier: 1, steps: 1000, delta: 1e-5).epsilon
+    let noisier = RDPAccountant.epsilon(q: 0.02, noiseMultiplier: 2, steps: 1000, delta: 1e-5)
+      .epsilon
+    #expect(few < many && noisier < many)
+  }
+
+  @Test("poisonlab privacy prints epsilon and the order (json) and rejects bad input")
+  func cli() throws {
+    let r = try CLI.run([
+      "privacy", "--noise-multiplier", "1.1", "--sample-rate", "0.01", "--steps", "1000", "--delta",
+      "1e-5", "--format", "json",
+    ])
+    #expect(r.status == 0)
+    #expect(r.stdout == #"{"epsilon": 2.0820845442568583, "order": 9.8, "delta": 1e-05}"# + "\n")
+    #expect(
+      try CLI.run([
+        "privacy", "--noise-multiplier", "0", "--sample-rate", "0.01", "--steps", "1", "--delta",
+        "1e-5",
+      ]).status == 2)
+    #expect(
+      try CLI.run([
+        "privacy", "--noise-multiplier", "1", "--sample-rate", "2", "--steps", "1", "--delta",
+        "1e-5",
+      ]).status == 2)
+  }
+}
