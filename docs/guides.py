@@ -42,7 +42,8 @@ def example(family, plugin):
         block['clients'] = 4
         return {'federation': {'clients': 20}, 'attack': block, 'defense': {'name': 'median'}}
     if family == 'defenses':
-        chain = block if plugin['role'] == 'aggregator' else [block, {'name': 'median'}]
+        after = 'mean' if plugin['name'] == 'dp' else 'median'
+        chain = block if plugin['role'] == 'aggregator' else [block, {'name': after}]
         return {'federation': {'clients': 20}, 'attack': {'name': 'gaussian', 'clients': 4}, 'defense': chain}
     return {'federation': {'clients': 20, 'partition': block}}
 

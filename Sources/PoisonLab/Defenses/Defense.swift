@@ -28,6 +28,20 @@ public protocol UpdateFilter: Defense {
   mutating func filter(
     _ updates: inout UpdateSet, context: DefenseContext
   ) throws(DefenseError) -> DefenseOutcome
+
+  /// Changes the aggregate after the aggregator ran (e.g. adds DP noise).
+  /// - Parameters:
+  ///   - aggregate: the aggregate update.
+  ///   - received: the number of updates the chain received.
+  ///   - context: the round's facts.
+  mutating func postprocess(_ aggregate: inout [Float], received: Int, context: DefenseContext)
+}
+
+extension UpdateFilter {
+  /// Most filters do nothing after aggregation.
+  public mutating func postprocess(
+    _ aggregate: inout [Float], received: Int, context: DefenseContext
+  ) {}
 }
 
 /// The last stage: turns the updates into one aggregate update.

@@ -11,6 +11,12 @@ public struct DefenseChain: Sendable {
   /// The stages' names.
   public var names: [String] { stages.map { type(of: $0).descriptor.name } }
 
+  /// The `dp` stage's accounting parameters, when the chain has one.
+  public var privacy: (noiseMultiplier: Double, delta: Double)? {
+    for stage in stages { if let dp = stage as? DPFedAvg { return (dp.noiseMultiplier, dp.delta) } }
+    return nil
+  }
+
   /// Creates a chain; the last stage must be an ``Aggregator``, the others ``UpdateFilter``s.
   /// - Parameter stages: the validated stages.
   public init(_ stages: [any Defense]) { self.stages = stages }
@@ -52,6 +58,7 @@ public struct DefenseChain: Sendable {
       if rejected > 0 { set = set.selecting(finite) }
     }
     var aggregate = [Float](repeating: 0, count: updates.dimension)
+    var contexts: [DefenseContext] = []
     var scores: [(stage: String, values: [Double?])] = []
     for (index, stage) in stages.enumerated() {
       let name = type(of: stage).descriptor.name
@@ -59,6 +66,7 @@ public struct DefenseChain: Sendable {
         round: round, threads: threads, previousAggregate: previousAggregate,
         rejectedNonFinite: rejected,
         rng: seeds.generator("defense", round, index))
+      contexts.append(context)
       let owners = set.owners
       let outcome: DefenseOutcome
       if index < stages.count - 1, var filter = stage as? any UpdateFilter {
@@ -83,6 +91,14 @@ public struct DefenseChain: Sendable {
         }
         scores.append((name, perUpdate))
       }
+    }
+    // Post-processing, in chain order (DP noise on the aggregate).
+    for index in stages.indices.dropLast() {
+      guard var filter = stages[index] as? any UpdateFilter else { continue }
+      var context = contexts[index]
+      context.rng = seeds.generator("defense", round, index, "post")
+      filter.postprocess(&aggregate, received: updates.count, context: context)
+      stages[index] = filter
     }
     return Result(
       aggregate: aggregate, flagged: flagged, rejectedNonFinite: rejected, scores: scores)

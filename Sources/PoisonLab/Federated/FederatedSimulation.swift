@@ -275,6 +275,13 @@ struct FederatedSimulation {
       record.flagged = flaggedCount
       record.detectionPrecision = flaggedCount > 0 ? Double(caught) / Double(flaggedCount) : nil
       record.detectionRecall = maliciousCount > 0 ? Double(caught) / Double(maliciousCount) : nil
+      if let privacy = chain.privacy {
+        let q = Double(federation.clientsPerRound) / Double(federation.clients)
+        record.epsilon =
+          RDPAccountant.epsilon(
+            q: q, noiseMultiplier: privacy.noiseMultiplier, steps: round, delta: privacy.delta
+          ).epsilon
+      }
       record.seconds = experiment.seconds(clock.now - roundStart)
       last = record
       do { try emit(record) } catch { throw .output(error) }

@@ -49,6 +49,8 @@ public struct MetricRecord: Sendable, Equatable {
   public var detectionPrecision: Double?
   /// Flagged malicious items / malicious (nil when undefined or no defense).
   public var detectionRecall: Double?
+  /// Differential privacy spent so far at the `dp` defense's delta (nil without `dp`).
+  public var epsilon: Double?
   /// Wall-clock seconds of this round (training and evaluation).
   public var seconds: Double
   /// Summary totals (nil for rounds).
@@ -67,13 +69,14 @@ public struct MetricRecord: Sendable, Equatable {
   ///   - flagged: flagged items.
   ///   - detectionPrecision: detection precision.
   ///   - detectionRecall: detection recall.
+  ///   - epsilon: privacy spent so far.
   ///   - seconds: wall-clock seconds of the round.
   ///   - totals: summary totals.
   public init(
     kind: Kind, scenario: String, round: Int, accuracy: Double, loss: Double,
-    attackSuccess: Double?,
-    robustAccuracy: Double?, malicious: Int, flagged: Int, detectionPrecision: Double?,
-    detectionRecall: Double?, seconds: Double, totals: Totals? = nil
+    attackSuccess: Double?, robustAccuracy: Double?, malicious: Int, flagged: Int,
+    detectionPrecision: Double?, detectionRecall: Double?, epsilon: Double? = nil, seconds: Double,
+    totals: Totals? = nil
   ) {
     self.kind = kind
     self.scenario = scenario
@@ -86,6 +89,7 @@ public struct MetricRecord: Sendable, Equatable {
     self.flagged = flagged
     self.detectionPrecision = detectionPrecision
     self.detectionRecall = detectionRecall
+    self.epsilon = epsilon
     self.seconds = seconds
     self.totals = totals
   }
@@ -93,7 +97,7 @@ public struct MetricRecord: Sendable, Equatable {
   /// Every metric name `expect` may test, with what it means.
   public static let metricNames: [String] = [
     "accuracy", "loss", "attack_success", "robust_accuracy", "malicious", "flagged",
-    "detection_precision", "detection_recall",
+    "detection_precision", "detection_recall", "epsilon",
   ]
 
   /// The value of a metric by name (nil when null or unknown).
@@ -109,6 +113,7 @@ public struct MetricRecord: Sendable, Equatable {
     case "flagged": return Double(flagged)
     case "detection_precision": return detectionPrecision
     case "detection_recall": return detectionRecall
+    case "epsilon": return epsilon
     default: return nil
     }
   }
@@ -116,7 +121,8 @@ public struct MetricRecord: Sendable, Equatable {
   /// The column names of every record type, in output order (CSV header).
   public static let columns: [String] = [
     "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
-    "malicious", "flagged", "detection_precision", "detection_recall", "seconds", "rounds",
+    "malicious", "flagged", "detection_precision", "detection_recall", "epsilon", "seconds",
+    "rounds",
     "total_seconds", "mean_seconds_per_round", "malicious_total", "flagged_total", "expect_passed",
     "expect_misses",
   ]
@@ -136,6 +142,7 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("flagged", .number(Double(flagged))),
       JSONMember("detection_precision", number(detectionPrecision)),
       JSONMember("detection_recall", number(detectionRecall)),
+      JSONMember("epsilon", number(epsilon)),
       JSONMember("seconds", .number(seconds)),
     ]
     if let totals {

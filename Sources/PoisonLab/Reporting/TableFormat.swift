@@ -48,6 +48,7 @@ public struct TableFormat: ParameterlessFormat {
     text += "\n  malicious \(totals.maliciousTotal)   flagged \(totals.flaggedTotal)"
     if let p = record.detectionPrecision { text += "   precision \(Self.fixed(p, 3))" }
     if let r = record.detectionRecall { text += "   recall \(Self.fixed(r, 3))" }
+    if let e = record.epsilon { text += "   epsilon \(Self.fixed(e, 3))" }
     text += "\n"
     if let passed = totals.expectPassed {
       text +=

@@ -55,6 +55,7 @@ public enum Registry {
     GeometricMedian.self,
     CenteredClipping.self,
     NormClip.self,
+    DPFedAvg.self,
     NearestNeighborMixing.self,
     Bucketing.self,
     AnomalyFilter.self,

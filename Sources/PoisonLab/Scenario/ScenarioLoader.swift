@@ -220,6 +220,16 @@ public enum ScenarioLoader {
       defenses.append((defense, path))
       defenseJSON.append(p.json)
     }
+    // DP-FedAvg's guarantee holds for clipped updates averaged with equal weights.
+    for (position, entry) in defenses.enumerated() where entry.defense is DPFedAvg {
+      let next = position + 1 < defenses.count ? defenses[position + 1].defense : nil
+      if !(next is Mean) || position + 2 != defenses.count {
+        validator.fail(
+          entry.path.appending("name"),
+          "\"dp\" must directly precede the last stage, which must be \"mean\" (its guarantee assumes equally weighted clipped updates)"
+        )
+      }
+    }
     if context.federated && list.isEmpty {
       return ([(FedAvg(), root)], .object([JSONMember("name", .string("fedavg"))]))
     }

@@ -44,7 +44,7 @@ struct CLI {
   static let roundKeys = [
     "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
     "malicious",
-    "flagged", "detection_precision", "detection_recall", "seconds",
+    "flagged", "detection_precision", "detection_recall", "epsilon", "seconds",
   ]
 }
 
@@ -68,7 +68,7 @@ struct CLITests {
         #expect(keys == CLI.roundKeys)
         #expect(members[0].value == .string("round"))
       } else {
-        #expect(Array(keys.prefix(12)) == CLI.roundKeys)
+        #expect(Array(keys.prefix(13)) == CLI.roundKeys)
         #expect(members[0].value == .string("summary"))
         #expect(keys.contains("expect_passed"))
       }

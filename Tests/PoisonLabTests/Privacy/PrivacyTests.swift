@@ -65,3 +65,52 @@ struct PrivacyTests {
       ]).status == 2)
   }
 }
+
+@Suite("DP-FedAvg")
+struct DPFedAvgTests {
+  @Test("clips every update, then adds N(0, (z * clip / m)^2) to the mean (seed 3)")
+  func noise() throws {
+    let d = 20_000
+    let rows: [[Float]] = [
+      [Float](repeating: 0.01, count: d), [Float](repeating: -0.01, count: d),
+      [Float](repeating: 0, count: d), [Float](repeating: 0, count: d),
+    ]
+    var chain = DefenseChain([DPFedAvg(clip: 1, noiseMultiplier: 2), Mean()])
+    let result = try chain.run(
+      UpdateSet(rows: rows), round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(3))
+    // The first two rows have norm 0.01 * sqrt(20000) = 1.414 > 1: clipped to 1; their mean cancels.
+    let mean = result.aggregate.reduce(0.0) { $0 + Double($1) } / Double(d)
+    let std =
+      (result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(d) - mean * mean)
+      .squareRoot()
+    #expect(abs(mean) < 0.01)
+    #expect(isClose(std, 2.0 * 1 / 4, rtol: 0.03))  // z * clip / m with m = 4 received updates
+    #expect(result.flagged == [false, false, false, false])
+    let clipped = try #require(result.scores.first?.values.compactMap { $0 })
+    #expect(isClose(clipped[0], 1.414_213_56, rtol: 1e-4))
+  }
+
+  @Test("round rows carry the epsilon the accountant gives for q = clients_per_round / clients")
+  func epsilonPerRound() throws {
+    let out = try federated([
+      #"federation={"clients": 10, "clients_per_round": 5}"#,
+      #"defense=[{"name": "dp", "clip": 1, "noise_multiplier": 1.5, "delta": 1e-6}, {"name": "mean"}]"#,
+    ])
+    for r in out where r.kind == .round {
+      let expected = RDPAccountant.epsilon(
+        q: 0.5, noiseMultiplier: 1.5, steps: r.round, delta: 1e-6
+      ).epsilon
+      #expect(r.epsilon.map { isClose($0, expected, rtol: 1e-12) } == true)
+    }
+    #expect(try federated([]).allSatisfy { $0.epsilon == nil })
+  }
+
+  @Test("dp must directly precede the mean")
+  func chainRule() {
+    #expect(
+      scenarioErrors(fedBase + "}", overrides: [#"defense=[{"name": "dp"}, {"name": "median"}]"#])
+        == [
+          #"defense[0].name: "dp" must directly precede the last stage, which must be "mean" (its guarantee assumes equally weighted clipped updates)"#
+        ])
+  }
+}
