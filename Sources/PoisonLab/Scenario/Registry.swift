@@ -54,6 +54,7 @@ public enum Registry {
     Bulyan.self,
     GeometricMedian.self,
     CenteredClipping.self,
+    DivideAndConquer.self,
     NormClip.self,
     DPFedAvg.self,
     NearestNeighborMixing.self,

@@ -196,3 +196,46 @@ struct SelectionTests {
     #expect(one == three)
   }
 }
+
+@Suite("DnC and weak DP")
+struct DnCTests {
+  @Test(
+    "dnc: top singular direction scores ((g - mu) . v)^2 = [4, 0, 1, 1, 16]; the largest is removed"
+  )
+  func golden() throws {
+    // Points on a line: mean (1, 0), centred [-2, 0, -1, -1, 4] along x, v = (+-1, 0).
+    let rows: [[Float]] = [[-1, 0], [1, 0], [0, 0], [0, 0], [5, 0]]
+    let scores = try DivideAndConquer.scores(UpdateSet(rows: rows), columns: [0, 1])
+    #expect(allClose(scores.map(Float.init), [4, 0, 1, 1, 16], rtol: 1e-5, atol: 1e-5))
+    let (agg, outcome) = try aggregate(DivideAndConquer(f: 1), rows)
+    #expect(allClose(agg, [0, 0], atol: 1e-6))
+    #expect(outcome.flagged == [4])
+  }
+
+  @Test("dnc removes a shifted group on random coordinate subsets (seed 6)")
+  func behaviour() throws {
+    var rows = (0..<12).map { gaussian(500, seed: UInt64($0), scale: 0.1) }
+    for i in 9..<12 {
+      for j in stride(from: 0, to: 500, by: 2) { rows[i][j] += 1 }
+    }
+    var rule = DivideAndConquer(f: 3, iterations: 5, dimensions: 100)
+    let result = try rule.aggregate(
+      UpdateSet(rows: rows), context: DefenseContext(round: 1, rng: SplitMix64(seed: 6)))
+    #expect(result.outcome.flagged == [9, 10, 11])
+  }
+
+  @Test("norm-clip noise_std adds N(0, noise_std^2) to the aggregate (seed 2)")
+  func weakDP() throws {
+    let rows = [[Float](repeating: 0, count: 10_000), [Float](repeating: 0, count: 10_000)]
+    var chain = DefenseChain([NormClip(maxNorm: 1, noiseStd: 0.3), Mean()])
+    let result = try chain.run(
+      UpdateSet(rows: rows), round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(2))
+    let variance = result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) } / 10_000
+    #expect(isClose(variance.squareRoot(), 0.3, rtol: 0.03))
+    var quiet = DefenseChain([NormClip(maxNorm: 1), Mean()])
+    #expect(
+      try quiet.run(
+        UpdateSet(rows: rows), round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(2)
+      ).aggregate.allSatisfy { $0 == 0 })
+  }
+}
