@@ -69,6 +69,8 @@ public struct DefenseContext: Sendable {
   public var rejectedNonFinite: Int
   /// The defense's random stream for this round.
   public var rng: SplitMix64
+  /// The client id of each received update (row order of the chain's input).
+  public var clients: [Int] = []
 
   /// Creates a context.
   /// - Parameters:
@@ -77,15 +79,17 @@ public struct DefenseContext: Sendable {
   ///   - previousAggregate: last round's aggregate.
   ///   - rejectedNonFinite: non-finite updates rejected before the chain.
   ///   - rng: the random stream.
+  ///   - clients: the client id of each update.
   public init(
     round: Int, threads: Int = 1, previousAggregate: [Float]? = nil, rejectedNonFinite: Int = 0,
-    rng: SplitMix64 = SplitMix64(seed: 0)
+    rng: SplitMix64 = SplitMix64(seed: 0), clients: [Int] = []
   ) {
     self.round = round
     self.threads = threads
     self.previousAggregate = previousAggregate
     self.rejectedNonFinite = rejectedNonFinite
     self.rng = rng
+    self.clients = clients
   }
 
   /// The Byzantine count a rule should assume: the declared `f` less the

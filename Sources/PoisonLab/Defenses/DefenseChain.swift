@@ -41,11 +41,14 @@ public struct DefenseChain: Sendable {
   ///   - threads: worker threads for coordinate-wise rules.
   ///   - previousAggregate: last round's aggregate, for stateful rules.
   ///   - seeds: the run's seed tree (stage `s` of round `r` draws from `("defense", r, s)`).
+  ///   - clients: the client id of each update (default: the row numbers).
   /// - Returns: the aggregate and the flags.
   /// - Throws: `DefenseError` when a stage cannot run on the updates it receives.
   public mutating func run(
-    _ updates: UpdateSet, round: Int, threads: Int, previousAggregate: [Float]?, seeds: SeedTree
+    _ updates: UpdateSet, round: Int, threads: Int, previousAggregate: [Float]?, seeds: SeedTree,
+    clients: [Int]? = nil
   ) throws(DefenseError) -> Result {
+    let ids = clients ?? Array(0..<updates.count)
     var set = updates
     var flagged = [Bool](repeating: false, count: updates.count)
     var rejected = 0
@@ -62,10 +65,12 @@ public struct DefenseChain: Sendable {
     var scores: [(stage: String, values: [Double?])] = []
     for (index, stage) in stages.enumerated() {
       let name = type(of: stage).descriptor.name
-      let context = DefenseContext(
+      var context = DefenseContext(
         round: round, threads: threads, previousAggregate: previousAggregate,
         rejectedNonFinite: rejected,
         rng: seeds.generator("defense", round, index))
+      // Rows still map one-to-one to clients unless a filter mixed them.
+      context.clients = set.owners.map { $0.count == 1 ? ids[$0[0]] : -1 }
       contexts.append(context)
       let owners = set.owners
       let outcome: DefenseOutcome

@@ -244,7 +244,7 @@ struct FederatedSimulation {
       do {
         outcome = try chain.run(
           set, round: round, threads: experiment.threads, previousAggregate: previousAggregate,
-          seeds: seeds)
+          seeds: seeds, clients: selected)
       } catch {
         throw .defense(round: round, error)
       }

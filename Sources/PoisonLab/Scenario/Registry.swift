@@ -55,6 +55,7 @@ public enum Registry {
     GeometricMedian.self,
     CenteredClipping.self,
     DivideAndConquer.self,
+    FoolsGold.self,
     NormClip.self,
     DPFedAvg.self,
     NearestNeighborMixing.self,

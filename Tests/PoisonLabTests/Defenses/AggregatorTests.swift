@@ -239,3 +239,41 @@ struct DnCTests {
       ).aggregate.allSatisfy { $0 == 0 })
   }
 }
+
+@Suite("FoolsGold")
+struct FoolsGoldTests {
+  @Test("two identical sybils get weight 0, the distinct client 1 (hand-computed)")
+  func golden() throws {
+    // cs01 = 1, cs02 = cs12 = 0 -> v = [1, 1, 0]; w = 1 - max cs = [0, 0, 1] -> 0.99 -> logit 5.09 -> 1.
+    #expect(FoolsGold.weights(similarities: [[1, 1, 0], [1, 1, 0], [0, 0, 1]]) == [0, 0, 1])
+    var rule = FoolsGold()
+    let context = DefenseContext(round: 1, clients: [10, 11, 12])
+    let (agg, outcome) = try rule.aggregate(
+      UpdateSet(rows: [[1, 0], [1, 0], [0, 1]]), context: context)
+    #expect(agg == [0, 1])
+    #expect(outcome.flagged == [0, 1])
+  }
+
+  @Test("histories accumulate by client id across rounds")
+  func history() throws {
+    var rule = FoolsGold()
+    // Round 1: clients 1 and 2 look alike; round 2 they diverge but their histories stay close.
+    _ = try rule.aggregate(
+      UpdateSet(rows: [[1, 0, 0], [1, 0, 0], [0, 0, 1]]),
+      context: DefenseContext(round: 1, clients: [1, 2, 3]))
+    let (_, second) = try rule.aggregate(
+      UpdateSet(rows: [[0.2, 0.1, 0], [0.2, -0.1, 0], [0, 1, 0.2]]),
+      context: DefenseContext(round: 2, clients: [1, 2, 3]))
+    let w = try #require(second.scores)
+    #expect(w[0] < 0.2 && w[1] < 0.2 && w[2] == 1)
+  }
+
+  @Test("behaviour: identical sign-flip updates are flagged in a federation")
+  func behaviour() throws {
+    let out = try federated([
+      #"attack={"name": "sign-flip", "clients": 3}"#, "defense.name=foolsgold",
+    ])
+    #expect(out.allSatisfy { $0.detectionRecall == 1 })
+    #expect(try #require(out.last).accuracy > 0.75)
+  }
+}
