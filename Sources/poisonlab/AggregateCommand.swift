@@ -30,6 +30,9 @@ struct AggregateCommand: ParsableCommand {
   @Option(help: "Per-row sample weights (.npy or a CSV/text list), for fedavg.")
   var weights: String?
 
+  @Option(help: "The server's own update on clean root data (.npy or CSV), for fltrust.")
+  var serverUpdate: String?
+
   @Option(help: "Write the aggregate to this .npy or .csv file.")
   var output: String?
 
@@ -63,6 +66,7 @@ struct AggregateCommand: ParsableCommand {
     }
     let matrix: NPYArray
     var rowWeights: [Double]?
+    var server: [Float]?
     do {
       matrix = try MatrixFile.read(updates)
       guard matrix.shape.count == 2, matrix.shape[0] > 0, matrix.shape[1] > 0 else {
@@ -80,6 +84,15 @@ struct AggregateCommand: ParsableCommand {
           throw DataError.corrupt(file: weights, reason: "weights must be finite and non-negative")
         }
         rowWeights = w.values.map(Double.init)
+      }
+      if let serverUpdate {
+        let g = try MatrixFile.read(serverUpdate)
+        guard g.values.count == matrix.shape[1] else {
+          throw DataError.mismatch(
+            reason:
+              "\(serverUpdate) holds \(g.values.count) values for updates of \(matrix.shape[1])")
+        }
+        server = g.values
       }
     } catch let error as DataError {
       Terminal.error("poisonlab: \(error)")
@@ -99,7 +112,7 @@ struct AggregateCommand: ParsableCommand {
     do {
       result = try chain.run(
         set, round: 1, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-        previousAggregate: nil, seeds: SeedTree(seed))
+        previousAggregate: nil, seeds: SeedTree(seed), serverUpdate: server)
     } catch {
       Terminal.error("poisonlab: defense \(error)")
       throw ExitCode(Exit.runtime)

@@ -10,11 +10,17 @@ public protocol Defense: Plugin {
   /// When any defense of a chain does not, updates holding a non-finite value
   /// are rejected (and flagged) before the chain runs.
   static var propagatesNonFinite: Bool { get }
+
+  /// Clean training samples the server keeps for itself (removed from the
+  /// clients' data) and trains on each round, or nil.
+  var rootSize: Int? { get }
 }
 
 extension Defense {
   /// Robust defenses reject non-finite updates.
   public static var propagatesNonFinite: Bool { false }
+  /// Most defenses need no server data.
+  public var rootSize: Int? { nil }
 }
 
 /// A stage before the aggregator: may change, drop or mix updates.
@@ -71,6 +77,8 @@ public struct DefenseContext: Sendable {
   public var rng: SplitMix64
   /// The client id of each received update (row order of the chain's input).
   public var clients: [Int] = []
+  /// The server's own update on its clean root data (rules that declare `rootSize`).
+  public var serverUpdate: [Float]?
 
   /// Creates a context.
   /// - Parameters:
@@ -80,9 +88,10 @@ public struct DefenseContext: Sendable {
   ///   - rejectedNonFinite: non-finite updates rejected before the chain.
   ///   - rng: the random stream.
   ///   - clients: the client id of each update.
+  ///   - serverUpdate: the server's update on its root data.
   public init(
     round: Int, threads: Int = 1, previousAggregate: [Float]? = nil, rejectedNonFinite: Int = 0,
-    rng: SplitMix64 = SplitMix64(seed: 0), clients: [Int] = []
+    rng: SplitMix64 = SplitMix64(seed: 0), clients: [Int] = [], serverUpdate: [Float]? = nil
   ) {
     self.round = round
     self.threads = threads
@@ -90,6 +99,7 @@ public struct DefenseContext: Sendable {
     self.rejectedNonFinite = rejectedNonFinite
     self.rng = rng
     self.clients = clients
+    self.serverUpdate = serverUpdate
   }
 
   /// The Byzantine count a rule should assume: the declared `f` less the

@@ -11,6 +11,9 @@ public struct DefenseChain: Sendable {
   /// The stages' names.
   public var names: [String] { stages.map { type(of: $0).descriptor.name } }
 
+  /// The root-data size the server needs, when a stage needs one.
+  public var rootSize: Int? { stages.compactMap(\.rootSize).max() }
+
   /// The `dp` stage's accounting parameters, when the chain has one.
   public var privacy: (noiseMultiplier: Double, delta: Double)? {
     for stage in stages { if let dp = stage as? DPFedAvg { return (dp.noiseMultiplier, dp.delta) } }
@@ -42,11 +45,12 @@ public struct DefenseChain: Sendable {
   ///   - previousAggregate: last round's aggregate, for stateful rules.
   ///   - seeds: the run's seed tree (stage `s` of round `r` draws from `("defense", r, s)`).
   ///   - clients: the client id of each update (default: the row numbers).
+  ///   - serverUpdate: the server's update on its root data, for rules that need one.
   /// - Returns: the aggregate and the flags.
   /// - Throws: `DefenseError` when a stage cannot run on the updates it receives.
   public mutating func run(
     _ updates: UpdateSet, round: Int, threads: Int, previousAggregate: [Float]?, seeds: SeedTree,
-    clients: [Int]? = nil
+    clients: [Int]? = nil, serverUpdate: [Float]? = nil
   ) throws(DefenseError) -> Result {
     let ids = clients ?? Array(0..<updates.count)
     var set = updates
@@ -69,6 +73,7 @@ public struct DefenseChain: Sendable {
         round: round, threads: threads, previousAggregate: previousAggregate,
         rejectedNonFinite: rejected,
         rng: seeds.generator("defense", round, index))
+      context.serverUpdate = serverUpdate
       // Rows still map one-to-one to clients unless a filter mixed them.
       context.clients = set.owners.map { $0.count == 1 ? ids[$0[0]] : -1 }
       contexts.append(context)

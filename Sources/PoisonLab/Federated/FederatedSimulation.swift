@@ -47,11 +47,34 @@ struct FederatedSimulation {
     var test: Dataset
     var probe: AttackProbe?
     var poisonedSamples: Int
+    /// The server's clean root data (rules with a `rootSize`), normalised.
+    var root: Dataset?
   }
 
   func prepare() throws(RunFailure) -> Setup {
     let seeds = SeedTree(scenario.seed)
     var (train, test) = try experiment.loadData()
+    var root: Dataset?
+    if let size = DefenseChain(scenario.defenses.map(\.defense)).rootSize {
+      guard size < train.count - federation.clients else {
+        throw .scenario(
+          ScenarioErrors(
+            source: scenario.name,
+            errors: [
+              ScenarioError(
+                JSONPath.root.appending("defense"),
+                "root_size \(size) leaves too few training samples for \(federation.clients) clients"
+              )
+            ]))
+      }
+      var rootRng = seeds.generator("root")
+      let chosen = Stratified.sample(
+        labels: train.labels, classes: train.classes, size: size, rng: &rootRng)
+      var isRoot = [Bool](repeating: false, count: train.count)
+      for i in chosen { isRoot[i] = true }
+      root = train.subset(chosen)
+      train = train.subset((0..<train.count).filter { !isRoot[$0] })
+    }
     var rng = seeds.generator("partition")
     let parts = federation.partition.assign(
       labels: train.labels, classes: train.classes, clients: federation.clients, rng: &rng)
@@ -97,6 +120,10 @@ struct FederatedSimulation {
       }
     }
     normalizer.apply(to: &test)
+    if root != nil, var data = root {
+      normalizer.apply(to: &data)
+      root = data
+    }
     if probe != nil, var inputs = probe?.inputs {
       normalizer.apply(to: &inputs)
       probe?.inputs = inputs
@@ -104,7 +131,7 @@ struct FederatedSimulation {
     train = held
     return Setup(
       clean: clean, poisoned: poisoned, roles: roles, groups: groups, test: test, probe: probe,
-      poisonedSamples: poisonedSamples)
+      poisonedSamples: poisonedSamples, root: root)
   }
 
   /// The clients selected in `round`, ascending.
@@ -197,6 +224,12 @@ struct FederatedSimulation {
           }
         }
       }
+      // The server trains on its root data when a defense needs its update.
+      var serverJob: Int?
+      if let root = setup.root {
+        serverJob = jobs.count
+        jobs.append(.init(data: root, rng: seeds.generator("server", round)))
+      }
       let total = jobs.count
       let rows = trainers.train(
         jobs, from: global, epochs: training.localEpochs, steps: training.localSteps
@@ -244,7 +277,8 @@ struct FederatedSimulation {
       do {
         outcome = try chain.run(
           set, round: round, threads: experiment.threads, previousAggregate: previousAggregate,
-          seeds: seeds, clients: selected)
+          seeds: seeds, clients: selected,
+          serverUpdate: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) })
       } catch {
         throw .defense(round: round, error)
       }

@@ -56,6 +56,7 @@ public enum Registry {
     CenteredClipping.self,
     DivideAndConquer.self,
     FoolsGold.self,
+    FLTrust.self,
     NormClip.self,
     DPFedAvg.self,
     NearestNeighborMixing.self,

@@ -277,3 +277,41 @@ struct FoolsGoldTests {
     #expect(try #require(out.last).accuracy > 0.75)
   }
 }
+
+@Suite("FLTrust")
+struct FLTrustTests {
+  @Test("trust = ReLU(cos) with the server update; updates rescaled to its norm (hand-computed)")
+  func golden() throws {
+    // g0 = (1, 1): cos = 0.7071, 0.7071, -0.7071 -> TS = [0.7071, 0.7071, 0];
+    // rescaled to |g0| = sqrt 2: (sqrt 2, 0) and (0, sqrt 2); the TS-weighted mean is (0.7071, 0.7071).
+    var rule = FLTrust()
+    let context = DefenseContext(round: 1, serverUpdate: [1, 1])
+    let (agg, outcome) = try rule.aggregate(
+      UpdateSet(rows: [[1, 0], [0, 2], [-1, 0]]), context: context)
+    #expect(allClose(agg, [0.707_106_78, 0.707_106_78], rtol: 1e-5))
+    #expect(outcome.flagged == [2])
+    #expect(
+      outcome.scores.map {
+        allClose($0.map(Float.init), [0.707_106_78, 0.707_106_78, 0], rtol: 1e-5, atol: 1e-6)
+      } == true)
+    // Every update opposed to the server's: a zero update, all flagged.
+    let opposed = try rule.aggregate(UpdateSet(rows: [[-1, -1], [-2, 0]]), context: context)
+    #expect(opposed.aggregate == [0, 0] && opposed.outcome.flagged == [0, 1])
+    #expect(throws: DefenseError.self) {
+      try rule.aggregate(UpdateSet(rows: [[1, 0]]), context: DefenseContext(round: 1))
+    }
+  }
+
+  @Test("behaviour: the server's root data exposes sign-flipped updates")
+  func behaviour() throws {
+    let out = try federated([
+      #"attack={"name": "sign-flip", "clients": 3, "scale": 3}"#,
+      #"defense={"name": "fltrust", "root_size": 200}"#,
+    ])
+    #expect(out.allSatisfy { $0.detectionRecall == 1 })
+    #expect(try #require(out.last).accuracy > 0.75)
+    #expect(
+      scenarioErrors(fedBase + "}", overrides: [#"defense={"name": "fltrust", "root_size": 0}"#])
+        .count == 1)
+  }
+}
