@@ -9,6 +9,13 @@ public protocol DataPoisoning: Attack {
   /// (model replacement; 1 = none).
   var updateScale: Float { get }
 
+  /// Federated runs: turns a malicious client's trained update into the one it
+  /// sends (scaling, masking, norm projection).
+  /// - Parameters:
+  ///   - update: the trained update, changed in place.
+  ///   - previousAggregate: the last global update the client observed (nil in round 1).
+  func finish(_ update: inout [Float], previousAggregate: [Float]?)
+
   /// Poisons `data` (raw units, before normalisation) in place.
   /// - Parameters:
   ///   - data: the training set.
@@ -34,6 +41,12 @@ public protocol DataPoisoning: Attack {
 extension DataPoisoning {
   /// No boosting by default.
   public var updateScale: Float { 1 }
+
+  /// Multiplies the update by `updateScale`.
+  public func finish(_ update: inout [Float], previousAggregate: [Float]?) {
+    let scale = updateScale
+    if scale != 1 { for j in update.indices { update[j] *= scale } }
+  }
 }
 
 /// What `attack_success` (and `robust_accuracy`) are measured on.

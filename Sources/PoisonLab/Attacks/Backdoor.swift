@@ -15,6 +15,16 @@
 /// update by `scale` (model replacement: Bagdasaryan et al., "How To Backdoor
 /// Federated Learning", AISTATS 2020, with `scale ~ n / server_learning_rate`).
 ///
+/// Two stealth options for federated attackers, applied to the trained update
+/// in this order: `mask_fraction` (Neurotoxin; Zhang et al., ICML 2022) zeroes
+/// the coordinates in the top `mask_fraction` by magnitude of the last global
+/// update (the attacker's estimate of what benign clients change), so the
+/// backdoor lives where benign updates rarely write and lasts longer; then
+/// `scale`; then `norm_bound` projects the update onto the L2 ball of that
+/// radius (constrain-and-scale against norm clipping; Bagdasaryan et al. 2020,
+/// Sun et al. 2019). The projection is applied once to the trained update,
+/// not at every local step as in the papers.
+///
 /// Reference: Gu, Dolan-Gavitt & Garg, "BadNets: Identifying Vulnerabilities
 /// in the Machine Learning Model Supply Chain", arXiv:1708.06733, 2017.
 public struct Backdoor: DataPoisoning {
@@ -33,6 +43,12 @@ public struct Backdoor: DataPoisoning {
         doc:
           "model replacement: the malicious client multiplies its update by scale (Bagdasaryan et al. 2020)"
       ),
+      ParameterSpec(
+        "norm_bound", .number(atLeast: 0, open: true), mode: .federated,
+        doc: "constrain-and-scale: project the sent update onto the L2 ball of this radius"),
+      ParameterSpec(
+        "mask_fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: true), mode: .federated,
+        doc: "Neurotoxin: leave out the top mask_fraction coordinates of the last global update"),
     ] + AttackGroup.parameters,
     notes: ["image datasets only"])
 
@@ -43,6 +59,10 @@ public struct Backdoor: DataPoisoning {
   /// Federated runs: the model-replacement boost.
   public let scale: Float
   public var updateScale: Float { scale }
+  /// Federated runs: the L2 radius the sent update is projected onto.
+  public let normBound: Double?
+  /// Federated runs: the share of top coordinates of the last global update left out.
+  public let maskFraction: Double?
   let design: Trigger.Design
   let triggerPath: JSONPath
 
@@ -51,6 +71,8 @@ public struct Backdoor: DataPoisoning {
     fraction = poisonFraction(parameters, context: context)
     target = parameters.int("target") ?? 0
     scale = Float(parameters.double("scale") ?? 1)
+    normBound = parameters.double("norm_bound")
+    maskFraction = parameters.double("mask_fraction")
     triggerPath = parameters.path("trigger")
     guard case .object(let members)? = parameters["trigger"] else { return nil }
     let triggerParameters = Parameters(
@@ -73,6 +95,25 @@ public struct Backdoor: DataPoisoning {
     {
       validator.fail(triggerPath, problem.message)
       return nil
+    }
+  }
+
+  public func finish(_ update: inout [Float], previousAggregate: [Float]?) {
+    if let maskFraction, let reference = previousAggregate, reference.count == update.count {
+      let k = Int((maskFraction * Double(update.count)).rounded(.up))
+      let top = reference.indices.sorted {
+        abs(reference[$0]) > abs(reference[$1])
+          || (abs(reference[$0]) == abs(reference[$1]) && $0 < $1)
+      }
+      for j in top.prefix(k) { update[j] = 0 }
+    }
+    if scale != 1 { for j in update.indices { update[j] *= scale } }
+    if let normBound {
+      let norm = update.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+      if norm > normBound {
+        let factor = Float(normBound / norm)
+        for j in update.indices { update[j] *= factor }
+      }
     }
   }
 

@@ -191,13 +191,13 @@ struct FederatedSimulation {
       var jobOf: [Int?] = []  // per selected position: its training job
       var crafted: [Int: [Int]] = [:]  // group -> positions of active crafted attackers
       var malicious = [Bool](repeating: false, count: selected.count)
-      var scales = [Float](repeating: 1, count: selected.count)
+      var finishers = [(any DataPoisoning)?](repeating: nil, count: selected.count)
       for (position, client) in selected.enumerated() {
         let clientRng = seeds.generator("client", round, client)
         switch setup.roles[client] {
         case .dataAttacker(let g) where setup.groups[g].isActive(round):
           malicious[position] = true
-          scales[position] = (scenario.attacks[g].attack as? any DataPoisoning)?.updateScale ?? 1
+          finishers[position] = scenario.attacks[g].attack as? any DataPoisoning
           jobOf.append(jobs.count)
           jobs.append(.init(data: setup.poisoned[client] ?? setup.clean[client], rng: clientRng))
         case .updateAttacker(let g) where setup.groups[g].isActive(round):
@@ -245,8 +245,11 @@ struct FederatedSimulation {
       for (position, client) in selected.enumerated() {
         weights[position] = Double(setup.clean[client].count)
         guard let job = jobOf[position] else { continue }
-        let scale = scales[position]
-        for j in 0..<d { received[position * d + j] = rows[job * d + j] * scale }
+        var update = Array(rows[(job * d)..<((job + 1) * d)])
+        if let attack = finishers[position] {
+          attack.finish(&update, previousAggregate: previousAggregate)
+        }
+        received.replaceSubrange((position * d)..<((position + 1) * d), with: update)
       }
       let honestPositions = selected.indices.filter { !malicious[$0] }
       for g in crafted.keys.sorted() {

@@ -158,3 +158,39 @@ struct BackdoorTests {
     #expect(try #require(last?.attackSuccess) < 0.2)
   }
 }
+
+@Suite("backdoor in federated runs")
+struct FederatedBackdoorTests {
+  func backdoor(_ extra: String) throws -> any DataPoisoning {
+    let base =
+      #"{"name": "f", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 10}"#
+    let s = try scenario(base + #", "attack": {"name": "backdoor", "clients": 1\#(extra)}}"#)
+    return try #require(s.attacks.first?.attack as? any DataPoisoning)
+  }
+
+  @Test("Neurotoxin mask, then scale, then the norm-bound projection (hand-computed)")
+  func finish() throws {
+    var update: [Float] = [1, 2, 3, 4]
+    // The top 50% of |last global update| = coordinates 1 and 3; masked, then x2: [2, 0, 6, 0], norm 6.32 -> bound 3.
+    try backdoor(#", "scale": 2, "mask_fraction": 0.5, "norm_bound": 3"#).finish(
+      &update, previousAggregate: [0.1, -5, 0.2, 4])
+    let norm = (4.0 + 36.0).squareRoot()
+    #expect(allClose(update, [Float(2 * 3 / norm), 0, Float(6 * 3 / norm), 0], rtol: 1e-6))
+    var first: [Float] = [1, 2, 3, 4]
+    try backdoor(#", "mask_fraction": 0.5"#).finish(&first, previousAggregate: nil)
+    #expect(first == [1, 2, 3, 4])  // round 1: nothing to mask by
+    var plain: [Float] = [1, -1]
+    try backdoor(#", "scale": 3"#).finish(&plain, previousAggregate: [1, 1])
+    #expect(plain == [3, -3])
+  }
+
+  @Test("the stealth options are federated-only keys")
+  func centralizedRejects() {
+    #expect(
+      scenarioErrors(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": {"name": "backdoor", "norm_bound": 1}}"#
+      ) == [
+        "attack.norm_bound: applies to federated runs only (this scenario has no federation block)"
+      ])
+  }
+}
