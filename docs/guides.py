@@ -41,6 +41,8 @@ def example(family, plugin):
             block.update({'source': 1, 'target': 7})
         block['clients'] = 4
         return {'federation': {'clients': 20}, 'attack': block, 'defense': {'name': 'median'}}
+    if family == 'defenses' and plugin['role'] == 'sanitizer':
+        return {'attack': {'name': 'backdoor', 'fraction': 0.1, 'target': 0}, 'defense': block}
     if family == 'defenses':
         after = 'mean' if plugin['name'] == 'dp' else 'median'
         chain = block if plugin['role'] == 'aggregator' else [block, {'name': after}]

@@ -24,7 +24,7 @@ public final class Evaluator {
   public let network: Network
   /// Samples per forward pass.
   public let batchSize: Int
-  private let workspace: Workspace
+  let workspace: Workspace
 
   /// Creates an evaluator whose workspace stays within `memoryBudget` bytes
   /// (at least one sample per batch, at most `maxBatch`).
@@ -126,6 +126,46 @@ public final class Evaluator {
       loss += result.loss
     }
     return Evaluation(count: n, correct: correct, lossSum: loss, predictions: predictions)
+  }
+}
+
+extension Evaluator {
+  /// The activations of layer `layer` (its output) for every sample, in batches.
+  /// - Parameters:
+  ///   - parameters: the flat parameter vector.
+  ///   - data: the samples.
+  ///   - layer: the layer index whose output is returned.
+  /// - Returns: `data.count x outputShape.count` floats, row-major.
+  public func activations(parameters: [Float], on data: Dataset, layer: Int) -> [Float] {
+    let width = network.layers[layer].outputShape.count
+    let n = data.count
+    var out = [Float](repeating: 0, count: n * width)
+    let indices = Array(0..<n)
+    parameters.withUnsafeBufferPointer { params in
+      data.features.withUnsafeBufferPointer { features in
+        data.labels.withUnsafeBufferPointer { labels in
+          indices.withUnsafeBufferPointer { indices in
+            out.withUnsafeMutableBufferPointer { target in
+              guard let p = params.baseAddress, let f = features.baseAddress,
+                let l = labels.baseAddress,
+                let t = target.baseAddress
+              else { return }
+              var start = 0
+              while start < n {
+                let count = min(batchSize, n - start)
+                workspace.load(
+                  f, l, rowLength: network.inputShape.count,
+                  indices: UnsafeBufferPointer(rebasing: indices[start..<(start + count)]))
+                workspace.forward(batch: count, parameters: p)
+                (t + start * width).update(from: workspace.activations[layer], count: count * width)
+                start += count
+              }
+            }
+          }
+        }
+      }
+    }
+    return out
   }
 }
 

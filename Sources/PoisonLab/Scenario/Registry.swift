@@ -62,6 +62,7 @@ public enum Registry {
     NearestNeighborMixing.self,
     Bucketing.self,
     AnomalyFilter.self,
+    SpectralSignatures.self,
   ]
 
   /// Output formats (`--format`).
@@ -85,6 +86,7 @@ public enum Registry {
       return type is any DataPoisoning.Type ? "data poisoning" : "crafted updates"
     case .defenses:
       guard let type = defenses.first(where: { $0.descriptor.name == name }) else { return nil }
+      if type is any DataSanitizer.Type { return "sanitizer" }
       return type is any Aggregator.Type ? "aggregator" : "filter"
     default:
       return nil

@@ -199,6 +199,20 @@ public enum ScenarioLoader {
         let defense = Registry.defenses[index].init(p, context: context, validator: &validator)
       else { continue }
       let name = Registry.defenses[index].descriptor.name
+      if defense is any DataSanitizer {
+        if context.federated {
+          validator.fail(
+            path.appending("name"),
+            "\"\(name)\" sanitizes centralized training data; remove the federation block or use an update defense"
+          )
+        } else if list.count > 1 {
+          validator.fail(path, "a centralized run takes one sanitizer, got \(list.count) defenses")
+        } else {
+          defenses.append((defense, path))
+          defenseJSON.append(p.json)
+        }
+        continue
+      }
       if !context.federated {
         validator.fail(
           path.appending("name"),

@@ -315,3 +315,52 @@ struct FLTrustTests {
         .count == 1)
   }
 }
+
+@Suite("Spectral signatures")
+struct SpectralSignaturesTests {
+  @Test("a minority cluster scores highest along the top singular vector and is removed (seed 12)")
+  func golden() throws {
+    // Class 0: 20 clean points near the origin and 4 poisoned near (3, 3); class 1: 10 clean points.
+    var rng = SplitMix64(seed: 12)
+    var rows: [Float] = []
+    var labels: [Int32] = []
+    for _ in 0..<20 {
+      rows += [Float(rng.nextGaussian() * 0.1), Float(rng.nextGaussian() * 0.1)]
+      labels.append(0)
+    }
+    for _ in 0..<4 {
+      rows += [3 + Float(rng.nextGaussian() * 0.01), 3 + Float(rng.nextGaussian() * 0.01)]
+      labels.append(0)
+    }
+    for _ in 0..<10 {
+      rows += [Float(rng.nextGaussian()), Float(rng.nextGaussian())]
+      labels.append(1)
+    }
+    // Centred, clean points project to about -0.71 and poisoned ones to about 3.54: scores 0.5 vs 12.5.
+    let scores = try SpectralSignatures.scores(Array(rows.prefix(48)), rows: 24, width: 2)
+    #expect(scores[20..<24].allSatisfy { $0 > 10 } && scores[0..<20].allSatisfy { $0 < 1.5 })
+    let removed = try SpectralSignatures(expectedFraction: 1.0 / 6, multiplier: 1)
+      .suspects(representations: rows, width: 2, labels: labels, classes: 2)
+    #expect(Array(removed.prefix(4)) == [20, 21, 22, 23])
+    #expect(removed.count == 4 + 2)  // ceil(24 / 6) from class 0, ceil(10 / 6) from class 1
+  }
+
+  @Test(
+    "behaviour: rows report the removed samples with precision and recall; federated runs reject it"
+  )
+  func behaviour() throws {
+    let base =
+      #"{"name": "ss", "seed": 4, "dataset": {"name": "synthetic", "classes": 3, "shape": [6, 6, 1], "train_size": 600, "test_size": 150, "separation": 12}, "model": {"name": "mlp", "hidden": [16]}, "training": {"rounds": 3, "learning_rate": 0.05}, "attack": {"name": "backdoor", "fraction": 0.05, "target": 0, "trigger": {"size": 2, "value": 8}}, "defense": {"name": "spectral-signatures", "expected_fraction": 0.2}}"#
+    let out = try records(base, threads: 1)
+    let last = try #require(out.last)
+    #expect(last.malicious == 30)
+    // ceil(1.5 x 0.2 x n_c) per class; poisoning moves about 28 samples into class 0.
+    #expect(abs(last.flagged - 180) <= 3)
+    #expect(last.detectionPrecision != nil && last.detectionRecall != nil)
+    #expect(last.totals?.flaggedTotal == last.flagged)
+    #expect(
+      scenarioErrors(fedBase + "}", overrides: [#"defense={"name": "spectral-signatures"}"#]) == [
+        #"defense.name: "spectral-signatures" sanitizes centralized training data; remove the federation block or use an update defense"#
+      ])
+  }
+}

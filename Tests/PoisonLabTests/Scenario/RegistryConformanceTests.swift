@@ -104,7 +104,13 @@ struct RegistryConformanceTests {
           "\(d.name) is neither a data nor an update attack")
       }
     }
-    for d in Registry.descriptors(.defenses) {
+    for d in Registry.descriptors(.defenses) where Registry.role(.defenses, d.name) == "sanitizer" {
+      let s = try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "defense": {"name": "\#(d.name)"}}"#
+      )
+      #expect(s.defenses.first?.defense is any DataSanitizer)
+    }
+    for d in Registry.descriptors(.defenses) where Registry.role(.defenses, d.name) != "sanitizer" {
       let chain =
         Registry.defenses.first { $0.descriptor.name == d.name } is any Aggregator.Type
         ? #"{"name": "\#(d.name)"}"# : #"[{"name": "\#(d.name)"}, {"name": "mean"}]"#

@@ -1,0 +1,117 @@
+/// A defense for centralized runs that removes suspected poisoned training
+/// samples before the final training.
+public protocol DataSanitizer: Defense {
+  /// The training samples to remove.
+  /// - Parameters:
+  ///   - representations: `labels.count x width` penultimate-layer activations
+  ///     of a model trained on the (poisoned) data.
+  ///   - width: floats per representation.
+  ///   - labels: each sample's (possibly poisoned) label.
+  ///   - classes: number of classes.
+  /// - Returns: the indices removed, ascending.
+  /// - Throws: `DefenseError` when the analysis fails.
+  func suspects(representations: [Float], width: Int, labels: [Int32], classes: Int)
+    throws(DefenseError) -> [Int]
+}
+
+/// Spectral signatures (Tran, Li & Madry, NeurIPS 2018).
+///
+/// A model is first trained on the (poisoned) training set. For each class,
+/// the penultimate-layer representations `R` of its samples are centred, the
+/// top right singular vector `v` of the centred matrix is found (LAPACK
+/// `sgesdd`), and each sample scores `((R_i - mean) . v)^2`. The
+/// `ceil(multiplier x expected_fraction x n_c)` highest scores of each class
+/// are removed and the model is trained again from scratch on the rest.
+/// Defaults follow IBM ART's `SpectralSignatureDefense` (expected fraction
+/// 0.33, multiplier 1.5). Round rows report the removed samples as `flagged`,
+/// with precision and recall against the truly poisoned ones.
+public struct SpectralSignatures: DataSanitizer {
+  public static let descriptor = PluginDescriptor(
+    name: "spectral-signatures",
+    summary:
+      "remove per-class outliers along the top singular vector of learned representations, then retrain",
+    reference: "Tran, Li & Madry 2018, Spectral Signatures in Backdoor Attacks (NeurIPS)",
+    parameters: [
+      ParameterSpec(
+        "expected_fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: true),
+        default: .number(0.33),
+        doc: "expected share of poisoned samples in a poisoned class"),
+      ParameterSpec(
+        "multiplier", .number(atLeast: 0, open: true), default: .number(1.5),
+        doc: "removes multiplier x expected_fraction of every class"),
+    ], notes: ["centralized runs only"])
+
+  /// Expected share of poison in a poisoned class.
+  public let expectedFraction: Double
+  /// The removal multiplier.
+  public let multiplier: Double
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    expectedFraction = parameters.double("expected_fraction") ?? 0.33
+    multiplier = parameters.double("multiplier") ?? 1.5
+  }
+
+  /// Creates the defense.
+  /// - Parameters:
+  ///   - expectedFraction: expected share of poison in a poisoned class.
+  ///   - multiplier: the removal multiplier.
+  public init(expectedFraction: Double = 0.33, multiplier: Double = 1.5) {
+    self.expectedFraction = expectedFraction
+    self.multiplier = multiplier
+  }
+
+  /// The outlier score of each row of `representations`.
+  /// - Parameters:
+  ///   - representations: `rows x width` floats.
+  ///   - rows: number of samples.
+  ///   - width: floats per sample.
+  /// - Returns: `((R_i - mean) . v)^2` per row.
+  /// - Throws: `DefenseError` when LAPACK fails.
+  public static func scores(_ representations: [Float], rows: Int, width: Int) throws(DefenseError)
+    -> [Double]
+  {
+    guard rows > 1 else { return [Double](repeating: 0, count: rows) }
+    var centred = representations
+    for j in 0..<width {
+      var mean = 0.0
+      for i in 0..<rows { mean += Double(centred[i * width + j]) }
+      mean /= Double(rows)
+      for i in 0..<rows { centred[i * width + j] -= Float(mean) }
+    }
+    let vt: [Float]
+    do {
+      vt = try LAPACK.svd(centred, rows: rows, cols: width).vt
+    } catch {
+      throw DefenseError("spectral-signatures", "the singular value decomposition failed: \(error)")
+    }
+    return (0..<rows).map { i in
+      var dot = 0.0
+      for j in 0..<width { dot += Double(centred[i * width + j]) * Double(vt[j]) }
+      return dot * dot
+    }
+  }
+
+  public func suspects(
+    representations: [Float], width: Int, labels: [Int32], classes: Int
+  ) throws(DefenseError) -> [Int] {
+    var removed: [Int] = []
+    for c in 0..<classes {
+      let members = labels.indices.filter { labels[$0] == Int32(c) }
+      guard members.count > 1 else { continue }
+      var rows = [Float](repeating: 0, count: members.count * width)
+      for (k, i) in members.enumerated() {
+        rows.replaceSubrange(
+          (k * width)..<((k + 1) * width), with: representations[(i * width)..<((i + 1) * width)])
+      }
+      let scores = try Self.scores(rows, rows: members.count, width: width)
+      let count = min(
+        members.count, Int((multiplier * expectedFraction * Double(members.count)).rounded(.up)))
+      let ranked = members.indices.sorted {
+        scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1)
+      }
+      removed += ranked.prefix(count).map { members[$0] }
+    }
+    return removed.sorted()
+  }
+}
