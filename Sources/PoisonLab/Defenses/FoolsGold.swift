@@ -74,17 +74,8 @@ public struct FoolsGold: Aggregator {
       features.replaceSubrange((i * d)..<((i + 1) * d), with: summed)
     }
     let set = UpdateSet(values: features, count: n, dimension: d)
-    let norms = set.norms()
-    let distances = set.squaredDistances()
-    // cos(a, b) from |a - b|^2 = |a|^2 + |b|^2 - 2 a.b
-    let cs: [[Double]] = (0..<n).map { i in
-      (0..<n).map { j in
-        let denominator = norms[i] * norms[j]
-        guard denominator > 0 else { return 0 }
-        return (norms[i] * norms[i] + norms[j] * norms[j] - distances[i * n + j])
-          / (2 * denominator)
-      }
-    }
+    let flat = set.cosineSimilarities()
+    let cs: [[Double]] = (0..<n).map { i in Array(flat[(i * n)..<((i + 1) * n)]) }
     let w = Self.weights(similarities: cs)
     let aggregate =
       w.reduce(0, +) > 0 ? updates.weightedMean(using: w) : [Float](repeating: 0, count: d)

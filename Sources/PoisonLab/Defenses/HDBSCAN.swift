@@ -175,7 +175,8 @@ public enum HDBSCAN {
     var nextID = 0
     // with the root selected, only points leaving at its largest lambda count
     let rootExits =
-      (0..<n).filter { pointCluster[$0] == 0 }.map { pointLambda[$0] } + children[0].map { birth[$0] }
+      (0..<n).filter { pointCluster[$0] == 0 }.map { pointLambda[$0] }
+      + children[0].map { birth[$0] }
     let rootThreshold = rootExits.max() ?? 0
     for p in 0..<n {
       var c = pointCluster[p]

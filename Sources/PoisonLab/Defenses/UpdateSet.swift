@@ -148,6 +148,26 @@ public struct UpdateSet: Sendable, Equatable {
     return out
   }
 
+  /// Cosine similarity between all rows, from the same Gram `sgemm` as
+  /// ``squaredDistances()``: `cos(a, b) = (|a|^2 + |b|^2 - |a - b|^2) / (2 |a| |b|)`,
+  /// 0 when either row is zero or the Gram entry overflowed.
+  /// - Returns: the symmetric `count x count` matrix, row-major (diagonal 1 for nonzero rows).
+  public func cosineSimilarities() -> [Double] {
+    let n = count
+    let norms = norms()
+    let distances = squaredDistances()
+    var out = [Double](repeating: 0, count: n * n)
+    for i in 0..<n {
+      for j in 0..<n where norms[i] > 0 && norms[j] > 0 {
+        let cosine =
+          (norms[i] * norms[i] + norms[j] * norms[j] - distances[i * n + j])
+          / (2 * norms[i] * norms[j])
+        out[i * n + j] = cosine.isFinite ? min(1, max(-1, cosine)) : 0
+      }
+    }
+    return out
+  }
+
   /// Squared Euclidean distance from `vector` to every row, from one `sgemv`:
   /// `|v - g_i|^2 = |v|^2 + |g_i|^2 - 2 v.g_i` (clamped at 0).
   /// - Parameters:

@@ -57,6 +57,7 @@ public enum Registry {
     DivideAndConquer.self,
     FoolsGold.self,
     FLTrust.self,
+    Flame.self,
     NormClip.self,
     DPFedAvg.self,
     NearestNeighborMixing.self,

@@ -72,3 +72,54 @@ struct HDBSCANTests {
     #expect(labels == [0, 0, 0, 0, 0, -1, -1])
   }
 }
+
+@Suite("FLAME")
+struct FlameTests {
+  @Test(
+    "opposite update rejected; admitted clipped to the median norm and averaged (hand-computed)")
+  func golden() throws {
+    // Cosine distances: 0 between (1,0) and (2,0), 0.00496 to (1, +-0.1), ~2 to (-10, 0).
+    // HDBSCAN (min_cluster_size 3, single cluster) keeps the four similar rows.
+    // Norms [1, 1.005, 1.005, 2, 10] -> S = 1.005; (2, 0) -> (1.005, 0);
+    // mean x = (1 + 1 + 1 + 1.005) / 4 = 1.00125, y = 0.
+    var rule = Flame(noiseLambda: 0)
+    let (agg, outcome) = try rule.aggregate(
+      UpdateSet(rows: [[1, 0], [1, 0.1], [1, -0.1], [2, 0], [-10, 0]]),
+      context: DefenseContext(round: 1))
+    #expect(outcome.flagged == [4])
+    #expect(allClose(agg, [1.001_25, 0], rtol: 1e-5, atol: 1e-6))
+  }
+
+  @Test("noise std is noise_lambda x median norm (seed 3)")
+  func noise() throws {
+    let rows = [[Float]](repeating: [Float](repeating: 0.5, count: 4_000), count: 3)
+    var rule = Flame(noiseLambda: 0.1)
+    let context = DefenseContext(round: 1, rng: SplitMix64(seed: 3))
+    let (agg, _) = try rule.aggregate(UpdateSet(rows: rows), context: context)
+    // |g| = 0.5 sqrt(4000) = 31.62 -> std 3.162 around the mean 0.5.
+    let mean = agg.reduce(0) { $0 + Double($1) } / 4_000
+    let std = (agg.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / 4_000)
+      .squareRoot()
+    #expect(abs(mean - 0.5) < 0.15)
+    #expect(abs(std - 3.162) < 0.1)
+  }
+
+  @Test("hostile updates neither trap nor pass: a huge update is rejected")
+  func hostile() throws {
+    var rule = Flame(noiseLambda: 0)
+    let rows: [[Float]] = [[1, 0.1], [1, 0], [0.9, 0.1], [1.1, -0.1], [-3e38, 3e38]]
+    let (agg, outcome) = try rule.aggregate(
+      UpdateSet(rows: rows), context: DefenseContext(round: 1))
+    #expect(outcome.flagged == [4])
+    #expect(agg.allSatisfy { $0.isFinite })
+  }
+
+  @Test("behaviour: boosted sign-flip clients are rejected in a federation")
+  func behaviour() throws {
+    let out = try federated([
+      #"attack={"name": "sign-flip", "clients": 3, "scale": 3}"#, "defense.name=flame",
+    ])
+    #expect(out.allSatisfy { $0.detectionRecall == 1 })
+    #expect(try #require(out.last).accuracy > 0.75)
+  }
+}

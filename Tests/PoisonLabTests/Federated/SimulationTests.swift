@@ -161,7 +161,7 @@ struct FederatedScenarioTests {
       scenarioErrors(
         fedBase + "}", overrides: [#"defense=[{"name": "median"}, {"name": "norm-clip"}]"#]) == [
           #"defense[0].name: "median" is an aggregator and must be the last element of the defense array"#,
-          #"defense[1].name: "norm-clip" transforms updates and cannot end the chain; add an aggregator after it (fedavg, mean, median, trimmed-mean, krum, multi-krum, bulyan, geometric-median, centered-clipping, dnc, foolsgold, fltrust)"#,
+          #"defense[1].name: "norm-clip" transforms updates and cannot end the chain; add an aggregator after it (fedavg, mean, median, trimmed-mean, krum, multi-krum, bulyan, geometric-median, centered-clipping, dnc, foolsgold, fltrust, flame)"#,
         ])
   }
 
