@@ -9,6 +9,14 @@ public protocol DataPoisoning: Attack {
   /// (model replacement; 1 = none).
   var updateScale: Float { get }
 
+  /// Federated runs: local epochs the malicious clients train for instead of
+  /// `training.local_epochs` (nil: the same as everyone).
+  var localEpochs: Int? { get }
+
+  /// Federated runs: the malicious clients' learning rate instead of
+  /// `training.learning_rate` (nil: the same as everyone).
+  var localLearningRate: Double? { get }
+
   /// Federated runs: turns a malicious client's trained update into the one it
   /// sends (scaling, masking, norm projection).
   /// - Parameters:
@@ -39,6 +47,10 @@ public protocol DataPoisoning: Attack {
 }
 
 extension DataPoisoning {
+  /// Malicious clients train like everyone unless the attack says otherwise.
+  public var localEpochs: Int? { nil }
+  /// Malicious clients use the scenario's learning rate unless the attack says otherwise.
+  public var localLearningRate: Double? { nil }
   /// No boosting by default.
   public var updateScale: Float { 1 }
 

@@ -49,6 +49,12 @@ public struct Backdoor: DataPoisoning {
       ParameterSpec(
         "mask_fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: true), mode: .federated,
         doc: "Neurotoxin: leave out the top mask_fraction coordinates of the last global update"),
+      ParameterSpec(
+        "local_epochs", .integer(min: 1, max: 10_000), mode: .federated,
+        doc: "the malicious clients' local epochs (default: training.local_epochs)"),
+      ParameterSpec(
+        "learning_rate", .number(atLeast: 0, open: true), mode: .federated,
+        doc: "the malicious clients' learning rate (default: training.learning_rate)"),
     ] + AttackGroup.parameters,
     notes: ["image datasets only"])
 
@@ -63,6 +69,12 @@ public struct Backdoor: DataPoisoning {
   public let normBound: Double?
   /// Federated runs: the share of top coordinates of the last global update left out.
   public let maskFraction: Double?
+  /// Federated runs: the malicious clients' local epochs.
+  ///
+  /// Bagdasaryan et al. train the attacker longer, with a smaller learning rate.
+  public let localEpochs: Int?
+  /// Federated runs: the malicious clients' learning rate.
+  public let localLearningRate: Double?
   let design: Trigger.Design
   let triggerPath: JSONPath
 
@@ -73,6 +85,8 @@ public struct Backdoor: DataPoisoning {
     scale = Float(parameters.double("scale") ?? 1)
     normBound = parameters.double("norm_bound")
     maskFraction = parameters.double("mask_fraction")
+    localEpochs = parameters.int("local_epochs")
+    localLearningRate = parameters.double("learning_rate")
     triggerPath = parameters.path("trigger")
     guard case .object(let members)? = parameters["trigger"] else { return nil }
     let triggerParameters = Parameters(

@@ -26,6 +26,10 @@ final class ClientTrainers {
     var data: Dataset
     /// The client's random stream for this round.
     var rng: SplitMix64
+    /// Local epochs overriding the round's (a malicious client's own schedule).
+    var epochs: Int? = nil
+    /// Learning rate overriding the scenario's.
+    var learningRate: Float? = nil
   }
 
   /// Trains every job from `global`.
@@ -88,6 +92,9 @@ final class ClientTrainers {
   ) {
     let trainer = trainers[worker]
     trainer.resetOptimizerState()
+    let baseRate = trainer.optimizer.learningRate
+    if let rate = job.learningRate { trainer.optimizer.learningRate = rate }
+    defer { trainer.optimizer.learningRate = baseRate }
     var rng = job.rng
     buffers[worker].withUnsafeMutableBufferPointer { local in
       global.withUnsafeBufferPointer { g in
@@ -95,11 +102,11 @@ final class ClientTrainers {
       }
     }
     var finite = true
-    if let steps {
+    if let steps, job.epochs == nil {
       finite =
         trainer.train(parameters: &buffers[worker], on: job.data, rng: &rng, steps: steps).isFinite
     } else {
-      for _ in 0..<epochs where finite {
+      for _ in 0..<(job.epochs ?? epochs) where finite {
         finite = trainer.train(parameters: &buffers[worker], on: job.data, rng: &rng).isFinite
       }
     }

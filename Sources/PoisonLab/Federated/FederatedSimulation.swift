@@ -197,9 +197,14 @@ struct FederatedSimulation {
         switch setup.roles[client] {
         case .dataAttacker(let g) where setup.groups[g].isActive(round):
           malicious[position] = true
-          finishers[position] = scenario.attacks[g].attack as? any DataPoisoning
+          let poisoning = scenario.attacks[g].attack as? any DataPoisoning
+          finishers[position] = poisoning
           jobOf.append(jobs.count)
-          jobs.append(.init(data: setup.poisoned[client] ?? setup.clean[client], rng: clientRng))
+          jobs.append(
+            .init(
+              data: setup.poisoned[client] ?? setup.clean[client], rng: clientRng,
+              epochs: poisoning?.localEpochs,
+              learningRate: poisoning?.localLearningRate.map(Float.init)))
         case .updateAttacker(let g) where setup.groups[g].isActive(round):
           malicious[position] = true
           crafted[g, default: []].append(position)

@@ -100,6 +100,23 @@ struct SimulationTests {
     #expect(last.malicious == 2)
   }
 
+  @Test("the attackers' own local_epochs and learning_rate are used")
+  func attackerSchedule() throws {
+    let data =
+      #"dataset={"name": "synthetic", "classes": 3, "shape": [6, 6, 1], "train_size": 1200, "test_size": 300, "separation": 12}"#
+    func attack(_ extra: String) -> String {
+      #"attack={"name": "backdoor", "clients": 2, "target": 0, "poison_fraction": 0.8, "scale": 3, "trigger": {"size": 2, "value": 6}"#
+        + extra + "}"
+    }
+    let base = try federated([data, attack("")])
+    // A vanishing learning rate: the attackers send (almost) zero updates, no backdoor.
+    let frozen = try #require(try federated([data, attack(#", "learning_rate": 1e-9"#)]).last)
+    #expect(try #require(frozen.attackSuccess) < 0.3)
+    let longer = try federated([data, attack(#", "local_epochs": 3"#)])
+    #expect(longer.map(\.loss) != base.map(\.loss))
+    #expect(longer.map(\.accuracy) != base.map(\.accuracy))
+  }
+
   @Test("a rule that cannot run at run time fails with the round and counts (exit 3)")
   func runtimePrecondition() throws {
     do {
