@@ -31,6 +31,16 @@ public protocol DataPoisoning: Attack {
   /// - Returns: the indices of the poisoned samples, ascending (ground truth for detection).
   func poison(_ data: inout Dataset, rng: inout SplitMix64) -> [Int]
 
+  /// Federated runs: poisons the local data of the group's `attacker`-th
+  /// malicious client (0-based, in client order); attacks whose clients
+  /// differ (DBA's local triggers) override it.
+  /// - Parameters:
+  ///   - data: the client's training data.
+  ///   - rng: the client's attack stream.
+  ///   - attacker: the client's position among the group's malicious clients.
+  /// - Returns: the indices of the poisoned samples, ascending.
+  func poison(_ data: inout Dataset, rng: inout SplitMix64, attacker: Int) -> [Int]
+
   /// The test inputs on which `attack_success` is measured (raw units), or
   /// nil for an untargeted attack.
   /// - Parameter test: the clean test set.
@@ -51,6 +61,10 @@ extension DataPoisoning {
   public var localEpochs: Int? { nil }
   /// Malicious clients use the scenario's learning rate unless the attack says otherwise.
   public var localLearningRate: Double? { nil }
+  /// Every malicious client poisons the same way.
+  public func poison(_ data: inout Dataset, rng: inout SplitMix64, attacker: Int) -> [Int] {
+    poison(&data, rng: &rng)
+  }
   /// No boosting by default.
   public var updateScale: Float { 1 }
 

@@ -146,6 +146,17 @@ public struct Backdoor: DataPoisoning {
 
   public func poison(_ data: inout Dataset, rng: inout SplitMix64) -> [Int] {
     guard let trigger = trigger(for: data.shape) else { return [] }
+    return poison(&data, rng: &rng, stamping: trigger)
+  }
+
+  /// Stamps `trigger` on `round(fraction n)` samples drawn from the whole set
+  /// and relabels them to `target`.
+  /// - Parameters:
+  ///   - data: the training data.
+  ///   - rng: the attack's stream.
+  ///   - trigger: the pattern stamped.
+  /// - Returns: the poisoned indices, ascending.
+  func poison(_ data: inout Dataset, rng: inout SplitMix64, stamping trigger: Trigger) -> [Int] {
     let count = Int((fraction * Double(data.count)).rounded())
     let chosen = choose(count, from: Array(data.labels.indices), rng: &rng)
     for i in chosen {

@@ -6,6 +6,15 @@ public struct Trigger: Sendable, Equatable {
   /// The value written (for example 255 for white in 8-bit images).
   public var value: Float
 
+  /// Creates a trigger.
+  /// - Parameters:
+  ///   - pixels: `(row, column)` of each pixel.
+  ///   - value: the value written, raw units.
+  public init(pixels: [(Int, Int)], value: Float) {
+    self.pixels = pixels
+    self.value = value
+  }
+
   public static func == (a: Trigger, b: Trigger) -> Bool {
     a.value == b.value && a.pixels.elementsEqual(b.pixels) { $0 == $1 }
   }
@@ -125,6 +134,21 @@ public struct Trigger: Sendable, Equatable {
             message: "trigger pixel (\(r), \(c)) is outside \(height)x\(width) images"))
       }
       return .success(Trigger(pixels: points, value: Float(value)))
+    }
+  }
+
+  /// The trigger split into `parts` local triggers (DBA).
+  ///
+  /// The pixels, in the order they were resolved (row-major for square and cross), cut into
+  /// `parts` contiguous runs of sizes differing by at most one. A 4x4 square
+  /// in 4 parts gives its 4 rows.
+  /// - Parameter parts: the number of pieces, 1...pixels.count.
+  /// - Returns: the local triggers; together they are this trigger.
+  public func split(into parts: Int) -> [Trigger] {
+    let k = max(1, min(parts, pixels.count))
+    return (0..<k).map { i in
+      Trigger(
+        pixels: Array(pixels[(i * pixels.count / k)..<((i + 1) * pixels.count / k)]), value: value)
     }
   }
 

@@ -90,11 +90,11 @@ struct FederatedSimulation {
         ?? AttackGroup(clients: [], startRound: 1, endRound: nil, every: 1, participation: .sampled)
       groups.append(group)
       if let poisoning = entry.attack as? any DataPoisoning {
-        for client in group.clients {
+        for (attacker, client) in group.clients.enumerated() {
           roles[client] = .dataAttacker(group: g)
           var copy = clean[client]
           var attackRng = seeds.generator("attack", g, client)
-          poisonedSamples += poisoning.poison(&copy, rng: &attackRng).count
+          poisonedSamples += poisoning.poison(&copy, rng: &attackRng, attacker: attacker).count
           poisoned[client] = copy
         }
         if probe == nil { probe = poisoning.probe(test: test) }

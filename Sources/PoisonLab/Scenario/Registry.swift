@@ -31,6 +31,7 @@ public enum Registry {
   public static let attacks: [any Attack.Type] = [
     LabelFlip.self,
     Backdoor.self,
+    DBA.self,
     SignFlip.self,
     GaussianNoise.self,
     Scaling.self,

@@ -194,3 +194,73 @@ struct FederatedBackdoorTests {
       ])
   }
 }
+
+@Suite("dba")
+struct DBATests {
+  func dba(_ extra: String = "") throws -> any DataPoisoning {
+    let base =
+      #"{"name": "f", "dataset": {"name": "synthetic", "classes": 4, "shape": [5, 6, 2]}, "model": {"name": "mlp"}, "federation": {"clients": 10}"#
+    let s = try scenario(
+      base
+        + #", "attack": {"name": "dba", "clients": 4, "target": 0, "poison_fraction": 1, "trigger": {"size": 4, "value": 9}\#(extra)}}"#
+    )
+    return try #require(s.attacks.first?.attack as? any DataPoisoning)
+  }
+
+  @Test("split: a 4x4 square in 4 parts gives its rows; 9 pixels in 4 parts give 2, 2, 2, 3")
+  func split() {
+    let square = Trigger(pixels: (0..<4).flatMap { r in (0..<4).map { c in (r, c) } }, value: 1)
+    let rows = square.split(into: 4)
+    #expect(rows.map { $0.pixels.map { $0.0 } } == (0..<4).map { [Int](repeating: $0, count: 4) })
+    let whole = Trigger(pixels: (0..<9).map { ($0 / 3, $0 % 3) }, value: 1)
+    let nine = whole.split(into: 4)
+    #expect(nine.map { $0.pixels.count } == [2, 2, 2, 3])
+    #expect(nine.flatMap { $0.pixels }.elementsEqual(whole.pixels) { $0 == $1 })
+  }
+
+  @Test("the k-th attacker stamps only local trigger k mod parts; the probe uses the whole trigger")
+  func localTriggers() throws {
+    let attack = try dba()
+    // 4x4 square at the bottom-right of 5x6 images: rows 1-4, columns 2-5.
+    for attacker in [1, 5] {
+      var data = tinyImages()
+      var rng = SplitMix64(seed: 4)
+      let poisoned = attack.poison(&data, rng: &rng, attacker: attacker)
+      #expect(poisoned == Array(0..<40))
+      let shape = data.shape
+      let nines = (0..<shape.count).filter { data.features[3 * shape.count + $0] == 9 }
+      // Row 2 of the image (the square's second row), columns 2-5, both channels:
+      // offsets (2 * 6 + c) * 2 + channel = 28...35.
+      #expect(nines == Array(28...35))
+      #expect(data.labels.allSatisfy { $0 == 0 })
+    }
+    let probe = try #require(attack.probe(test: tinyImages()))
+    let shape = probe.inputs.shape
+    #expect((0..<shape.count).filter { probe.inputs.features[$0] == 9 }.count == 16 * 2)
+  }
+
+  @Test("dba needs a federation block and at most one part per trigger pixel")
+  func errors() {
+    #expect(
+      scenarioErrors(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": {"name": "dba"}}"#
+      ) == [
+        #"attack.name: "dba" splits a trigger among malicious clients and needs a federation block (centralized runs take backdoor)"#
+      ])
+    #expect(
+      scenarioErrors(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 10}, "attack": {"name": "dba", "clients": 4, "parts": 10, "trigger": {"size": 3}}}"#
+      ) == ["attack.parts: must be at most the trigger's 9 pixels, got 10"])
+  }
+
+  @Test("behaviour: four attackers with one bar each implant the combined trigger")
+  func behaviour() throws {
+    let out = try federated([
+      #"dataset={"name": "synthetic", "classes": 3, "shape": [6, 6, 1], "train_size": 1200, "test_size": 300, "separation": 12}"#,
+      #"attack={"name": "dba", "clients": 4, "target": 0, "poison_fraction": 0.8, "scale": 2, "trigger": {"size": 4, "value": 6}}"#,
+    ])
+    let last = try #require(out.last)
+    #expect(try #require(last.attackSuccess) > 0.5)
+    #expect(last.malicious == 4)
+  }
+}

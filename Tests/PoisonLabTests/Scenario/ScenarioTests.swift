@@ -24,7 +24,7 @@ struct ScenarioErrorTests {
   func unknownName() {
     #expect(
       scenarioErrors(minimal, overrides: ["attack.name=labelflip"]) == [
-        #"attack.name: unknown attack "labelflip"; did you mean "label-flip"? (known: label-flip, backdoor, sign-flip, gaussian, scaling, alie, ipm, min-max, min-sum, fang, mimic, nan)"#
+        #"attack.name: unknown attack "labelflip"; did you mean "label-flip"? (known: label-flip, backdoor, dba, sign-flip, gaussian, scaling, alie, ipm, min-max, min-sum, fang, mimic, nan)"#
       ])
     #expect(
       scenarioErrors(minimal, overrides: ["dataset.name=fashion_mnist"]) == [
