@@ -14,6 +14,47 @@ public protocol DataSanitizer: Defense {
     throws(DefenseError) -> [Int]
 }
 
+extension DataSanitizer {
+  /// The members of each class and their representations, centred by the class mean.
+  /// - Parameters:
+  ///   - representations: `labels.count x width` floats.
+  ///   - width: floats per sample.
+  ///   - labels: each sample's label.
+  ///   - classes: number of classes.
+  /// - Returns: per class with at least 2 members: the sample indices and their centred rows.
+  static func centredClasses(
+    _ representations: [Float], width: Int, labels: [Int32], classes: Int
+  ) -> [(members: [Int], rows: [Float])] {
+    (0..<classes).compactMap { c in
+      let members = labels.indices.filter { labels[$0] == Int32(c) }
+      guard members.count > 1 else { return nil }
+      var rows = [Float](repeating: 0, count: members.count * width)
+      for (k, i) in members.enumerated() {
+        rows.replaceSubrange(
+          (k * width)..<((k + 1) * width), with: representations[(i * width)..<((i + 1) * width)])
+      }
+      return (members, centred(rows, rows: members.count, width: width))
+    }
+  }
+
+  /// Subtracts the column means.
+  /// - Parameters:
+  ///   - matrix: `rows x width` floats.
+  ///   - rows: number of rows.
+  ///   - width: floats per row.
+  /// - Returns: the centred matrix.
+  static func centred(_ matrix: [Float], rows: Int, width: Int) -> [Float] {
+    var out = matrix
+    for j in 0..<width {
+      var mean = 0.0
+      for i in 0..<rows { mean += Double(out[i * width + j]) }
+      mean /= Double(max(1, rows))
+      for i in 0..<rows { out[i * width + j] -= Float(mean) }
+    }
+    return out
+  }
+}
+
 /// Spectral signatures (Tran, Li & Madry, NeurIPS 2018).
 ///
 /// A model is first trained on the (poisoned) training set. For each class,
@@ -72,13 +113,7 @@ public struct SpectralSignatures: DataSanitizer {
     -> [Double]
   {
     guard rows > 1 else { return [Double](repeating: 0, count: rows) }
-    var centred = representations
-    for j in 0..<width {
-      var mean = 0.0
-      for i in 0..<rows { mean += Double(centred[i * width + j]) }
-      mean /= Double(rows)
-      for i in 0..<rows { centred[i * width + j] -= Float(mean) }
-    }
+    let centred = Self.centred(representations, rows: rows, width: width)
     let vt: [Float]
     do {
       vt = try LAPACK.svd(centred, rows: rows, cols: width).vt
@@ -96,14 +131,9 @@ public struct SpectralSignatures: DataSanitizer {
     representations: [Float], width: Int, labels: [Int32], classes: Int
   ) throws(DefenseError) -> [Int] {
     var removed: [Int] = []
-    for c in 0..<classes {
-      let members = labels.indices.filter { labels[$0] == Int32(c) }
-      guard members.count > 1 else { continue }
-      var rows = [Float](repeating: 0, count: members.count * width)
-      for (k, i) in members.enumerated() {
-        rows.replaceSubrange(
-          (k * width)..<((k + 1) * width), with: representations[(i * width)..<((i + 1) * width)])
-      }
+    for (members, rows) in Self.centredClasses(
+      representations, width: width, labels: labels, classes: classes)
+    {
       let scores = try Self.scores(rows, rows: members.count, width: width)
       let count = min(
         members.count, Int((multiplier * expectedFraction * Double(members.count)).rounded(.up)))

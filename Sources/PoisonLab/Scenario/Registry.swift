@@ -65,6 +65,7 @@ public enum Registry {
     Bucketing.self,
     AnomalyFilter.self,
     SpectralSignatures.self,
+    ActivationClustering.self,
   ]
 
   /// Output formats (`--format`).

@@ -364,3 +364,53 @@ struct SpectralSignaturesTests {
       ])
   }
 }
+
+@Suite("Activation clustering")
+struct ActivationClusteringTests {
+  @Test("2-means from the farthest points splits two groups (hand-computed)")
+  func twoMeans() {
+    // Mean (3.07, 0); farthest from it: (10, 0) (index 5); farthest from that: (-1, 0) (index 0).
+    let points: [Float] = [-1, 0, 0, 0, 1, 0, 0.5, 0, 9, 0, 10, 0, 2, 0]
+    let labels = ActivationClustering.twoMeans(points, rows: 7, width: 2)
+    // Centres settle at (0.5, 0) and (9.5, 0); 2 is nearer 0.5.
+    #expect(labels == [1, 1, 1, 1, 0, 0, 1])
+  }
+
+  @Test("the smaller cluster is removed only below size_limit (seed 13)")
+  func sizeLimit() throws {
+    // Class 0: 20 points near the origin and 5 near (4, 4) in 3-D; class 1: 10 spread points.
+    var rng = SplitMix64(seed: 13)
+    var rows: [Float] = []
+    var labels: [Int32] = []
+    for i in 0..<35 {
+      let centre: Float = (20..<25).contains(i) ? 4 : 0
+      let spread = i >= 25 ? 1.0 : 0.1
+      rows += (0..<3).map { _ in centre + Float(rng.nextGaussian() * spread) }
+      labels.append(i < 25 ? 0 : 1)
+    }
+    let removed = try ActivationClustering(components: 2, sizeLimit: 0.35)
+      .suspects(representations: rows, width: 3, labels: labels, classes: 2)
+    // 5 / 25 = 0.2 < 0.35 in class 0; class 1 is one blob whose 2-means halves are too large.
+    #expect(Array(removed.prefix(5)) == [20, 21, 22, 23, 24])
+    #expect(removed.allSatisfy { $0 >= 20 })
+    let strict = try ActivationClustering(components: 2, sizeLimit: 0.15)
+      .suspects(representations: rows, width: 3, labels: labels, classes: 2)
+    #expect(strict.filter { $0 < 25 }.isEmpty)
+  }
+
+  @Test("behaviour: a small BadNets poison is removed and the retrained model resists (seed 4)")
+  func behaviour() throws {
+    let base =
+      #"{"name": "ac", "seed": 4, "dataset": {"name": "synthetic", "classes": 3, "shape": [6, 6, 1], "train_size": 600, "test_size": 150, "separation": 12}, "model": {"name": "mlp", "hidden": [16]}, "training": {"rounds": 3, "learning_rate": 0.05}, "attack": {"name": "backdoor", "fraction": 0.05, "target": 0, "trigger": {"size": 2, "value": 8}}, "defense": {"name": "activation-clustering"}}"#
+    let last = try #require(try records(base, threads: 1).last)
+    #expect(last.malicious == 30)
+    #expect(try #require(last.detectionRecall) > 0.9)
+    let undefended = try #require(
+      try records(base, threads: 1, overrides: [#"defense=[]"#]).last)
+    #expect(try #require(undefended.attackSuccess) > 0.8)
+    #expect(try #require(last.attackSuccess) < 0.2)
+    #expect(
+      scenarioErrors(fedBase + "}", overrides: [#"defense={"name": "activation-clustering"}"#])
+        .count == 1)
+  }
+}
