@@ -110,6 +110,16 @@ public struct SweepPlan: Sendable {
     } catch {
       throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "not valid JSON: \(error)")])
     }
+    // `--set sweep...` changes the sweep block itself, before it is expanded.
+    let isSweepAssignment = { (assignment: String) in
+      assignment.hasPrefix("sweep=") || assignment.hasPrefix("sweep.")
+    }
+    for assignment in overrides where isSweepAssignment(assignment) {
+      if let problem = Override.apply(assignment, to: &document) {
+        throw ScenarioErrors(source: file, errors: [problem])
+      }
+    }
+    let overrides = overrides.filter { !isSweepAssignment($0) }
     var axes: [SweepAxis] = []
     if case .object(var members) = document,
       let i = members.firstIndex(where: { $0.key == "sweep" })

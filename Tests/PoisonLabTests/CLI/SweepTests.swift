@@ -86,6 +86,22 @@ struct SweepTests {
     #expect(try Self.rows(dir.path + "/killed.jsonl") == reference)
   }
 
+  @Test("--set sweep=... replaces the file's sweep block before it expands")
+  func setSweep() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write("sw.json", text: scenario)
+    let out = dir.path + "/one.jsonl"
+    let result = try CLI.run(
+      ["sweep", file, "--set", #"sweep={"attack.name": ["ipm"]}"#, "--output", out, "--quiet"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let rows = try Self.rows(out)
+    #expect(rows.count == 3)  // 2 rounds and the summary of one run
+    #expect(rows.allSatisfy { $0["axes"] == .object([JSONMember("attack.name", .string("ipm"))]) })
+    let bad = try CLI.run(["sweep", file, "--set", "sweep.x", "--quiet"])
+    #expect(bad.status == 2)
+  }
+
   @Test("invalid combinations stop the sweep (exit 2) unless --skip-invalid records them")
   func invalid() throws {
     let dir = TemporaryDirectory()
