@@ -58,9 +58,12 @@ public struct AttackGroup: Sendable, Equatable {
   /// - Parameters:
   ///   - parameters: the validated attack block.
   ///   - clients: the federation's client count.
+  ///   - rounds: the scenario's rounds, when known.
   ///   - validator: where problems are recorded.
   /// - Returns: the group, or nil.
-  static func read(_ parameters: Parameters, clients: Int, validator: inout SchemaValidator)
+  static func read(
+    _ parameters: Parameters, clients: Int, rounds: Int?, validator: inout SchemaValidator
+  )
     -> AttackGroup?
   {
     let members: [Int]
@@ -96,6 +99,12 @@ public struct AttackGroup: Sendable, Equatable {
     }
     let start = parameters.int("start_round") ?? 1
     let end = parameters.int("end_round")
+    if let rounds, start > rounds {
+      validator.fail(
+        parameters.path("start_round"),
+        "must be at most the last round \(rounds), got \(start); the attack would never run")
+      return nil
+    }
     if let end, end < start {
       validator.fail(
         parameters.path("end_round"), "must not be before start_round \(start), got \(end)")

@@ -418,7 +418,10 @@ public enum ScenarioLoader {
       else { continue }
       var group: AttackGroup?
       if let clients = context.clients {
-        guard let g = AttackGroup.read(p, clients: clients, validator: &validator) else { continue }
+        guard
+          let g = AttackGroup.read(
+            p, clients: clients, rounds: context.rounds, validator: &validator)
+        else { continue }
         for client in g.clients {
           if let other = taken[client] {
             validator.fail(

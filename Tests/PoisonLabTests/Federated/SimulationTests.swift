@@ -171,6 +171,11 @@ struct FederatedScenarioTests {
         ])
     #expect(
       scenarioErrors(
+        fedBase + #", "attack": {"name": "gaussian", "clients": 1, "start_round": 99}}"#) == [
+          "attack.start_round: must be at most the last round 10, got 99; the attack would never run"
+        ])
+    #expect(
+      scenarioErrors(
         fedBase + "}", overrides: [#"federation={"clients": 3, "clients_per_round": 5}"#]) == [
           "federation.clients_per_round: must be at most the 3 clients, got 5"
         ])
