@@ -46,14 +46,20 @@ public struct DBA: DataPoisoning {
     }
     self.backdoor = backdoor
     parts = parameters.int("parts") ?? 4
-    if let shape = context.shape, let trigger = backdoor.trigger(for: shape),
-      parts > trigger.pixels.count
-    {
-      validator.fail(
-        parameters.path("parts"),
-        "must be at most the trigger's \(trigger.pixels.count) pixels, got \(parts)")
+    if let shape = context.shape, let problem = partsProblem(shape) {
+      validator.fail(parameters.path("parts"), problem)
       return nil
     }
+  }
+
+  /// Why `parts` cannot split the trigger on images of `shape`, or nil.
+  /// - Parameter shape: the image shape.
+  /// - Returns: the message, or nil when every part gets a pixel.
+  func partsProblem(_ shape: Shape) -> String? {
+    guard let trigger = backdoor.trigger(for: shape), parts > trigger.pixels.count else {
+      return nil
+    }
+    return "must be at most the trigger's \(trigger.pixels.count) pixels, got \(parts)"
   }
 
   /// The local trigger of the `attacker`-th malicious client.
@@ -85,11 +91,6 @@ public struct DBA: DataPoisoning {
 
   public func check(against data: Dataset, at path: JSONPath) -> ScenarioError? {
     if let problem = backdoor.check(against: data, at: path) { return problem }
-    if let trigger = backdoor.trigger(for: data.shape), parts > trigger.pixels.count {
-      return ScenarioError(
-        path.appending("parts"),
-        "must be at most the trigger's \(trigger.pixels.count) pixels, got \(parts)")
-    }
-    return nil
+    return partsProblem(data.shape).map { ScenarioError(path.appending("parts"), $0) }
   }
 }

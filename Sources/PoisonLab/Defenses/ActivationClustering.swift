@@ -100,22 +100,7 @@ public struct ActivationClustering: DataSanitizer {
   public func flagged(centred: [Float], rows: Int, width: Int) throws(DefenseError) -> [Int] {
     guard rows > 1 else { return [] }
     let k = min(components, rows, width)
-    let vt: [Float]
-    do {
-      vt = try LAPACK.svd(centred, rows: rows, cols: width).vt
-    } catch {
-      throw DefenseError(
-        "activation-clustering", "the singular value decomposition failed: \(error)")
-    }
-    // Project onto the top k right singular vectors.
-    var reduced = [Float](repeating: 0, count: rows * k)
-    for i in 0..<rows {
-      for c in 0..<k {
-        var dot = 0.0
-        for j in 0..<width { dot += Double(centred[i * width + j]) * Double(vt[c * width + j]) }
-        reduced[i * k + c] = Float(dot)
-      }
-    }
+    let reduced = try Self.principalProjections(centred, rows: rows, width: width, k: k)
     let labels = Self.twoMeans(reduced, rows: rows, width: k)
     let ones = labels.filter { $0 == 1 }.count
     let smaller = ones <= rows - ones ? 1 : 0

@@ -37,6 +37,39 @@ extension DataSanitizer {
     }
   }
 
+  /// Coordinates of each row along the top `k` right singular vectors of
+  /// the (centred) matrix: `P = M V_k` (LAPACK `sgesdd`, then one `sgemm`).
+  /// - Parameters:
+  ///   - matrix: the centred `rows x width` matrix.
+  ///   - rows: number of rows.
+  ///   - width: floats per row.
+  ///   - k: components kept (at most `min(rows, width)`).
+  /// - Returns: `rows x k` projections, row-major.
+  /// - Throws: `DefenseError` naming this sanitizer when LAPACK fails.
+  static func principalProjections(
+    _ matrix: [Float], rows: Int, width: Int, k: Int
+  ) throws(DefenseError) -> [Float] {
+    let vt: [Float]
+    do {
+      vt = try LAPACK.svd(matrix, rows: rows, cols: width).vt
+    } catch {
+      throw DefenseError(
+        descriptor.name, "the singular value decomposition failed: \(error)")
+    }
+    var projections = [Float](repeating: 0, count: rows * k)
+    matrix.withUnsafeBufferPointer { m in
+      vt.withUnsafeBufferPointer { v in
+        projections.withUnsafeMutableBufferPointer { p in
+          guard let a = m.baseAddress, let b = v.baseAddress, let c = p.baseAddress else { return }
+          BLAS.gemm(
+            .none, .transposed, m: rows, n: k, k: width, a: a, lda: width, b: b, ldb: width, c: c,
+            ldc: k)
+        }
+      }
+    }
+    return projections
+  }
+
   /// Subtracts the column means.
   /// - Parameters:
   ///   - matrix: `rows x width` floats.
@@ -114,16 +147,8 @@ public struct SpectralSignatures: DataSanitizer {
   {
     guard rows > 1 else { return [Double](repeating: 0, count: rows) }
     let centred = Self.centred(representations, rows: rows, width: width)
-    let vt: [Float]
-    do {
-      vt = try LAPACK.svd(centred, rows: rows, cols: width).vt
-    } catch {
-      throw DefenseError("spectral-signatures", "the singular value decomposition failed: \(error)")
-    }
-    return (0..<rows).map { i in
-      var dot = 0.0
-      for j in 0..<width { dot += Double(centred[i * width + j]) * Double(vt[j]) }
-      return dot * dot
+    return try principalProjections(centred, rows: rows, width: width, k: 1).map {
+      Double($0) * Double($0)
     }
   }
 
