@@ -3,12 +3,15 @@
 
 SWIFT      ?= swift
 BIN        := .build/release/poisonlab
-APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist
+APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist \
+                python3 python3-jsonschema python3-numpy
 
 .PHONY: deps build test check fanout demo bench lint format clean
 
 # Installs the Debian packages that are missing (apt-get update first); as
-# root only, otherwise prints the exact command and stops.
+# root only, otherwise prints the exact command and stops. Python modules come
+# from apt too (Debian's python3 refuses pip installs, PEP 668); the tests run
+# the Python scripts with /usr/bin/python3, Debian's interpreter.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -23,7 +26,6 @@ deps:
 	    exit 1; \
 	  fi; \
 	fi
-	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
 
 build: deps
 	$(SWIFT) build -c release --product poisonlab

@@ -21,7 +21,7 @@ if [ -n "$missing" ]; then
 fi
 
 compare() {  # compare NAME FILE: same rows as the unsharded reference, sorted by run
-  python3 - "$work/reference.jsonl" "$2" "$1" <<'PY'
+  /usr/bin/python3 - "$work/reference.jsonl" "$2" "$1" <<'PY'
 import json, sys
 def rows(path):
     out = []

@@ -64,11 +64,13 @@ struct AggregateCommand: ParsableCommand {
       Terminal.error("--defense: not valid JSON: \(error)")
       throw ExitCode(Exit.invalid)
     }
+    try checkOutput(output)
     let matrix: NPYArray
+    var header: [String]?
     var rowWeights: [Double]?
     var server: [Float]?
     do {
-      matrix = try MatrixFile.read(updates)
+      (matrix, header) = try MatrixFile.readWithHeader(updates)
       guard matrix.shape.count == 2, matrix.shape[0] > 0, matrix.shape[1] > 0 else {
         throw DataError.corrupt(
           file: updates,
@@ -122,7 +124,7 @@ struct AggregateCommand: ParsableCommand {
         output.hasSuffix(".npy")
         ? NPYArray(shape: [d], values: result.aggregate).serialized()
         : Array((result.aggregate.map { "\($0)" }.joined(separator: ",") + "\n").utf8)
-      guard writeAtomically(Data(text), to: output) else { throw ExitCode(Exit.runtime) }
+      try writeOutput(text, to: output)
     }
     let norms = set.norms()
     let aggregateNorm = result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
@@ -132,6 +134,7 @@ struct AggregateCommand: ParsableCommand {
         JSONMember("updates", .string(updates)),
         JSONMember("rows", .number(Double(n))),
         JSONMember("dimension", .number(Double(d))),
+        JSONMember("header_skipped", header.map { .array($0.map { .string($0) }) } ?? .null),
         JSONMember("defense", resolved),
         JSONMember("flagged", .array(flaggedRows.map { .number(Double($0)) })),
         JSONMember("rejected_non_finite", .number(Double(result.rejectedNonFinite))),
@@ -152,6 +155,10 @@ struct AggregateCommand: ParsableCommand {
       return
     }
     var text = "\(n) updates of \(d) values; defense \(resolved.serialized())\n"
+    if let header {
+      text +=
+        "skipped a header row (every field is non-numeric): \(header.joined(separator: ","))\n"
+    }
     let scoreNames = result.scores.map(\.stage)
     text += "  row        norm  flagged" + scoreNames.map { "  \($0) score" }.joined() + "\n"
     for i in 0..<n {

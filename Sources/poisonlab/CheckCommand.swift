@@ -40,8 +40,11 @@ struct CheckCommand: ParsableCommand {
 
   func run() throws {
     var outcomes: [Outcome] = []
+    let budget = try scenarioOptions.budget()
+    let threads = try Threads.resolve(self.threads)
+    try checkOutput(junit)
     for file in scenarios {
-      let outcome = check(file)
+      let outcome = check(file, budget: budget, threads: threads)
       let line =
         "\(outcome.status.padding(toLength: 5, withPad: " ", startingAt: 0)) \(file)  \(outcome.detail)"
       Terminal.out(line + String(format: "  (%.1f s)\n", outcome.seconds))
@@ -51,7 +54,7 @@ struct CheckCommand: ParsableCommand {
     Terminal.out("\(passed) passed, \(outcomes.count - passed) failed\n")
     if let junit {
       let xml = Self.junit(outcomes)
-      guard writeAtomically(Data(xml.utf8), to: junit) else { throw ExitCode(Exit.runtime) }
+      try writeOutput(Array(xml.utf8), to: junit)
     }
     let codes = outcomes.map(\.exitCode)
     if codes.contains(Exit.invalid) { throw ExitCode(Exit.invalid) }
@@ -59,7 +62,7 @@ struct CheckCommand: ParsableCommand {
     if codes.contains(Exit.expectationMissed) { throw ExitCode(Exit.expectationMissed) }
   }
 
-  private func check(_ file: String) -> Outcome {
+  private func check(_ file: String, budget: MemoryBudget, threads: Int) -> Outcome {
     let clock = ContinuousClock()
     let start = clock.now
     func seconds() -> Double {
@@ -83,10 +86,9 @@ struct CheckCommand: ParsableCommand {
     }
     let summary: MetricRecord
     do {
-      summary = try Experiment(
-        scenario: scenario, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount
-      )
-      .run { _ in }
+      let experiment = Experiment(scenario: scenario, threads: threads)
+      try experiment.preflight(budget: budget)
+      summary = try experiment.run { _ in }
     } catch {
       return Outcome(
         file: file, name: scenario.name, status: "ERROR", detail: "\(error)", seconds: seconds(),

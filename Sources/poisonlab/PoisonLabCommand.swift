@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PoisonLab
 
 /// The `poisonlab` command: subcommands and exit codes.
 struct PoisonLabCommand: ParsableCommand {
@@ -31,6 +32,8 @@ enum Exit {
 @main
 enum Main {
   static func main() {
+    StandardStream.reportBrokenPipes()
+    AllocationFailure.exitInsteadOfAborting()
     do {
       var command = try PoisonLabCommand.parseAsRoot()
       try command.run()
@@ -42,6 +45,32 @@ enum Main {
       }
       Terminal.error(PoisonLabCommand.fullMessage(for: error))
       exit(Exit.invalid)
+    }
+  }
+}
+
+/// Turns an abort into a message and exit code 3.
+///
+/// An abort is the Swift runtime's answer to a failed memory allocation, for
+/// example under `ulimit -v`; without this it dumps core. Rows already
+/// written stay in the `.partial` output.
+enum AllocationFailure {
+  nonisolated(unsafe) private static var message: UnsafeMutableBufferPointer<UInt8> = .init(
+    start: nil, count: 0)
+
+  static func exitInsteadOfAborting() {
+    let text = Array(
+      ("poisonlab: stopped: a memory allocation failed (the run needs more memory than this "
+        + "process may use; `poisonlab validate` prints the estimate, see --max-memory and "
+        + "`ulimit -v`); rows completed so far are kept in the .partial output\n").utf8)
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
+    _ = buffer.initialize(from: text)
+    message = buffer
+    signal(SIGABRT) { _ in
+      // Only async-signal-safe calls here.
+      _ = write(
+        STDERR_FILENO, AllocationFailure.message.baseAddress, AllocationFailure.message.count)
+      _exit(Exit.runtime)
     }
   }
 }

@@ -109,7 +109,7 @@ struct ReportCommand: ParsableCommand {
   }
 
   static func write(_ text: String, to path: String) throws {
-    guard writeAtomically(Data(text.utf8), to: path) else { throw ExitCode(Exit.runtime) }
+    try writeOutput(Array(text.utf8), to: path)
   }
 
   /// Per-round mean accuracy (solid) and attack success (dashed) of every cell.

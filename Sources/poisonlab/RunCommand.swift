@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
       "Output format: \(Formats.names.joined(separator: ", ")).", valueName: "format"))
   var format: String?
 
-  @Option(help: "Write records to this file (atomically completed).")
+  @Option(help: "Write records to this file (atomically completed; - for standard output).")
   var output: String?
 
   @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
@@ -47,9 +47,6 @@ struct RunCommand: ParsableCommand {
         "unknown format \"\(format)\"\(Suggest.phrase(for: format, in: Formats.names)) (allowed: \(Formats.names.joined(separator: ", ")))"
       )
     }
-    if let threads, threads < 1 {
-      throw ValidationError("--threads must be at least 1, got \(threads)")
-    }
   }
 
   func run() throws {
@@ -66,47 +63,68 @@ struct RunCommand: ParsableCommand {
       )
       throw ExitCode(Exit.invalid)
     }
+    let threads = try Threads.resolve(self.threads)
+    try scenarioOptions.preflight(scenario, threads: threads)
+    try checkOutput(output)
+    try checkOutput(plot)
+    let toFile = output.map { !OutputPath.isStandardOutput($0) } ?? false
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =
-      output == nil
+      !toFile
       ? (format ?? (Terminal.stdoutIsTTY ? "table" : "jsonl")) : (quiet ? nil : "table")
     var sinks: [RecordSink] = []
     do {
-      if let output, let fmt = Formats.named(fileFormat) {
+      if toFile, let output, let fmt = Formats.named(fileFormat) {
         sinks.append(try RecordSink(format: fmt, path: output))
       }
       if let stdoutFormat, let fmt = Formats.named(stdoutFormat) {
         if stdoutFormat == "table" { Terminal.out(Self.banner(scenario)) }
-        sinks.append(try RecordSink(format: fmt, handle: .standardOutput))
+        sinks.append(try RecordSink(standardOutputFormat: fmt))
       }
     } catch {
-      Terminal.error("poisonlab: \(error)")
-      throw ExitCode(Exit.runtime)
+      for sink in sinks { sink.abandon() }
+      Terminal.fail(error)
     }
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
-    let experiment = Experiment(
-      scenario: scenario, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    let experiment = Experiment(scenario: scenario, threads: threads)
     let summary: MetricRecord
     var rounds: [MetricRecord] = []
-    defer { if let plot { writePlot(rounds, scenario: scenario.name, to: plot) } }
-    do {
-      summary = try experiment.run(progress: progress.handle) { (record) throws(SinkError) in
-        progress.clear()
-        if record.kind == .round { rounds.append(record) }
-        for sink in sinks { try sink.write(record) }
+    func deliver(_ record: MetricRecord) throws(SinkError) {
+      progress.clear()
+      if record.kind == MetricRecord.Kind.round { rounds.append(record) }
+      for sink in sinks {
+        do {
+          try sink.write(record)
+        } catch {
+          // The table's reader went away; the file still gets every row.
+          guard error.readerClosed, sinks.contains(where: { !$0.isStandardOutput }) else {
+            throw error
+          }
+          sinks.removeAll { $0.isStandardOutput }
+        }
       }
+    }
+    do {
+      summary = try experiment.run(progress: progress.handle, emit: deliver)
       for sink in sinks { try sink.finish() }
     } catch let failure as RunFailure {
       progress.clear()
       for sink in sinks { sink.abandon() }
+      if let plot { writePlot(rounds, scenario: scenario.name, to: plot) }
+      if case .output(let error) = failure {
+        Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
+      }
       Terminal.error("poisonlab: \(failure)")
       if let partial = sinks.compactMap(\.partialPath).first {
         Terminal.error("poisonlab: rows completed so far are in \(partial)")
       }
       throw ExitCode(failure.exitCode)
-    } catch {
+    } catch let error as SinkError {
       progress.clear()
-      Terminal.error("poisonlab: \(error)")
+      for sink in sinks { sink.abandon() }
+      Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
+    }
+    if let plot, !writePlot(rounds, scenario: scenario.name, to: plot) {
       throw ExitCode(Exit.runtime)
     }
     if summary.totals?.expectPassed == false {
@@ -117,7 +135,9 @@ struct RunCommand: ParsableCommand {
   }
 
   /// Writes the curves of the rounds run so far (also after a failure).
-  func writePlot(_ rounds: [MetricRecord], scenario: String, to path: String) {
+  /// - Returns: false after saying why on standard error when it cannot be written.
+  @discardableResult
+  func writePlot(_ rounds: [MetricRecord], scenario: String, to path: String) -> Bool {
     func series(_ name: String, _ value: (MetricRecord) -> Double?, dashed: Bool) -> SVGChart
       .Series?
     {
@@ -131,7 +151,7 @@ struct RunCommand: ParsableCommand {
     ].compactMap { $0 }
     let svg = SVGChart.lines(
       title: "\(scenario): per-round metrics", xLabel: "round", yLabel: "rate", series: lines)
-    writeAtomically(Data(svg.utf8), to: path)
+    return (try? writeOutput(Array(svg.utf8), to: path)) != nil
   }
 
   /// The format implied by a file's extension (`.csv`, `.json`, else `jsonl`).
@@ -173,10 +193,8 @@ final class Progress {
         guard now - lastDraw > .milliseconds(100) else { return }
         lastDraw = now
         let percent = total > 0 ? done * 100 / total : 100
-        FileHandle.standardError.write(
-          Data(
-            "\r  round \(round)/\(rounds): training \(percent)% (\(done)/\(total) samples)\u{1B}[K"
-              .utf8))
+        Terminal.errorInline(
+          "\r  round \(round)/\(rounds): training \(percent)% (\(done)/\(total) samples)\u{1B}[K")
         shown = true
       case .roundFinished:
         clear()
@@ -186,7 +204,7 @@ final class Progress {
 
   func clear() {
     guard shown else { return }
-    FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    Terminal.errorInline("\r\u{1B}[K")
     shown = false
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PoisonLab
 
 /// `--set` and `--seed`, shared by the commands that read scenarios.
@@ -10,14 +11,79 @@ struct ScenarioOptions: ParsableArguments {
       valueName: "path=value"))
   var overrides: [String] = []
 
-  @Option(help: "Replace the scenario's seed.")
-  var seed: UInt64?
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Replace the scenario's seed (0 to 2^53-1).", valueName: "seed"))
+  var seed: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Refuse runs whose estimated peak memory exceeds this (16G, 800M; default: 80% of memory).",
+      valueName: "size"))
+  var maxMemory: String?
 
   /// Loads and validates `file` with the overrides applied.
   /// - Parameter file: the scenario file.
   /// - Returns: the validated scenario.
   /// - Throws: `ScenarioErrors` listing every problem.
   func load(_ file: String) throws(ScenarioErrors) -> Scenario {
-    try ScenarioLoader.load(file: file, overrides: overrides, seed: seed)
+    var seedValue: UInt64?
+    if let seed {
+      guard let value = UInt64(seed), value <= 9_007_199_254_740_991 else {
+        throw ScenarioErrors(
+          source: "--seed",
+          errors: [
+            ScenarioError(
+              JSONPath.root.appending("seed"),
+              "must be a whole number from 0 to 9007199254740991, got \(seed)")
+          ])
+      }
+      seedValue = value
+    }
+    return try ScenarioLoader.load(file: file, overrides: overrides, seed: seedValue)
+  }
+}
+
+extension ScenarioOptions {
+  /// The memory budget of `--max-memory`.
+  /// - Throws: `ExitCode(2)` for a malformed size.
+  func budget() throws -> MemoryBudget {
+    guard let budget = MemoryBudget.resolve(maxMemory) else {
+      Terminal.error(
+        "poisonlab: --max-memory \(maxMemory ?? ""): expected a positive size like 16G, 800M or 1.5G"
+      )
+      throw ExitCode(Exit.invalid)
+    }
+    return budget
+  }
+
+  /// Runs the checks `validate` and `run` share (see ``Experiment/preflight(budget:)``).
+  /// - Returns: the memory estimate, or nil when the dataset's size is only known after loading.
+  /// - Throws: `ExitCode(2)` after printing the problems.
+  @discardableResult
+  func preflight(_ scenario: Scenario, threads: Int) throws -> MemoryEstimate? {
+    let budget = try budget()
+    do {
+      return try Experiment(scenario: scenario, threads: threads).preflight(budget: budget)
+    } catch {
+      Terminal.error(error.description)
+      throw ExitCode(error.exitCode)
+    }
+  }
+}
+
+/// `--threads`: all cores by default, capped at a multiple of them.
+enum Threads {
+  /// The threads for a `--threads` value; says so on standard error when capped.
+  /// - Throws: `ExitCode(2)` for a value below 1.
+  static func resolve(_ requested: Int?) throws -> Int {
+    if let requested, requested < 1 {
+      Terminal.error("poisonlab: --threads must be at least 1, got \(requested)")
+      throw ExitCode(Exit.invalid)
+    }
+    let (threads, note) = ThreadCount.resolve(
+      requested, cores: ProcessInfo.processInfo.activeProcessorCount)
+    if let note { Terminal.error("poisonlab: \(note)") }
+    return threads
   }
 }

@@ -48,7 +48,8 @@ struct SweepCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Run only the K-th of N disjoint slices.", valueName: "K/N"))
   var shard: String?
 
-  @Option(help: "Append JSON Lines to this file, skipping runs it already holds.")
+  @Option(
+    help: "Append JSON Lines to this file, skipping runs it already holds (- for standard output).")
   var output: String?
 
   @Flag(help: "Record invalid combinations as skipped instead of stopping.")
@@ -60,12 +61,20 @@ struct SweepCommand: ParsableCommand {
   @Flag(help: "No progress on standard error.")
   var quiet = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Refuse runs whose estimated peak memory exceeds this, shared by --jobs (default: 80% of memory).",
+      valueName: "size"))
+  var maxMemory: String?
+
   func validate() throws {
     for grid in grids where SweepAxis.parse(grid: grid) == nil {
       throw ValidationError("--grid \(grid): expected PATH=V1,V2,... with non-empty values")
     }
     if let seeds, SweepAxis.parse(seeds: seeds) == nil {
-      throw ValidationError("--seeds \(seeds): expected a range like 0-4 or a list like 0,3,7")
+      throw ValidationError(
+        "--seeds \(seeds): "
+          + (SweepAxis.seedsProblem(seeds) ?? "expected a range like 0-4 or a list like 0,3,7"))
     }
     if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
     if let shard, Self.parseShard(shard) == nil {
@@ -91,10 +100,31 @@ struct SweepCommand: ParsableCommand {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
     }
-    let invalid = plan.runs.filter { if case .failure = $0.scenario { true } else { false } }
+    let cores = try Threads.resolve(threads)
+    let perRun = max(1, cores / jobs)
+    guard let budget = MemoryBudget.resolve(maxMemory) else {
+      Terminal.error(
+        "poisonlab: --max-memory \(maxMemory ?? ""): expected a positive size like 16G, 800M or 1.5G"
+      )
+      throw ExitCode(Exit.invalid)
+    }
+    // The checks `run` makes before any work, for every combination.
+    let jobBudget = MemoryBudget(
+      bytes: budget.bytes / max(1, min(jobs, plan.runs.count)),
+      source: jobs > 1 ? "\(budget.source), shared by --jobs \(jobs)" : budget.source)
+    var runs = plan.runs
+    for i in runs.indices {
+      guard case .success(let scenario) = runs[i].scenario else { continue }
+      do {
+        try Experiment(scenario: scenario, threads: perRun).preflight(budget: jobBudget)
+      } catch {
+        if case .scenario(let errors) = error { runs[i].scenario = .failure(errors) }
+      }
+    }
+    let invalid = runs.filter { if case .failure = $0.scenario { true } else { false } }
     if !invalid.isEmpty && !skipInvalid {
       Terminal.error(
-        "poisonlab: \(invalid.count) of \(plan.runs.count) combinations are invalid (nothing was run):"
+        "poisonlab: \(invalid.count) of \(runs.count) combinations are invalid (nothing was run):"
       )
       for run in invalid {
         if case .failure(let errors) = run.scenario {
@@ -107,48 +137,50 @@ struct SweepCommand: ParsableCommand {
     }
     let (k, n) = shard.flatMap(Self.parseShard) ?? (1, 1)
     var done = Set<String>()
-    if let output, FileManager.default.fileExists(atPath: output) {
-      done = try Self.completedRuns(in: output)
+    var file: SweepOutput?
+    if let output, !OutputPath.isStandardOutput(output) {
+      do {
+        let opened = try SweepOutput(path: output, expectedRows: Self.expectedRows(runs))
+        if opened.removedLines > 0 {
+          Terminal.error(
+            "poisonlab: removed \(opened.removedLines) line(s) of unfinished runs from \(output)")
+        }
+        done = opened.completed
+        file = opened
+      } catch {
+        Terminal.fail(error)
+      }
     }
-    let todo = plan.runs.filter { $0.index % n == k - 1 && !done.contains($0.id) }
-    let sink: (String) -> Void
-    var handle: FileHandle?
-    if let output {
-      if !FileManager.default.fileExists(atPath: output) {
-        guard FileManager.default.createFile(atPath: output, contents: nil) else {
-          Terminal.error("poisonlab: cannot create \(output)")
-          throw ExitCode(Exit.runtime)
+    let todo = runs.filter { $0.index % n == k - 1 && !done.contains($0.id) }
+    let sink: (String) throws(SinkError) -> Void
+    if let file {
+      sink = { (text) throws(SinkError) in try file.append(text) }
+    } else {
+      sink = { (text) throws(SinkError) in
+        do throws(StandardStream.StreamFailure) {
+          try StandardStream.out(text)
+        } catch {
+          guard case .failed(let reason) = error else {
+            throw SinkError(path: "standard output", reason: "closed", readerClosed: true)
+          }
+          throw SinkError(path: "standard output", reason: "cannot write: \(reason)")
         }
       }
-      guard let h = FileHandle(forWritingAtPath: output) else {
-        Terminal.error("poisonlab: cannot open \(output)")
-        throw ExitCode(Exit.runtime)
-      }
-      _ = try? h.seekToEnd()
-      handle = h
-      sink = { text in
-        try? h.write(contentsOf: Data(text.utf8))
-        try? h.synchronize()
-      }
-    } else {
-      sink = { Terminal.out($0) }
     }
-    let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
-    let perRun = max(1, cores / jobs)
     let writer = OrderedWriter(order: todo.map(\.index), sink: sink)
     let progress = !quiet && Terminal.stderrIsTTY
-    let skippedByShard = plan.runs.filter { $0.index % n == k - 1 }.count - todo.count
+    let skippedByShard = runs.filter { $0.index % n == k - 1 }.count - todo.count
     if progress || skippedByShard > 0 {
       Terminal.error(
         "poisonlab: \(todo.count) run(s) to do"
           + (skippedByShard > 0 ? ", \(skippedByShard) already in \(output ?? "the output")" : "")
-          + (n > 1 ? " (shard \(k)/\(n) of \(plan.runs.count))" : " of \(plan.runs.count)"))
+          + (n > 1 ? " (shard \(k)/\(n) of \(runs.count))" : " of \(runs.count)"))
     }
     let queue = WorkQueue(count: todo.count)
     let shared = SweepWork((todo, writer, queue))
     DispatchQueue.concurrentPerform(iterations: min(jobs, max(1, todo.count))) { _ in
       let (todo, writer, queue) = shared.value
-      while let next = queue.take() {
+      while writer.writeError == nil, let next = queue.take() {
         let run = todo[next]
         let lines = Self.execute(run, threads: perRun)
         writer.complete(run.index, lines: lines.text, failed: lines.failed)
@@ -159,11 +191,29 @@ struct SweepCommand: ParsableCommand {
         }
       }
     }
-    try? handle?.close()
+    file?.close()
+    if let error = writer.writeError {
+      Terminal.fail(error)
+    }
     if writer.failures > 0 {
       Terminal.error("poisonlab: \(writer.failures) run(s) failed; their \"error\" rows say why")
       throw ExitCode(Exit.runtime)
     }
+  }
+
+  /// The round numbers each run must record (nil for a skipped combination).
+  static func expectedRows(_ runs: [SweepPlan.Run]) -> [String: Set<Int>?] {
+    var rows: [String: Set<Int>?] = [:]
+    for run in runs {
+      guard case .success(let scenario) = run.scenario else {
+        rows[run.id] = .some(nil)
+        continue
+      }
+      let last = scenario.training.rounds
+      let every = scenario.evaluationEvery
+      rows[run.id] = Set((1...last).filter { $0 % every == 0 || $0 == last })
+    }
+    return rows
   }
 
   /// Runs one combination; returns its JSON lines and whether it failed.
@@ -196,41 +246,6 @@ struct SweepCommand: ParsableCommand {
       }
     }
   }
-
-  /// Run ids already complete in a sweep output (a summary, error or skipped row).
-  ///
-  /// A sweep killed mid-write can leave a torn last line or the first rows of
-  /// a run without its summary; those are removed (the file is rewritten
-  /// atomically) so that re-running adds each run exactly once.
-  static func completedRuns(in path: String) throws -> Set<String> {
-    guard let data = FileManager.default.contents(atPath: path) else { return [] }
-    let text = String(decoding: data, as: UTF8.self)
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    let torn = !(lines.last?.isEmpty ?? true)
-    lines.removeLast()  // the text after the last newline: empty, or a torn line
-    var complete = Set<String>()
-    var ids: [String?] = []
-    for line in lines {
-      let value = try? JSONParser.parse(line)
-      guard case .string(let id)? = value?["run_id"] else {
-        ids.append(nil)
-        continue
-      }
-      ids.append(id)
-      if case .string(let type)? = value?["type"], ["summary", "error", "skipped"].contains(type) {
-        complete.insert(id)
-      }
-    }
-    let kept = zip(lines, ids).filter { $0.1.map(complete.contains) ?? false }.map(\.0)
-    if torn || kept.count != lines.count {
-      let body = kept.map { $0 + "\n" }.joined()
-      guard writeAtomically(Data(body.utf8), to: path) else { throw ExitCode(Exit.runtime) }
-      Terminal.error(
-        "poisonlab: removed \(lines.count - kept.count + (torn ? 1 : 0)) line(s) of unfinished runs from \(path)"
-      )
-    }
-    return complete
-  }
 }
 
 /// Writes each run's lines once every earlier run (in expansion order) is written.
@@ -239,10 +254,18 @@ final class OrderedWriter: @unchecked Sendable {
   private let order: [Int]
   private var pending: [Int: String] = [:]
   private var next = 0
-  private let sink: (String) -> Void
+  private let sink: (String) throws(SinkError) -> Void
   private(set) var failures = 0
+  private var error: SinkError?
 
-  init(order: [Int], sink: @escaping (String) -> Void) {
+  /// The first write failure (the sweep stops taking runs after it).
+  var writeError: SinkError? {
+    lock.lock()
+    defer { lock.unlock() }
+    return error
+  }
+
+  init(order: [Int], sink: @escaping (String) throws(SinkError) -> Void) {
     self.order = order
     self.sink = sink
   }
@@ -252,8 +275,12 @@ final class OrderedWriter: @unchecked Sendable {
     defer { lock.unlock() }
     pending[index] = lines
     if failed { failures += 1 }
-    while next < order.count, let text = pending[order[next]] {
-      sink(text)
+    while error == nil, next < order.count, let text = pending[order[next]] {
+      do {
+        try sink(text)
+      } catch {
+        self.error = error
+      }
       pending[order[next]] = nil
       next += 1
     }

@@ -1,6 +1,13 @@
+import ArgumentParser
 import Foundation
+import PoisonLab
 
 /// Standard streams and terminal detection.
+///
+/// Nothing here traps: a reader that closed standard output (`poisonlab list
+/// | head -1`) ends the command quietly with exit code 0, as Unix tools do;
+/// any other failure to write standard output (a full disk, `> /dev/full`)
+/// says why on standard error and exits with 3.
 enum Terminal {
   /// Whether standard output is a terminal.
   static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) != 0 }
@@ -9,29 +16,60 @@ enum Terminal {
 
   /// Writes `text` and a newline to standard error.
   static func error(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    StandardStream.err(text + "\n")
   }
 
-  /// Writes `text` to standard output, unbuffered.
+  /// Writes `text` to standard error with no newline (progress lines).
+  static func errorInline(_ text: String) {
+    StandardStream.err(text)
+  }
+
+  /// Writes `text` to standard output, unbuffered; stops the process when
+  /// standard output is gone (see the type's documentation).
   static func out(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
+    do {
+      try StandardStream.out(text)
+    } catch {
+      guard case .failed(let reason) = error else { exit(0) }
+      Terminal.error("poisonlab: cannot write standard output: \(reason)")
+      exit(Exit.runtime)
+    }
+  }
+
+  /// Stops the process for a sink failure: quietly (0) when a pipe's reader
+  /// went away, else with the message and exit code 3.
+  static func fail(_ error: SinkError, partial: String? = nil) -> Never {
+    if error.readerClosed { exit(0) }
+    Terminal.error("poisonlab: \(error)")
+    if let partial { Terminal.error("poisonlab: rows completed so far are in \(partial)") }
+    exit(Exit.runtime)
   }
 }
 
-/// Writes `data` to `path` through `path.partial` and a rename, so a reader
-/// never sees a half-written file.
-/// - Parameters:
-///   - data: the contents.
-///   - path: the final file.
-/// - Returns: false (after saying why on standard error) when it cannot be written.
-@discardableResult
-func writeAtomically(_ data: Data, to path: String) -> Bool {
-  let temporary = path + ".partial"
-  guard FileManager.default.createFile(atPath: temporary, contents: data),
-    rename(temporary, path) == 0
-  else {
-    Terminal.error("poisonlab: cannot write \(path)")
-    return false
+/// Writes `text` to `path` atomically (through `path.partial`, locked), or to
+/// standard output when `path` is `-`.
+/// - Throws: `ExitCode(3)` after saying why on standard error.
+func writeOutput(_ bytes: [UInt8], to path: String) throws {
+  if OutputPath.isStandardOutput(path) {
+    Terminal.out(String(decoding: bytes, as: UTF8.self))
+    return
   }
-  return true
+  do {
+    try AtomicFile.write(bytes, to: path)
+  } catch {
+    Terminal.error("poisonlab: \(error)")
+    throw ExitCode(Exit.runtime)
+  }
+}
+
+/// Refuses, before any work, an output path poisonlab must not replace.
+/// - Throws: `ExitCode(3)` after saying why on standard error.
+func checkOutput(_ path: String?) throws {
+  guard let path, !OutputPath.isStandardOutput(path) else { return }
+  do {
+    try OutputPath.check(path)
+  } catch {
+    Terminal.error("poisonlab: \(error)")
+    throw ExitCode(Exit.runtime)
+  }
 }

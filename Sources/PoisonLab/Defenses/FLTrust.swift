@@ -44,6 +44,12 @@ public struct FLTrust: Aggregator {
         "needs the server's update on its root data (a scenario computes it; poisonlab aggregate takes --server-update)"
       )
     }
+    if let bad = server.firstIndex(where: { !$0.isFinite }) {
+      throw DefenseError(
+        "fltrust",
+        "the server's update holds a non-finite value (\(server[bad]) at index \(bad)); its direction is the trust reference and must be finite"
+      )
+    }
     let n = updates.count
     let serverNorm = server.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     let norms = updates.norms()

@@ -19,6 +19,13 @@ public struct FedAvg: Aggregator {
   public mutating func aggregate(
     _ updates: UpdateSet, context: DefenseContext
   ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
-    (updates.weightedMean(), DefenseOutcome())
+    let total = updates.weights.reduce(0, +)
+    guard updates.count == 0 || (total > 0 && total.isFinite) else {
+      throw DefenseError(
+        "fedavg",
+        "the \(updates.count) updates' sample-count weights sum to \(total); the weighted mean needs a positive, finite total"
+      )
+    }
+    return (updates.weightedMean(), DefenseOutcome())
   }
 }

@@ -291,25 +291,34 @@ public struct Experiment {
 
   /// Rejects models or batches too large for memory before allocating them.
   func checkSize(_ network: Network, batch: Int, trainers: Int) throws(RunFailure) {
-    var problems: [ScenarioError] = []
+    let problems = sizeProblems(network, batch: batch, trainers: trainers)
+    if !problems.isEmpty {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
+    }
+  }
+
+  /// The parameter cap and the training-buffer cap, as scenario errors.
+  func sizeProblems(_ network: Network, batch: Int, trainers: Int) -> [ScenarioError] {
     if network.parameterCount > Self.maxParameters {
-      problems.append(
+      return [
         ScenarioError(
           JSONPath.root.appending("model"),
           "has \(network.parameterCount) parameters, more than the \(Self.maxParameters) poisonlab accepts"
-        ))
-    } else if network.trainingBytes(batch: batch) * trainers > Self.maxTrainingBytes {
-      let gib = Double(network.trainingBytes(batch: batch) * trainers) / Double(1 << 30)
-      problems.append(
+        )
+      ]
+    }
+    let bytes = network.trainingBytes(batch: batch).multipliedSaturating(trainers)
+    if bytes > Self.maxTrainingBytes {
+      let gib = Double(bytes) / Double(1 << 30)
+      return [
         ScenarioError(
           JSONPath.root.appending("training").appending("batch_size"),
           "a batch of \(batch) would need \(Int(gib.rounded(.up))) GiB of training buffers for this model "
             + "(limit \(Self.maxTrainingBytes >> 30) GiB); use a smaller batch or model, or fewer --threads"
-        ))
+        )
+      ]
     }
-    if !problems.isEmpty {
-      throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
-    }
+    return []
   }
 
   /// Clean accuracy and loss, and the attack's success on its probe.

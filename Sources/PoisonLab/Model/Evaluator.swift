@@ -34,13 +34,32 @@ public final class Evaluator {
   ///   - memoryBudget: bytes for activations and im2col buffers (default 128 MiB).
   public init(network: Network, maxBatch: Int = 1000, memoryBudget: Int = 128 << 20) {
     self.network = network
+    let batch = Self.batchSize(network: network, maxBatch: maxBatch, memoryBudget: memoryBudget)
+    self.batchSize = batch
+    workspace = Workspace(network: network, capacity: batch, training: false)
+  }
+
+  /// The batch an evaluator of `network` uses.
+  static func batchSize(network: Network, maxBatch: Int = 1000, memoryBudget: Int = 128 << 20)
+    -> Int
+  {
+    max(1, min(maxBatch, memoryBudget / max(1, perSampleFloats(network) * 4)))
+  }
+
+  /// Floats of workspace per sample: input, every activation and scratch.
+  static func perSampleFloats(_ network: Network) -> Int {
     var perSample = network.inputShape.count
     for layer in network.layers {
       perSample += layer.outputShape.count + layer.scratchCount(batch: 1, needsInputGradient: false)
     }
-    let batch = max(1, min(maxBatch, memoryBudget / max(1, perSample * 4)))
-    self.batchSize = batch
-    workspace = Workspace(network: network, capacity: batch, training: false)
+    return perSample
+  }
+
+  /// Bytes one evaluator's workspace takes (for the memory estimate).
+  /// - Parameter network: the architecture.
+  /// - Returns: the bytes.
+  public static func workspaceBytes(network: Network) -> Int {
+    batchSize(network: network).multipliedSaturating(perSampleFloats(network) * 4)
   }
 
   /// Accuracy, loss and predictions of `parameters` on `data` (one thread).

@@ -177,6 +177,14 @@ public enum ScenarioLoader {
     let isArray: Bool
     switch value {
     case .array(let items)?:
+      // Centralized: an empty chain is no defense, as when the key is absent.
+      // Federated: it would silently become fedavg, so it must be said.
+      if items.isEmpty && context.federated {
+        validator.fail(
+          root,
+          "an empty defense array; name at least an aggregator (\(aggregatorNames)); "
+            + "in a scenario, leaving the key out means fedavg")
+      }
       list = items.enumerated().map { ($1, root.appending($0)) }
       isArray = true
     case let value?:

@@ -242,6 +242,23 @@ public struct SchemaValidator {
         fail(path, "must be \(type.summary), got \(value.brief)")
         return nil
       }
+      // The engine computes in float32: the value must also hold there.
+      let single = Float(x)
+      guard single.isFinite else {
+        fail(
+          path,
+          "\(value.brief) is out of float32 range (±3.4e38); poisonlab computes in float32")
+        return nil
+      }
+      let belowLow32 = lo.map { minOpen ? single <= Float($0) : single < Float($0) } ?? false
+      let aboveHigh32 = hi.map { maxOpen ? single >= Float($0) : single > Float($0) } ?? false
+      if belowLow32 || aboveHigh32 || (x != 0 && single == 0) {
+        fail(
+          path,
+          "must be \(type.summary) in float32, the engine's type, got \(value.brief) "
+            + "(\(single == 0 ? "0, it underflows" : "\(single)") in float32)")
+        return nil
+      }
       return value
     case (.boolean, .bool), (.string, .string):
       return value

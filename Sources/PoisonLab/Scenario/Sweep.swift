@@ -48,6 +48,32 @@ public struct SweepAxis: Sendable, Equatable {
     return SweepAxis(path: String(text[..<equals]), values: values)
   }
 
+  /// Why `--seeds` text is refused, when it is well formed but too large
+  /// or out of range (nil: malformed, or fine).
+  /// - Parameter text: the seeds option.
+  /// - Returns: the problem in words.
+  public static func seedsProblem(_ text: String) -> String? {
+    var count: UInt64 = 0
+    for part in text.split(separator: ",") {
+      let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+      if bounds.count == 2, let lo = UInt64(bounds[0]), let hi = UInt64(bounds[1]) {
+        guard lo <= hi else { return "the range \(part) runs backwards" }
+        count = count.addingReportingOverflow(hi - lo).partialValue &+ 1
+      } else if bounds.count == 1, UInt64(bounds[0]) != nil {
+        count += 1
+      } else if part.hasPrefix("-") {
+        return "seeds are whole numbers from 0 to 2^64-1, got \(part)"
+      } else {
+        return nil
+      }
+      if count > UInt64(SweepPlan.maxRuns) {
+        return
+          "more than \(SweepPlan.maxRuns) seeds, the most runs a sweep may hold (see README, Sweeps)"
+      }
+    }
+    return nil
+  }
+
   /// Parses `--seeds 0-4` or `--seeds 0,3,7`.
   /// - Parameter text: the seeds option.
   /// - Returns: the seeds, or nil when malformed.
@@ -56,7 +82,7 @@ public struct SweepAxis: Sendable, Equatable {
     for part in text.split(separator: ",") {
       let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
       if bounds.count == 2, let lo = UInt64(bounds[0]), let hi = UInt64(bounds[1]), lo <= hi,
-        hi - lo < 100_000
+        hi - lo < UInt64(SweepPlan.maxRuns), seeds.count + Int(hi - lo) < SweepPlan.maxRuns
       {
         seeds += Array(lo...hi)
       } else if bounds.count == 1, let value = UInt64(bounds[0]) {
@@ -82,6 +108,10 @@ public struct SweepPlan: Sendable {
     /// A stable id: FNV-1a (64 bits) of the resolved scenario (or of the axes when invalid).
     public var id: String
   }
+
+  /// The most runs one sweep may expand to (each run is validated, and held,
+  /// before any runs); larger studies are several sweeps.
+  public static let maxRuns = 100_000
 
   /// The axes, outermost first (the last varies fastest).
   public var axes: [SweepAxis]
@@ -154,7 +184,22 @@ public struct SweepPlan: Sendable {
     let base = document.serialized()
     var runs: [Run] = []
     var counters = [Int](repeating: 0, count: axes.count)
-    let total = axes.reduce(1) { $0 * $1.values.count }
+    var total = 1
+    for axis in axes {
+      let (product, overflow) = total.multipliedReportingOverflow(by: axis.values.count)
+      guard !overflow, product <= maxRuns else {
+        let sizes = axes.map { "\($0.path) \($0.values.count)" }.joined(separator: " x ")
+        throw ScenarioErrors(
+          source: file,
+          errors: [
+            ScenarioError(
+              JSONPath.root.appending("sweep"),
+              "the axes (\(sizes)) make more than \(maxRuns) runs, the most one sweep may hold; "
+                + "split the study into several sweeps")
+          ])
+      }
+      total = product
+    }
     for index in 0..<total {
       let values = axes.indices.map { axes[$0].values[counters[$0]] }
       let assignments = overrides + zip(axes, values).map { "\($0.path)=\($1.serialized())" }

@@ -10,10 +10,11 @@ struct SchemaTests {
     defer { dir.cleanup() }
     let schema = dir.write("schema.json", text: ScenarioSchema.document().serialized(indent: 2))
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    // Debian's own interpreter with python3-jsonschema from apt (make deps),
+    // not whatever python3 comes first on PATH.
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
     process.arguments =
-      ["python3", CLI.root.appendingPathComponent("scripts/validate-with-schema.py").path, schema]
-      + files
+      [CLI.root.appendingPathComponent("scripts/validate-with-schema.py").path, schema] + files
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe

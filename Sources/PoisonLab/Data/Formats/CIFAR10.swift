@@ -44,7 +44,7 @@ enum CIFAR10 {
   /// - Returns: the batch's images and labels.
   /// - Throws: `DataError` naming the file and the problem.
   static func batch(_ path: String, hint: String = "") throws(DataError) -> Dataset {
-    let bytes = try FileBytes.read(path, hint: hint)
+    let bytes = try FileBytes.read(path, hint: hint, limit: 1 << 30)
     guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
       throw .corrupt(
         file: path,

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the label is in a CSV row.
 public enum LabelColumn: Sendable, Equatable {
   /// The column with this header name.
@@ -6,63 +8,83 @@ public enum LabelColumn: Sendable, Equatable {
   case index(Int)
 }
 
-/// A CSV file as rows of fields, with the 1-based line number of each row.
+/// A streaming CSV reader: rows of fields with the 1-based line number of
+/// each row, read in chunks (gzip decompressed on the fly), never holding
+/// more than one row.
 ///
 /// RFC 4180 quoting: a field in double quotes may contain commas, newlines
-/// and doubled quotes (`""`). Blank lines are skipped; `\r\n` is accepted.
-struct CSVTable {
-  var rows: [[String]]
-  var lines: [Int]
+/// and doubled quotes (`""`). Blank lines are skipped; `\r\n` is accepted; a
+/// UTF-8 byte-order mark at the start is removed. A row longer than
+/// ``maxRowBytes`` is an error (a file with no newlines is not read whole).
+enum CSVReader {
+  /// The longest row accepted, in bytes (8 MiB: a million short numbers).
+  static let maxRowBytes = 8 << 20
 
-  /// Splits `bytes` into rows.
+  /// Calls `body` with every row of `path` and its line number.
   /// - Parameters:
-  ///   - bytes: the file contents (UTF-8).
-  ///   - file: the name used in errors.
-  /// - Throws: `DataError.csv` for an unterminated quote or a quote in an unquoted field.
-  init(parsing bytes: [UInt8], file: String) throws(DataError) {
-    var rows: [[String]] = []
-    var lines: [Int] = []
+  ///   - path: the file (gzip-compressed or not).
+  ///   - body: receives each row; may throw to stop.
+  /// - Throws: `DataError.csv` for an unterminated quote, a stray quote or an
+  ///   over-long row, and any error `body` throws.
+  static func rows(
+    of path: String, _ body: ([String], Int) throws(DataError) -> Void
+  ) throws(DataError) {
+    let stream = try ByteStream(path: path)
     var field: [UInt8] = []
     var row: [String] = []
+    var rowBytes = 0
     var line = 1
     var rowLine = 1
     var inQuotes = false
+    var pendingQuote = false  // a quote inside a quoted field, meaning unknown until the next byte
     var quotedStart = 0
     var fieldWasQuoted = false
-    var i = 0
+    var first = true
     func endField() {
       row.append(String(decoding: field, as: UTF8.self))
       field.removeAll(keepingCapacity: true)
       fieldWasQuoted = false
     }
-    func endRow() {
+    func endRow() throws(DataError) {
       endField()
-      if !(row.count == 1 && row[0].isEmpty) {
-        rows.append(row)
-        lines.append(rowLine)
-      }
+      if !(row.count == 1 && row[0].isEmpty) { try body(row, rowLine) }
       row.removeAll(keepingCapacity: true)
+      rowBytes = 0
     }
-    while i < bytes.count {
-      let byte = bytes[i]
-      if inQuotes {
-        if byte == UInt8(ascii: "\"") {
-          if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") {
-            field.append(byte)
-            i += 1
-          } else {
-            inQuotes = false
-          }
-        } else {
-          if byte == UInt8(ascii: "\n") { line += 1 }
-          field.append(byte)
+    while var chunk = try stream.nextChunk() {
+      if first {
+        first = false
+        if chunk.starts(with: [0xEF, 0xBB, 0xBF]) { chunk = chunk.dropFirst(3) }
+      }
+      for byte in chunk {
+        rowBytes += 1
+        if rowBytes > maxRowBytes {
+          throw .csv(
+            file: path, line: rowLine, column: nil,
+            reason: "row is longer than \(maxRowBytes >> 20) MiB, the most poisonlab reads")
         }
-      } else {
+        if pendingQuote {
+          pendingQuote = false
+          if byte == UInt8(ascii: "\"") {
+            field.append(byte)
+            continue
+          }
+          inQuotes = false
+        }
+        if inQuotes {
+          if byte == UInt8(ascii: "\"") {
+            pendingQuote = true
+          } else {
+            if byte == UInt8(ascii: "\n") { line += 1 }
+            field.append(byte)
+          }
+          continue
+        }
         switch byte {
         case UInt8(ascii: ","):
           endField()
         case UInt8(ascii: "\n"):
-          endRow()
+          try endRow()
           line += 1
           rowLine = line
         case UInt8(ascii: "\r"):
@@ -70,7 +92,7 @@ struct CSVTable {
         case UInt8(ascii: "\""):
           guard field.isEmpty && !fieldWasQuoted else {
             throw .csv(
-              file: file, line: line, column: row.count + 1,
+              file: path, line: line, column: row.count + 1,
               reason: "stray quote inside an unquoted field")
           }
           inQuotes = true
@@ -80,15 +102,47 @@ struct CSVTable {
           field.append(byte)
         }
       }
-      i += 1
     }
+    if pendingQuote { inQuotes = false }
     if inQuotes {
       throw .csv(
-        file: file, line: quotedStart, column: row.count + 1, reason: "unterminated quoted field")
+        file: path, line: quotedStart, column: row.count + 1, reason: "unterminated quoted field")
     }
-    if !field.isEmpty || !row.isEmpty { endRow() }
-    self.rows = rows
-    self.lines = lines
+    if !field.isEmpty || !row.isEmpty || fieldWasQuoted { try endRow() }
+  }
+
+  /// How a field reads as a float32 number.
+  enum Number: Equatable {
+    /// A value (`nan` and `inf` included).
+    case value(Float)
+    /// A finite number beyond float32's range (±3.4e38).
+    case outOfRange
+    /// Not a number.
+    case notANumber
+  }
+
+  /// Parses a field (spaces and tabs around it ignored), correctly rounded to float32.
+  static func parse(_ text: String) -> Number {
+    let cell = trimmed(text)
+    guard let value = Float(cell) else { return .notANumber }
+    if value.isInfinite, let wide = Double(cell), wide.isFinite { return .outOfRange }
+    return .value(value)
+  }
+
+  /// Whether a field is numeric (any value, also out of range).
+  static func isNumeric(_ text: String) -> Bool { parse(text) != .notANumber }
+
+  /// `text` without spaces and tabs around it.
+  static func trimmed(_ s: String) -> String {
+    var scalars = Substring(s)
+    while let c = scalars.first, c == " " || c == "\t" { scalars.removeFirst() }
+    while let c = scalars.last, c == " " || c == "\t" { scalars.removeLast() }
+    return String(scalars)
+  }
+
+  /// A header row: every field non-empty and non-numeric.
+  static func isHeader(_ row: [String]) -> Bool {
+    row.allSatisfy { !trimmed($0).isEmpty && !isNumeric($0) }
   }
 }
 
@@ -110,15 +164,10 @@ enum CSVData {
   static func load(
     trainPath: String, testPath: String?, labelColumn: LabelColumn?, header: Bool?
   ) throws(DataError) -> (train: Dataset, test: Dataset?) {
-    let trainTable = try CSVTable(parsing: FileBytes.read(trainPath), file: trainPath)
-    let testTable = try testPath.map { (path) throws(DataError) in
-      try CSVTable(parsing: FileBytes.read(path), file: path)
-    }
-    let trainSplit = try split(
-      trainTable, file: trainPath, labelColumn: labelColumn, header: header)
+    let trainSplit = try split(trainPath, labelColumn: labelColumn, header: header)
     var testSplit: Split?
-    if let testTable, let testPath {
-      testSplit = try split(testTable, file: testPath, labelColumn: labelColumn, header: header)
+    if let testPath {
+      testSplit = try split(testPath, labelColumn: labelColumn, header: header)
       guard testSplit?.width == trainSplit.width else {
         throw .mismatch(
           reason:
@@ -130,7 +179,7 @@ enum CSVData {
     let names = sortedLabels(Set(allLabels))
     guard names.count >= 2 else {
       throw .csv(
-        file: trainPath, line: trainTable.lines.first ?? 1, column: trainSplit.labelIndex + 1,
+        file: trainPath, line: trainSplit.firstLine, column: trainSplit.labelIndex + 1,
         reason:
           "the label column holds \(names.count) distinct value(s); classification needs at least 2"
       )
@@ -145,106 +194,121 @@ enum CSVData {
     return (dataset(trainSplit), testSplit.map(dataset))
   }
 
+  /// The field count of the first row and an upper bound on the rows (the
+  /// lines of an uncompressed file, estimated from its size), read from the
+  /// first 1 MiB only; nil when unreadable.
+  static func peek(_ path: String) -> (fields: Int, rows: Int)? {
+    guard let stream = try? ByteStream(path: path),
+      let chunk = try? stream.nextChunk(),
+      let size = try? FileManager.default
+        .attributesOfItem(atPath: path)[.size] as? Int
+    else { return nil }
+    let firstLine = chunk.prefix { $0 != UInt8(ascii: "\n") }
+    let fields = firstLine.reduce(1) { $0 + ($1 == UInt8(ascii: ",") ? 1 : 0) }
+    let lines = chunk.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+    let bytesPerLine = max(1, chunk.count / max(1, lines))
+    let total = stream.isCompressed ? max(size * 8, chunk.count) : size
+    return (fields, max(1, total / bytesPerLine + 1))
+  }
+
   private struct Split {
-    var features: [Float]
-    var labels: [String]
-    var width: Int
-    var labelIndex: Int
+    var features: [Float] = []
+    var labels: [String] = []
+    var width = 0
+    var labelIndex = 0
+    var firstLine = 1
   }
 
   private static func split(
-    _ table: CSVTable, file: String, labelColumn: LabelColumn?, header: Bool?
+    _ file: String, labelColumn: LabelColumn?, header: Bool?
   ) throws(DataError) -> Split {
-    guard let first = table.rows.first else {
-      throw .corrupt(file: file, reason: "no rows")
-    }
-    let columns = first.count
-    guard columns >= 2 else {
-      throw .csv(
-        file: file, line: table.lines[0], column: nil,
-        reason: "needs at least 2 columns (features and a label), found \(columns)")
-    }
-    let hasHeader: Bool
-    if let header {
-      hasHeader = header
-    } else if table.rows.count >= 2 {
-      // A header: some column is non-empty text in row 1 but a number in row 2.
-      let second = table.rows[1]
-      hasHeader = (0..<min(columns, second.count)).contains {
-        let cell = trimmed(first[$0])
-        return !cell.isEmpty && Float(cell) == nil && Float(trimmed(second[$0])) != nil
+    var result = Split()
+    var columns = 0
+    try CSVReader.rows(of: file) { (row, line) throws(DataError) in
+      if columns == 0 {
+        columns = row.count
+        result.firstLine = line
+        guard columns >= 2 else {
+          throw .csv(
+            file: file, line: line, column: nil,
+            reason: "needs at least 2 columns (features and a label), found \(columns)")
+        }
+        // A header: every field of the first row is non-numeric text.
+        let hasHeader = header ?? CSVReader.isHeader(row)
+        result.labelIndex = try labelIndex(
+          labelColumn, header: hasHeader ? row : nil, columns: columns, file: file, line: line)
+        result.width = columns - 1
+        if hasHeader { return }
       }
-    } else {
-      hasHeader = false
-    }
-    var labelIndex = columns - 1
-    switch labelColumn {
-    case .none:
-      break
-    case .name(let name):
-      guard hasHeader else {
-        throw .csv(
-          file: file, line: table.lines[0], column: nil,
-          reason: "label_column \"\(name)\" names a column, but the file has no header row")
-      }
-      guard let index = first.firstIndex(where: { trimmed($0) == name }) else {
-        let known = first.map { "\"\(trimmed($0))\"" }.joined(separator: ", ")
-        throw .csv(
-          file: file, line: table.lines[0], column: nil,
-          reason: "no column named \"\(name)\" (columns: \(known))")
-      }
-      labelIndex = index
-    case .index(let index):
-      let resolved = index < 0 ? columns + index : index
-      guard resolved >= 0 && resolved < columns else {
-        throw .csv(
-          file: file, line: table.lines[0], column: nil,
-          reason: "label_column \(index) is out of range for \(columns) columns")
-      }
-      labelIndex = resolved
-    }
-    let body = hasHeader ? 1 : 0
-    let width = columns - 1
-    var features: [Float] = []
-    features.reserveCapacity((table.rows.count - body) * width)
-    var labels: [String] = []
-    for r in body..<table.rows.count {
-      let row = table.rows[r]
-      let line = table.lines[r]
       guard row.count == columns else {
         throw .csv(
           file: file, line: line, column: nil,
-          reason: "has \(row.count) fields, expected \(columns) (as in line \(table.lines[0]))")
+          reason:
+            "has \(row.count) fields, expected \(columns) (as in line \(result.firstLine))")
       }
       for (c, text) in row.enumerated() {
-        let value = trimmed(text)
-        if c == labelIndex {
+        if c == result.labelIndex {
+          let value = CSVReader.trimmed(text)
           guard !value.isEmpty else {
             throw .csv(file: file, line: line, column: c + 1, reason: "empty label")
           }
-          labels.append(value)
+          result.labels.append(value)
           continue
         }
-        guard let number = Float(value), number.isFinite else {
+        switch CSVReader.parse(text) {
+        case .value(let number) where number.isFinite:
+          result.features.append(number)
+        case .outOfRange:
+          throw .csv(
+            file: file, line: line, column: c + 1,
+            reason:
+              "\(CSVReader.trimmed(text)) is out of float32 range (±3.4e38); poisonlab computes in float32"
+          )
+        default:
+          let value = CSVReader.trimmed(text)
           let shown = value.isEmpty ? "an empty field" : "\"\(value)\""
           throw .csv(
             file: file, line: line, column: c + 1,
             reason: "expected a finite number, found \(shown)")
         }
-        features.append(number)
       }
     }
-    guard !labels.isEmpty else {
+    guard columns > 0 else { throw .corrupt(file: file, reason: "no rows") }
+    guard !result.labels.isEmpty else {
       throw .corrupt(file: file, reason: "no data rows after the header")
     }
-    return Split(features: features, labels: labels, width: width, labelIndex: labelIndex)
+    return result
   }
 
-  private static func trimmed(_ s: String) -> String {
-    var scalars = Substring(s)
-    while let c = scalars.first, c == " " || c == "\t" { scalars.removeFirst() }
-    while let c = scalars.last, c == " " || c == "\t" { scalars.removeLast() }
-    return String(scalars)
+  /// The 0-based label column.
+  private static func labelIndex(
+    _ labelColumn: LabelColumn?, header: [String]?, columns: Int, file: String, line: Int
+  ) throws(DataError) -> Int {
+    switch labelColumn {
+    case .none:
+      return columns - 1
+    case .name(let name):
+      guard let header else {
+        throw .csv(
+          file: file, line: line, column: nil,
+          reason: "label_column \"\(name)\" names a column, but the file has no header row")
+      }
+      guard let index = header.firstIndex(where: { CSVReader.trimmed($0) == name }) else {
+        let known = header.map { "\"\(CSVReader.trimmed($0))\"" }.joined(separator: ", ")
+        throw .csv(
+          file: file, line: line, column: nil,
+          reason: "no column named \"\(name)\" (columns: \(known))")
+      }
+      return index
+    case .index(let index):
+      let resolved = index < 0 ? columns + index : index
+      guard resolved >= 0 && resolved < columns else {
+        throw .csv(
+          file: file, line: line, column: nil,
+          reason: "label_column \(index) is out of range for \(columns) columns")
+      }
+      return resolved
+    }
   }
 
   /// Labels sorted numerically when all are integers, else by bytes.

@@ -1,74 +1,137 @@
 internal import CSystemLibraries
 import Foundation
 
-/// Reading files, transparently decompressing gzip (zlib's `inflate`).
-enum FileBytes {
-  /// The bytes of `path`, gunzipped when they start with the gzip magic `1f 8b`.
+/// Reading data files through zlib's `gzopen`/`gzread`, which decompress
+/// gzip transparently and pass other files through unchanged.
+///
+/// Every read is chunked and bounded, so a compressed file can never expand
+/// past what its format says it holds: an IDX or `.npy` header gives the
+/// exact size (``FileBytes/read(_:hint:limit:expectedSize:)`` stops one byte
+/// past it), and CSV is parsed as a stream (``ByteStream``).
+final class ByteStream {
+  /// The file.
+  let path: String
+  private let file: gzFile
+  private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+  private var start = 0
+  private var end = 0
+  private var finished = false
+
+  /// Opens `path` for reading.
   /// - Parameters:
   ///   - path: the file.
   ///   - hint: what to tell the user when it is missing.
-  ///   - limit: the largest decompressed size accepted (default 4 GiB).
-  /// - Throws: `DataError.missing`, `.unreadable` or `.corrupt` (bad gzip stream).
-  /// - Returns: the bytes of `path`, gunzipped when they start with the gzip magic `1f 8b`.
-  static func read(
-    _ path: String, hint: String = "", limit: Int = 4 << 30
-  ) throws(DataError) -> [UInt8] {
+  /// - Throws: `DataError.missing` or `.unreadable` with the operating system's reason.
+  init(path: String, hint: String = "") throws(DataError) {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw .missing(file: path, hint: hint)
     }
     if isDirectory.boolValue { throw .unreadable(file: path, reason: "is a directory") }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw .unreadable(file: path, reason: "permission denied or I/O error")
+    errno = 0
+    guard let file = gzopen(path, "rb") else {
+      let code = errno
+      throw .unreadable(
+        file: path, reason: code != 0 ? String(cString: strerror(code)) : "out of memory")
     }
-    let bytes = [UInt8](data)
-    if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
-      return try gunzip(bytes, file: path, limit: limit)
-    }
-    return bytes
+    self.path = path
+    self.file = file
   }
 
-  /// Decompresses a gzip stream.
-  /// - Parameters:
-  ///   - bytes: the compressed bytes.
-  ///   - file: the file name for errors.
-  ///   - limit: the largest output accepted.
-  /// - Throws: `DataError.corrupt` naming the zlib problem.
-  /// - Returns: the decompressed bytes.
-  static func gunzip(_ bytes: [UInt8], file: String, limit: Int) throws(DataError) -> [UInt8] {
-    var stream = z_stream()
-    // 15 window bits + 16: gzip wrapper only.
-    guard inflateInit2_(&stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
-    else { throw .corrupt(file: file, reason: "cannot initialise zlib") }
-    defer { inflateEnd(&stream) }
-    var output: [UInt8] = []
-    output.reserveCapacity(bytes.count * 4)
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    var input = bytes
-    var status: Int32 = Z_OK
-    var failure: String?
-    input.withUnsafeMutableBufferPointer { source in
-      stream.next_in = source.baseAddress
-      stream.avail_in = UInt32(source.count)
-      repeat {
-        chunk.withUnsafeMutableBufferPointer { target in
-          stream.next_out = target.baseAddress
-          stream.avail_out = UInt32(target.count)
-          status = inflate(&stream, Z_NO_FLUSH)
-          let produced = target.count - Int(stream.avail_out)
-          output.append(contentsOf: target[0..<produced])
-        }
-        if status == Z_BUF_ERROR && stream.avail_in == 0 {
-          failure = "truncated gzip stream (ends before its end marker)"
-        } else if status != Z_OK && status != Z_STREAM_END {
-          let message = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-          failure = "corrupt gzip data: \(message)"
-        } else if output.count > limit {
-          failure = "decompresses to more than \(limit) bytes"
-        }
-      } while status == Z_OK && failure == nil
+  deinit { gzclose(file) }
+
+  /// Whether the file was gzip-compressed.
+  var isCompressed: Bool { gzdirect(file) == 0 }
+
+  /// Refills the buffer; false at the end of the data.
+  private func fill() throws(DataError) -> Bool {
+    guard !finished else { return false }
+    let count = buffer.withUnsafeMutableBytes { raw in
+      gzread(file, raw.baseAddress, UInt32(raw.count))
     }
-    if let failure { throw .corrupt(file: file, reason: failure) }
-    return output
+    guard count >= 0 else {
+      var code: Int32 = 0
+      let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
+      if code == Z_ERRNO {
+        throw .unreadable(file: path, reason: String(cString: strerror(errno)))
+      }
+      throw .corrupt(file: path, reason: "corrupt gzip data: \(message)")
+    }
+    if count == 0 {
+      // gzread returns 0 both at a clean end and at a truncated stream.
+      var code: Int32 = 0
+      let message = gzerror(file, &code).map { String(cString: $0) } ?? ""
+      if code != Z_OK && code != Z_STREAM_END {
+        throw .corrupt(
+          file: path,
+          reason: code == Z_BUF_ERROR
+            ? "truncated gzip stream (ends before its end marker)" : "corrupt gzip data: \(message)"
+        )
+      }
+      finished = true
+      return false
+    }
+    start = 0
+    end = Int(count)
+    return true
+  }
+
+  /// The next chunk of bytes (at most 1 MiB), or nil at the end.
+  /// - Throws: `DataError` for read errors and corrupt compressed data.
+  /// - Returns: the next chunk of bytes (at most 1 MiB), or nil at the end.
+  func nextChunk() throws(DataError) -> ArraySlice<UInt8>? {
+    if start == end {
+      guard try fill() else { return nil }
+    }
+    defer { start = end }
+    return buffer[start..<end]
+  }
+
+  /// The next chunk of at most `limit` bytes, or nil at the end.
+  func nextChunk(limit: Int) throws(DataError) -> ArraySlice<UInt8>? {
+    if start == end {
+      guard try fill() else { return nil }
+    }
+    let stop = min(end, start + max(1, limit))
+    defer { start = stop }
+    return buffer[start..<stop]
+  }
+}
+
+/// Whole-file reads with a bound.
+enum FileBytes {
+  /// The bytes of `path`, gunzipped when compressed.
+  /// - Parameters:
+  ///   - path: the file.
+  ///   - hint: what to tell the user when it is missing.
+  ///   - limit: the largest (decompressed) size accepted.
+  ///   - expectedSize: given the bytes read so far, the file's total size
+  ///     when the header states it (nil: not yet known). Reading stops one
+  ///     byte past it, so that trailing data is still detected.
+  /// - Throws: `DataError.missing`, `.unreadable` or `.corrupt`.
+  /// - Returns: the bytes (at most `expectedSize + 1`).
+  static func read(
+    _ path: String, hint: String = "", limit: Int = 4 << 30,
+    expectedSize: (([UInt8]) -> Int?)? = nil
+  ) throws(DataError) -> [UInt8] {
+    let stream = try ByteStream(path: path, hint: hint)
+    var bytes: [UInt8] = []
+    var cap = limit
+    var known = false
+    while let chunk = try stream.nextChunk(limit: cap + 1 - bytes.count) {
+      bytes += chunk
+      if !known, let size = expectedSize?(bytes) {
+        known = true
+        cap = min(cap, size)
+      }
+      if bytes.count > cap {
+        if known { break }  // trailing bytes: the parser reports them
+        throw .corrupt(
+          file: path,
+          reason: (stream.isCompressed ? "decompresses to" : "holds")
+            + " more than \(limit) bytes, the most poisonlab reads from one file")
+      }
+    }
+    return bytes
   }
 }

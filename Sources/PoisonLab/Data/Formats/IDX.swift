@@ -9,6 +9,43 @@ public struct IDXArray: Sendable, Equatable {
   /// The values in row-major order.
   public var values: [Float]
 
+  /// Reads and parses an IDX file (gzipped or not), decompressing no more
+  /// than the header's dimensions call for (plus one byte, to detect
+  /// trailing data): a gzip bomb stops at the size its header declares.
+  /// - Parameter path: the file.
+  /// - Throws: `DataError` naming the file and the problem.
+  public init(reading path: String) throws(DataError) {
+    try self.init(
+      parsing: FileBytes.read(path, expectedSize: Self.expectedSize(prefix:)), file: path)
+  }
+
+  /// The whole file's size implied by its first bytes, once the header is
+  /// complete; the bytes so far when the header is invalid (the parser says why).
+  static func expectedSize(prefix bytes: [UInt8]) -> Int? {
+    guard bytes.count >= 4 else { return nil }
+    let size: Int
+    switch bytes[2] {
+    case 0x08, 0x09: size = 1
+    case 0x0B: size = 2
+    case 0x0C, 0x0D: size = 4
+    case 0x0E: size = 8
+    default: return bytes.count
+    }
+    guard bytes[0] == 0, bytes[1] == 0 else { return bytes.count }
+    let header = 4 + 4 * Int(bytes[3])
+    guard bytes.count >= header else { return nil }
+    var total = size
+    for d in 0..<Int(bytes[3]) {
+      let o = 4 + 4 * d
+      let value =
+        Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
+      let (product, overflow) = total.multipliedReportingOverflow(by: value)
+      guard !overflow, product <= 8 * Int(Int32.max) else { return bytes.count }
+      total = product
+    }
+    return header + total
+  }
+
   /// Parses IDX bytes, checking the magic, element type, dimensions and the
   /// exact data length; never reads past the end.
   /// - Parameters:

@@ -51,8 +51,8 @@ public enum IDXImages {
       throw .missing(
         file: (directory as NSString).appendingPathComponent(labelStem + "[.gz]"), hint: hint)
     }
-    let images = try IDXArray(parsing: FileBytes.read(imagePath), file: imagePath)
-    let labels = try IDXArray(parsing: FileBytes.read(labelPath), file: labelPath)
+    let images = try IDXArray(reading: imagePath)
+    let labels = try IDXArray(reading: labelPath)
     guard images.dimensions.count == 3 else {
       throw .corrupt(
         file: imagePath,

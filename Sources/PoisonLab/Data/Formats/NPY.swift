@@ -23,14 +23,51 @@ public struct NPYArray: Sendable, Equatable {
     self.values = values
   }
 
+  /// The NumPy magic, `\x93NUMPY`.
+  static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+
+  /// The whole file's size implied by its header, once the header is read;
+  /// the bytes so far when the header is invalid (the parser says why).
+  static func expectedSize(prefix bytes: [UInt8]) -> Int? {
+    guard bytes.count >= 10 else { return nil }
+    guard Array(bytes[0..<6]) == magic else { return bytes.count }
+    let (lengthSize, start) = bytes[6] == 1 ? (2, 10) : (4, 12)
+    guard bytes.count >= start else { return nil }
+    var headerLength = 0
+    for k in 0..<lengthSize { headerLength |= Int(bytes[8 + k]) << (8 * k) }
+    guard bytes.count >= start + headerLength else { return nil }
+    let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
+    guard let descr = capture(#"'descr'\s*:\s*'([^']*)'"#, in: header),
+      let shapeText = capture(#"'shape'\s*:\s*\(([^)]*)\)"#, in: header)
+    else { return bytes.count }
+    var count = descr.hasSuffix("8") ? 8 : 4
+    for part in shapeText.split(separator: ",") {
+      let text = part.trimmingCharacters(in: .whitespaces)
+      if text.isEmpty { continue }
+      guard let value = Int(text), value >= 0 else { return bytes.count }
+      let (product, overflow) = count.multipliedReportingOverflow(by: value)
+      guard !overflow, product <= 8 * Int(Int32.max) else { return bytes.count }
+      count = product
+    }
+    return start + headerLength + count
+  }
+
+  /// Reads and parses a `.npy` file, reading no more than its header
+  /// declares (plus one byte, to detect trailing data).
+  /// - Parameter path: the file.
+  /// - Throws: `DataError` naming the file and the problem.
+  public init(reading path: String) throws(DataError) {
+    try self.init(
+      parsing: FileBytes.read(path, expectedSize: Self.expectedSize(prefix:)), file: path)
+  }
+
   /// Parses `.npy` bytes, checking the magic, header, dtype, order and size.
   /// - Parameters:
   ///   - bytes: the whole file.
   ///   - file: the name used in errors.
   /// - Throws: `DataError.corrupt` saying what is wrong.
   public init(parsing bytes: [UInt8], file: String) throws(DataError) {
-    let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-    guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+    guard bytes.count >= 10, Array(bytes[0..<6]) == Self.magic else {
       throw .corrupt(file: file, reason: "not a NumPy .npy file (bad magic)")
     }
     let major = bytes[6]
@@ -108,9 +145,19 @@ public struct NPYArray: Sendable, Equatable {
         let byte = UInt64(bytes[data + i * size + (littleEndian ? k : size - 1 - k)])
         bits |= byte << (8 * UInt64(k))
       }
-      values[i] =
-        size == 4
-        ? Float(bitPattern: UInt32(truncatingIfNeeded: bits)) : Float(Double(bitPattern: bits))
+      if size == 4 {
+        values[i] = Float(bitPattern: UInt32(truncatingIfNeeded: bits))
+      } else {
+        let wide = Double(bitPattern: bits)
+        values[i] = Float(wide)
+        if wide.isFinite && !values[i].isFinite {
+          throw .corrupt(
+            file: file,
+            reason:
+              "value \(wide) at flat index \(i) (shape \(shape)) is out of float32 range (±3.4e38); poisonlab computes in float32"
+          )
+        }
+      }
     }
     self.shape = shape
     self.values = values
@@ -151,39 +198,61 @@ public enum MatrixFile {
   /// - Returns: the shape and values.
   /// - Throws: `DataError` naming the file and the problem.
   public static func read(_ path: String) throws(DataError) -> NPYArray {
-    let bytes = try FileBytes.read(path)
-    if bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) {
-      return try NPYArray(parsing: bytes, file: path)
-    }
-    let table = try CSVTable(parsing: bytes, file: path)
-    var rows = table.rows
-    var lines = table.lines
-    if let first = rows.first,
-      first.contains(where: { Float($0.trimmingCharacters(in: .whitespaces)) == nil })
+    try readWithHeader(path).matrix
+  }
+
+  /// The matrix in `path`, and the header row skipped from a CSV (nil: none).
+  ///
+  /// A file named `.npy`, or one that starts with NumPy's magic, is read as
+  /// `.npy`. A CSV's first row is a header only when every field is
+  /// non-numeric (so `1,x,3` is a malformed data row, not a header); a UTF-8
+  /// byte-order mark is removed.
+  /// - Parameter path: the file.
+  /// - Returns: the matrix and the skipped header fields.
+  /// - Throws: `DataError` naming the file and the problem.
+  public static func readWithHeader(_ path: String) throws(DataError) -> (
+    matrix: NPYArray, header: [String]?
+  ) {
+    let stream = try ByteStream(path: path)
+    let head = try stream.nextChunk(limit: 6).map(Array.init) ?? []
+    if head == Array(NPYArray.magic.prefix(head.count)) && head.count == 6
+      || path.lowercased().hasSuffix(".npy")
     {
-      rows.removeFirst()
-      lines.removeFirst()
+      return (try NPYArray(reading: path), nil)
     }
-    guard let width = rows.first?.count, width > 0 else {
-      throw .corrupt(file: path, reason: "no numbers")
-    }
+    var header: [String]?
+    var width = 0
+    var rows = 0
     var values: [Float] = []
-    values.reserveCapacity(rows.count * width)
-    for (r, row) in rows.enumerated() {
+    try CSVReader.rows(of: path) { (row, line) throws(DataError) in
+      if rows == 0 && header == nil && width == 0,
+        CSVReader.isHeader(row)
+      {
+        header = row
+        return
+      }
+      if width == 0 { width = row.count }
       guard row.count == width else {
         throw .csv(
-          file: path, line: lines[r], column: nil,
-          reason: "has \(row.count) fields, expected \(width)")
+          file: path, line: line, column: nil, reason: "has \(row.count) fields, expected \(width)")
       }
       for (c, cell) in row.enumerated() {
-        guard let value = Float(cell.trimmingCharacters(in: .whitespaces)) else {
+        switch CSVReader.parse(cell) {
+        case .value(let value):
+          values.append(value)
+        case .outOfRange:
           throw .csv(
-            file: path, line: lines[r], column: c + 1,
+            file: path, line: line, column: c + 1,
+            reason: "\(cell) is out of float32 range (±3.4e38); poisonlab computes in float32")
+        case .notANumber:
+          throw .csv(
+            file: path, line: line, column: c + 1,
             reason: "expected a number, found \"\(cell)\"")
         }
-        values.append(value)
       }
+      rows += 1
     }
-    return NPYArray(shape: [rows.count, width], values: values)
+    guard rows > 0, width > 0 else { throw .corrupt(file: path, reason: "no numbers") }
+    return (NPYArray(shape: [rows, width], values: values), header)
   }
 }

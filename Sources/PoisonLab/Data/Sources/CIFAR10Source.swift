@@ -15,6 +15,10 @@ public struct CIFAR10Source: DatasetSource {
   public var isImage: Bool { true }
   public var knownClasses: Int? { 10 }
   public var knownShape: Shape? { Shape(height: 32, width: 32, channels: 3) }
+  public func estimatedSize() -> DataSize? {
+    DataSize(
+      train: 50_000, test: 10_000, shape: Shape(height: 32, width: 32, channels: 3), classes: 10)
+  }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {

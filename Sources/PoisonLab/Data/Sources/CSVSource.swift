@@ -28,6 +28,15 @@ public struct CSVSource: DatasetSource {
   public var knownClasses: Int? { nil }
   public var knownShape: Shape? { nil }
 
+  /// From the first line's field count and the files' sizes (at most one
+  /// sample per line); nil when the training file cannot be read.
+  public func estimatedSize() -> DataSize? {
+    guard let peek = CSVData.peek(train) else { return nil }
+    let testRows = test.flatMap(CSVData.peek)?.rows ?? 0
+    return DataSize(
+      train: peek.rows, test: testRows, shape: Shape(features: max(1, peek.fields - 1)), classes: 2)
+  }
+
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
     guard let train = parameters.string("train") else { return nil }

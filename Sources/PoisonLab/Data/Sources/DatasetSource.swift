@@ -14,6 +14,34 @@ public protocol DatasetSource: Plugin {
   /// - Throws: `DataError` naming the file and the problem.
   /// - Returns: the training and test sets in raw units.
   func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset)
+  /// What loading will hold, estimated before loading (for the memory
+  /// budget and the checks `validate` shares with `run`); nil when unknown.
+  func estimatedSize() -> DataSize?
+}
+
+/// The size of a dataset as estimated before loading it.
+public struct DataSize: Sendable, Equatable {
+  /// Training samples.
+  public var train: Int
+  /// Test samples.
+  public var test: Int
+  /// Values per sample.
+  public var shape: Shape
+  /// Classes (a lower bound when not known before loading).
+  public var classes: Int
+
+  /// Creates an estimate.
+  /// - Parameters:
+  ///   - train: training samples.
+  ///   - test: test samples.
+  ///   - shape: the sample shape.
+  ///   - classes: the class count.
+  public init(train: Int, test: Int, shape: Shape, classes: Int) {
+    self.train = train
+    self.test = test
+    self.shape = shape
+    self.classes = classes
+  }
 }
 
 /// Keys every dataset accepts, applied by the experiment after loading.
@@ -56,4 +84,9 @@ extension IDXImageSource {
   public var isImage: Bool { true }
   public var knownClasses: Int? { 10 }
   public var knownShape: Shape? { Shape(height: 28, width: 28, channels: 1) }
+  /// MNIST and Fashion-MNIST: 60,000 training and 10,000 test images.
+  public func estimatedSize() -> DataSize? {
+    DataSize(
+      train: 60_000, test: 10_000, shape: Shape(height: 28, width: 28, channels: 1), classes: 10)
+  }
 }

@@ -35,6 +35,9 @@ public struct SyntheticSource: DatasetSource {
   public var isImage: Bool { imageData }
   public var knownClasses: Int? { classes }
   public var knownShape: Shape? { shape }
+  public func estimatedSize() -> DataSize? {
+    DataSize(train: trainSize, test: testSize, shape: shape, classes: classes)
+  }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {

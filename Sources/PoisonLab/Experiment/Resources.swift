@@ -1,0 +1,252 @@
+import Foundation
+
+/// Worker threads: the requested count, capped at a multiple of the cores.
+public enum ThreadCount {
+  /// Threads allowed per core (more only adds memory and switching).
+  public static let perCore = 4
+
+  /// The threads to use for a `--threads` value.
+  /// - Parameters:
+  ///   - requested: the option's value (nil: all cores).
+  ///   - cores: the cores available.
+  /// - Returns: the count and, when capped, a message saying so.
+  public static func resolve(_ requested: Int?, cores: Int) -> (threads: Int, note: String?) {
+    let cores = max(1, cores)
+    guard let requested else { return (cores, nil) }
+    let cap = perCore * cores
+    if requested > cap {
+      return (
+        cap,
+        "--threads \(requested) capped at \(cap) (\(perCore) per core on this \(cores)-core machine)"
+      )
+    }
+    return (max(1, requested), nil)
+  }
+}
+
+/// Peak memory of a run, estimated from the scenario before any data is
+/// loaded or any buffer allocated.
+///
+/// The parts: the dataset as loaded and copied while preparing it
+/// (decoded floats, the subsample, the clients' copies and the normalised
+/// sets); the model's parameters and the copies a round keeps; each
+/// worker's training buffers (``Network/trainingBytes(batch:)``); the
+/// round's n x d update matrix with the copies the defense chain makes and
+/// the pairwise distances; and each thread's evaluation workspace.
+public struct MemoryEstimate: Sendable, Equatable {
+  /// Named parts in bytes, largest first.
+  public var parts: [(name: String, bytes: Int)]
+  /// The sum.
+  public var total: Int { parts.reduce(0) { $0.addingSaturating($1.bytes) } }
+
+  public static func == (a: MemoryEstimate, b: MemoryEstimate) -> Bool {
+    a.parts.map(\.name) == b.parts.map(\.name) && a.parts.map(\.bytes) == b.parts.map(\.bytes)
+  }
+
+  /// "1.2 GiB (dataset 880 MiB, update matrix 300 MiB, ...)": the total and the largest parts.
+  /// - Parameter count: how many parts to name.
+  /// - Returns: the text.
+  public func summary(parts count: Int = 3) -> String {
+    let named = parts.prefix(count).map { "\($0.name) \(Self.format($0.bytes))" }
+    return "\(Self.format(total)) (" + named.joined(separator: ", ") + ")"
+  }
+
+  /// Bytes in binary units: `512 B`, `3.4 MiB`, `1.2 GiB`.
+  /// - Parameter bytes: the size.
+  /// - Returns: the text.
+  public static func format(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+      value /= 1024
+      unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+  }
+}
+
+/// How much memory a run may use.
+public struct MemoryBudget: Sendable, Equatable {
+  /// The limit in bytes.
+  public var bytes: Int
+  /// Where the limit comes from, for messages.
+  public var source: String
+
+  /// Creates a budget.
+  /// - Parameters:
+  ///   - bytes: the limit.
+  ///   - source: where it comes from.
+  public init(bytes: Int, source: String) {
+    self.bytes = bytes
+    self.source = source
+  }
+
+  /// The share of physical memory used when no `--max-memory` is given.
+  public static let defaultShare = 0.8
+
+  /// The budget for a `--max-memory` value (nil: 80% of physical memory),
+  /// lowered to the address-space limit (`ulimit -v`) when that is smaller.
+  /// - Parameter option: the option's text, or nil.
+  /// - Returns: the budget, or nil when the option is malformed.
+  public static func resolve(_ option: String?) -> MemoryBudget? {
+    var budget: MemoryBudget
+    if let option {
+      guard let bytes = parse(option) else { return nil }
+      budget = MemoryBudget(bytes: bytes, source: "--max-memory \(option)")
+    } else {
+      let physical = Int(ProcessInfo.processInfo.physicalMemory)
+      budget = MemoryBudget(
+        bytes: Int(Double(physical) * defaultShare),
+        source: "the default --max-memory, 80% of the \(MemoryEstimate.format(physical)) of memory")
+    }
+    var limit = rlimit()
+    if getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0,
+      limit.rlim_cur != rlim_t.max,
+      Int(clamping: limit.rlim_cur) < budget.bytes
+    {
+      // The process itself (runtime, BLAS, thread stacks) needs some of it.
+      let usable = max(0, Int(clamping: limit.rlim_cur) - baseline)
+      budget = MemoryBudget(
+        bytes: usable,
+        source:
+          "the address-space limit (ulimit -v) of \(MemoryEstimate.format(Int(clamping: limit.rlim_cur))), "
+          + "less \(MemoryEstimate.format(baseline)) for the program itself")
+    }
+    return budget
+  }
+
+  /// Address space the program takes before any run (runtime, libraries,
+  /// BLAS buffers, thread stacks).
+  public static let baseline = 768 << 20
+
+  /// Parses `16G`, `800M`, `512K`, `1.5G` or a byte count (binary units; a
+  /// trailing `B` or `iB` is allowed).
+  /// - Parameter text: the value.
+  /// - Returns: bytes, or nil when malformed or not positive.
+  public static func parse(_ text: String) -> Int? {
+    var number = text.trimmingCharacters(in: .whitespaces).uppercased()
+    if number.hasSuffix("IB") {
+      number.removeLast(2)
+    } else if number.hasSuffix("B") {
+      number.removeLast()
+    }
+    var scale = 1.0
+    if let last = number.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(last)] {
+      scale = pow(1024, Double(power))
+      number.removeLast()
+    }
+    guard let value = Double(number), value.isFinite, value > 0, value * scale < 9.0e18 else {
+      return nil
+    }
+    return Int(value * scale)
+  }
+}
+
+extension Int {
+  /// `self + other`, saturating at `Int.max`.
+  func addingSaturating(_ other: Int) -> Int {
+    let (sum, overflow) = addingReportingOverflow(other)
+    return overflow ? .max : sum
+  }
+
+  /// `self * other`, saturating at `Int.max` (for non-negative values).
+  func multipliedSaturating(_ other: Int) -> Int {
+    let (product, overflow) = multipliedReportingOverflow(by: other)
+    return overflow ? .max : product
+  }
+}
+
+extension Experiment {
+  /// The peak-memory estimate of the run, from the scenario alone (the
+  /// dataset's size as its plug-in estimates it; nil when it cannot).
+  /// - Returns: the estimate, or nil when the dataset's size is unknown.
+  public func memoryEstimate() -> MemoryEstimate? {
+    guard let size = scenario.dataset.estimatedSize() else { return nil }
+    let network = scenario.model.build(input: size.shape, classes: size.classes)
+    return memoryEstimate(size: size, network: network)
+  }
+
+  func memoryEstimate(size: DataSize, network: Network) -> MemoryEstimate {
+    let floatBytes = 4
+    let samples = size.train.addingSaturating(size.test)
+    let values = samples.multipliedSaturating(size.shape.count)
+    // Decoded floats, the raw bytes they came from, the subsample and the
+    // normalised copies; federated runs also hold the clients' copies.
+    let copies = scenario.federation == nil ? 3 : 4
+    let dataset = values.multipliedSaturating(floatBytes * copies)
+    let d = network.parameterCount
+    let parameterBytes = d.multipliedSaturating(floatBytes)
+    let batch = max(1, min(scenario.training.batchSize, max(1, size.train)))
+    var parts: [(String, Int)] = [("dataset", dataset)]
+    if let federation = scenario.federation {
+      let workers = max(1, min(threads, federation.clientsPerRound))
+      let n = federation.clientsPerRound
+      // Trained rows (+1 for a server update), the received matrix and two
+      // copies inside the defense chain, plus n x n distances.
+      let matrix = (n + 1).multipliedSaturating(parameterBytes).multipliedSaturating(4)
+        .addingSaturating(n.multipliedSaturating(n).multipliedSaturating(8))
+      parts.append(("update matrix", matrix))
+      parts.append(
+        (
+          "training buffers",
+          network.trainingBytes(batch: batch).addingSaturating(parameterBytes)
+            .multipliedSaturating(workers)
+        ))
+      parts.append(("model", parameterBytes.multipliedSaturating(3)))
+    } else {
+      parts.append(("training buffers", network.trainingBytes(batch: batch)))
+      parts.append(("model", parameterBytes.multipliedSaturating(2)))
+    }
+    parts.append(
+      ("evaluation", Evaluator.workspaceBytes(network: network).multipliedSaturating(threads)))
+    parts.sort { $0.1 > $1.1 }
+    return MemoryEstimate(parts: parts.map { (name: $0.0, bytes: $0.1) })
+  }
+
+  /// The checks that need only the scenario, run by `validate` and `run`
+  /// alike before any work: the model against the dataset's shape, the
+  /// parameter and batch-buffer caps, the partition against the training
+  /// set's size, and the memory estimate against `budget`.
+  /// - Parameter budget: the memory limit (nil: no memory check).
+  /// - Returns: the memory estimate (nil when the dataset's size is unknown
+  ///   before loading; the same checks then run after loading).
+  /// - Throws: `RunFailure.scenario` listing every problem.
+  @discardableResult
+  public func preflight(budget: MemoryBudget?) throws(RunFailure) -> MemoryEstimate? {
+    guard let size = scenario.dataset.estimatedSize() else { return nil }
+    var problems: [ScenarioError] = []
+    if let problem = scenario.model.check(input: size.shape, at: JSONPath.root.appending("model")) {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
+    }
+    let p = scenario.datasetParameters
+    let train = p.int("train_size").map { min($0, size.train) } ?? size.train
+    if let federation = scenario.federation,
+      let problem = federation.partition.check(samples: train, clients: federation.clients)
+    {
+      problems.append(
+        ScenarioError(JSONPath.root.appending("federation").appending("partition"), problem))
+    }
+    let network = scenario.model.build(input: size.shape, classes: size.classes)
+    let batch = max(1, min(scenario.training.batchSize, max(1, train)))
+    let trainers = scenario.federation.map { max(1, min(threads, $0.clientsPerRound)) } ?? 1
+    problems += sizeProblems(network, batch: batch, trainers: trainers)
+    if !problems.isEmpty {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
+    }
+    let estimate = memoryEstimate(size: size, network: network)
+    if let budget, estimate.total > budget.bytes {
+      throw .scenario(
+        ScenarioErrors(
+          source: scenario.name,
+          errors: [
+            ScenarioError(
+              .root,
+              "needs an estimated \(estimate.summary()) of memory, more than \(MemoryEstimate.format(budget.bytes)) "
+                + "allowed by \(budget.source); use a smaller model, fewer clients per round or fewer --threads, "
+                + "or raise --max-memory")
+          ]))
+    }
+    return estimate
+  }
+}

@@ -1,0 +1,148 @@
+/// A file written through `FILE.partial` and renamed over `FILE` when
+/// complete, so that a reader never sees a half-written `FILE`.
+///
+/// Guarantees (each proved by `Tests/PoisonLabTests/Output/`):
+/// - Only a regular file, or a missing path, is replaced. A device node,
+///   FIFO, socket, directory or symbolic link at `FILE` (or at
+///   `FILE.partial`) is refused before anything is written
+///   (``OutputPath/check(_:)``).
+/// - `FILE.partial` and an existing `FILE` are held under an exclusive
+///   `flock` from opening to the rename, so a second writer of the same
+///   output fails at once instead of interleaving rows.
+/// - Every write and the final `fsync` report failures (a full disk,
+///   permissions) as a ``SinkError`` naming the file and the reason.
+public final class AtomicFile {
+  /// The final path.
+  public let path: String
+  /// The temporary path (`path.partial`).
+  public let partialPath: String
+  private let partial: SystemFile
+  private var target: SystemFile?
+
+  /// Checks `path`, locks it (when it exists) and its partial file, and
+  /// empties the partial file.
+  /// - Parameter path: the final file.
+  /// - Throws: `SinkError` when the path is not replaceable, locked, or unwritable.
+  public init(path: String) throws(SinkError) {
+    try OutputPath.check(path)
+    self.path = path
+    partialPath = path + ".partial"
+    target = try SystemFile.lockExisting(path, shown: path)
+    partial = try SystemFile.openLocked(partialPath, shown: path)
+    try partial.truncate()
+  }
+
+  /// Appends bytes to the partial file.
+  /// - Parameter bytes: the bytes.
+  /// - Throws: `SinkError` naming the partial file and the reason.
+  public func write(_ bytes: some Collection<UInt8>) throws(SinkError) {
+    try partial.write(bytes)
+  }
+
+  /// Appends text to the partial file.
+  /// - Parameter text: the text.
+  /// - Throws: `SinkError` naming the partial file and the reason.
+  public func write(_ text: String) throws(SinkError) { try partial.write(text) }
+
+  /// Flushes the partial file to the device.
+  /// - Throws: `SinkError` naming the partial file and the reason.
+  public func sync() throws(SinkError) { try partial.sync() }
+
+  /// Flushes, renames `FILE.partial` to `FILE`, and releases the locks.
+  /// - Throws: `SinkError` when the flush or the rename fails (the partial file stays).
+  public func commit() throws(SinkError) {
+    try partial.sync()
+    try SystemFile.rename(partialPath, to: path)
+    partial.close()
+    target?.close()
+    target = nil
+  }
+
+  /// Releases the locks and leaves `FILE.partial` with what was written.
+  public func abandon() {
+    partial.close()
+    target?.close()
+    target = nil
+  }
+
+  /// Releases the locks and removes `FILE.partial`.
+  public func discard() {
+    SystemFile.remove(partialPath)
+    abandon()
+  }
+
+  /// Writes a whole file atomically; on failure nothing is left behind.
+  /// - Parameters:
+  ///   - bytes: the contents.
+  ///   - path: the final file.
+  /// - Throws: `SinkError` naming the file and the reason.
+  public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(SinkError) {
+    let file = try AtomicFile(path: path)
+    do {
+      try file.write(bytes)
+      try file.commit()
+    } catch {
+      file.discard()
+      throw error
+    }
+  }
+
+  /// Writes a whole text file atomically; on failure nothing is left behind.
+  /// - Parameters:
+  ///   - text: the contents (UTF-8).
+  ///   - path: the final file.
+  /// - Throws: `SinkError` naming the file and the reason.
+  public static func write(_ text: String, to path: String) throws(SinkError) {
+    try write(Array(text.utf8), to: path)
+  }
+}
+
+/// Checks on output paths, made before any work starts.
+public enum OutputPath {
+  /// `-` names standard output.
+  /// - Parameter path: an output option's value.
+  /// - Returns: whether it means standard output.
+  public static func isStandardOutput(_ path: String) -> Bool { path == "-" }
+
+  /// Refuses an output path that poisonlab must not replace: anything but a
+  /// regular file or a missing path, at `path` or at `path.partial`, and a
+  /// path whose folder does not exist.
+  /// - Parameter path: the output file.
+  /// - Throws: `SinkError` saying what the path is and what to do instead.
+  public static func check(_ path: String) throws(SinkError) {
+    guard !path.isEmpty else { throw SinkError(path: "\"\"", reason: "an empty output path") }
+    for candidate in [path, path + ".partial"] {
+      guard let kind = try SystemFile.kind(of: candidate), kind != .regular else { continue }
+      let hint =
+        candidate == path && kind != .directory && kind != .symbolicLink
+        ? "; to write there, use `-` (standard output) and redirect it" : ""
+      throw SinkError(
+        path: candidate,
+        reason:
+          "is \(kind.rawValue); poisonlab replaces only regular files (atomically, through a rename)\(hint)"
+      )
+    }
+    let folder = directory(of: path)
+    switch try SystemFile.kind(of: folder) {
+    case .directory?: return
+    case nil:
+      throw SinkError(path: path, reason: "the folder \(folder) does not exist")
+    case .symbolicLink?:
+      // A link to a folder is a folder for writing purposes; resolve it.
+      var isFolder: Bool = false
+      if let resolved = try? SystemFile.kind(of: folder + "/.") {
+        isFolder = resolved == .directory
+      }
+      if !isFolder { throw SinkError(path: path, reason: "\(folder) is not a folder") }
+    case let other?:
+      throw SinkError(path: path, reason: "\(folder) is \(other.rawValue), not a folder")
+    }
+  }
+
+  /// The folder part of `path` (`.` for a bare name).
+  static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let folder = String(path[..<slash])
+    return folder.isEmpty ? "/" : folder
+  }
+}

@@ -1,0 +1,131 @@
+/// A sweep's JSON Lines output: locked for the whole sweep, resumable, and
+/// appended to run by run.
+///
+/// Opening it takes an exclusive `flock` (a second sweep writing the same
+/// file stops at once), then checks what it holds: a run counts as done only
+/// when every row it must have (one per evaluated round and its summary, or
+/// its single `error` or `skipped` row) is present and parses. The rows of
+/// unfinished runs, lines that do not parse, and a torn last line are
+/// removed by rewriting the file atomically (through `FILE.partial`, whose
+/// lock then becomes the file's), so that the runs are redone exactly once.
+public final class SweepOutput {
+  /// The file.
+  public let path: String
+  private var file: SystemFile
+  /// Ids of the runs the file already holds completely.
+  public private(set) var completed: Set<String> = []
+  /// Lines removed when the file was opened (unfinished runs, torn or unparseable lines).
+  public private(set) var removedLines = 0
+
+  /// Opens (creating) and locks `path`, and drops unfinished runs.
+  /// - Parameters:
+  ///   - path: the output file.
+  ///   - expectedRows: for each run id, the round numbers its round rows must
+  ///     cover (nil: a run of one `skipped` row).
+  /// - Throws: `SinkError` when the path is not a regular file, is locked,
+  ///   or cannot be read or rewritten.
+  public init(path: String, expectedRows: [String: Set<Int>?]) throws(SinkError) {
+    try OutputPath.check(path)
+    self.path = path
+    file = try SystemFile.openLocked(path, append: true)
+    let text: String
+    do {
+      text = String(decoding: try FileBytes.read(path), as: UTF8.self)
+    } catch {
+      throw SinkError(path: path, reason: "cannot read it to resume: \(error)")
+    }
+    let (kept, complete, removed) = Self.sift(text, expectedRows: expectedRows)
+    completed = complete
+    removedLines = removed
+    if removed > 0 {
+      // Rewrite through FILE.partial; its lock carries over to the new FILE.
+      let partialPath = path + ".partial"
+      try OutputPath.check(path)
+      let partial = try SystemFile.openLocked(partialPath, append: true, shown: path)
+      try partial.truncate()
+      try partial.write(kept)
+      try partial.sync()
+      try SystemFile.rename(partialPath, to: path)
+      file.close()
+      file = partial
+    }
+  }
+
+  /// Splits the file's text into the lines of complete runs and the rest.
+  /// - Parameters:
+  ///   - text: the file's contents.
+  ///   - expectedRows: see ``init(path:expectedRows:)``.
+  /// - Returns: the text to keep, the complete run ids, and the count of removed lines.
+  static func sift(_ text: String, expectedRows: [String: Set<Int>?]) -> (
+    kept: String, completed: Set<String>, removed: Int
+  ) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let torn = !(lines.last?.isEmpty ?? true)
+    lines.removeLast()  // the text after the last newline: empty, or a torn line
+    struct Seen {
+      var rounds: [Int] = []
+      var summaries = 0
+      var terminal = 0  // error or skipped rows
+      var bad = false
+    }
+    var seen: [String: Seen] = [:]
+    var ids: [String?] = []
+    for line in lines {
+      guard let value = try? JSONParser.parse(String(line)),
+        case .string(let id)? = value["run_id"], case .string(let type)? = value["type"]
+      else {
+        ids.append(nil)
+        continue
+      }
+      ids.append(id)
+      var entry = seen[id] ?? Seen()
+      switch type {
+      case "round":
+        if case .number(let r)? = value["round"], let round = Int(exactly: r) {
+          entry.rounds.append(round)
+        } else {
+          entry.bad = true
+        }
+      case "summary": entry.summaries += 1
+      case "error", "skipped": entry.terminal += 1
+      default: entry.bad = true
+      }
+      seen[id] = entry
+    }
+    var complete = Set<String>()
+    for (id, entry) in seen where !entry.bad {
+      let roundsDone = entry.rounds.count == Set(entry.rounds).count
+      if entry.terminal == 1 && entry.summaries == 0 && entry.rounds.isEmpty {
+        complete.insert(id)
+      } else if entry.terminal == 0, entry.summaries == 1, roundsDone,
+        let expected = expectedRows[id] ?? nil, Set(entry.rounds) == expected
+      {
+        complete.insert(id)
+      } else if entry.terminal == 0, entry.summaries == 1, roundsDone, expectedRows[id] == nil {
+        // A run of another sweep configuration: keep it as it is.
+        complete.insert(id)
+      }
+    }
+    var kept = ""
+    var removed = torn ? 1 : 0
+    for (line, id) in zip(lines, ids) {
+      if let id, complete.contains(id) {
+        kept += line + "\n"
+      } else {
+        removed += 1
+      }
+    }
+    return (kept, complete, removed)
+  }
+
+  /// Appends one run's lines and flushes them to the device.
+  /// - Parameter text: complete lines.
+  /// - Throws: `SinkError` with the path and the reason (a full disk, ...).
+  public func append(_ text: String) throws(SinkError) {
+    try file.write(text)
+    try file.sync()
+  }
+
+  /// Releases the lock.
+  public func close() { file.close() }
+}
