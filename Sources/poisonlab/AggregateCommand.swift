@@ -24,7 +24,8 @@ struct AggregateCommand: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The defense as JSON, e.g. '{\"name\": \"krum\", \"f\": 2}'.", valueName: "json"))
+      "The defense as JSON, e.g. '{\"name\": \"krum\", \"f\": 2}', or a bare name: median.",
+      valueName: "json"))
   var defense: String
 
   @Option(help: "Per-row sample weights (.npy or a CSV/text list), for fedavg.")
@@ -61,8 +62,13 @@ struct AggregateCommand: ParsableCommand {
     do {
       json = try JSONParser.parse(defense)
     } catch {
-      Terminal.error("--defense: not valid JSON: \(error)")
-      throw ExitCode(Exit.invalid)
+      // A bare name, as --set takes it: --defense median.
+      guard defense.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }), !defense.isEmpty
+      else {
+        Terminal.error("--defense: not valid JSON: \(error)")
+        throw ExitCode(Exit.invalid)
+      }
+      json = .object([JSONMember("name", .string(defense))])
     }
     try checkOutput(output)
     let matrix: NPYArray

@@ -32,21 +32,35 @@ enum Exit {
 @main
 enum Main {
   static func main() {
-    StandardStream.reportBrokenPipes()
+    StandardStream.reportWriteErrors()
     AllocationFailure.exitInsteadOfAborting()
     do {
       var command = try PoisonLabCommand.parseAsRoot()
       try command.run()
+      terminate(0)
     } catch let code as ExitCode {
-      exit(code.rawValue)
+      terminate(code.rawValue)
     } catch {
-      if PoisonLabCommand.exitCode(for: error) == .success {
-        PoisonLabCommand.exit(withError: error)  // --help, --version
+      let message = PoisonLabCommand.fullMessage(for: error)
+      if PoisonLabCommand.exitCode(for: error) == .success {  // --help, --version
+        Terminal.out(message.hasSuffix("\n") ? message : message + "\n")
+        terminate(0)
       }
-      Terminal.error(PoisonLabCommand.fullMessage(for: error))
-      exit(Exit.invalid)
+      Terminal.error(message)
+      terminate(Exit.invalid)
     }
   }
+}
+
+/// Ends the process with `code` at once.
+///
+/// Every output is written with unbuffered system calls and flushed (or
+/// fsynced) as it goes, so nothing is left to flush; skipping the libraries'
+/// exit handlers means a BLAS worker thread that cannot get memory (under a
+/// small `ulimit -v`, OpenBLAS retries its buffer allocation forever) cannot
+/// hold the exit.
+func terminate(_ code: Int32) -> Never {
+  _exit(code)
 }
 
 /// Turns an abort into a message and exit code 3.

@@ -30,19 +30,19 @@ enum Terminal {
     do {
       try StandardStream.out(text)
     } catch {
-      guard case .failed(let reason) = error else { exit(0) }
+      guard case .failed(let reason) = error else { terminate(0) }
       Terminal.error("poisonlab: cannot write standard output: \(reason)")
-      exit(Exit.runtime)
+      terminate(Exit.runtime)
     }
   }
 
   /// Stops the process for a sink failure: quietly (0) when a pipe's reader
   /// went away, else with the message and exit code 3.
   static func fail(_ error: SinkError, partial: String? = nil) -> Never {
-    if error.readerClosed { exit(0) }
+    if error.readerClosed { terminate(0) }
     Terminal.error("poisonlab: \(error)")
     if let partial { Terminal.error("poisonlab: rows completed so far are in \(partial)") }
-    exit(Exit.runtime)
+    terminate(Exit.runtime)
   }
 }
 

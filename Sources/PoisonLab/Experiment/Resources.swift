@@ -106,19 +106,30 @@ public struct MemoryBudget: Sendable, Equatable {
       Int(clamping: limit.rlim_cur) < budget.bytes
     {
       // The process itself (runtime, BLAS, thread stacks) needs some of it.
-      let usable = max(0, Int(clamping: limit.rlim_cur) - baseline)
+      let program = baseline
       budget = MemoryBudget(
-        bytes: usable,
+        bytes: max(0, Int(clamping: limit.rlim_cur) - program),
         source:
           "the address-space limit (ulimit -v) of \(MemoryEstimate.format(Int(clamping: limit.rlim_cur))), "
-          + "less \(MemoryEstimate.format(baseline)) for the program itself")
+          + "less \(MemoryEstimate.format(program)) for the program itself")
     }
     return budget
   }
 
-  /// Address space the program takes before any run (runtime, libraries,
-  /// BLAS buffers, thread stacks).
-  public static let baseline = 768 << 20
+  /// Address space the program needs besides the run's own buffers: what
+  /// it has mapped so far (runtime, libraries, thread stacks; `VmSize` in
+  /// `/proc/self/status`) plus 128 MiB for each BLAS worker's buffer, two
+  /// assumed.
+  public static var baseline: Int {
+    var mapped = 512 << 20
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
+      let kib = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+    {
+      mapped = kib << 10
+    }
+    return mapped + (256 << 20)
+  }
 
   /// Parses `16G`, `800M`, `512K`, `1.5G` or a byte count (binary units; a
   /// trailing `B` or `iB` is allowed).
@@ -173,7 +184,7 @@ extension Experiment {
     let values = samples.multipliedSaturating(size.shape.count)
     // Decoded floats, the raw bytes they came from, the subsample and the
     // normalised copies; federated runs also hold the clients' copies.
-    let copies = scenario.federation == nil ? 3 : 4
+    let copies = scenario.federation == nil ? 2 : 4
     let dataset = values.multipliedSaturating(floatBytes * copies)
     let d = network.parameterCount
     let parameterBytes = d.multipliedSaturating(floatBytes)

@@ -16,11 +16,13 @@ public enum StandardStream {
     case failed(String)
   }
 
-  /// Ignores SIGPIPE, so that `write` reports a closed pipe as EPIPE.
+  /// Ignores SIGPIPE and SIGXFSZ, so that `write` reports a closed pipe
+  /// as EPIPE and a file-size limit (`ulimit -f`) as EFBIG.
   ///
-  /// Call once at start; without it the signal would kill the process.
-  public static func reportBrokenPipes() {
+  /// Call once at start; without it either signal would kill the process.
+  public static func reportWriteErrors() {
     signal(SIGPIPE, SIG_IGN)
+    signal(SIGXFSZ, SIG_IGN)
   }
 
   /// Writes `text` to standard output.

@@ -48,6 +48,9 @@ public final class SweepOutput {
       try SystemFile.rename(partialPath, to: path)
       file.close()
       file = partial
+    } else {
+      // A rewrite killed before its rename; the lock on FILE covers it.
+      SystemFile.remove(path + ".partial")
     }
   }
 

@@ -29,7 +29,7 @@ struct IDXTests {
       ([0, 0, 7, 1, 0, 0, 0, 1, 0], "unknown IDX element type 07"),
       ([0, 0, 8, 3, 0, 0, 0, 1], "truncated IDX header: 3 dimensions need 16 bytes, file has 8"),
       ([0, 0, 8, 1, 0, 0, 0, 4, 1, 2], "truncated: dimensions [4] need 4 data bytes, file has 2"),
-      ([0, 0, 8, 1, 0, 0, 0, 1, 1, 2], "1 unexpected trailing bytes after 1 data bytes"),
+      ([0, 0, 8, 1, 0, 0, 0, 1, 1, 2], "unexpected trailing data after the 1 data bytes"),
       ([0, 0], "too short for an IDX header (2 bytes)"),
       ([0, 0, 8, 0], "IDX file declares 0 dimensions"),
       ([0, 0, 8, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], "implausibly large"),

@@ -106,7 +106,9 @@ public struct IDXArray: Sendable, Equatable {
     guard available == expected else {
       throw .corrupt(
         file: file,
-        reason: "\(available - expected) unexpected trailing bytes after \(expected) data bytes")
+        reason:
+          "unexpected trailing data after the \(expected) data bytes its header declares (at least \(available - expected) more bytes)"
+      )
     }
     let type = bytes[2]
     var values = [Float](repeating: 0, count: total)

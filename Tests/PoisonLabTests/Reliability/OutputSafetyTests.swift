@@ -1,0 +1,195 @@
+import Foundation
+import PoisonLab
+import Testing
+
+/// Guarantee R1: only a regular file (or a missing path) is replaced, through
+/// `FILE.partial` and a rename; anything else is refused with exit 3 before work.
+@Suite("Reliability R1: outputs replace only regular files", .serialized)
+struct OutputSafetyTests {
+  let smoke = "scenarios/regression/smoke-synthetic.json"
+
+  @Test("AtomicFile refuses device nodes, FIFOs, symbolic links, folders and a missing folder")
+  func refusesNonRegular() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    #expect(mkfifo(dir.path + "/fifo", 0o644) == 0)
+    try FileManager.default.createSymbolicLink(
+      atPath: dir.path + "/link", withDestinationPath: dir.write("target", text: "keep me"))
+    try FileManager.default.createDirectory(
+      atPath: dir.path + "/folder", withIntermediateDirectories: false)
+    let refused: [(String, String)] = [
+      ("/dev/null", "a character device"), (dir.path + "/fifo", "a FIFO"),
+      (dir.path + "/link", "a symbolic link"), (dir.path + "/folder", "a directory"),
+      (dir.path + "/missing/out.jsonl", "does not exist"),
+    ]
+    for (path, words) in refused {
+      #expect {
+        try AtomicFile.write("x", to: path)
+      } throws: { error in
+        (error as? SinkError)?.reason.contains(words) == true
+      }
+    }
+    // The symbolic link still points at the untouched file; nothing was left behind.
+    #expect(try String(contentsOfFile: dir.path + "/target", encoding: .utf8) == "keep me")
+    #expect(try SystemFile.kind(of: dir.path + "/link") == .symbolicLink)
+    #expect(!FileManager.default.fileExists(atPath: dir.path + "/link.partial"))
+  }
+
+  @Test("a symbolic link planted at FILE.partial is refused, and its target is untouched")
+  func plantedPartial() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let victim = dir.write("victim", text: "secret")
+    try FileManager.default.createSymbolicLink(
+      atPath: dir.path + "/out.jsonl.partial", withDestinationPath: victim)
+    #expect(throws: SinkError.self) { try AtomicFile.write("x", to: dir.path + "/out.jsonl") }
+    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "secret")
+  }
+
+  @Test("AtomicFile replaces a regular file whole, and - is standard output")
+  func replacesRegular() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let path = dir.write("out.txt", text: "old contents that are longer")
+    try AtomicFile.write("new", to: path)
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == "new")
+    #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
+    #expect(OutputPath.isStandardOutput("-"))
+  }
+
+  @Test("run, --plot and aggregate --output refuse a device node (exit 3 before any work)")
+  func cliRefusesDevices() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    #expect(mkfifo(dir.path + "/fifo", 0o644) == 0)
+    for arguments in [
+      ["run", smoke, "--output", "/dev/null"], ["run", smoke, "--output", dir.path + "/fifo"],
+      ["run", smoke, "--output", "-", "--plot", "/dev/null"],
+    ] {
+      let r = try CLI.run(arguments)
+      #expect(r.status == 3, "\(arguments): \(r.stderr)")
+      #expect(r.stderr.contains("poisonlab replaces only regular files"))
+      #expect(r.stdout.isEmpty, "no work may start: \(r.stdout)")
+    }
+    let updates = dir.write("u.csv", text: "1,2\n3,4\n")
+    let r = try CLI.run([
+      "aggregate", updates, "--defense", #"{"name": "mean"}"#, "--output", dir.path + "/fifo",
+    ])
+    #expect(r.status == 2 || r.status == 3, "\(r.stderr)")  // .npy/.csv suffix rule, or the FIFO
+    let fifoKind = try SystemFile.kind(of: dir.path + "/fifo")
+    #expect(fifoKind == .fifo)
+  }
+
+  @Test("as root, a character device made with mknod stays a device after run --output")
+  func mknodDevice() throws {
+    guard geteuid() == 0 else { return }
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let r0 = try CLI.shell("mknod \(dir.path)/fn c 1 3")
+    guard r0.status == 0 else { return }  // no mknod in this sandbox
+    let r = try CLI.run(["run", smoke, "--output", dir.path + "/fn", "--quiet"])
+    #expect(r.status == 3)
+    #expect(try SystemFile.kind(of: dir.path + "/fn") == .characterDevice)
+  }
+
+  @Test("run --output - writes the records to standard output")
+  func dashIsStdout() throws {
+    let r = try CLI.run(["run", smoke, "--output", "-", "--quiet"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.split(separator: "\n").count == 5)
+  }
+}
+
+/// Guarantee R2: every write failure exits 3 naming the path and the
+/// operating system's reason; a closed standard output ends quietly.
+@Suite("Reliability R2: write failures are reported, never ignored", .serialized)
+struct WriteFailureTests {
+  let smoke = "scenarios/regression/smoke-synthetic.json"
+
+  /// A folder whose writes fail with ENOSPC (a 16 KiB tmpfs, as root), or
+  /// else the shell prefix that makes them fail with EFBIG (`ulimit -f`).
+  func fullDisk(_ dir: TemporaryDirectory) throws -> (folder: String, prefix: String, words: String)
+  {
+    let folder = dir.path + "/full"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    if geteuid() == 0, try CLI.shell("mount -t tmpfs -o size=16k tmpfs \(folder)").status == 0 {
+      return (folder, "", "No space left on device (ENOSPC)")
+    }
+    return (folder, "ulimit -f 16; ", "File too large (EFBIG)")
+  }
+
+  func unmount(_ folder: String) {
+    _ = try? CLI.shell("umount \(folder) 2>/dev/null")
+  }
+
+  @Test("a sweep onto a full disk exits 3 with the path and reason; resuming completes it exactly")
+  func sweepFullDisk() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let (folder, prefix, words) = try fullDisk(dir)
+    defer { unmount(folder) }
+    let full = try CLI.shell(
+      "\(prefix)\"$POISONLAB\" sweep \(smoke) --seeds 0-35 --output \(folder)/sweep.jsonl --quiet")
+    #expect(full.status == 3, "\(full.stderr)")
+    #expect(full.stderr.contains("\(folder)/sweep.jsonl: cannot write: \(words)"), "\(full.stderr)")
+    #expect(!full.stderr.contains("NSCocoaError"))
+    // Free the space (copy the torn file elsewhere) and resume.
+    let resumed = dir.path + "/sweep.jsonl"
+    try FileManager.default.copyItem(atPath: folder + "/sweep.jsonl", toPath: resumed)
+    let again = try CLI.run(["sweep", smoke, "--seeds", "0-35", "--output", resumed, "--quiet"])
+    #expect(again.status == 0, "\(again.stderr)")
+    let reference = try CLI.run(["sweep", smoke, "--seeds", "0-35", "--quiet"])
+    #expect(
+      comparableLines(try String(contentsOfFile: resumed, encoding: .utf8))
+        == comparableLines(reference.stdout))
+  }
+
+  @Test("run onto a full disk exits 3 and names the partial file; --plot failures exit 3")
+  func runFullDisk() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let (folder, prefix, words) = try fullDisk(dir)
+    defer { unmount(folder) }
+    let r = try CLI.shell(
+      "\(prefix)\"$POISONLAB\" run \(smoke) --set training.rounds=400 --output \(folder)/r.jsonl --quiet"
+    )
+    #expect(r.status == 3, "\(r.stderr)")
+    #expect(r.stderr.contains(words), "\(r.stderr)")
+    #expect(r.stderr.contains("rows completed so far are in \(folder)/r.jsonl.partial"))
+    let plot = try CLI.shell(
+      "\(prefix)\"$POISONLAB\" run \(smoke) --set training.rounds=400 --output - --quiet --plot \(folder)/p.svg > /dev/null"
+    )
+    #expect(plot.status == 3, "\(plot.stderr)")
+    #expect(plot.stderr.contains("p.svg"))
+  }
+
+  @Test("a full standard output exits 3 for every command; a closed pipe ends quietly with 0")
+  func standardOutput() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let results = dir.path + "/results.jsonl"
+    #expect(try CLI.run(["sweep", smoke, "--seeds", "0-1", "--output", results]).status == 0)
+    let smoke = CLI.root.path + "/" + self.smoke
+    for command in [
+      "validate \(smoke)", "list", "schema", "run \(smoke) --output -",
+      "sweep \(smoke) --seeds 0-1", "check \(smoke)", "report \(results)",
+      "privacy --noise-multiplier 1 --sample-rate 0.01 --steps 10 --delta 1e-5",
+    ] {
+      let full = try CLI.shell("\"$POISONLAB\" \(command) > /dev/full")
+      #expect(full.status == 3, "\(command): \(full.stderr)")
+      #expect(full.stderr.contains("No space left on device"), "\(command): \(full.stderr)")
+      // A reader that takes one byte and leaves: the command ends quietly with 0.
+      let closed = try CLI.shell(
+        #"mkfifo p; ("$POISONLAB" "# + command
+          + #" > p 2> err; echo $? > rc) & head -c 1 p > /dev/null; wait; cat rc; cat err >&2"#,
+        in: dir.path)
+      #expect(
+        closed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0",
+        "\(command): \(closed.stdout) \(closed.stderr)")
+      #expect(
+        !closed.stderr.contains("cannot write") && !closed.stderr.contains("crashed"),
+        "\(command): \(closed.stderr)")
+      _ = try CLI.shell("rm -f p rc err", in: dir.path)
+    }
+  }
+}
