@@ -6,7 +6,7 @@ BIN        := .build/release/poisonlab
 APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist \
                 python3 python3-jsonschema python3-numpy
 
-.PHONY: deps build test check fanout demo bench lint format clean
+.PHONY: deps build test check fanout fuzz demo bench lint format clean
 
 # Installs the Debian packages that are missing (apt-get update first); as
 # root only, otherwise prints the exact command and stops. Python modules come
@@ -43,6 +43,11 @@ check: build
 fanout: build
 	scripts/fanout-check.sh
 
+# libFuzzer targets (Fuzz/) with the address sanitizer, FUZZ_SECONDS each
+# (default 60) on the committed seed corpus; a crash fails (see README, Reliability).
+fuzz: deps
+	scripts/fuzz.sh
+
 demo: build
 	$(BIN) run scenarios/quickstart.json --format table
 	@echo
@@ -53,10 +58,10 @@ bench: build
 	$(BIN) bench
 
 lint:
-	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Package.swift
+	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Package.swift Fuzz
 
 format:
-	$(SWIFT) format format --in-place --parallel --recursive Sources Tests Package.swift
+	$(SWIFT) format format --in-place --parallel --recursive Sources Tests Package.swift Fuzz
 
 clean:
 	rm -rf .build
