@@ -86,7 +86,7 @@ struct CheckCommand: ParsableCommand {
     }
     let summary: MetricRecord
     do {
-      let experiment = Experiment(scenario: scenario, threads: threads)
+      let experiment = Experiment(scenario: scenario, threads: threads, memoryBudget: budget)
       try experiment.preflight(budget: budget)
       summary = try experiment.run { _ in }
     } catch {

@@ -53,6 +53,24 @@ struct ReportCommand: ParsableCommand {
   }
 
   func run() throws {
+    try checkOutput(html)
+    if let plots {
+      // The folder itself is created (not its parents); its two files are checked like any output.
+      if (try? SystemFile.kind(of: plots)) == .some(nil) {
+        do {
+          try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: false)
+        } catch {
+          Terminal.error(
+            "poisonlab: \(plots): cannot create the folder: "
+              + (FileManager.default.fileExists(atPath: OutputPath.folder(of: plots))
+                ? "permission denied or read-only"
+                : "its parent \(OutputPath.folder(of: plots)) does not exist"))
+          throw ExitCode(Exit.runtime)
+        }
+      }
+      try checkOutput(plots + "/curves.svg")
+      try checkOutput(plots + "/heatmap.svg")
+    }
     let report: Report
     do {
       report = try Report.read(results, by: by.map { $0.split(separator: ",").map(String.init) })
@@ -64,7 +82,6 @@ struct ReportCommand: ParsableCommand {
     let curves = Self.curves(report)
     let heatmap = Self.heatmap(report, metric: metric)
     if let plots {
-      try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
       try Self.write(curves, to: plots + "/curves.svg")
       if let heatmap { try Self.write(heatmap, to: plots + "/heatmap.svg") }
     }

@@ -86,7 +86,8 @@ struct RunCommand: ParsableCommand {
       Terminal.fail(error)
     }
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
-    let experiment = Experiment(scenario: scenario, threads: threads)
+    let experiment = Experiment(
+      scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())
     let summary: MetricRecord
     var rounds: [MetricRecord] = []
     func deliver(_ record: MetricRecord) throws(SinkError) {

@@ -182,7 +182,7 @@ struct SweepCommand: ParsableCommand {
       let (todo, writer, queue) = shared.value
       while writer.writeError == nil, let next = queue.take() {
         let run = todo[next]
-        let lines = Self.execute(run, threads: perRun)
+        let lines = Self.execute(run, threads: perRun, budget: jobBudget)
         writer.complete(run.index, lines: lines.text, failed: lines.failed)
         if progress {
           Terminal.error(
@@ -217,7 +217,9 @@ struct SweepCommand: ParsableCommand {
   }
 
   /// Runs one combination; returns its JSON lines and whether it failed.
-  static func execute(_ run: SweepPlan.Run, threads: Int) -> (text: String, failed: Bool) {
+  static func execute(_ run: SweepPlan.Run, threads: Int, budget: MemoryBudget) -> (
+    text: String, failed: Bool
+  ) {
     func line(_ fields: [JSONMember], type: String) -> String {
       var members = [
         JSONMember("type", .string(type)), JSONMember("run_id", .string(run.id)),
@@ -233,7 +235,7 @@ struct SweepCommand: ParsableCommand {
     case .success(let scenario):
       var text = ""
       do {
-        try Experiment(scenario: scenario, threads: threads).run { record in
+        try Experiment(scenario: scenario, threads: threads, memoryBudget: budget).run { record in
           text += line(record.fields, type: record.kind.rawValue)
         }
         return (text, false)

@@ -26,14 +26,19 @@ public struct Experiment {
   public let scenario: Scenario
   /// Worker threads (clients, evaluation chunks, coordinate-wise defenses).
   public var threads: Int
+  /// The memory limit checked again once the data is loaded (for datasets
+  /// whose size is known only then); nil: not checked.
+  public var memoryBudget: MemoryBudget?
 
   /// Creates an experiment.
   /// - Parameters:
   ///   - scenario: what to run.
   ///   - threads: worker threads (>= 1).
-  public init(scenario: Scenario, threads: Int) {
+  ///   - memoryBudget: the memory limit checked again after loading.
+  public init(scenario: Scenario, threads: Int, memoryBudget: MemoryBudget? = nil) {
     self.scenario = scenario
     self.threads = max(1, threads)
+    self.memoryBudget = memoryBudget
   }
 
   /// The prepared data of a centralized run.
@@ -157,6 +162,11 @@ public struct Experiment {
     let network = scenario.model.build(input: data.train.shape, classes: data.train.classes)
     let batch = min(scenario.training.batchSize, max(1, data.train.count))
     try checkSize(network, batch: batch, trainers: 1)
+    try checkMemory(
+      network,
+      size: DataSize(
+        train: data.train.count, test: data.test.count, shape: data.train.shape,
+        classes: data.train.classes))
     progress?(
       .prepared(
         "\(data.train.count) training samples (\(data.poisoned.count) poisoned), \(data.test.count) test samples; "
@@ -294,6 +304,15 @@ public struct Experiment {
     let problems = sizeProblems(network, batch: batch, trainers: trainers)
     if !problems.isEmpty {
       throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
+    }
+  }
+
+  /// The memory estimate with the loaded data's real size against ``memoryBudget``.
+  func checkMemory(_ network: Network, size: DataSize) throws(RunFailure) {
+    guard let memoryBudget else { return }
+    let estimate = memoryEstimate(size: size, network: network)
+    if let problem = Self.memoryProblem(estimate, budget: memoryBudget) {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
     }
   }
 

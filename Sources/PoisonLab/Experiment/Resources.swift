@@ -215,6 +215,16 @@ extension Experiment {
     return MemoryEstimate(parts: parts.map { (name: $0.0, bytes: $0.1) })
   }
 
+  /// The refusal of an estimate over `budget`, or nil when it fits.
+  static func memoryProblem(_ estimate: MemoryEstimate, budget: MemoryBudget) -> ScenarioError? {
+    guard estimate.total > budget.bytes else { return nil }
+    return ScenarioError(
+      .root,
+      "needs an estimated \(estimate.summary()) of memory, more than \(MemoryEstimate.format(budget.bytes)) "
+        + "allowed by \(budget.source); use a smaller model, fewer clients per round or fewer --threads, "
+        + "or raise --max-memory")
+  }
+
   /// The checks that need only the scenario, run by `validate` and `run`
   /// alike before any work: the model against the dataset's shape, the
   /// parameter and batch-buffer caps, the partition against the training
@@ -246,17 +256,8 @@ extension Experiment {
       throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
     }
     let estimate = memoryEstimate(size: size, network: network)
-    if let budget, estimate.total > budget.bytes {
-      throw .scenario(
-        ScenarioErrors(
-          source: scenario.name,
-          errors: [
-            ScenarioError(
-              .root,
-              "needs an estimated \(estimate.summary()) of memory, more than \(MemoryEstimate.format(budget.bytes)) "
-                + "allowed by \(budget.source); use a smaller model, fewer clients per round or fewer --threads, "
-                + "or raise --max-memory")
-          ]))
+    if let budget, let problem = Self.memoryProblem(estimate, budget: budget) {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
     }
     return estimate
   }

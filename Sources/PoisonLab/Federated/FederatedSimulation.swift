@@ -164,6 +164,11 @@ struct FederatedSimulation {
     let batch = min(scenario.training.batchSize, max(1, largest))
     let workers = min(experiment.threads, federation.clientsPerRound)
     try experiment.checkSize(network, batch: batch, trainers: workers)
+    try experiment.checkMemory(
+      network,
+      size: DataSize(
+        train: setup.clean.map(\.count).reduce(0, +), test: setup.test.count,
+        shape: inputShape, classes: setup.test.classes))
     progress?(
       .prepared(
         "\(federation.clients) clients (\(setup.clean.map(\.count).reduce(0, +)) training samples, "

@@ -122,7 +122,7 @@ public enum OutputPath {
           "is \(kind.rawValue); poisonlab replaces only regular files (atomically, through a rename)\(hint)"
       )
     }
-    let folder = directory(of: path)
+    let folder = folder(of: path)
     switch try SystemFile.kind(of: folder) {
     case .directory?: return
     case nil:
@@ -140,7 +140,9 @@ public enum OutputPath {
   }
 
   /// The folder part of `path` (`.` for a bare name).
-  static func directory(of path: String) -> String {
+  /// - Parameter path: a file path.
+  /// - Returns: its folder.
+  public static func folder(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     let folder = String(path[..<slash])
     return folder.isEmpty ? "/" : folder

@@ -94,17 +94,39 @@ public enum ScenarioLoader {
   public static func load(
     file: String, overrides: [String] = [], seed: UInt64? = nil
   ) throws(ScenarioErrors) -> Scenario {
-    guard let data = FileManager.default.contents(atPath: file) else {
-      let reason = FileManager.default.fileExists(atPath: file) ? "cannot be read" : "no such file"
-      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, reason)])
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "is not UTF-8 text")])
-    }
+    let text = try readText(file)
     let directory = (file as NSString).deletingLastPathComponent
     return try decode(
       text, source: file, baseDirectory: directory.isEmpty ? "." : directory, overrides: overrides,
       seed: seed)
+  }
+
+  /// The largest scenario file read (a scenario is a few kilobytes; a
+  /// sweep block of 100,000 values stays far below this).
+  public static let maxFileBytes = 64 << 20
+
+  /// The text of a scenario file, read with a size bound.
+  /// - Parameter file: the path.
+  /// - Throws: `ScenarioErrors` for a missing, unreadable, oversized or non-UTF-8 file.
+  /// - Returns: the text.
+  public static func readText(_ file: String) throws(ScenarioErrors) -> String {
+    let bytes: [UInt8]
+    do {
+      bytes = try FileBytes.read(file, limit: maxFileBytes)
+    } catch {
+      let reason: String
+      switch error {
+      case .missing: reason = "no such file"
+      case .unreadable(_, let why): reason = "cannot be read: \(why)"
+      case .corrupt(_, let why): reason = why
+      default: reason = "\(error)"
+      }
+      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, reason)])
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "is not UTF-8 text")])
+    }
+    return text
   }
 
   /// Validates scenario text.

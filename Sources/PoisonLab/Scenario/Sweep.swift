@@ -129,11 +129,7 @@ public struct SweepPlan: Sendable {
   public static func expand(
     file: String, grids: [SweepAxis], seeds: [UInt64]?, overrides: [String]
   ) throws(ScenarioErrors) -> SweepPlan {
-    guard let data = FileManager.default.contents(atPath: file),
-      let text = String(data: data, encoding: .utf8)
-    else {
-      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "cannot be read")])
-    }
+    let text = try ScenarioLoader.readText(file)
     var document: JSONValue
     do {
       document = try JSONParser.parse(text)

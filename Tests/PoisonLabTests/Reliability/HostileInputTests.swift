@@ -93,6 +93,26 @@ struct MemoryBudgetTests {
     #expect(malformed.status == 2)
   }
 
+  @Test("a dataset sized only after loading (csv) is checked against the budget once loaded")
+  func checkedAfterLoading() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    dir.write("d.csv", text: (0..<40).map { "\($0),\($0 % 3),\($0 % 2)" }.joined(separator: "\n"))
+    let text =
+      #"{"name": "csv", "dataset": {"name": "csv", "train": "d.csv"}, "model": {"name": "mlp", "hidden": [8]}, "training": {"rounds": 1}}"#
+    let scenario = try ScenarioLoader.decode(text, source: "csv", baseDirectory: dir.path)
+    let tight = Experiment(
+      scenario: scenario, threads: 1, memoryBudget: MemoryBudget(bytes: 1024, source: "a test"))
+    #expect {
+      try tight.run { _ in }
+    } throws: { error in
+      "\(error)".contains("allowed by a test")
+    }
+    let roomy = Experiment(
+      scenario: scenario, threads: 1, memoryBudget: MemoryBudget(bytes: 1 << 30, source: "a test"))
+    #expect(try roomy.run { _ in }.kind == .summary)
+  }
+
   @Test("--threads 100000 is capped with a message and the run succeeds")
   func threadCap() throws {
     let r = try CLI.run(["run", smoke, "--threads", "100000", "--output", "-", "--quiet"])

@@ -19,18 +19,22 @@ public struct IDXArray: Sendable, Equatable {
       parsing: FileBytes.read(path, expectedSize: Self.expectedSize(prefix:)), file: path)
   }
 
+  /// Bytes per element of an IDX type code, or nil for an unknown code.
+  static func elementSize(_ type: UInt8) -> Int? {
+    switch type {
+    case 0x08, 0x09: 1
+    case 0x0B: 2
+    case 0x0C, 0x0D: 4
+    case 0x0E: 8
+    default: nil
+    }
+  }
+
   /// The whole file's size implied by its first bytes, once the header is
   /// complete; the bytes so far when the header is invalid (the parser says why).
   static func expectedSize(prefix bytes: [UInt8]) -> Int? {
     guard bytes.count >= 4 else { return nil }
-    let size: Int
-    switch bytes[2] {
-    case 0x08, 0x09: size = 1
-    case 0x0B: size = 2
-    case 0x0C, 0x0D: size = 4
-    case 0x0E: size = 8
-    default: return bytes.count
-    }
+    guard let size = elementSize(bytes[2]) else { return bytes.count }
     guard bytes[0] == 0, bytes[1] == 0 else { return bytes.count }
     let header = 4 + 4 * Int(bytes[3])
     guard bytes.count >= header else { return nil }
@@ -62,13 +66,7 @@ public struct IDXArray: Sendable, Equatable {
         reason:
           "bad IDX magic: first two bytes are \(hex(bytes[0])) \(hex(bytes[1])), expected 00 00")
     }
-    let size: Int
-    switch bytes[2] {
-    case 0x08, 0x09: size = 1
-    case 0x0B: size = 2
-    case 0x0C, 0x0D: size = 4
-    case 0x0E: size = 8
-    default:
+    guard let size = Self.elementSize(bytes[2]) else {
       throw .corrupt(
         file: file,
         reason: "unknown IDX element type \(hex(bytes[2])) (expected 08, 09, 0B, 0C, 0D or 0E)")
