@@ -24,11 +24,11 @@ struct BenchCommand: ParsableCommand {
 
   func run() throws {
     let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
-    print("BLAS: \(BLAS.implementation)")
-    print("cores used: \(cores)")
+    Terminal.line("BLAS: \(BLAS.implementation)")
+    Terminal.line("cores used: \(cores)")
     let peak1 = sgemmPeak(n: 1024, threads: 1)
     let peakAll = sgemmPeak(n: 1024, threads: cores)
-    print(
+    Terminal.line(
       "sgemm n=1024: \(fmt(peak1)) GFLOP/s on 1 thread, \(fmt(peakAll)) GFLOP/s on \(cores) threads"
     )
     BLAS.setThreads(1)
@@ -39,36 +39,36 @@ struct BenchCommand: ParsableCommand {
     ]
     for (name, network, samples) in models {
       let data = randomData(shape: image, count: samples, seed: 1)
-      print("\n\(name), batch 32:")
+      Terminal.line("\n\(name), batch 32:")
       let one = trainingRate(network: network, data: data, trainers: 1)
       let flops = Double(network.trainingFlopsPerSample)
-      print(
+      Terminal.line(
         "  train, 1 trainer:   \(fmt(one)) samples/s, \(fmt(one * flops / 1e9)) GFLOP/s, "
           + "ratio \(fmt(one * flops / 1e9 / peak1, 2)) of the 1-thread sgemm peak")
       if cores > 1 {
         let many = trainingRate(network: network, data: data, trainers: cores)
-        print(
+        Terminal.line(
           "  train, \(cores) trainers:  \(fmt(many)) samples/s, \(fmt(many * flops / 1e9)) GFLOP/s, "
             + "ratio \(fmt(many * flops / 1e9 / peakAll, 2)) of the \(cores)-thread sgemm peak")
       }
       let test = randomData(shape: image, count: quick ? 2000 : 10_000, seed: 2)
       for workers in Set([1, cores]).sorted() {
         let rate = evaluationRate(network: network, data: test, workers: workers)
-        print(
+        Terminal.line(
           "  evaluate, \(workers) thread(s): \(fmt(rate)) samples/s, "
             + "\(fmt(rate * Double(network.forwardFlopsPerSample) / 1e9)) GFLOP/s")
       }
     }
     let (round, flops) = try w1Round(threads: cores)
     let bound = flops / (peakAll * 1e9)
-    print(
+    Terminal.line(
       "\nW1 round (20 clients x 3,000 samples, 1 local epoch, batch 32, fedavg), \(cores) threads: "
         + "\(fmt(round, 3)) s; \(fmt(flops / round / 1e9)) GFLOP/s; the \(cores)-thread sgemm peak bounds it at "
         + "\(fmt(bound, 3)) s (ratio \(fmt(bound / round, 2)))")
     let d = quick ? 100_000 : 1_000_000
-    print("\naggregation of n = 100 updates of d = \(d), \(cores) threads:")
+    Terminal.line("\naggregation of n = 100 updates of d = \(d), \(cores) threads:")
     for (name, seconds) in try aggregationTimes(n: 100, d: d, threads: cores) {
-      print("  \(name): \(fmt(seconds, 3)) s")
+      Terminal.line("  \(name): \(fmt(seconds, 3)) s")
     }
   }
 

@@ -36,6 +36,11 @@ enum Terminal {
     }
   }
 
+  /// Writes `text` and a newline to standard output (as `print` would, unbuffered).
+  static func line(_ text: String = "") {
+    out(text + "\n")
+  }
+
   /// Stops the process for a sink failure: quietly (0) when a pipe's reader
   /// went away, else with the message and exit code 3.
   static func fail(_ error: SinkError, partial: String? = nil) -> Never {
