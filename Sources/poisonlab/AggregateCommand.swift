@@ -115,11 +115,12 @@ struct AggregateCommand: ParsableCommand {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
     }
+    let workers = try Threads.resolve(threads)
     let set = UpdateSet(values: matrix.values, count: n, dimension: d, weights: rowWeights)
     let result: DefenseChain.Result
     do {
       result = try chain.run(
-        set, round: 1, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+        set, round: 1, threads: workers,
         previousAggregate: nil, seeds: SeedTree(seed), serverUpdate: server)
     } catch {
       Terminal.error("poisonlab: defense \(error)")

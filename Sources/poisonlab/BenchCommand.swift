@@ -23,7 +23,7 @@ struct BenchCommand: ParsableCommand {
   var quick = false
 
   func run() throws {
-    let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
+    let cores = try Threads.resolve(threads)
     Terminal.line("BLAS: \(BLAS.implementation)")
     Terminal.line("cores used: \(cores)")
     let peak1 = sgemmPeak(n: 1024, threads: 1)

@@ -112,10 +112,7 @@ struct CheckCommand: ParsableCommand {
 
   /// JUnit XML: one testsuite, one testcase per scenario; misses are failures, others errors.
   static func junit(_ outcomes: [Outcome]) -> String {
-    func escape(_ s: String) -> String {
-      s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    func escape(_ s: String) -> String { XMLText.escape(s) }
     let failures = outcomes.filter { $0.status == "FAIL" }.count
     let errors = outcomes.filter { $0.status == "ERROR" }.count
     let total = outcomes.reduce(0) { $0 + $1.seconds }

@@ -53,6 +53,10 @@ struct ReportCommand: ParsableCommand {
   }
 
   func run() throws {
+    try checkDistinct([
+      ("--html", html), ("--plots", plots.map { $0 + "/curves.svg" }),
+      ("--plots", plots.map { $0 + "/heatmap.svg" }),
+    ])
     try checkOutput(html)
     if let plots {
       // The folder itself is created (not its parents); its two files are checked like any output.
@@ -115,10 +119,7 @@ struct ReportCommand: ParsableCommand {
     }
   }
 
-  static func escape(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-      .replacingOccurrences(of: ">", with: "&gt;")
-  }
+  static func escape(_ s: String) -> String { XMLText.escape(s) }
 
   static func inline(_ svg: String) -> String {
     guard let start = svg.range(of: "<svg") else { return svg }

@@ -112,7 +112,15 @@ struct SweepCommand: ParsableCommand {
     let jobBudget = MemoryBudget(
       bytes: budget.bytes / max(1, min(jobs, plan.runs.count)),
       source: jobs > 1 ? "\(budget.source), shared by --jobs \(jobs)" : budget.source)
-    var runs = plan.runs
+    // Combinations that resolve to the same scenario (--seeds 1,1; 0.05 and
+    // 0.050) are one run.
+    var seen = Set<String>()
+    var runs = plan.runs.filter { seen.insert($0.id).inserted }
+    if runs.count < plan.runs.count {
+      Terminal.error(
+        "poisonlab: \(plan.runs.count - runs.count) combination(s) resolve to a scenario already in the sweep; each runs once"
+      )
+    }
     for i in runs.indices {
       guard case .success(let scenario) = runs[i].scenario else { continue }
       do {

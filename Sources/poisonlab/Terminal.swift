@@ -78,3 +78,20 @@ func checkOutput(_ path: String?) throws {
     throw ExitCode(Exit.runtime)
   }
 }
+
+/// Refuses two output options naming the same file (one would overwrite the
+/// other's rows): exit 2.
+/// - Parameter outputs: (option, path) pairs; nil paths and `-` are ignored.
+func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
+  var seen: [String: String] = [:]
+  for (option, path) in outputs {
+    guard let path, !OutputPath.isStandardOutput(path) else { continue }
+    let key = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    if let other = seen[key] {
+      Terminal.error(
+        "poisonlab: \(other) and \(option) both name \(path); give each output its own file")
+      throw ExitCode(Exit.invalid)
+    }
+    seen[key] = option
+  }
+}

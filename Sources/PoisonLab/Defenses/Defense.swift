@@ -14,6 +14,11 @@ public protocol Defense: Plugin {
   /// Clean training samples the server keeps for itself (removed from the
   /// clients' data) and trains on each round, or nil.
   var rootSize: Int? { get }
+
+  /// Bytes the rule allocates beyond the round's n x d update matrix and
+  /// its two copies (which the memory estimate already counts), for n
+  /// updates of d values.
+  func workspaceBytes(updates n: Int, dimension d: Int) -> Int
 }
 
 extension Defense {
@@ -21,6 +26,8 @@ extension Defense {
   public static var propagatesNonFinite: Bool { false }
   /// Most defenses need no server data.
   public var rootSize: Int? { nil }
+  /// Most rules work within the matrix copies already counted.
+  public func workspaceBytes(updates n: Int, dimension d: Int) -> Int { 0 }
 }
 
 /// A stage before the aggregator: may change, drop or mix updates.

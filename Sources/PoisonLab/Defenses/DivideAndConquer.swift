@@ -90,12 +90,19 @@ public struct DivideAndConquer: Aggregator {
     }
   }
 
+  /// The column list, the sampled n x dims submatrix, its centred copy and
+  /// the SVD's copy and work space.
+  public func workspaceBytes(updates n: Int, dimension d: Int) -> Int {
+    let columns = Swift.min(dimensions, d)
+    return (8 * d).addingSaturating(n.multipliedSaturating(columns).multipliedSaturating(16))
+  }
+
   public mutating func aggregate(
     _ updates: UpdateSet, context: DefenseContext
   ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
     let n = updates.count
     let f = context.effectiveF(self.f)
-    let removed = Int((c * Double(f)).rounded(.down))
+    let removed = Int(saturating: (c * Double(f)).rounded(.down))
     guard n > removed else {
       throw DefenseError("dnc", "needs n > c f, received n = \(n) updates with c f = \(removed)")
     }

@@ -161,7 +161,8 @@ public struct SpectralSignatures: DataSanitizer {
     {
       let scores = try Self.scores(rows, rows: members.count, width: width)
       let count = min(
-        members.count, Int((multiplier * expectedFraction * Double(members.count)).rounded(.up)))
+        members.count,
+        Int(saturating: (multiplier * expectedFraction * Double(members.count)).rounded(.up)))
       let ranked = members.indices.sorted {
         scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1)
       }

@@ -32,7 +32,9 @@ public enum ThreadCount {
 /// sets); the model's parameters and the copies a round keeps; each
 /// worker's training buffers (``Network/trainingBytes(batch:)``); the
 /// round's n x d update matrix with the copies the defense chain makes and
-/// the pairwise distances; and each thread's evaluation workspace.
+/// the pairwise distances, plus what a rule allocates beyond them
+/// (``Defense/workspaceBytes(updates:dimension:)``); and each thread's
+/// evaluation workspace.
 public struct MemoryEstimate: Sendable, Equatable {
   /// Named parts in bytes, largest first.
   public var parts: [(name: String, bytes: Int)]
@@ -80,6 +82,23 @@ public struct MemoryBudget: Sendable, Equatable {
   public init(bytes: Int, source: String) {
     self.bytes = bytes
     self.source = source
+  }
+
+  /// Whether an address-space limit (`ulimit -v`) is in force.
+  public static var addressSpaceLimited: Bool {
+    var limit = rlimit()
+    return getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0
+      && limit.rlim_cur != rlim_t.max
+  }
+
+  /// Whether `bytes` can be allocated now (allocated and freed, never touched).
+  /// - Parameter bytes: the size.
+  /// - Returns: whether the allocation succeeded.
+  public static func canReserve(_ bytes: Int) -> Bool {
+    guard bytes > 0 else { return true }
+    guard let block = malloc(bytes) else { return false }
+    free(block)
+    return true
   }
 
   /// The share of physical memory used when no `--max-memory` is given.
@@ -155,6 +174,21 @@ public struct MemoryBudget: Sendable, Equatable {
 }
 
 extension Int {
+  /// `x` rounded toward zero, clamped to `Int`'s range (NaN gives 0): a
+  /// conversion that cannot trap on a value from a scenario or a file.
+  /// - Parameter x: the value.
+  public init(saturating x: Double) {
+    if x.isNaN {
+      self = 0
+    } else if x >= 9.223_372_036_854_775e18 {
+      self = .max
+    } else if x <= -9.223_372_036_854_775e18 {
+      self = .min
+    } else {
+      self = Int(x)
+    }
+  }
+
   /// `self + other`, saturating at `Int.max`.
   func addingSaturating(_ other: Int) -> Int {
     let (sum, overflow) = addingReportingOverflow(other)
@@ -184,8 +218,12 @@ extension Experiment {
     let values = samples.multipliedSaturating(size.shape.count)
     // Decoded floats, the raw bytes they came from, the subsample and the
     // normalised copies; federated runs also hold the clients' copies.
-    let copies = scenario.federation == nil ? 2 : 4
-    let dataset = values.multipliedSaturating(floatBytes * copies)
+    let copies = scenario.federation == nil ? 3 : 4
+    // Per sample besides its values: labels (text while a CSV is parsed,
+    // then integers, copied with the values) and index lists (subsamples,
+    // shuffles, the partition).
+    let bookkeeping = samples.multipliedSaturating(64)
+    let dataset = values.multipliedSaturating(floatBytes * copies).addingSaturating(bookkeeping)
     let d = network.parameterCount
     let parameterBytes = d.multipliedSaturating(floatBytes)
     let batch = max(1, min(scenario.training.batchSize, max(1, size.train)))
@@ -205,6 +243,10 @@ extension Experiment {
             .multipliedSaturating(workers)
         ))
       parts.append(("model", parameterBytes.multipliedSaturating(3)))
+      let workspace =
+        scenario.defenses.map { $0.defense.workspaceBytes(updates: n, dimension: d) }
+        .max() ?? 0
+      if workspace > 0 { parts.append(("defense workspace", workspace)) }
     } else {
       parts.append(("training buffers", network.trainingBytes(batch: batch)))
       parts.append(("model", parameterBytes.multipliedSaturating(2)))
@@ -215,9 +257,35 @@ extension Experiment {
     return MemoryEstimate(parts: parts.map { (name: $0.0, bytes: $0.1) })
   }
 
+  /// A server root set (`fltrust`'s `root_size`) that leaves too few
+  /// training samples for the clients, or nil.
+  /// - Parameter train: training samples before the root set is taken.
+  /// - Returns: the problem, or nil.
+  func rootProblem(train: Int) -> ScenarioError? {
+    guard let federation = scenario.federation,
+      let size = DefenseChain(scenario.defenses.map(\.defense)).rootSize,
+      size >= train - federation.clients
+    else { return nil }
+    return ScenarioError(
+      JSONPath.root.appending("defense"),
+      "root_size \(size) leaves too few training samples for \(federation.clients) clients")
+  }
+
   /// The refusal of an estimate over `budget`, or nil when it fits.
+  ///
+  /// Under an address-space limit (`ulimit -v`) the estimate is also
+  /// reserved once (allocated and freed at once, untouched), so that a run
+  /// the limit cannot hold is refused here rather than failing mid-way.
   static func memoryProblem(_ estimate: MemoryEstimate, budget: MemoryBudget) -> ScenarioError? {
-    guard estimate.total > budget.bytes else { return nil }
+    if estimate.total <= budget.bytes {
+      guard MemoryBudget.addressSpaceLimited, !MemoryBudget.canReserve(estimate.total) else {
+        return nil
+      }
+      return ScenarioError(
+        .root,
+        "needs an estimated \(estimate.summary()) of memory, which the address-space limit "
+          + "(ulimit -v) cannot hold now; raise the limit or use a smaller scenario")
+    }
     return ScenarioError(
       .root,
       "needs an estimated \(estimate.summary()) of memory, more than \(MemoryEstimate.format(budget.bytes)) "
@@ -241,7 +309,16 @@ extension Experiment {
       throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
     }
     let p = scenario.datasetParameters
+    if size.exact {
+      for (key, count) in [("train_size", size.train), ("test_size", size.test)] {
+        if let want = p.int(key), want > count {
+          problems.append(
+            ScenarioError(p.path(key), "asks for \(want) samples but the data has \(count)"))
+        }
+      }
+    }
     let train = p.int("train_size").map { min($0, size.train) } ?? size.train
+    if let problem = rootProblem(train: train) { problems.append(problem) }
     if let federation = scenario.federation,
       let problem = federation.partition.check(samples: train, clients: federation.clients)
     {

@@ -56,16 +56,8 @@ struct FederatedSimulation {
     var (train, test) = try experiment.loadData()
     var root: Dataset?
     if let size = DefenseChain(scenario.defenses.map(\.defense)).rootSize {
-      guard size < train.count - federation.clients else {
-        throw .scenario(
-          ScenarioErrors(
-            source: scenario.name,
-            errors: [
-              ScenarioError(
-                JSONPath.root.appending("defense"),
-                "root_size \(size) leaves too few training samples for \(federation.clients) clients"
-              )
-            ]))
+      if let problem = experiment.rootProblem(train: train.count) {
+        throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
       }
       var rootRng = seeds.generator("root")
       let chosen = Stratified.sample(

@@ -19,8 +19,8 @@ public final class AtomicFile {
   private let partial: SystemFile
   private var target: SystemFile?
 
-  /// Checks `path`, locks it (when it exists) and its partial file, and
-  /// empties the partial file.
+  /// Checks `path`, locks it (when it exists), and creates its partial
+  /// file anew, locked (a stale one is removed, never written through).
   /// - Parameter path: the final file.
   /// - Throws: `SinkError` when the path is not replaceable, locked, or unwritable.
   public init(path: String) throws(SinkError) {
@@ -28,8 +28,7 @@ public final class AtomicFile {
     self.path = path
     partialPath = path + ".partial"
     target = try SystemFile.lockExisting(path, shown: path)
-    partial = try SystemFile.openLocked(partialPath, shown: path)
-    try partial.truncate()
+    partial = try SystemFile.createLocked(partialPath, shown: path)
   }
 
   /// Appends bytes to the partial file.

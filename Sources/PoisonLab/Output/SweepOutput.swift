@@ -4,7 +4,8 @@
 /// Opening it takes an exclusive `flock` (a second sweep writing the same
 /// file stops at once), then checks what it holds: a run counts as done only
 /// when every row it must have (one per evaluated round and its summary, or
-/// its single `error` or `skipped` row) is present and parses. The rows of
+/// the single `skipped` row of an invalid combination) is present and
+/// parses; a run that failed (an `error` row) is redone. The rows of
 /// unfinished runs, lines that do not parse, and a torn last line are
 /// removed by rewriting the file atomically (through `FILE.partial`, whose
 /// lock then becomes the file's), so that the runs are redone exactly once.
@@ -12,6 +13,7 @@ public final class SweepOutput {
   /// The file.
   public let path: String
   private var file: SystemFile
+  private var partialLock: SystemFile?
   /// Ids of the runs the file already holds completely.
   public private(set) var completed: Set<String> = []
   /// Lines removed when the file was opened (unfinished runs, torn or unparseable lines).
@@ -28,10 +30,15 @@ public final class SweepOutput {
     try OutputPath.check(path)
     self.path = path
     file = try SystemFile.openLocked(path, append: true)
+    // FILE.partial is locked too, for the whole sweep: no other writer may
+    // use it while this one may rewrite FILE through it.
+    let partial = try SystemFile.createLocked(path + ".partial", shown: path)
     let text: String
     do {
       text = String(decoding: try FileBytes.read(path), as: UTF8.self)
     } catch {
+      partial.close()
+      SystemFile.remove(path + ".partial")
       throw SinkError(path: path, reason: "cannot read it to resume: \(error)")
     }
     let (kept, complete, removed) = Self.sift(text, expectedRows: expectedRows)
@@ -39,18 +46,13 @@ public final class SweepOutput {
     removedLines = removed
     if removed > 0 {
       // Rewrite through FILE.partial; its lock carries over to the new FILE.
-      let partialPath = path + ".partial"
-      try OutputPath.check(path)
-      let partial = try SystemFile.openLocked(partialPath, append: true, shown: path)
-      try partial.truncate()
       try partial.write(kept)
       try partial.sync()
-      try SystemFile.rename(partialPath, to: path)
+      try SystemFile.rename(path + ".partial", to: path)
       file.close()
       file = partial
     } else {
-      // A rewrite killed before its rename; the lock on FILE covers it.
-      SystemFile.remove(path + ".partial")
+      partialLock = partial
     }
   }
 
@@ -68,7 +70,8 @@ public final class SweepOutput {
     struct Seen {
       var rounds: [Int] = []
       var summaries = 0
-      var terminal = 0  // error or skipped rows
+      var skipped = 0
+      var errors = 0
       var bad = false
     }
     var seen: [String: Seen] = [:]
@@ -90,7 +93,8 @@ public final class SweepOutput {
           entry.bad = true
         }
       case "summary": entry.summaries += 1
-      case "error", "skipped": entry.terminal += 1
+      case "skipped": entry.skipped += 1
+      case "error": entry.errors += 1
       default: entry.bad = true
       }
       seen[id] = entry
@@ -98,13 +102,17 @@ public final class SweepOutput {
     var complete = Set<String>()
     for (id, entry) in seen where !entry.bad {
       let roundsDone = entry.rounds.count == Set(entry.rounds).count
-      if entry.terminal == 1 && entry.summaries == 0 && entry.rounds.isEmpty {
+      // A failed run (an `error` row) is redone: its failure may have been
+      // passing (memory, a file being written), and a failure that stays
+      // makes the resumed sweep exit 3 again.
+      guard entry.errors == 0 else { continue }
+      if entry.skipped == 1 && entry.summaries == 0 && entry.rounds.isEmpty {
         complete.insert(id)
-      } else if entry.terminal == 0, entry.summaries == 1, roundsDone,
+      } else if entry.skipped == 0, entry.summaries == 1, roundsDone,
         let expected = expectedRows[id] ?? nil, Set(entry.rounds) == expected
       {
         complete.insert(id)
-      } else if entry.terminal == 0, entry.summaries == 1, roundsDone, expectedRows[id] == nil {
+      } else if entry.skipped == 0, entry.summaries == 1, roundsDone, expectedRows[id] == nil {
         // A run of another sweep configuration: keep it as it is.
         complete.insert(id)
       }
@@ -129,6 +137,13 @@ public final class SweepOutput {
     try file.sync()
   }
 
-  /// Releases the lock.
-  public func close() { file.close() }
+  /// Removes the idle partial file and releases the locks.
+  public func close() {
+    if let partialLock {
+      SystemFile.remove(path + ".partial")
+      partialLock.close()
+      self.partialLock = nil
+    }
+    file.close()
+  }
 }

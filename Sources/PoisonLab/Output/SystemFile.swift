@@ -39,6 +39,36 @@ public final class SystemFile {
     return file
   }
 
+  /// Creates `path` anew and locks it: a file already there (a stale
+  /// partial file, or a hard link to something else) is never written
+  /// through; it is locked (refused when another process holds it) and
+  /// removed first, and the new file is created exclusively.
+  /// - Parameters:
+  ///   - path: the file (a temporary `.partial` path).
+  ///   - shown: the output the user named, for messages.
+  /// - Throws: `SinkError` when another process holds it or it cannot be created.
+  /// - Returns: the new, empty, locked file.
+  public static func createLocked(_ path: String, shown: String) throws(SinkError) -> SystemFile {
+    let stale = try lockExisting(path, shown: shown)
+    defer { stale?.close() }
+    if stale != nil { remove(path) }
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+    guard fd >= 0 else {
+      let code = errno
+      if code == EEXIST {
+        throw SinkError(
+          path: shown,
+          reason:
+            "another poisonlab process is writing it (it created \(path) a moment ago); "
+            + "wait for it to finish or choose another output file")
+      }
+      throw SinkError(path: path, reason: "cannot create: \(Self.reason(code))")
+    }
+    let file = SystemFile(path: path, descriptor: fd)
+    try file.lock(shown: shown)
+    return file
+  }
+
   /// Locks an existing file without writing to it (the target an atomic
   /// rename will replace), or returns nil when `path` does not exist.
   /// - Parameters:

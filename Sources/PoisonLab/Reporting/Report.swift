@@ -69,7 +69,7 @@ public struct Report: Sendable {
     var runs: [Run] = []
     var index: [String: Int] = [:]
     for file in files {
-      let bytes = try FileBytes.read(file)
+      let bytes = try FileBytes.read(file, regularOnly: false)
       for (n, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n").enumerated() {
         guard case .object(let members) = (try? JSONParser.parse(String(line))) ?? .null else {
           throw .csv(file: file, line: n + 1, column: nil, reason: "not a JSON object")
@@ -88,9 +88,17 @@ public struct Report: Sendable {
         let fields = members.filter { !["type", "run_id", "run_index", "axes"].contains($0.key) }
         switch record["type"] {
         case .string("round")?:
-          if case .number(let round)? = record["round"] {
-            runs[r].rounds.append((Int(round), fields))
+          // Rounds are whole numbers within training.rounds' range.
+          guard case .number(let value)? = record["round"], let round = Int(exactly: value),
+            (0...1_000_000).contains(round)
+          else {
+            throw .csv(
+              file: file, line: n + 1, column: nil,
+              reason:
+                "a round row's \"round\" must be a whole number from 0 to 1000000, got \(record["round"]?.serialized() ?? "nothing")"
+            )
           }
+          runs[r].rounds.append((round, fields))
         case .string("summary")?:
           runs[r].summary = fields
         case .string(let status)? where status == "error" || status == "skipped":

@@ -33,10 +33,7 @@ public enum SVGChart {
   ]
 
   /// XML-escapes text.
-  static func escape(_ s: String) -> String {
-    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-  }
+  static func escape(_ s: String) -> String { XMLText.escape(s) }
 
   static func number(_ x: Double) -> String { String(format: "%.2f", x) }
 
@@ -80,7 +77,7 @@ public enum SVGChart {
       svg +=
         "<line x1=\"\(number(px(x)))\" y1=\"\(number(top + plotHeight))\" x2=\"\(number(px(x)))\" y2=\"\(number(top + plotHeight + 5))\" stroke=\"#333333\"/>\n"
       svg +=
-        "<text x=\"\(number(px(x)))\" y=\"\(number(top + plotHeight + 20))\" text-anchor=\"middle\" font-size=\"12\">\(Int(x))</text>\n"
+        "<text x=\"\(number(px(x)))\" y=\"\(number(top + plotHeight + 20))\" text-anchor=\"middle\" font-size=\"12\">\(Int(saturating: x))</text>\n"
     }
     svg +=
       "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(top + plotHeight + 42))\" text-anchor=\"middle\" font-size=\"14\">\(escape(xLabel))</text>\n"
@@ -188,5 +185,38 @@ public enum SVGChart {
     <text x="\(Int(width / 2))" y="26" text-anchor="middle" font-size="16" font-weight="bold">\(escape(title))</text>
 
     """
+  }
+}
+
+/// Text for XML (SVG, JUnit, HTML) from any string.
+public enum XMLText {
+  /// `s` with `&`, `<`, `>`, `"` and `'` escaped, and the characters XML 1.0
+  /// forbids (control characters other than tab, newline and carriage
+  /// return; lone surrogates cannot occur in a Swift string) replaced by
+  /// U+FFFD, so that the document stays well-formed whatever a scenario's
+  /// name holds.
+  /// - Parameter s: the text.
+  /// - Returns: the escaped text.
+  public static func escape(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.utf8.count)
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&apos;"
+      case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+      default:
+        let v = scalar.value
+        if v < 0x20 || (0x7F...0x9F).contains(v) || v == 0xFFFE || v == 0xFFFF {
+          out += "\u{FFFD}"
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return out
   }
 }

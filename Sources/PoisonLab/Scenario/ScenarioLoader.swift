@@ -112,7 +112,7 @@ public enum ScenarioLoader {
   public static func readText(_ file: String) throws(ScenarioErrors) -> String {
     let bytes: [UInt8]
     do {
-      bytes = try FileBytes.read(file, limit: maxFileBytes)
+      bytes = try FileBytes.read(file, limit: maxFileBytes, regularOnly: false)
     } catch {
       let reason: String
       switch error {
@@ -345,7 +345,7 @@ public enum ScenarioLoader {
     let federated = document["federation"] != nil
     var context = ScenarioContext(
       federated: federated, isImage: nil, classes: nil, shape: nil, baseDirectory: baseDirectory)
-    if case .number(let x)? = top?["training"]?["rounds"] { context.rounds = Int(x) }
+    if case .number(let x)? = top?["training"]?["rounds"] { context.rounds = Int(exactly: x) }
 
     // federation (the partition is resolved below)
     var federationParameters: Parameters?

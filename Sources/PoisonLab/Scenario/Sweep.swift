@@ -174,8 +174,18 @@ public struct SweepPlan: Sendable {
       members.remove(at: i)
       document = .object(members)
     }
-    axes += grids
-    if let seeds { axes.append(SweepAxis(path: "seed", values: seeds.map { .number(Double($0)) })) }
+    // A later axis on the same path replaces the earlier one in its place:
+    // --grid over the block, --seeds over a seed axis, a repeated --grid.
+    var merged: [SweepAxis] = []
+    let seedAxis = seeds.map { SweepAxis(path: "seed", values: $0.map { .number(Double($0)) }) }
+    for axis in axes + grids + (seedAxis.map { [$0] } ?? []) {
+      if let i = merged.firstIndex(where: { $0.path == axis.path }) {
+        merged[i] = axis
+      } else {
+        merged.append(axis)
+      }
+    }
+    axes = merged
     let directory = (file as NSString).deletingLastPathComponent
     let base = document.serialized()
     var runs: [Run] = []

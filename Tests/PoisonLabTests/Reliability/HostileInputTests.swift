@@ -138,7 +138,7 @@ struct MemoryBudgetTests {
     let estimate = try #require(Experiment(scenario: scenario, threads: 2).memoryEstimate())
     // 12 clients, 7 per round; synthetic 1200 + 400 samples of 16 features.
     let dataset = estimate.parts.first { $0.name == "dataset" }?.bytes
-    #expect(dataset == 1600 * 16 * 4 * 4)
+    #expect(dataset == 1600 * 16 * 4 * 4 + 1600 * 64)
     // mlp 16-24-4: 16*24+24 + 24*4+4 = 508 parameters; 8 rows x 4 copies + 7x7 distances.
     let matrix = estimate.parts.first { $0.name == "update matrix" }?.bytes
     #expect(matrix == 8 * 508 * 4 * 4 + 49 * 8)

@@ -125,7 +125,12 @@ enum CSVReader {
   static func parse(_ text: String) -> Number {
     let cell = trimmed(text)
     guard let value = Float(cell) else { return .notANumber }
-    if value.isInfinite, let wide = Double(cell), wide.isFinite { return .outOfRange }
+    if value.isInfinite {
+      // Only the words inf and infinity mean infinity; 1e39 or 1e309 overflow.
+      var word = cell.lowercased()
+      if word.hasPrefix("+") || word.hasPrefix("-") { word.removeFirst() }
+      if word != "inf" && word != "infinity" { return .outOfRange }
+    }
     return .value(value)
   }
 

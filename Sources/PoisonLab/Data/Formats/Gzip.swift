@@ -11,6 +11,8 @@ import Foundation
 final class ByteStream {
   /// The file.
   let path: String
+  /// The file's size on disk (regular files only).
+  let size: Int?
   private let file: gzFile
   private var buffer = [UInt8](repeating: 0, count: 1 << 20)
   private var start = 0
@@ -22,12 +24,27 @@ final class ByteStream {
   ///   - path: the file.
   ///   - hint: what to tell the user when it is missing.
   /// - Throws: `DataError.missing` or `.unreadable` with the operating system's reason.
-  init(path: String, hint: String = "") throws(DataError) {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw .missing(file: path, hint: hint)
+  ///   - regularOnly: refuse anything but a regular file (data files: a FIFO
+  ///     or a device would block or never end); scenario files may be pipes.
+  init(path: String, hint: String = "", regularOnly: Bool = true) throws(DataError) {
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      if errno == ENOENT || errno == ENOTDIR { throw .missing(file: path, hint: hint) }
+      throw .unreadable(file: path, reason: String(cString: strerror(errno)))
     }
-    if isDirectory.boolValue { throw .unreadable(file: path, reason: "is a directory") }
+    let kind = info.st_mode & S_IFMT
+    if kind == S_IFDIR { throw .unreadable(file: path, reason: "is a directory") }
+    if regularOnly && kind != S_IFREG {
+      let what =
+        kind == S_IFIFO
+        ? "a FIFO (named pipe)"
+        : kind == S_IFCHR
+          ? "a character device"
+          : kind == S_IFBLK
+            ? "a block device" : kind == S_IFSOCK ? "a socket" : "not a regular file"
+      throw .unreadable(file: path, reason: "is \(what); data files must be regular files")
+    }
+    size = kind == S_IFREG ? Int(info.st_size) : nil
     errno = 0
     guard let file = gzopen(path, "rb") else {
       let code = errno
@@ -108,13 +125,19 @@ enum FileBytes {
   ///   - expectedSize: given the bytes read so far, the file's total size
   ///     when the header states it (nil: not yet known). Reading stops one
   ///     byte past it, so that trailing data is still detected.
+  ///   - regularOnly: refuse anything but a regular file.
   /// - Throws: `DataError.missing`, `.unreadable` or `.corrupt`.
   /// - Returns: the bytes (at most `expectedSize + 1`).
   static func read(
     _ path: String, hint: String = "", limit: Int = 4 << 30,
-    expectedSize: (([UInt8]) -> Int?)? = nil
+    expectedSize: (([UInt8]) -> Int?)? = nil, regularOnly: Bool = true
   ) throws(DataError) -> [UInt8] {
-    let stream = try ByteStream(path: path, hint: hint)
+    let stream = try ByteStream(path: path, hint: hint, regularOnly: regularOnly)
+    if !stream.isCompressed, let size = stream.size, size > limit {
+      throw .corrupt(
+        file: path,
+        reason: "holds \(size) bytes, more than the \(limit) poisonlab reads from one file")
+    }
     var bytes: [UInt8] = []
     var cap = limit
     var known = false

@@ -62,6 +62,9 @@ public enum IDXImages {
       throw .corrupt(
         file: labelPath, reason: "expected 1 dimension (count), found \(labels.dimensions)")
     }
+    guard images.dimensions[0] > 0 else {
+      throw .corrupt(file: imagePath, reason: "holds no images (its header declares a count of 0)")
+    }
     guard images.dimensions[1] > 0, images.dimensions[2] > 0 else {
       throw .corrupt(
         file: imagePath, reason: "images of size \(images.dimensions[1])x\(images.dimensions[2])")

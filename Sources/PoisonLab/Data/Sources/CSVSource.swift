@@ -34,7 +34,8 @@ public struct CSVSource: DatasetSource {
     guard let peek = CSVData.peek(train) else { return nil }
     let testRows = test.flatMap(CSVData.peek)?.rows ?? 0
     return DataSize(
-      train: peek.rows, test: testRows, shape: Shape(features: max(1, peek.fields - 1)), classes: 2)
+      train: peek.rows, test: testRows, shape: Shape(features: max(1, peek.fields - 1)), classes: 2,
+      exact: false)
   }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)

@@ -29,6 +29,10 @@ public struct DataSize: Sendable, Equatable {
   public var shape: Shape
   /// Classes (a lower bound when not known before loading).
   public var classes: Int
+  /// Whether the sample counts are the dataset's own (not an estimate from
+  /// a file's size), so that `train_size` and `test_size` can be checked
+  /// before loading.
+  public var exact: Bool
 
   /// Creates an estimate.
   /// - Parameters:
@@ -36,11 +40,13 @@ public struct DataSize: Sendable, Equatable {
   ///   - test: test samples.
   ///   - shape: the sample shape.
   ///   - classes: the class count.
-  public init(train: Int, test: Int, shape: Shape, classes: Int) {
+  ///   - exact: whether the counts are exact.
+  public init(train: Int, test: Int, shape: Shape, classes: Int, exact: Bool = true) {
     self.train = train
     self.test = test
     self.shape = shape
     self.classes = classes
+    self.exact = exact
   }
 }
 

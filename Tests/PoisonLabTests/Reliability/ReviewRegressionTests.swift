@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+
+@testable import PoisonLab
+
+/// Each case an adversarial review found (2026-12-02) stays fixed.
+@Suite("Reliability: regressions from the adversarial review", .serialized)
+struct ReviewRegressionTests {
+  let smoke = CLI.root.path + "/scenarios/regression/smoke-synthetic.json"
+
+  @Test("report: a round of 1e19 or 1e18 is a named error (exit 3), not a trap or a runaway")
+  func hugeRound() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    for round in ["1e19", "-1e19", "1e18", "2.5"] {
+      let path = dir.write(
+        "r.jsonl",
+        text:
+          #"{"type":"round","run_id":"a","run_index":0,"axes":{"x":1},"scenario":"s","round":"#
+          + round + #","accuracy":0.5}"# + "\n")
+      let r = try CLI.run(["report", path])
+      #expect(r.status == 3, "\(round): \(r.stderr)")
+      #expect(r.stderr.contains("must be a whole number from 0 to 1000000"), "\(r.stderr)")
+    }
+    #expect(Int(saturating: 1e300) == .max)
+    #expect(Int(saturating: -.infinity) == .min)
+    #expect(Int(saturating: .nan) == 0)
+    #expect(Int(saturating: 3.9) == 3)
+  }
+
+  @Test("spectral-signatures with multiplier 1e20 runs (removal count saturates), no trap")
+  func spectralMultiplier() throws {
+    let text =
+      #"{"name": "ss", "seed": 1, "dataset": {"name": "synthetic", "classes": 3, "shape": [6, 6, 1], "train_size": 300, "test_size": 90}, "model": {"name": "mlp", "hidden": [8]}, "training": {"rounds": 1}, "attack": {"name": "backdoor", "fraction": 0.1, "target": 0, "trigger": {"size": 2}}, "defense": {"name": "spectral-signatures", "multiplier": 1e20}}"#
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let r = try CLI.run(["run", dir.write("ss.json", text: text), "--output", "-"])
+    #expect(CLI.documented(r), "\(r.status): \(r.stderr)")
+  }
+
+  @Test("a sweep refuses an output whose partial file a run is writing; the run's rows survive")
+  func sweepVersusRun() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let output = dir.path + "/x.jsonl"
+    let run = try CLI.start(
+      ["run", smoke, "--set", "training.rounds=100000", "--output", output, "--quiet"],
+      in: dir.path)
+    defer {
+      kill(run.processIdentifier, SIGKILL)
+      run.waitUntilExit()
+    }
+    #expect(waitForFile(output + ".partial"))
+    usleep(300_000)
+    let sweep = try CLI.run(["sweep", smoke, "--seeds", "0", "--output", output, "--quiet"])
+    #expect(sweep.status == 3, "\(sweep.stderr)")
+    #expect(sweep.stderr.contains("another poisonlab process is writing it"), "\(sweep.stderr)")
+    #expect(FileManager.default.fileExists(atPath: output + ".partial"))
+  }
+
+  @Test("a hard link planted at FILE.partial is replaced, never written through")
+  func hardLinkedPartial() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let important = dir.write("important.txt", text: "IMPORTANT\n")
+    #expect(link(important, dir.path + "/x.jsonl.partial") == 0)
+    let r = try CLI.run(["run", smoke, "--output", dir.path + "/x.jsonl", "--quiet"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(try String(contentsOfFile: important, encoding: .utf8) == "IMPORTANT\n")
+    #expect(try String(contentsOfFile: dir.path + "/x.jsonl", encoding: .utf8).contains("summary"))
+  }
+
+  @Test("resume redoes failed runs (error rows) and exits 3 while they still fail")
+  func errorRowsAreRedone() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let data = dir.path + "/data.csv"
+    let scenario = dir.write(
+      "s.json",
+      text:
+        #"{"name": "csv", "dataset": {"name": "csv", "train": "data.csv"}, "model": {"name": "logistic"}, "training": {"rounds": 2}}"#
+    )
+    let output = dir.path + "/out.jsonl"
+    let failed = try CLI.run(["sweep", scenario, "--seeds", "0-1", "--output", output, "--quiet"])
+    #expect(failed.status == 3, "\(failed.stderr)")
+    try (0..<40).map { "\($0 % 7),\($0 % 5),\($0 % 2)" }.joined(separator: "\n")
+      .write(toFile: data, atomically: true, encoding: .utf8)
+    let fixed = try CLI.run(["sweep", scenario, "--seeds", "0-1", "--output", output])
+    #expect(fixed.status == 0, "\(fixed.stderr)")
+    #expect(fixed.stderr.contains("removed 2 line(s) of unfinished runs"), "\(fixed.stderr)")
+    let text = try String(contentsOfFile: output, encoding: .utf8)
+    #expect(!text.contains(#""type": "error""#))
+    #expect(text.split(separator: "\n").count == 6)
+  }
+
+  @Test("a repeated axis replaces the earlier one; identical combinations run once")
+  func axesAndDuplicates() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let output = dir.path + "/out.jsonl"
+    let r = try CLI.run([
+      "sweep", smoke, "--grid", "training.learning_rate=0.1", "--grid",
+      "training.learning_rate=0.2", "--seeds", "1,1", "--output", output,
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stderr.contains("1 combination(s) resolve to a scenario already in the sweep"))
+    let text = try String(contentsOfFile: output, encoding: .utf8)
+    #expect(text.split(separator: "\n").count == 5)
+    #expect(text.contains(#""axes": {"training.learning_rate": 0.2, "seed": 1}"#), "\(text)")
+    let report = try CLI.run(["report", output])
+    #expect(report.status == 0, "\(report.stderr)")
+    let again = try CLI.run([
+      "sweep", smoke, "--grid", "training.learning_rate=0.2", "--seeds", "1,1", "--output", output,
+    ])
+    #expect(again.stderr.contains("0 run(s) to do"), "\(again.stderr)")
+  }
+
+  @Test("--output and --plot naming one file is a usage error (exit 2)")
+  func sameOutputTwice() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let r = try CLI.run([
+      "run", smoke, "--output", dir.path + "/x.jsonl", "--plot", dir.path + "/./x.jsonl",
+    ])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("--output and --plot both name"))
+  }
+
+  @Test(
+    "validate refuses fltrust's oversized root set and a train_size beyond the dataset, as run does"
+  )
+  func validateMatchesRun() throws {
+    for (file, assignment) in [
+      (
+        "scenarios/regression/smoke-federated.json",
+        #"defense={"name": "fltrust", "root_size": 1200}"#
+      ),
+      ("scenarios/fashion-mnist-clean.json", "dataset.train_size=60001"),
+    ] {
+      let r = try CLI.run(["validate", file, "--set", assignment])
+      #expect(r.status == 2, "\(assignment): \(r.stderr)")
+    }
+  }
+
+  @Test("a FIFO or a device in place of a data file is refused at once (exit 3)")
+  func fifoInput() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    #expect(mkfifo(dir.path + "/train-images-idx3-ubyte", 0o644) == 0)
+    dir.write("train-labels-idx1-ubyte", idx(type: 8, dims: [1], payload: [0]))
+    dir.write("t10k-images-idx3-ubyte", idx(type: 8, dims: [1, 2, 2], payload: [1, 2, 3, 4]))
+    dir.write("t10k-labels-idx1-ubyte", idx(type: 8, dims: [1], payload: [0]))
+    let scenario = dir.write(
+      "s.json",
+      text:
+        #"{"name": "fifo", "dataset": {"name": "mnist", "path": "."}, "model": {"name": "logistic"}}"#
+    )
+    let r = try CLI.shell("timeout 30 \"$POISONLAB\" run \(scenario) --output -")
+    #expect(r.status == 3, "\(r.stderr)")
+    #expect(r.stderr.contains("is a FIFO (named pipe); data files must be regular files"))
+    let csv = dir.write(
+      "c.json",
+      text:
+        #"{"name": "dev", "dataset": {"name": "csv", "train": "/dev/zero"}, "model": {"name": "logistic"}}"#
+    )
+    let device = try CLI.shell("timeout 30 \"$POISONLAB\" run \(csv) --output -")
+    #expect(device.status == 3, "\(device.stderr)")
+  }
+
+  @Test("bench and aggregate refuse --threads 0 (exit 2) and cap huge values")
+  func threadOptions() throws {
+    #expect(try CLI.run(["bench", "--threads", "0"]).status == 2)
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let updates = dir.write("u.csv", text: "1,2\n3,4\n")
+    #expect(try CLI.run(["aggregate", updates, "--defense", "mean", "--threads", "0"]).status == 2)
+    let capped = try CLI.run([
+      "aggregate", updates, "--defense", "mean", "--threads", "99999999", "--format", "json",
+    ])
+    #expect(capped.status == 0)
+    #expect(capped.stderr.contains("capped at"))
+  }
+
+  @Test("XML text drops characters XML 1.0 forbids; JUnit of a name with control characters parses")
+  func xmlControlCharacters() throws {
+    #expect(
+      XMLText.escape("a<b>&\"'\u{0}\u{1}\u{1B}\tz")
+        == "a&lt;b&gt;&amp;&quot;&apos;\u{FFFD}\u{FFFD}\u{FFFD}\tz")
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let text = try String(contentsOfFile: smoke, encoding: .utf8).replacingOccurrences(
+      of: #""name": "smoke-synthetic""#, with: #""name": "a<b>&\"'\u0000\u0001\u001b""#)
+    let scenario = dir.write("s.json", text: text)
+    let r = try CLI.run(["check", scenario, "--junit", dir.path + "/j.xml"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let parsed = try CLI.shell(
+      "/usr/bin/python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' \(dir.path)/j.xml"
+    )
+    #expect(parsed.status == 0, "\(parsed.stderr)")
+  }
+
+  @Test("CSV: 1e309 is out of float32 range like 1e39; only inf and infinity mean infinity")
+  func csvInfinity() {
+    #expect(CSVReader.parse("1e309") == .outOfRange)
+    #expect(CSVReader.parse("1e39") == .outOfRange)
+    #expect(CSVReader.parse("-inf") == .value(-.infinity))
+    #expect(CSVReader.parse("Infinity") == .value(.infinity))
+    #expect(CSVReader.parse("x") == .notANumber)
+  }
+
+  @Test("an IDX training file of 0 images is a named error")
+  func emptyIDX() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    dir.write("train-images-idx3-ubyte", idx(type: 8, dims: [0, 2, 2], payload: []))
+    dir.write("train-labels-idx1-ubyte", idx(type: 8, dims: [0], payload: []))
+    dir.write("t10k-images-idx3-ubyte", idx(type: 8, dims: [1, 2, 2], payload: [1, 2, 3, 4]))
+    dir.write("t10k-labels-idx1-ubyte", idx(type: 8, dims: [1], payload: [0]))
+    #expect {
+      try IDXImages.load(directory: dir.path, classes: 10, hint: "")
+    } throws: { error in
+      "\(error)".contains("holds no images")
+    }
+  }
+}
