@@ -82,6 +82,7 @@ func checkOutput(_ path: String?) throws {
 /// Refuses two output options naming the same file (one would overwrite the
 /// other's rows): exit 2.
 /// - Parameter outputs: (option, path) pairs; nil paths and `-` are ignored.
+/// - Throws: `ExitCode(2)` after saying which options collide.
 func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
   var seen: [String: String] = [:]
   for (option, path) in outputs {

@@ -23,9 +23,9 @@ final class ByteStream {
   /// - Parameters:
   ///   - path: the file.
   ///   - hint: what to tell the user when it is missing.
-  /// - Throws: `DataError.missing` or `.unreadable` with the operating system's reason.
   ///   - regularOnly: refuse anything but a regular file (data files: a FIFO
   ///     or a device would block or never end); scenario files may be pipes.
+  /// - Throws: `DataError.missing` or `.unreadable` with the operating system's reason.
   init(path: String, hint: String = "", regularOnly: Bool = true) throws(DataError) {
     var info = stat()
     guard stat(path, &info) == 0 else {
