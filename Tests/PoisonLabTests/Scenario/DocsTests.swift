@@ -35,6 +35,27 @@ struct DocsTests {
     for metric in MetricRecord.metricNames { #expect(docs.contains("`\(metric)`")) }
   }
 
+  @Test("the README names every registered plug-in and claims none of them missing")
+  func readmeInStep() throws {
+    let readme = try Self.read("README.md")
+    for family in PluginFamily.allCases {
+      for d in Registry.descriptors(family) {
+        #expect(readme.contains("`\(d.name)`"), "README never names \(family) \(d.name)")
+      }
+    }
+    let missing = try #require(
+      readme.components(separatedBy: "Not in this version:").dropFirst().first?
+        .components(separatedBy: "\n\n").first)
+    for family in PluginFamily.allCases {
+      for d in Registry.descriptors(family) {
+        let words = missing.lowercased().replacingOccurrences(of: "\n", with: " ")
+        #expect(
+          !words.contains(d.name) && !words.contains(d.summary.lowercased()),
+          "README says \(d.name) is not in this version, but list has it")
+      }
+    }
+  }
+
   @Test("every attack, defense and partition has a guide whose example validates")
   func guides() throws {
     for (family, folder) in [
