@@ -38,6 +38,9 @@ struct RunCommand: ParsableCommand {
   @Flag(help: "No progress and no table when --output is given.")
   var quiet = false
 
+  @Flag(help: "Ignore the scenario's expect block (for shortened exploratory runs).")
+  var noExpect = false
+
   @Option(help: "Write per-round accuracy and attack success curves to this SVG file.")
   var plot: String?
 
@@ -52,7 +55,7 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let scenario: Scenario
     do {
-      scenario = try scenarioOptions.load(self.scenario)
+      scenario = try scenarioOptions.load(self.scenario, extra: noExpect ? ["expect=null"] : [])
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)

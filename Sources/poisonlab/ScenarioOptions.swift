@@ -23,10 +23,12 @@ struct ScenarioOptions: ParsableArguments {
   var maxMemory: String?
 
   /// Loads and validates `file` with the overrides applied.
-  /// - Parameter file: the scenario file.
+  /// - Parameters:
+  ///   - file: the scenario file.
+  ///   - extra: assignments applied after `--set` (for example `expect=null`).
   /// - Returns: the validated scenario.
   /// - Throws: `ScenarioErrors` listing every problem.
-  func load(_ file: String) throws(ScenarioErrors) -> Scenario {
+  func load(_ file: String, extra: [String] = []) throws(ScenarioErrors) -> Scenario {
     var seedValue: UInt64?
     if let seed {
       guard let value = UInt64(seed), value <= 9_007_199_254_740_991 else {
@@ -40,7 +42,7 @@ struct ScenarioOptions: ParsableArguments {
       }
       seedValue = value
     }
-    return try ScenarioLoader.load(file: file, overrides: overrides, seed: seedValue)
+    return try ScenarioLoader.load(file: file, overrides: overrides + extra, seed: seedValue)
   }
 }
 

@@ -61,6 +61,9 @@ struct SweepCommand: ParsableCommand {
   @Flag(help: "No progress on standard error.")
   var quiet = false
 
+  @Flag(help: "Ignore the scenario's expect block in every run.")
+  var noExpect = false
+
   @Option(
     help: ArgumentHelp(
       "Refuse runs whose estimated peak memory exceeds this, shared by --jobs (default: 80% of memory).",
@@ -95,7 +98,7 @@ struct SweepCommand: ParsableCommand {
       plan = try SweepPlan.expand(
         file: scenario, grids: grids.compactMap(SweepAxis.parse(grid:)),
         seeds: seeds.flatMap(SweepAxis.parse(seeds:)),
-        overrides: overrides)
+        overrides: overrides + (noExpect ? ["expect=null"] : []))
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)

@@ -4,7 +4,8 @@
 /// `PATH` is dot-separated keys with optional `[i]` indices
 /// (`training.learning_rate`, `attack[0].fraction`); `VALUE` is JSON
 /// (`0.1`, `[100]`, `true`, `"text"`), and a bare word that is not JSON is a
-/// string (`label-flip`). Missing objects along the path are created.
+/// string (`label-flip`). Missing objects along the path are created, and
+/// `null` removes the key (`attack=null` drops the attack block).
 public enum Override {
   /// Applies one assignment; returns a problem, or nil on success.
   /// - Parameters:
@@ -23,6 +24,11 @@ public enum Override {
         here, "bad path \"\(pathText)\": use keys separated by dots, with [i] for array elements")
     }
     let value = (try? JSONParser.parse(valueText)) ?? .string(valueText)
+    if value == .null {
+      // null removes the key (an optional block: attack=null, expect=null, sweep=null).
+      if let problem = remove(&document, path: path) { return ScenarioError(here, problem) }
+      return nil
+    }
     if let problem = set(&document, path: path, value: value) {
       return ScenarioError(here, problem)
     }
@@ -50,6 +56,40 @@ public enum Override {
       }
     }
     return components.isEmpty ? nil : components
+  }
+
+  /// Removes the key at `path` (nothing to do when it is absent); returns a
+  /// problem or nil.
+  /// - Parameters:
+  ///   - document: the tree.
+  ///   - path: the key to remove (its last component must be a key).
+  /// - Returns: the problem, or nil on success.
+  @discardableResult
+  public static func remove(_ document: inout JSONValue, path: [JSONPath.Component]) -> String? {
+    guard let last = path.last, case .key(let key) = last else {
+      return "null removes a key; it cannot replace an array element (set the whole array instead)"
+    }
+    if path.count == 1 {
+      guard case .object(var members) = document else { return nil }
+      members.removeAll { $0.key == key }
+      document = .object(members)
+      return nil
+    }
+    let first = path[0]
+    let rest = Array(path.dropFirst())
+    switch (first, document) {
+    case (.key(let name), .object(var members)):
+      guard let i = members.firstIndex(where: { $0.key == name }) else { return nil }
+      if let problem = remove(&members[i].value, path: rest) { return problem }
+      document = .object(members)
+      return nil
+    case (.index(let i), .array(var items)) where i < items.count:
+      if let problem = remove(&items[i], path: rest) { return problem }
+      document = .array(items)
+      return nil
+    default:
+      return nil
+    }
   }
 
   /// Sets `value` at `path`, creating objects as needed; returns a problem or nil.

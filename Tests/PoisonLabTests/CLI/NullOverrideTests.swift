@@ -1,0 +1,40 @@
+import Foundation
+import PoisonLab
+import Testing
+
+@Suite("--set PATH=null and --no-expect")
+struct NullOverrideTests {
+  let smoke = "scenarios/regression/smoke-synthetic.json"
+
+  @Test("null removes an optional block; an array element cannot be nulled")
+  func removesBlocks() throws {
+    let text = try String(contentsOfFile: CLI.root.path + "/" + smoke, encoding: .utf8)
+    let plain = try ScenarioLoader.decode(
+      text, source: "s", overrides: ["attack=null", "expect=null"])
+    #expect(plain.attacks.isEmpty)
+    #expect(plain.expectations.isEmpty)
+    #expect(plain.resolved["attack"] == nil)
+    #expect(throws: ScenarioErrors.self) {
+      try ScenarioLoader.decode(text, source: "s", overrides: ["attack[0]=null"])
+    }
+    // A required key removed is reported as missing, with its path.
+    do {
+      _ = try ScenarioLoader.decode(text, source: "s", overrides: ["model=null"])
+      Issue.record("model=null was accepted")
+    } catch {
+      #expect(error.description.contains("model: missing required key"), "\(error)")
+    }
+    var document = try JSONParser.parse(#"{"a": {"b": 1, "c": 2}}"#)
+    #expect(Override.remove(&document, path: [.key("a"), .key("b")]) == nil)
+    #expect(document == (try JSONParser.parse(#"{"a": {"c": 2}}"#)))
+  }
+
+  @Test("--no-expect ignores the expect block; a missed threshold otherwise exits 1")
+  func noExpect() throws {
+    let strict = ["--set", #"expect={"accuracy": {"min": 0.999}}"#, "--output", "-"]
+    #expect(try CLI.run(["run", smoke] + strict).status == 1)
+    let relaxed = try CLI.run(["run", smoke, "--no-expect"] + strict)
+    #expect(relaxed.status == 0, "\(relaxed.stderr)")
+    #expect(!relaxed.stdout.contains("expect_passed\": false"))
+  }
+}
