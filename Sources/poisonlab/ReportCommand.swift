@@ -82,6 +82,17 @@ struct ReportCommand: ParsableCommand {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)
     }
+    // An axis no run records would lump every run into one row.
+    var recorded: [String] = []
+    for run in report.runs {
+      for member in run.axes where !recorded.contains(member.key) { recorded.append(member.key) }
+    }
+    for axis in report.by where !recorded.contains(axis) {
+      Terminal.error(
+        "poisonlab: --by \(axis): no run records this axis\(Suggest.phrase(for: axis, in: recorded)) "
+          + "(recorded: \(recorded.isEmpty ? "none" : recorded.joined(separator: ", ")))")
+      throw ExitCode(Exit.invalid)
+    }
     Terminal.out(render(report, as: format))
     let curves = Self.curves(report)
     let heatmap = Self.heatmap(report, metric: metric)

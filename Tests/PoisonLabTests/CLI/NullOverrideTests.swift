@@ -37,4 +37,16 @@ struct NullOverrideTests {
     #expect(relaxed.status == 0, "\(relaxed.stderr)")
     #expect(!relaxed.stdout.contains("expect_passed\": false"))
   }
+
+  @Test("report --by refuses an axis no run records, with a did-you-mean (exit 2)")
+  func unknownAxis() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let output = dir.path + "/r.jsonl"
+    #expect(try CLI.run(["sweep", smoke, "--seeds", "0-1", "--output", output]).status == 0)
+    let typo = try CLI.run(["report", output, "--by", "sed"])
+    #expect(typo.status == 2)
+    #expect(typo.stderr.contains("did you mean \"seed\"?"), "\(typo.stderr)")
+    #expect(try CLI.run(["report", output, "--by", "seed"]).status == 0)
+  }
 }
