@@ -75,11 +75,14 @@ public enum RDPAccountant {
 
   /// `log(erfc(x))`, with the asymptotic expansion where `erfc` underflows.
   static func logErfc(_ x: Double) -> Double {
+    // Below DBL_MIN erfc is subnormal and has lost digits (x ~ 26.6 to 27.3),
+    // so the asymptotic expansion takes over there, not only at 0:
+    // erfc(x) ~ exp(-x^2) / (x sqrt(pi)) (1 - 1/(2x^2) + 3/(4x^4) - 15/(8x^6) + 105/(16x^8)).
     let value = erfc(x)
-    if value > 0 { return log(value) }
+    if value >= Double.leastNormalMagnitude { return log(value) }
     let x2 = x * x
     return -x2 - log(x) - 0.5 * log(Double.pi)
-      + log1p(-0.5 / x2 + 0.75 / (x2 * x2) - 1.875 / (x2 * x2 * x2))
+      + log1p(-0.5 / x2 + 0.75 / (x2 * x2) - 1.875 / (x2 * x2 * x2) + 6.5625 / (x2 * x2 * x2 * x2))
   }
 
   /// `log C(n, k)` for integers, via `lgamma`.

@@ -1,5 +1,6 @@
-import PoisonLab
 import Testing
+
+@testable import PoisonLab
 
 @Suite("RDP accountant")
 struct PrivacyTests {
@@ -29,6 +30,27 @@ struct PrivacyTests {
     #expect(isClose(a.epsilon, 2.082_084_544_256_858_3, rtol: 1e-9) && a.order == 9.8)
     let b = RDPAccountant.epsilon(q: 0.1, noiseMultiplier: 4, steps: 500, delta: 1e-6)
     #expect(isClose(b.epsilon, 3.226_775_518_684_522_4, rtol: 1e-9))
+  }
+
+  /// Goldens from Fixtures/logerfc_reference.py (mpmath, 50 digits): erfc(x)
+  /// is subnormal from x ~ 26.6 and underflows past 27.3.
+  @Test(
+    "logErfc keeps its digits where erfc is subnormal or underflows (mpmath goldens)",
+    arguments: [
+      (26.0, -679.831_199_763_194_23), (26.7, -716.747_728_653_241_42),
+      (27.0, -732.868_886_507_897_41), (27.3, -749.169_921_403_414_45),
+      (30.0, -903.974_117_110_643_88),
+    ])
+  func logErfc(x: Double, golden: Double) {
+    #expect(isClose(RDPAccountant.logErfc(x), golden, rtol: 1e-13), "\(RDPAccountant.logErfc(x))")
+  }
+
+  /// The case: mpmath integration and Opacus give 44.51054577; the
+  /// subnormal erfc made it 44.51054044.
+  @Test("epsilon at q 0.5, z 1, 100 steps matches mpmath and Opacus (44.51054577)")
+  func subnormalRegion() {
+    let e = RDPAccountant.epsilon(q: 0.5, noiseMultiplier: 1, steps: 100, delta: 1e-5).epsilon
+    #expect(abs(e - 44.510_545_77) < 5e-8, "\(e)")
   }
 
   @Test(
