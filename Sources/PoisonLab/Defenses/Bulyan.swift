@@ -6,6 +6,11 @@
 ///    the coordinate-wise median of S.
 /// Needs `n >= 4f + 3`. Updates outside S are flagged. (FLPoison uses
 /// `beta = n - 2f`, which skips the trimming; this follows the paper and Flower.)
+///
+/// Each Krum score in step 1 sums the `max(1, k - f - 2)` nearest distances
+/// among the `k` updates still in play, as Flower does. With the paper's
+/// `k - f - 2` alone the last selections (k = f + 2) score every update 0,
+/// the lowest-indexed one wins, and with f = 1 an outlier in row 0 enters S.
 public struct Bulyan: Aggregator {
   public static let descriptor = PluginDescriptor(
     name: "bulyan", summary: "recursive Krum selection, then a median-centred coordinate-wise trim",
@@ -45,7 +50,7 @@ public struct Bulyan: Aggregator {
     while selected.count < n - 2 * f {
       let k = remaining.count
       let sub = remaining.flatMap { i in remaining.map { j in distances[i * n + j] } }
-      let scores = Krum.scores(sub, n: k, neighbours: k - f - 2)
+      let scores = Krum.scores(sub, n: k, neighbours: max(1, k - f - 2))
       let best = Krum.lowest(scores, 1)[0]
       selected.append(remaining.remove(at: best))
     }

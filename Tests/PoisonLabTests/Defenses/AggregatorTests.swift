@@ -72,6 +72,20 @@ struct AggregatorTests {
     }
   }
 
+  /// Golden from Fixtures/bulyan_reference.py (NumPy, Flower's max(1, k - f - 2) neighbours).
+  @Test("bulyan f = 1, n = 7: an outlier stays out of the selection in row 0 or row 6 (golden)")
+  func bulyanLastSelections() throws {
+    let honest: [[Float]] = [
+      [0, 1], [0.1, 0.7], [0.3, 0.2], [0.35, 0.9], [0.52, 0.45], [0.9, 0.6],
+    ]
+    let first = try aggregate(Bulyan(f: 1), [[100, 100]] + honest)
+    #expect(allClose(first.aggregate, [0.25, 0.683_333_3], atol: 1e-6))
+    #expect(first.outcome.flagged == [0, 6])
+    let last = try aggregate(Bulyan(f: 1), honest + [[100, 100]])
+    #expect(allClose(last.aggregate, [0.25, 0.683_333_3], atol: 1e-6))
+    #expect(last.outcome.flagged == [5, 6])
+  }
+
   @Test("geometric median: symmetric points give the centre; an outlier moves it little")
   func geometricMedian() throws {
     let (centre, _) = try aggregate(GeometricMedian(), [[1, 0], [-1, 0], [0, 1], [0, -1]])
