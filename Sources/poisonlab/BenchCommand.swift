@@ -22,8 +22,20 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "Shorter measurements (less stable figures).")
   var quick = false
 
+  /// Memory the benchmarks need: matrices, trainers, the n x d update matrix of the
+  /// aggregation benchmark (400 MB) and its copies, and BLAS's per-thread buffers.
+  static let neededBytes = 2 << 30
+
   func run() throws {
     let cores = try Threads.resolve(threads)
+    // Under a small `ulimit -v` OpenBLAS retries a failed buffer allocation
+    // forever: refuse up front instead of hanging.
+    if let budget = MemoryBudget.resolve(nil), budget.bytes < Self.neededBytes {
+      Terminal.error(
+        "poisonlab: bench needs about \(MemoryEstimate.format(Self.neededBytes)) of memory; "
+          + "\(budget.source) allows \(MemoryEstimate.format(budget.bytes))")
+      throw ExitCode(Exit.invalid)
+    }
     Terminal.line("BLAS: \(BLAS.implementation)")
     Terminal.line("cores used: \(cores)")
     let peak1 = sgemmPeak(n: 1024, threads: 1)
