@@ -42,6 +42,7 @@ struct CheckCommand: ParsableCommand {
     var outcomes: [Outcome] = []
     let budget = try scenarioOptions.budget()
     let threads = try Threads.resolve(self.threads)
+    try checkDistinct(scenarios.map { ("a scenario", $0) } + [("--junit", junit)])
     try checkOutput(junit)
     for file in scenarios {
       let outcome = check(file, budget: budget, threads: threads)

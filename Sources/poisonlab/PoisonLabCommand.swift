@@ -33,6 +33,7 @@ enum Exit {
 enum Main {
   static func main() {
     StandardStream.reportWriteErrors()
+    StandardStream.reserveStandardDescriptors()
     AllocationFailure.exitInsteadOfAborting()
     do {
       var command = try PoisonLabCommand.parseAsRoot()

@@ -53,10 +53,11 @@ struct ReportCommand: ParsableCommand {
   }
 
   func run() throws {
-    try checkDistinct([
-      ("--html", html), ("--plots", plots.map { $0 + "/curves.svg" }),
-      ("--plots", plots.map { $0 + "/heatmap.svg" }),
-    ])
+    try checkDistinct(
+      results.map { ("a results file", $0) } + [
+        ("--html", html), ("--plots", plots.map { $0 + "/curves.svg" }),
+        ("--plots", plots.map { $0 + "/heatmap.svg" }),
+      ])
     try checkOutput(html)
     if let plots {
       // The folder itself is created (not its parents); its two files are checked like any output.

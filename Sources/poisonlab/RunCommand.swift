@@ -68,7 +68,7 @@ struct RunCommand: ParsableCommand {
     }
     let threads = try Threads.resolve(self.threads)
     try scenarioOptions.preflight(scenario, threads: threads)
-    try checkDistinct([("--output", output), ("--plot", plot)])
+    try checkDistinct([("the scenario", self.scenario), ("--output", output), ("--plot", plot)])
     try checkOutput(output)
     try checkOutput(plot)
     let toFile = output.map { !OutputPath.isStandardOutput($0) } ?? false

@@ -146,6 +146,7 @@ struct SweepCommand: ParsableCommand {
       }
       throw ExitCode(Exit.invalid)
     }
+    try checkDistinct([("the scenario", scenario), ("--output", output)])
     let (k, n) = shard.flatMap(Self.parseShard) ?? (1, 1)
     var done = Set<String>()
     var file: SweepOutput?

@@ -84,15 +84,23 @@ func checkOutput(_ path: String?) throws {
 /// - Parameter outputs: (option, path) pairs; nil paths and `-` are ignored.
 /// - Throws: `ExitCode(2)` after saying which options collide.
 func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
+  // A file and its FILE.partial collide too: one writer's partial file is
+  // the other's output.
   var seen: [String: String] = [:]
   for (option, path) in outputs {
     guard let path, !OutputPath.isStandardOutput(path) else { continue }
-    let key = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-    if let other = seen[key] {
-      Terminal.error(
-        "poisonlab: \(other) and \(option) both name \(path); give each output its own file")
-      throw ExitCode(Exit.invalid)
+    let folder = URL(fileURLWithPath: OutputPath.folder(of: path)).standardizedFileURL
+      .resolvingSymlinksInPath().path
+    let key = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? path)
+    for candidate in [key, key + ".partial"] {
+      if let other = seen[candidate] {
+        Terminal.error(
+          "poisonlab: \(other) and \(option) name the same file (or one's partial file): \(path); give each its own file"
+        )
+        throw ExitCode(Exit.invalid)
+      }
     }
     seen[key] = option
+    seen[key + ".partial"] = option
   }
 }

@@ -232,9 +232,11 @@ extension Experiment {
       let workers = max(1, min(threads, federation.clientsPerRound))
       let n = federation.clientsPerRound
       // Trained rows (+1 for a server update), the received matrix and two
-      // copies inside the defense chain, plus n x n distances.
+      // copies inside the defense chain, plus n x n distances and the two
+      // n x n working copies distance-based rules (krum, bulyan, flame,
+      // foolsgold) make.
       let matrix = (n + 1).multipliedSaturating(parameterBytes).multipliedSaturating(4)
-        .addingSaturating(n.multipliedSaturating(n).multipliedSaturating(8))
+        .addingSaturating(n.multipliedSaturating(n).multipliedSaturating(24))
       parts.append(("update matrix", matrix))
       parts.append(
         (

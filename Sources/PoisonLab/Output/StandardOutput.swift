@@ -25,6 +25,15 @@ public enum StandardStream {
     signal(SIGXFSZ, SIG_IGN)
   }
 
+  /// Opens /dev/null on standard input, output or error when one was closed
+  /// (`>&-`), so that no output file is ever given descriptor 1 or 2 and
+  /// receives text meant for the terminal.
+  public static func reserveStandardDescriptors() {
+    for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(fd, F_GETFD) == -1 {
+      _ = open("/dev/null", O_RDWR)
+    }
+  }
+
   /// Writes `text` to standard output.
   /// - Parameter text: the text.
   /// - Throws: ``StreamFailure``.

@@ -141,7 +141,7 @@ struct MemoryBudgetTests {
     #expect(dataset == 1600 * 16 * 4 * 4 + 1600 * 64)
     // mlp 16-24-4: 16*24+24 + 24*4+4 = 508 parameters; 8 rows x 4 copies + 7x7 distances.
     let matrix = estimate.parts.first { $0.name == "update matrix" }?.bytes
-    #expect(matrix == 8 * 508 * 4 * 4 + 49 * 8)
+    #expect(matrix == 8 * 508 * 4 * 4 + 49 * 24)
   }
 
   @Test("under a small ulimit -v every command ends with a documented exit code")

@@ -123,7 +123,29 @@ struct ReviewRegressionTests {
       "run", smoke, "--output", dir.path + "/x.jsonl", "--plot", dir.path + "/./x.jsonl",
     ])
     #expect(r.status == 2)
-    #expect(r.stderr.contains("--output and --plot both name"))
+    #expect(r.stderr.contains("--output and --plot name the same file"), "\(r.stderr)")
+    // A file and another output's partial file collide too; so does the input.
+    let partial = try CLI.run([
+      "run", smoke, "--output", dir.path + "/r.jsonl.partial", "--plot", dir.path + "/r.jsonl",
+    ])
+    #expect(partial.status == 2, "\(partial.stderr)")
+    let copy = dir.path + "/s.json"
+    try FileManager.default.copyItem(atPath: smoke, toPath: copy)
+    #expect(try CLI.run(["run", copy, "--output", copy]).status == 2)
+    #expect(try CLI.run(["sweep", copy, "--seeds", "0", "--output", copy]).status == 2)
+    #expect(try CLI.run(["check", copy, "--junit", copy]).status == 2)
+    #expect(try String(contentsOfFile: copy, encoding: .utf8).contains("smoke-synthetic"))
+  }
+
+  @Test("with standard output closed (>&-) the records file gets no table text")
+  func closedStdout() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let r = try CLI.shell("\"$POISONLAB\" run \(smoke) --output \(dir.path)/c.jsonl >&-")
+    #expect(r.status == 0, "\(r.stderr)")
+    let text = try String(contentsOfFile: dir.path + "/c.jsonl", encoding: .utf8)
+    #expect(text.hasPrefix("{"), "\(text.prefix(80))")
+    #expect(text.split(separator: "\n").count == 5)
   }
 
   @Test(
