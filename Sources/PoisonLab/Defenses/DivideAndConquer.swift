@@ -77,9 +77,18 @@ public struct DivideAndConquer: Aggregator {
         centred[i * b + k] = Float(Double(updates.values[i * updates.dimension + j]) - mean)
       }
     }
+    guard centred.allSatisfy({ $0.isFinite }) else {
+      throw DefenseError(
+        "dnc",
+        "the centred updates overflow float32 (values near ±3.4e38); the SVD cannot run on them")
+    }
+    // The top right singular vector does not depend on the scale; huge
+    // values are scaled down first so that LAPACK's sums of squares stay finite.
+    let largest = centred.reduce(Float(0)) { max($0, abs($1)) }
+    let input = largest > 1e18 ? centred.map { $0 / largest } : centred
     let vt: [Float]
     do {
-      vt = try LAPACK.svd(centred, rows: n, cols: b).vt
+      vt = try LAPACK.svd(input, rows: n, cols: b).vt
     } catch {
       throw DefenseError("dnc", "the singular value decomposition failed: \(error)")
     }

@@ -230,6 +230,18 @@ struct ReviewRegressionTests {
     #expect(CSVReader.parse("x") == .notANumber)
   }
 
+  @Test("dnc on updates whose centring overflows float32 is a named error, not a hang")
+  func dncOverflow() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let huge = dir.write("m.csv", text: "3e38,-3e38,1\n3e38,3e38,-1\n-3e38,3e38,0\n")
+    let r = try CLI.shell("timeout 60 \"$POISONLAB\" aggregate \(huge) --defense dnc")
+    #expect(r.status == 3, "\(r.stderr)")
+    #expect(r.stderr.contains("overflow float32"), "\(r.stderr)")
+    let large = dir.write("l.csv", text: "1e30,-1e30,1\n2e30,1e30,-1\n-1e30,3e30,0\n")
+    #expect(try CLI.shell("timeout 60 \"$POISONLAB\" aggregate \(large) --defense dnc").status == 0)
+  }
+
   @Test("an IDX training file of 0 images is a named error")
   func emptyIDX() throws {
     let dir = TemporaryDirectory()
