@@ -55,13 +55,7 @@ public final class SystemFile {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
     guard fd >= 0 else {
       let code = errno
-      if code == EEXIST {
-        throw SinkError(
-          path: shown,
-          reason:
-            "another poisonlab process is writing it (it created \(path) a moment ago); "
-            + "wait for it to finish or choose another output file")
-      }
+      if code == EEXIST { throw busy(shown, "it created \(path) a moment ago") }
       throw SinkError(path: path, reason: "cannot create: \(Self.reason(code))")
     }
     let file = SystemFile(path: path, descriptor: fd)
@@ -93,15 +87,18 @@ public final class SystemFile {
     guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
       let code = errno
       close()
-      if code == EWOULDBLOCK {
-        throw SinkError(
-          path: shown,
-          reason:
-            "another poisonlab process is writing it (it holds an exclusive lock on \(path)); "
-            + "wait for it to finish or choose another output file")
-      }
+      if code == EWOULDBLOCK { throw Self.busy(shown, "it holds an exclusive lock on \(path)") }
       throw SinkError(path: shown, reason: "cannot lock \(path): \(Self.reason(code))")
     }
+  }
+
+  /// The error for an output another process is writing.
+  static func busy(_ shown: String, _ evidence: String) -> SinkError {
+    SinkError(
+      path: shown,
+      reason:
+        "another poisonlab process is writing it (\(evidence)); "
+        + "wait for it to finish or choose another output file")
   }
 
   /// Writes all of `bytes`, retrying short writes and interrupted calls.
