@@ -15,7 +15,10 @@ let package = Package(
     .library(name: "PoisonLab", targets: ["PoisonLab"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // Ed25519, X25519, SHA-256, HKDF and ChaCha20 for the update channel
+    // (Channel/Cryptography.swift is the only file that imports it).
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // CBLAS, LAPACKE and zlib from Debian's packages. Only
@@ -26,7 +29,10 @@ let package = Package(
     ),
     .target(
       name: "PoisonLab",
-      dependencies: ["CSystemLibraries"],
+      dependencies: [
+        "CSystemLibraries",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       swiftSettings: ownSettings
     ),
     .executableTarget(

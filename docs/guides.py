@@ -36,6 +36,18 @@ def doc_comments(folder):
 def example(family, plugin):
     """The scenario keys that use the plug-in (merged into a full scenario by DocsTests)."""
     block = {'name': plugin['name']}
+    if family == 'attacks' and plugin['role'] == 'channel':
+        channel = {'authentication': 'ed25519'}
+        if plugin['name'] == 'tamper':
+            block.update({'messages': 4, 'transform': 'sign-flip'})
+        elif plugin['name'] == 'replay':
+            block.update({'messages': 4, 'lag': 5})
+        elif plugin['name'] == 'impersonate':
+            block.update({'clients': 2, 'update': {'name': 'sign-flip'}})
+        else:
+            block.update({'identities': 10, 'update': {'name': 'sign-flip'}})
+            channel['enrolment'] = 'open'
+        return {'federation': {'clients': 20}, 'channel': channel, 'attack': block, 'defense': {'name': 'fedavg'}}
     if family == 'attacks':
         if plugin['name'] == 'label-flip':
             block.update({'source': 1, 'target': 7})

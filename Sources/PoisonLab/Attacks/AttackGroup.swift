@@ -21,6 +21,8 @@ public struct AttackGroup: Sendable, Equatable {
   public var every: Int
   /// How attackers are selected.
   public var participation: Participation
+  /// The sample count the attackers report (nil: their true local count).
+  public var reportedSamples: Int? = nil
 
   /// Whether the group attacks in `round`.
   /// - Parameter round: the round, from 1.
@@ -29,8 +31,13 @@ public struct AttackGroup: Sendable, Equatable {
     round >= startRound && round <= (endRound ?? .max) && (round - startRound) % every == 0
   }
 
-  /// The keys of the schedule (federated runs only).
-  public static let parameters: [ParameterSpec] = [
+  /// The keys of the schedule (federated runs only): who, when, and the
+  /// sample count the attackers claim.
+  public static let parameters: [ParameterSpec] =
+    clientKeys + scheduleKeys + [participationKey, reportedSamplesKey]
+
+  /// `clients` and `client_ids`.
+  static let clientKeys: [ParameterSpec] = [
     ParameterSpec(
       "clients", .integer(min: 1, max: 1_000_000), mode: .federated,
       doc: "number k of malicious clients: clients 0..k-1"),
@@ -38,6 +45,10 @@ public struct AttackGroup: Sendable, Equatable {
       "client_ids", .array(.integer(min: 0, max: nil), minCount: 1, maxCount: nil),
       mode: .federated,
       doc: "the malicious clients by id (instead of clients)"),
+  ]
+
+  /// `start_round`, `end_round` and `every`.
+  static let scheduleKeys: [ParameterSpec] = [
     ParameterSpec(
       "start_round", .integer(min: 1, max: nil), default: .number(1), mode: .federated,
       doc: "first attacking round"),
@@ -47,12 +58,22 @@ public struct AttackGroup: Sendable, Equatable {
     ParameterSpec(
       "every", .integer(min: 1, max: nil), default: .number(1), mode: .federated,
       doc: "attack every N rounds from start_round"),
+  ]
+
+  /// `participation`.
+  static let participationKey =
     ParameterSpec(
       "participation", .choice(Participation.allCases.map(\.rawValue)), default: .string("sampled"),
       mode: .federated,
       doc: "sampled: attackers are sampled like everyone; scheduled: always selected when attacking"
-    ),
-  ]
+    )
+
+  /// `reported_samples`: the count the attackers claim.
+  static let reportedSamplesKey = ParameterSpec(
+    "reported_samples", .integer(min: 0, max: 1_000_000_000_000), mode: .federated,
+    doc:
+      "the sample count the attackers report to the server (default: their true count; a lie when larger)"
+  )
 
   /// Reads the schedule of an attack block, or records what is wrong.
   /// - Parameters:
@@ -61,13 +82,18 @@ public struct AttackGroup: Sendable, Equatable {
   ///   - rounds: the scenario's rounds, when known.
   ///   - validator: where problems are recorded.
   /// - Returns: the group, or nil.
+  ///   - needsClients: false for attacks without clients of their own (a
+  ///     network attacker, sybil identities): only the schedule is read.
   static func read(
-    _ parameters: Parameters, clients: Int, rounds: Int?, validator: inout SchemaValidator
+    _ parameters: Parameters, clients: Int, rounds: Int?, needsClients: Bool = true,
+    validator: inout SchemaValidator
   )
     -> AttackGroup?
   {
-    let members: [Int]
+    var members: [Int] = []
     switch (parameters.int("clients"), parameters.ints("client_ids")) {
+    case (nil, nil) where !needsClients:
+      break
     case (let k?, nil):
       guard k <= clients else {
         validator.fail(
@@ -113,6 +139,6 @@ public struct AttackGroup: Sendable, Equatable {
     return AttackGroup(
       clients: members, startRound: start, endRound: end, every: parameters.int("every") ?? 1,
       participation: Participation(rawValue: parameters.string("participation") ?? "sampled")
-        ?? .sampled)
+        ?? .sampled, reportedSamples: parameters.int("reported_samples"))
   }
 }

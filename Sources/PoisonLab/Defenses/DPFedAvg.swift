@@ -29,6 +29,7 @@ public struct DPFedAvg: UpdateFilter {
         "delta", .number(min: 0, max: 1, minOpen: true, maxOpen: true), default: .number(1e-5),
         doc: "the delta at which epsilon is reported"),
     ], notes: ["must directly precede the mean aggregator"])
+  public static var secureAggregation: SecureAggregationUse { .clientClipThenAggregate }
 
   /// The L2 bound.
   public let clip: Double

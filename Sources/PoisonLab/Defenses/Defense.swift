@@ -15,6 +15,10 @@ public protocol Defense: Plugin {
   /// clients' data) and trains on each round, or nil.
   var rootSize: Int? { get }
 
+  /// What the rule needs of the updates, which decides whether it can run
+  /// under secure aggregation.
+  static var secureAggregation: SecureAggregationUse { get }
+
   /// Bytes the rule allocates beyond the round's n x d update matrix and
   /// its two copies (which the memory estimate already counts), for n
   /// updates of d values.
@@ -24,10 +28,23 @@ public protocol Defense: Plugin {
 extension Defense {
   /// Robust defenses reject non-finite updates.
   public static var propagatesNonFinite: Bool { false }
+  /// Most rules look at each update.
+  public static var secureAggregation: SecureAggregationUse { .needsEachUpdate }
   /// Most defenses need no server data.
   public var rootSize: Int? { nil }
   /// Most rules work within the matrix copies already counted.
   public func workspaceBytes(updates n: Int, dimension d: Int) -> Int { 0 }
+}
+
+/// What a defense needs of the updates (see `channel.secure_aggregation`).
+public enum SecureAggregationUse: Sendable, Equatable {
+  /// Each update on its own: impossible when the server sees only their sum.
+  case needsEachUpdate
+  /// Only the (weighted) sum: runs on the securely aggregated sum.
+  case sum
+  /// Clips each update (done by the clients before masking) and changes the
+  /// aggregate (done by the server).
+  case clientClipThenAggregate
 }
 
 /// A stage before the aggregator: may change, drop or mix updates.

@@ -20,6 +20,41 @@ public struct DefenseChain: Sendable {
     return nil
   }
 
+  /// The L2 bound the clients apply to their own updates under secure
+  /// aggregation (the `dp` stage's `clip`), when the chain has one.
+  public var clientClip: Double? {
+    for stage in stages { if let dp = stage as? DPFedAvg { return dp.clip } }
+    return nil
+  }
+
+  /// Post-processing, in chain order (DP noise on the aggregate); stage `s`
+  /// of round `r` draws from `("defense", r, s, "post")`.
+  /// - Parameters:
+  ///   - aggregate: the aggregate, changed in place.
+  ///   - received: the number of updates aggregated.
+  ///   - round: the round.
+  ///   - threads: worker threads.
+  ///   - seeds: the run's seed tree.
+  public mutating func postprocess(
+    _ aggregate: inout [Float], received: Int, round: Int, threads: Int, seeds: SeedTree
+  ) {
+    let contexts = stages.indices.map { _ in DefenseContext(round: round, threads: threads) }
+    postprocess(&aggregate, received: received, contexts: contexts, round: round, seeds: seeds)
+  }
+
+  private mutating func postprocess(
+    _ aggregate: inout [Float], received: Int, contexts: [DefenseContext], round: Int,
+    seeds: SeedTree
+  ) {
+    for index in stages.indices.dropLast() {
+      guard var filter = stages[index] as? any UpdateFilter else { continue }
+      var context = contexts[index]
+      context.rng = seeds.generator("defense", round, index, "post")
+      filter.postprocess(&aggregate, received: received, context: context)
+      stages[index] = filter
+    }
+  }
+
   /// Creates a chain; the last stage must be an ``Aggregator``, the others ``UpdateFilter``s.
   /// - Parameter stages: the validated stages.
   public init(_ stages: [any Defense]) { self.stages = stages }
@@ -102,14 +137,7 @@ public struct DefenseChain: Sendable {
         scores.append((name, perUpdate))
       }
     }
-    // Post-processing, in chain order (DP noise on the aggregate).
-    for index in stages.indices.dropLast() {
-      guard var filter = stages[index] as? any UpdateFilter else { continue }
-      var context = contexts[index]
-      context.rng = seeds.generator("defense", round, index, "post")
-      filter.postprocess(&aggregate, received: updates.count, context: context)
-      stages[index] = filter
-    }
+    postprocess(&aggregate, received: updates.count, contexts: contexts, round: round, seeds: seeds)
     return Result(
       aggregate: aggregate, flagged: flagged, rejectedNonFinite: rejected, scores: scores)
   }

@@ -10,6 +10,7 @@ public struct FedAvg: Aggregator {
       "McMahan et al. 2017, Communication-Efficient Learning of Deep Networks from Decentralized Data"
   )
   public static var propagatesNonFinite: Bool { true }
+  public static var secureAggregation: SecureAggregationUse { .sum }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {}

@@ -5,6 +5,7 @@ public struct Mean: Aggregator {
   public static let descriptor = PluginDescriptor(
     name: "mean", summary: "unweighted mean of the updates (no robustness)")
   public static var propagatesNonFinite: Bool { true }
+  public static var secureAggregation: SecureAggregationUse { .sum }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {}

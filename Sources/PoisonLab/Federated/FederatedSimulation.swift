@@ -174,6 +174,9 @@ struct FederatedSimulation {
       network: network, batchSize: batch, optimizer: training.optimizer, workers: workers)
     let evaluators = (0..<experiment.threads).map { _ in Evaluator(network: network) }
     var chain = DefenseChain(scenario.defenses.map(\.defense))
+    var channel = ChannelStage(scenario: scenario, samples: setup.clean.map(\.count))
+    var channelTotals = MetricRecord.ChannelCounts()
+    var secureFailedRounds = 0
     var previousAggregate: [Float]?
     var maliciousTotal = 0
     var flaggedTotal = 0
@@ -241,11 +244,9 @@ struct FederatedSimulation {
       }
       progress?(.roundFinished(round: round))
 
-      // Assemble the received updates in client order.
+      // Assemble the updates in client order.
       var received = [Float](repeating: 0, count: selected.count * d)
-      var weights = [Double](repeating: 1, count: selected.count)
-      for (position, client) in selected.enumerated() {
-        weights[position] = Double(setup.clean[client].count)
+      for (position, _) in selected.enumerated() {
         guard let job = jobOf[position] else { continue }
         var update = Array(rows[(job * d)..<((job + 1) * d)])
         if let attack = finishers[position] {
@@ -276,19 +277,36 @@ struct FederatedSimulation {
         }
       }
 
-      // The defense chain.
-      let set = UpdateSet(values: received, count: selected.count, dimension: d, weights: weights)
-      let outcome: DefenseChain.Result
+      // The channel: messages, attacks in transit, the server's checks.
+      let arrival = channel.deliver(
+        round: round, global: global,
+        outgoing: outgoing(round: round, selected: selected, malicious: malicious, setup: setup),
+        rows: received, d: d, groups: setup.groups, threads: experiment.threads)
+      channelTotals.add(arrival.counts)
+
+      // The defense chain, or secure aggregation.
+      var aggregate = [Float](repeating: 0, count: d)
+      var flaggedAccepted = [Bool](repeating: false, count: arrival.updates.count)
+      var secureFigures: MetricRecord.SecureAggregationFigures?
       do {
-        outcome = try chain.run(
-          set, round: round, threads: experiment.threads, previousAggregate: previousAggregate,
-          seeds: seeds, clients: selected,
-          serverUpdate: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) })
+        if let secure = scenario.channel.secureAggregation {
+          let (sum, figures) = try SecureAggregator(settings: secure, seed: scenario.seed)
+            .aggregate(
+              arrival, chain: &chain, round: round, seeds: seeds, threads: experiment.threads)
+          secureFigures = figures
+          if figures.failed { secureFailedRounds += 1 }
+          if let sum { aggregate = sum }
+        } else if arrival.updates.count > 0 {
+          let outcome = try chain.run(
+            arrival.updates, round: round, threads: experiment.threads,
+            previousAggregate: previousAggregate, seeds: seeds, clients: arrival.ids,
+            serverUpdate: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) })
+          aggregate = outcome.aggregate
+          flaggedAccepted = outcome.flagged
+        }
       } catch {
         throw .defense(round: round, error)
       }
-      let aggregate = outcome.aggregate
-      let flagged = outcome.flagged
       previousAggregate = aggregate
       let rate = training.serverLearningRate
       for j in 0..<d { global[j] += rate * aggregate[j] }
@@ -301,9 +319,12 @@ struct FederatedSimulation {
         )
       }
 
-      let maliciousCount = malicious.filter { $0 }.count
-      let flaggedCount = flagged.filter { $0 }.count
-      let caught = selected.indices.filter { malicious[$0] && flagged[$0] }.count
+      // Detection: the channel's rejections and the defenses' flags.
+      let maliciousCount = arrival.maliciousReceived
+      let flaggedCount = arrival.counts.rejected + flaggedAccepted.filter { $0 }.count
+      let caught =
+        arrival.maliciousRejected
+        + arrival.malicious.indices.filter { arrival.malicious[$0] && flaggedAccepted[$0] }.count
       maliciousTotal += maliciousCount
       flaggedTotal += flaggedCount
       guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
@@ -314,6 +335,8 @@ struct FederatedSimulation {
       record.flagged = flaggedCount
       record.detectionPrecision = flaggedCount > 0 ? Double(caught) / Double(flaggedCount) : nil
       record.detectionRecall = maliciousCount > 0 ? Double(caught) / Double(maliciousCount) : nil
+      record.channel = arrival.counts
+      record.secureAggregation = secureFigures
       if let privacy = chain.privacy {
         let q = Double(federation.clientsPerRound) / Double(federation.clients)
         record.epsilon =
@@ -325,15 +348,62 @@ struct FederatedSimulation {
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
-    let summary = experiment.summarize(
+    var summary = experiment.summarize(
       last: last
         ?? experiment.evaluate(
           parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators, round: 0
         ),
       seconds: experiment.seconds(clock.now - started), maliciousTotal: maliciousTotal,
       flaggedTotal: flaggedTotal)
+    summary.totals?.channel = channelTotals
+    if scenario.channel.secureAggregation != nil {
+      summary.totals?.secureAggregationFailedRounds = secureFailedRounds
+    }
     do { try emit(summary) } catch { throw .output(error) }
     return summary
+  }
+
+  /// What each selected client sends: the id it claims (impersonators take
+  /// an honest victim's, stream `("attack", group, round, "victims")`), the
+  /// key that signs, and the sample count it reports (an active attacker's
+  /// group may lie with `reported_samples`).
+  func outgoing(round: Int, selected: [Int], malicious: [Bool], setup: Setup)
+    -> [ChannelStage.Outgoing]
+  {
+    var out = selected.enumerated().map { position, client in
+      ChannelStage.Outgoing(
+        claimed: client, signer: client, reported: setup.clean[client].count,
+        malicious: malicious[position])
+    }
+    var impersonators: [Int: [Int]] = [:]  // group -> positions
+    for (position, client) in selected.enumerated() where malicious[position] {
+      let g: Int
+      switch setup.roles[client] {
+      case .dataAttacker(let group), .updateAttacker(let group): g = group
+      case .honest: continue
+      }
+      if let lie = setup.groups[g].reportedSamples { out[position].reported = lie }
+      if scenario.attacks[g].attack is Impersonate {
+        impersonators[g, default: []].append(position)
+      }
+    }
+    let chosen = Set(selected)
+    let honest = (0..<setup.roles.count).filter {
+      if case .honest = setup.roles[$0] { true } else { false }
+    }
+    for g in impersonators.keys.sorted() {
+      guard let attack = scenario.attacks[g].attack as? Impersonate,
+        let positions = impersonators[g]
+      else { continue }
+      var rng = SeedTree(scenario.seed).generator("attack", g, round, "victims")
+      let victims = attack.victims(
+        count: positions.count, absent: honest.filter { !chosen.contains($0) },
+        present: honest.filter { chosen.contains($0) }, rng: &rng)
+      for (k, position) in positions.enumerated() where k < victims.count {
+        out[position].claimed = victims[k]
+      }
+    }
+    return out
   }
 
   /// The rows `indices` of a row-major matrix, as an update set.

@@ -9,6 +9,54 @@ public struct MetricRecord: Sendable, Equatable {
     case summary
   }
 
+  /// What the update channel did with a round's messages (federated runs).
+  public struct ChannelCounts: Sendable, Equatable {
+    /// Messages received.
+    public var messages = 0
+    /// Rejected: the signature did not verify.
+    public var rejectedSignature = 0
+    /// Rejected: a past round or model.
+    public var rejectedStale = 0
+    /// Rejected: an id that is not enrolled.
+    public var rejectedUnknown = 0
+    /// Rejected: a second message from one id in a round.
+    public var rejectedDuplicate = 0
+    /// Honest messages the channel rejected.
+    public var honestDropped = 0
+
+    /// Creates zero counts.
+    public init() {}
+
+    /// Every rejection.
+    public var rejected: Int {
+      rejectedSignature + rejectedStale + rejectedUnknown + rejectedDuplicate
+    }
+
+    /// Adds another round's counts.
+    public mutating func add(_ other: ChannelCounts) {
+      messages += other.messages
+      rejectedSignature += other.rejectedSignature
+      rejectedStale += other.rejectedStale
+      rejectedUnknown += other.rejectedUnknown
+      rejectedDuplicate += other.rejectedDuplicate
+      honestDropped += other.honestDropped
+    }
+  }
+
+  /// A round of secure aggregation.
+  public struct SecureAggregationFigures: Sendable, Equatable {
+    /// Fewer than `threshold` clients survived: the round was skipped.
+    public var failed: Bool
+    /// Clients that dropped (early or late).
+    public var dropped: Int
+    /// Mean seconds of protocol work per client.
+    public var clientSeconds: Double
+    /// Seconds of the server's unmasking.
+    public var serverSeconds: Double
+    /// Mean bytes each client sent for the protocol.
+    public var bytesPerClient: Double
+  }
+
   /// Totals only the summary carries.
   public struct Totals: Sendable, Equatable {
     /// Rounds (epochs) run.
@@ -25,6 +73,10 @@ public struct MetricRecord: Sendable, Equatable {
     public var expectPassed: Bool?
     /// The thresholds missed, as text.
     public var expectMisses: [String]
+    /// The channel's counts over every round (nil in centralized runs).
+    public var channel: ChannelCounts? = nil
+    /// Rounds secure aggregation could not unmask (nil without it).
+    public var secureAggregationFailedRounds: Int? = nil
   }
 
   /// Record type.
@@ -51,6 +103,10 @@ public struct MetricRecord: Sendable, Equatable {
   public var detectionRecall: Double?
   /// Differential privacy spent so far at the `dp` defense's delta (nil without `dp`).
   public var epsilon: Double?
+  /// The channel's counts this round (nil in centralized runs).
+  public var channel: ChannelCounts? = nil
+  /// Secure aggregation this round (nil without it).
+  public var secureAggregation: SecureAggregationFigures? = nil
   /// Wall-clock seconds of this round (training and evaluation).
   public var seconds: Double
   /// Summary totals (nil for rounds).
@@ -97,7 +153,8 @@ public struct MetricRecord: Sendable, Equatable {
   /// Every metric name `expect` may test, with what it means.
   public static let metricNames: [String] = [
     "accuracy", "loss", "attack_success", "robust_accuracy", "malicious", "flagged",
-    "detection_precision", "detection_recall", "epsilon",
+    "detection_precision", "detection_recall", "epsilon", "messages", "rejected_signature",
+    "rejected_stale", "rejected_unknown", "rejected_duplicate", "honest_dropped",
   ]
 
   /// The value of a metric by name (nil when null or unknown).
@@ -114,6 +171,12 @@ public struct MetricRecord: Sendable, Equatable {
     case "detection_precision": return detectionPrecision
     case "detection_recall": return detectionRecall
     case "epsilon": return epsilon
+    case "messages": return channel.map { Double($0.messages) }
+    case "rejected_signature": return channel.map { Double($0.rejectedSignature) }
+    case "rejected_stale": return channel.map { Double($0.rejectedStale) }
+    case "rejected_unknown": return channel.map { Double($0.rejectedUnknown) }
+    case "rejected_duplicate": return channel.map { Double($0.rejectedDuplicate) }
+    case "honest_dropped": return channel.map { Double($0.honestDropped) }
     default: return nil
     }
   }
@@ -121,10 +184,14 @@ public struct MetricRecord: Sendable, Equatable {
   /// The column names of every record type, in output order (CSV header).
   public static let columns: [String] = [
     "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
-    "malicious", "flagged", "detection_precision", "detection_recall", "epsilon", "seconds",
-    "rounds",
-    "total_seconds", "mean_seconds_per_round", "malicious_total", "flagged_total", "expect_passed",
-    "expect_misses",
+    "malicious", "flagged", "detection_precision", "detection_recall", "epsilon", "messages",
+    "rejected_signature", "rejected_stale", "rejected_unknown", "rejected_duplicate",
+    "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
+    "secagg_server_seconds", "secagg_bytes_per_client", "seconds", "rounds", "total_seconds",
+    "mean_seconds_per_round", "malicious_total", "flagged_total", "messages_total",
+    "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
+    "rejected_duplicate_total", "honest_dropped_total", "secure_aggregation_failed_rounds",
+    "expect_passed", "expect_misses",
   ]
 
   /// The record's fields in output order; summary-only fields only on the summary.
@@ -143,6 +210,21 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("detection_precision", number(detectionPrecision)),
       JSONMember("detection_recall", number(detectionRecall)),
       JSONMember("epsilon", number(epsilon)),
+    ]
+    func count(_ x: Int?) -> JSONValue { x.map { .number(Double($0)) } ?? .null }
+    out += [
+      JSONMember("messages", count(channel?.messages)),
+      JSONMember("rejected_signature", count(channel?.rejectedSignature)),
+      JSONMember("rejected_stale", count(channel?.rejectedStale)),
+      JSONMember("rejected_unknown", count(channel?.rejectedUnknown)),
+      JSONMember("rejected_duplicate", count(channel?.rejectedDuplicate)),
+      JSONMember("honest_dropped", count(channel?.honestDropped)),
+      JSONMember(
+        "secure_aggregation_failed", secureAggregation.map { .bool($0.failed) } ?? .null),
+      JSONMember("secagg_dropped", count(secureAggregation?.dropped)),
+      JSONMember("secagg_client_seconds", number(secureAggregation?.clientSeconds)),
+      JSONMember("secagg_server_seconds", number(secureAggregation?.serverSeconds)),
+      JSONMember("secagg_bytes_per_client", number(secureAggregation?.bytesPerClient)),
       JSONMember("seconds", .number(seconds)),
     ]
     if let totals {
@@ -152,6 +234,14 @@ public struct MetricRecord: Sendable, Equatable {
         JSONMember("mean_seconds_per_round", .number(totals.meanSecondsPerRound)),
         JSONMember("malicious_total", .number(Double(totals.maliciousTotal))),
         JSONMember("flagged_total", .number(Double(totals.flaggedTotal))),
+        JSONMember("messages_total", count(totals.channel?.messages)),
+        JSONMember("rejected_signature_total", count(totals.channel?.rejectedSignature)),
+        JSONMember("rejected_stale_total", count(totals.channel?.rejectedStale)),
+        JSONMember("rejected_unknown_total", count(totals.channel?.rejectedUnknown)),
+        JSONMember("rejected_duplicate_total", count(totals.channel?.rejectedDuplicate)),
+        JSONMember("honest_dropped_total", count(totals.channel?.honestDropped)),
+        JSONMember(
+          "secure_aggregation_failed_rounds", count(totals.secureAggregationFailedRounds)),
         JSONMember("expect_passed", totals.expectPassed.map { .bool($0) } ?? .null),
         JSONMember("expect_misses", .array(totals.expectMisses.map { .string($0) })),
       ]

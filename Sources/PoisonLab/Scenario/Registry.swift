@@ -27,7 +27,7 @@ public enum Registry {
     ShardsPartition.self,
   ]
 
-  /// Attacks (`attack.name`): data poisoning, then crafted updates.
+  /// Attacks (`attack.name`): data poisoning, crafted updates, then attacks on the channel.
   public static let attacks: [any Attack.Type] = [
     LabelFlip.self,
     Backdoor.self,
@@ -42,6 +42,10 @@ public enum Registry {
     FangAttack.self,
     Mimic.self,
     NonFinite.self,
+    Tamper.self,
+    Replay.self,
+    Impersonate.self,
+    Sybil.self,
   ]
 
   /// Defenses (`defense.name`): aggregators, then the filters that may precede them.
@@ -77,7 +81,7 @@ public enum Registry {
   ]
 
   /// What a plug-in does within its family, where the family has kinds:
-  /// attacks are "data poisoning" or "crafted updates", defenses "aggregator" or "filter".
+  /// attacks are "data poisoning", "crafted updates" or "channel", defenses "aggregator" or "filter".
   /// - Parameters:
   ///   - family: the family.
   ///   - name: the plug-in's name.
@@ -86,6 +90,7 @@ public enum Registry {
     switch family {
     case .attacks:
       guard let type = attacks.first(where: { $0.descriptor.name == name }) else { return nil }
+      if type is any ChannelAttack.Type { return "channel" }
       return type is any DataPoisoning.Type ? "data poisoning" : "crafted updates"
     case .defenses:
       guard let type = defenses.first(where: { $0.descriptor.name == name }) else { return nil }

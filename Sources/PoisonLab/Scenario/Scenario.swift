@@ -75,6 +75,8 @@ public struct Scenario: Sendable {
   public var attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)]
   /// Federated simulation settings (nil: centralized).
   public var federation: FederationSettings?
+  /// The update channel (federated runs; the default channel when the block is absent).
+  public var channel = ChannelSettings()
   /// The defense chain (federated: filters then one aggregator).
   public var defenses: [(defense: any Defense, path: JSONPath)]
   /// Evaluate every this many rounds (and always on the last).
@@ -85,4 +87,30 @@ public struct Scenario: Sendable {
   public var sweep: [SweepAxis] = []
   /// The scenario with defaults filled in, in canonical key order.
   public var resolved: JSONValue
+
+  /// Creates a scenario (the loader validates one).
+  public init(
+    name: String, description: String, seed: UInt64, dataset: any DatasetSource,
+    datasetParameters: Parameters, model: any ModelArchitecture, training: TrainingSettings,
+    attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)],
+    federation: FederationSettings?, channel: ChannelSettings = ChannelSettings(),
+    defenses: [(defense: any Defense, path: JSONPath)], evaluationEvery: Int,
+    expectations: [Expectation], sweep: [SweepAxis] = [], resolved: JSONValue
+  ) {
+    self.name = name
+    self.description = description
+    self.seed = seed
+    self.dataset = dataset
+    self.datasetParameters = datasetParameters
+    self.model = model
+    self.training = training
+    self.attacks = attacks
+    self.federation = federation
+    self.channel = channel
+    self.defenses = defenses
+    self.evaluationEvery = evaluationEvery
+    self.expectations = expectations
+    self.sweep = sweep
+    self.resolved = resolved
+  }
 }

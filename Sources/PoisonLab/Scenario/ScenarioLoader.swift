@@ -20,6 +20,11 @@ public enum ScenarioLoader {
       "federation", .object(federationKeys),
       doc: "present: federated simulation; absent: centralized training"),
     ParameterSpec(
+      "channel", .object(ChannelSettings.keys), mode: .federated,
+      doc:
+        "the update channel: authentication, enrolment, reported_samples, secure_aggregation (default: none, closed, client, off)"
+    ),
+    ParameterSpec(
       "attack", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]),
       doc: "one attack object or an array of them"),
     ParameterSpec(
@@ -281,6 +286,33 @@ public enum ScenarioLoader {
     return (defenses, isArray ? .array(defenseJSON) : defenseJSON[0])
   }
 
+  /// Under secure aggregation the server holds only the sum of the updates:
+  /// defenses that need each update, and attacks on individual messages in
+  /// transit, are refused.
+  static func secureAggregationProblems(
+    defenses: [(defense: any Defense, path: JSONPath)],
+    attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)], at channel: JSONPath,
+    validator: inout SchemaValidator
+  ) {
+    let allowed = Registry.defenses.filter { $0.secureAggregation != .needsEachUpdate }
+      .map { $0.descriptor.name }
+    for entry in defenses where type(of: entry.defense).secureAggregation == .needsEachUpdate {
+      validator.fail(
+        entry.path.appending("name"),
+        "\"\(type(of: entry.defense).descriptor.name)\" needs every client's own update, but "
+          + "\(channel.appending("secure_aggregation")) lets the server see only their sum; under secure "
+          + "aggregation use \(allowed.joined(separator: ", ")) (dp then clips on the clients), or remove "
+          + "\(channel.appending("secure_aggregation"))")
+    }
+    for entry in attacks where entry.attack is any ChannelAttack {
+      validator.fail(
+        entry.path.appending("name"),
+        "\"\(type(of: entry.attack).descriptor.name)\" attacks individual messages on the channel, which is "
+          + "not modelled under \(channel.appending("secure_aggregation")) (masked vectors); remove one of them"
+      )
+    }
+  }
+
   /// The registered aggregators' names, for messages.
   static var aggregatorNames: String {
     Registry.defenses.filter { $0 is any Aggregator.Type }.map { $0.descriptor.name }.joined(
@@ -362,6 +394,19 @@ public enum ScenarioLoader {
       context.clients = clients
       context.clientsPerRound = min(perRound, clients)
       federationParameters = p
+    }
+
+    // channel
+    var channel = ChannelSettings()
+    var channelJSON: JSONValue?
+    if case .object(let members)? = top?["channel"] {
+      let p = Parameters(
+        members: members, path: root.appending("channel"),
+        given: validator.given(at: root.appending("channel")))
+      if let (settings, json) = ChannelSettings.read(p, context: context, validator: &validator) {
+        channel = settings
+        channelJSON = json
+      }
     }
 
     // dataset
@@ -448,9 +493,11 @@ public enum ScenarioLoader {
       else { continue }
       var group: AttackGroup?
       if let clients = context.clients {
+        let ownClients = (attack as? any ChannelAttack).map { type(of: $0).hasClients } ?? true
         guard
           let g = AttackGroup.read(
-            p, clients: clients, rounds: context.rounds, validator: &validator)
+            p, clients: clients, rounds: context.rounds, needsClients: ownClients,
+            validator: &validator)
         else { continue }
         for client in g.clients {
           if let other = taken[client] {
@@ -471,6 +518,12 @@ public enum ScenarioLoader {
     // defenses
     let (defenses, defenseJSON) = parseDefenses(
       document["defense"], at: root.appending("defense"), context: context, validator: &validator)
+
+    if channel.secureAggregation != nil {
+      secureAggregationProblems(
+        defenses: defenses, attacks: attacks, at: root.appending("channel"),
+        validator: &validator)
+    }
 
     // expect
     var expectations: [Expectation] = []
@@ -520,6 +573,7 @@ public enum ScenarioLoader {
       JSONMember("training", trainingJSON),
     ]
     if let federationJSON { resolved.append(JSONMember("federation", federationJSON)) }
+    if let channelJSON { resolved.append(JSONMember("channel", channelJSON)) }
     if let attack = document["attack"] {
       if case .array = attack {
         resolved.append(JSONMember("attack", .array(attackJSON)))
@@ -558,7 +612,8 @@ public enum ScenarioLoader {
     return Scenario(
       name: top.string("name") ?? "", description: top.string("description") ?? "", seed: seedValue,
       dataset: dataset, datasetParameters: datasetParameters, model: model, training: training,
-      attacks: attacks, federation: federation, defenses: defenses, evaluationEvery: every,
+      attacks: attacks, federation: federation, channel: channel, defenses: defenses,
+      evaluationEvery: every,
       expectations: expectations, sweep: sweepAxes, resolved: .object(resolved))
   }
 }

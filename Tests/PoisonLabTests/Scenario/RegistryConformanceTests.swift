@@ -54,6 +54,15 @@ struct RegistryConformanceTests {
     }
   }
 
+  /// A federated attack block: the minimal block plus two attacking clients
+  /// when the attack has clients of its own (channel attacks on the network don't).
+  static func attackBlock(_ d: PluginDescriptor) -> String {
+    guard d.parameters.contains(where: { $0.key == "clients" }) else {
+      return example(.attacks, d.name)
+    }
+    return example(.attacks, d.name).dropLast() + #", "clients": 2}"#
+  }
+
   /// A minimal valid block for each plug-in (required keys given).
   static func example(_ family: PluginFamily, _ name: String) -> String {
     switch (family, name) {
@@ -61,6 +70,8 @@ struct RegistryConformanceTests {
       return #"{"name": "\#(name)", "path": "/data"}"#
     case (.datasets, "csv"): return #"{"name": "csv", "train": "train.csv"}"#
     case (.attacks, "label-flip"): return #"{"name": "label-flip", "source": 1, "target": 0}"#
+    case (.attacks, "impersonate"), (.attacks, "sybil"):
+      return #"{"name": "\#(name)", "update": {"name": "sign-flip"}}"#
     default: return #"{"name": "\#(name)"}"#
     }
   }
@@ -91,9 +102,10 @@ struct RegistryConformanceTests {
       #expect(s.federation?.partition != nil)
     }
     for d in Registry.descriptors(.attacks) {
-      let block = Self.example(.attacks, d.name).dropLast() + #", "clients": 2}"#
+      let block = Self.attackBlock(d)
       let s = try scenario(federated + #"}, "attack": \#(block)}"#)
-      #expect(s.attacks.count == 1 && s.attacks[0].group?.clients == [0, 1])
+      let hasClients = d.parameters.contains { $0.key == "clients" }
+      #expect(s.attacks.count == 1 && s.attacks[0].group?.clients == (hasClients ? [0, 1] : []))
       if s.attacks[0].attack is any DataPoisoning {
         guard !d.notes.contains("federated runs only") else { continue }
         _ = try scenario(
@@ -101,8 +113,8 @@ struct RegistryConformanceTests {
         )
       } else {
         #expect(
-          s.attacks[0].attack is any UpdateAttack,
-          "\(d.name) is neither a data nor an update attack")
+          s.attacks[0].attack is any UpdateAttack || Registry.role(.attacks, d.name) == "channel",
+          "\(d.name) is neither a data, an update nor a channel attack")
       }
     }
     for d in Registry.descriptors(.defenses) where Registry.role(.defenses, d.name) == "sanitizer" {
@@ -126,7 +138,7 @@ struct RegistryConformanceTests {
     let federated =
       #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}, "attack": "#
     for d in Registry.descriptors(.attacks) {
-      let block = Self.example(.attacks, d.name).dropLast() + #", "clients": 2}"#
+      let block = Self.attackBlock(d)
       let attack = try #require(try scenario(federated + block + "}").attacks.first?.attack)
       if let poisoning = attack as? any DataPoisoning {
         var a = tinyImages(classes: 10, perClass: 20)

@@ -1,0 +1,76 @@
+/// Sybils: the attacker creates `identities` new identities each round, each
+/// with its own Ed25519 key, and sends `update` (a crafted-update attack,
+/// computed from the honest updates it sees on the network) from each.
+///
+/// Identity ids follow the federation's (`clients + (round - 1) x identities
+/// + k`). Under `open` enrolment the server enrols each on first contact with
+/// the key it presents, so its signatures verify: authentication is not sybil
+/// resistance (Douceur 2002). `closed` enrolment rejects them as unknown.
+/// Each reports `reported_samples` (default: the mean local count of the
+/// federation's clients).
+public struct Sybil: ChannelAttack {
+  public static let descriptor = PluginDescriptor(
+    name: "sybil", summary: "new identities each round, each sending a crafted update",
+    reference: "Douceur 2002, The Sybil Attack (IPTPS); Fung et al. 2020, FoolsGold (RAID)",
+    parameters: [
+      ParameterSpec(
+        "identities", .integer(min: 1, max: 10_000), default: .number(10),
+        doc: "new identities per round"),
+      ParameterSpec(
+        "update", .anyObject, required: true,
+        doc:
+          "the crafted update each sends, a crafted-update attack object, e.g. {\"name\": \"sign-flip\"}"
+      ),
+    ] + AttackGroup.scheduleKeys + [AttackGroup.reportedSamplesKey],
+    notes: [
+      "federated runs only", "no clients of its own; its update sees the honest updates in transit",
+    ])
+
+  /// Identities per round.
+  public let identities: Int
+  /// The crafted update.
+  let update: any UpdateAttack
+  /// The count each identity reports (nil: the mean client's).
+  public let reportedSamples: Int?
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    guard requireFederated("sybil", parameters, context, &validator) != nil,
+      let update = nestedUpdateAttack(
+        parameters, owner: "sybil", context: context, validator: &validator)
+    else { return nil }
+    if update.knowledge == .own || update.needsOwnUpdates {
+      validator.fail(
+        parameters.path("update"),
+        "sybil identities hold no data, so their update cannot use its own benign updates "
+          + "(knowledge own, or an attack like scaling); use an omniscient crafted update")
+      return nil
+    }
+    self.update = update
+    identities = parameters.int("identities") ?? 10
+    reportedSamples = parameters.int("reported_samples")
+  }
+
+  mutating func intercept(
+    _ messages: inout [ChannelMessage], round: ChannelRound, rng: inout SplitMix64
+  ) {
+    guard round.active else { return }
+    let honest = messages.filter { $0.origin == .honest }
+    guard let d = messages.first?.update.count, !honest.isEmpty else { return }
+    let benign = UpdateSet(
+      values: Array(honest.map(\.update).joined()), count: honest.count, dimension: d)
+    let view = AttackView(
+      benign: benign, attackers: identities, received: messages.count + identities)
+    let crafted = update.craft(view, rng: &rng)
+    for k in 0..<identities {
+      let id = round.clients + (round.round - 1) * identities + k
+      var message = ChannelMessage(
+        sender: id, round: round.round, modelDigest: round.digest,
+        reportedSamples: reportedSamples ?? round.meanSamples,
+        update: Array(crafted[(k * d)..<((k + 1) * d)]), origin: .malicious, slot: nil)
+      round.channel.sign(
+        &message, with: UpdateChannel.identityKey(seed: round.seed, label: "sybil \(id)"))
+      messages.append(message)
+    }
+  }
+}
