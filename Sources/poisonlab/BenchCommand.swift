@@ -77,6 +77,16 @@ struct BenchCommand: ParsableCommand {
       "\nW1 round (20 clients x 3,000 samples, 1 local epoch, batch 32, fedavg), \(cores) threads: "
         + "\(fmt(round, 3)) s; \(fmt(flops / round / 1e9)) GFLOP/s; the \(cores)-thread sgemm peak bounds it at "
         + "\(fmt(bound, 3)) s (ratio \(fmt(bound / round, 2)))")
+    let w1 = MLPModel.network(input: image).parameterCount
+    let channel = ChannelBenchmark.measure(
+      clients: 20, dimension: w1, threads: cores, repeats: quick ? 1 : 3)
+    Terminal.line(
+      "\nupdate channel at W1 size (20 clients, d = \(w1)), \(cores) threads:\n"
+        + "  ed25519: sign 20 messages \(fmt(channel.signSeconds, 3)) s, verify them \(fmt(channel.verifySeconds, 3)) s "
+        + "per round (\(channel.signatureBytes) bytes of signature per message)\n"
+        + "  secure aggregation (pairwise masking, 32 bits, t = 11): \(fmt(channel.secureSeconds, 3)) s per round, "
+        + "\(fmt(channel.secureClientSeconds, 3)) s of work per client, server unmasking \(fmt(channel.secureServerSeconds, 3)) s, "
+        + "\(fmt(channel.secureBytesPerClient / 1e6, 3)) MB sent per client (plain update: \(fmt(Double(4 * w1) / 1e6, 3)) MB)")
     let d = quick ? 100_000 : 1_000_000
     Terminal.line("\naggregation of n = 100 updates of d = \(d), \(cores) threads:")
     for (name, seconds) in try aggregationTimes(n: 100, d: d, threads: cores) {

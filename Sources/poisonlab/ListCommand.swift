@@ -5,11 +5,13 @@ import PoisonLab
 struct ListCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
-    abstract: "List datasets, models, attacks, defenses and output formats with their parameters.")
+    abstract:
+      "List datasets, models, attacks, defenses and output formats with their parameters, and the channel block's keys."
+  )
 
   @Argument(
     help: ArgumentHelp(
-      "A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")).",
+      "A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")), or channel.",
       valueName: "family"))
   var family: String?
 
@@ -17,8 +19,8 @@ struct ListCommand: ParsableCommand {
   var json = false
 
   func validate() throws {
-    let names = PluginFamily.allCases.map(\.rawValue)
-    if let family, PluginFamily(rawValue: family) == nil {
+    let names = PluginFamily.allCases.map(\.rawValue) + ["channel"]
+    if let family, PluginFamily(rawValue: family) == nil && family != "channel" {
       throw ValidationError(
         "unknown family \"\(family)\"\(Suggest.phrase(for: family, in: names)) (allowed: \(names.joined(separator: ", ")))"
       )
@@ -26,13 +28,18 @@ struct ListCommand: ParsableCommand {
   }
 
   func run() throws {
-    let families =
-      family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
+    let families: [PluginFamily] =
+      family == "channel"
+      ? [] : family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
+    let showChannel = family == nil || family == "channel"
     if json {
-      let members = families.map { family in
+      var members = families.map { family in
         JSONMember(
           family.rawValue,
           .array(Registry.descriptors(family).map { Self.json($0, family: family) }))
+      }
+      if showChannel {
+        members.append(JSONMember("channel", .array(ChannelSettings.keys.map(Self.json))))
       }
       Terminal.out(JSONValue.object(members).serialized(indent: 2) + "\n")
       return
@@ -53,6 +60,10 @@ struct ListCommand: ParsableCommand {
         if let reference = d.reference { text += "      reference: \(reference)\n" }
       }
       text += "\n"
+    }
+    if showChannel {
+      text += "channel (the scenario's channel block, federated runs; attacks on it are listed above)\n"
+      for p in ChannelSettings.keys { text += Self.describe(p, indent: "  ") }
     }
     Terminal.out(text)
   }

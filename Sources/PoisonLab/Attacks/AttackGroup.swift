@@ -80,10 +80,10 @@ public struct AttackGroup: Sendable, Equatable {
   ///   - parameters: the validated attack block.
   ///   - clients: the federation's client count.
   ///   - rounds: the scenario's rounds, when known.
-  ///   - validator: where problems are recorded.
-  /// - Returns: the group, or nil.
   ///   - needsClients: false for attacks without clients of their own (a
   ///     network attacker, sybil identities): only the schedule is read.
+  ///   - validator: where problems are recorded.
+  /// - Returns: the group, or nil.
   static func read(
     _ parameters: Parameters, clients: Int, rounds: Int?, needsClients: Bool = true,
     validator: inout SchemaValidator

@@ -74,7 +74,7 @@ public struct ChannelSettings: Sendable, Equatable {
         "FedAvg's weight: client (the count the client reports), server (the count recorded at enrolment) or {\"cap\": N}"
     ),
     ParameterSpec(
-      "secure_aggregation", .anyObject,
+      "secure_aggregation", .object(SecureAggregationSettings.keys),
       doc:
         "{\"name\": \"pairwise-masking\", ...}: Bonawitz et al. 2017; the server learns only the sum of the updates"
     ),

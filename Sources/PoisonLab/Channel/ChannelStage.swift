@@ -59,21 +59,28 @@ struct ChannelStage {
     var maliciousRejected: Int
   }
 
-  /// Sends the round's updates through the channel.
+  /// A channel with no attacks (benchmarks).
+  init(channel: UpdateChannel) {
+    self.channel = channel
+    interceptors = []
+    seeds = SeedTree(channel.seed)
+    seed = channel.seed
+    clients = 0
+    meanSamples = 0
+  }
+
+  /// The clients' messages, signed in parallel under `ed25519`.
   /// - Parameters:
   ///   - round: the round.
-  ///   - global: the global model the clients started from.
-  ///   - outgoing: per selected client (row order of `rows`), what it sends.
-  ///   - rows: the updates, `outgoing.count x d`, row-major.
+  ///   - digest: SHA-256 of the global model.
+  ///   - outgoing: per selected client, what it sends.
+  ///   - rows: the updates, row-major.
   ///   - d: the dimension.
-  ///   - groups: the attack groups (schedules).
-  ///   - threads: worker threads for signing and verifying.
-  /// - Returns: the accepted updates and the counts.
-  mutating func deliver(
-    round: Int, global: [Float], outgoing: [Outgoing], rows: [Float], d: Int,
-    groups: [AttackGroup], threads: Int
-  ) -> Arrival {
-    let digest = ChannelCrypto.sha256(floats: global)
+  ///   - threads: worker threads.
+  /// - Returns: the messages in client order.
+  func signed(
+    round: Int, digest: [UInt8], outgoing: [Outgoing], rows: [Float], d: Int, threads: Int
+  ) -> [ChannelMessage] {
     var messages = outgoing.enumerated().map { position, out in
       ChannelMessage(
         sender: out.claimed, round: round, modelDigest: digest, reportedSamples: out.reported,
@@ -92,6 +99,26 @@ struct ChannelStage {
         }
       }
     }
+    return messages
+  }
+
+  /// Sends the round's updates through the channel.
+  /// - Parameters:
+  ///   - round: the round.
+  ///   - global: the global model the clients started from.
+  ///   - outgoing: per selected client (row order of `rows`), what it sends.
+  ///   - rows: the updates, `outgoing.count x d`, row-major.
+  ///   - d: the dimension.
+  ///   - groups: the attack groups (schedules).
+  ///   - threads: worker threads for signing and verifying.
+  /// - Returns: the accepted updates and the counts.
+  mutating func deliver(
+    round: Int, global: [Float], outgoing: [Outgoing], rows: [Float], d: Int,
+    groups: [AttackGroup], threads: Int
+  ) -> Arrival {
+    let digest = ChannelCrypto.sha256(floats: global)
+    var messages = signed(
+      round: round, digest: digest, outgoing: outgoing, rows: rows, d: d, threads: threads)
     for k in interceptors.indices {
       let g = interceptors[k].group
       var rng = seeds.generator("attack", g, round)

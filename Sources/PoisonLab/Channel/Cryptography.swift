@@ -2,8 +2,10 @@ import Crypto
 import Dispatch
 import Foundation
 
-/// The cryptography of the update channel, from apple/swift-crypto (BoringSSL
-/// on Linux); the only file that imports it. Nothing here is a home-made
+/// The cryptography of the update channel, from apple/swift-crypto.
+///
+/// BoringSSL does the work on Linux; this is the only file that imports
+/// swift-crypto. Nothing here is a home-made
 /// primitive: Ed25519 (RFC 8032) signatures, X25519 (RFC 7748) key
 /// agreement, SHA-256, HKDF-SHA-256 (RFC 5869) and ChaCha20 (RFC 8439).
 ///
@@ -120,8 +122,9 @@ enum ChannelCrypto {
     }
   }
 
-  /// `count` bytes of the ChaCha20 keystream of `key` (nonce zero, block
-  /// counter from 1): the ChaCha20-Poly1305 encryption of zeros, whose
+  /// `count` bytes of the ChaCha20 keystream of `key`.
+  ///
+  /// Nonce zero, block counter from 1: the ChaCha20-Poly1305 encryption of zeros, whose
   /// ciphertext is exactly the keystream (RFC 8439 section 2.8); the tag is
   /// dropped. Each key is used for one stream only.
   /// - Parameters:

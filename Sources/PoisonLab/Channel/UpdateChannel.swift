@@ -57,8 +57,10 @@ public struct UpdateChannel {
     ChannelCrypto.SigningKey(seed: ChannelCrypto.secret(seed: seed, "ed25519 identity \(label)"))
   }
 
-  /// Signs `message` with the key of federation client `client` (the real
-  /// sender's key, whatever id the message claims). No-op without authentication.
+  /// Signs `message` with the key of federation client `client`.
+  ///
+  /// The key is the real sender's, whatever id the message claims. No-op
+  /// without authentication.
   /// - Parameters:
   ///   - message: the message, changed in place.
   ///   - client: the federation client whose key signs.

@@ -245,8 +245,29 @@ extension Experiment {
             .multipliedSaturating(workers)
         ))
       parts.append(("model", parameterBytes.multipliedSaturating(3)))
+      // The channel: every message holds a copy of its update, the accepted
+      // ones are copied once more, and each signing thread builds the signed
+      // bytes; replay keeps `lag` rounds of captured messages; secure
+      // aggregation holds the weighted inputs and n masked vectors of 64-bit
+      // words, and each thread a keystream.
+      var messages = n
+      var captured = 0
+      for entry in scenario.attacks {
+        if let sybil = entry.attack as? Sybil { messages = messages.addingSaturating(sybil.identities) }
+        if let replay = entry.attack as? Replay {
+          captured = captured.addingSaturating(replay.lag.multipliedSaturating(n))
+        }
+      }
+      var channel = messages.multipliedSaturating(2).addingSaturating(captured)
+        .addingSaturating(workers).multipliedSaturating(parameterBytes)
+      if scenario.channel.secureAggregation != nil {
+        channel = channel.addingSaturating(
+          n.multipliedSaturating(d).multipliedSaturating(12)
+            .addingSaturating(workers.multipliedSaturating(d).multipliedSaturating(16)))
+      }
+      parts.append(("channel", channel))
       let workspace =
-        scenario.defenses.map { $0.defense.workspaceBytes(updates: n, dimension: d) }
+        scenario.defenses.map { $0.defense.workspaceBytes(updates: messages, dimension: d) }
         .max() ?? 0
       if workspace > 0 { parts.append(("defense workspace", workspace)) }
     } else {

@@ -7,9 +7,9 @@ public struct TableFormat: ParameterlessFormat {
 
   private static let headers = [
     "round", "accuracy", "loss", "attack_success", "robust_acc", "malicious", "flagged",
-    "precision", "recall", "seconds",
+    "precision", "recall", "rejected", "seconds",
   ]
-  private static let widths = [5, 8, 8, 14, 10, 9, 7, 9, 7, 8]
+  private static let widths = [5, 8, 8, 14, 10, 9, 7, 9, 7, 8, 8]
 
   private static func row(_ cells: [String]) -> String {
     zip(cells, widths).map { cell, width in
@@ -36,7 +36,8 @@ public struct TableFormat: ParameterlessFormat {
       String(record.round), Self.fixed(record.accuracy, 4), Self.fixed(record.loss, 4),
       Self.fixed(record.attackSuccess, 4), Self.fixed(record.robustAccuracy, 4),
       String(record.malicious), String(record.flagged), Self.fixed(record.detectionPrecision, 3),
-      Self.fixed(record.detectionRecall, 3), Self.fixed(record.seconds, 2),
+      Self.fixed(record.detectionRecall, 3), record.channel.map { String($0.rejected) } ?? "-",
+      Self.fixed(record.seconds, 2),
     ]
     guard record.kind == .summary, let totals = record.totals else { return Self.row(cells) }
     var text = "\nsummary of \"\(record.scenario)\" after \(totals.rounds) round(s), "
@@ -50,6 +51,18 @@ public struct TableFormat: ParameterlessFormat {
     if let r = record.detectionRecall { text += "   recall \(Self.fixed(r, 3))" }
     if let e = record.epsilon { text += "   epsilon \(Self.fixed(e, 3))" }
     text += "\n"
+    if let c = totals.channel, c.messages > 0 {
+      text +=
+        "  channel: \(c.messages) messages; rejected \(c.rejectedSignature) signature, "
+        + "\(c.rejectedStale) stale, \(c.rejectedUnknown) unknown, \(c.rejectedDuplicate) duplicate; "
+        + "honest dropped \(c.honestDropped)\n"
+    }
+    if let failed = totals.secureAggregationFailedRounds, let s = record.secureAggregation {
+      text +=
+        "  secure aggregation: \(failed) round(s) failed; last round \(s.dropped) dropped, "
+        + "\(Self.fixed(s.bytesPerClient / 1e6, 3)) MB sent and \(Self.fixed(s.clientSeconds, 3)) s per client, "
+        + "unmasking \(Self.fixed(s.serverSeconds, 3)) s\n"
+    }
     if let passed = totals.expectPassed {
       text +=
         passed

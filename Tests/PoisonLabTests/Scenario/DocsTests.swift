@@ -33,6 +33,12 @@ struct DocsTests {
       #expect(docs.contains("`\(spec.key)`"), "\(spec.key) is not documented")
     }
     for metric in MetricRecord.metricNames { #expect(docs.contains("`\(metric)`")) }
+    for column in MetricRecord.columns { #expect(docs.contains("`\(column)`"), "\(column)") }
+    let guide = try Self.read("docs/guides/channel.md")
+    for spec in ChannelSettings.keys + SecureAggregationSettings.keys {
+      #expect(docs.contains("| `\(spec.key)` |"), "channel key \(spec.key) is not documented")
+    }
+    for spec in ChannelSettings.keys { #expect(guide.contains(spec.key), "guide lacks \(spec.key)") }
   }
 
   @Test("the README names every registered plug-in and claims none of them missing")

@@ -182,7 +182,7 @@ struct ScenarioResolutionTests {
     #expect(value.serialized().hasPrefix(#"{"b": [1, 2.5, -0.03], "a""#))
   }
 
-  @Test("every file in scenarios/ validates")
+  @Test("every file in scenarios/ validates, and every *.invalid.json is refused naming why")
   func exampleScenarios() throws {
     let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .deletingLastPathComponent()
@@ -192,8 +192,14 @@ struct ScenarioResolutionTests {
     }.sorted()
     #expect(files.count >= 12)
     for file in files {
+      let path = directory.appendingPathComponent(file).path
+      if file.hasSuffix(".invalid.json") {
+        // A documented refusal: the description says what the message names.
+        #expect(throws: ScenarioErrors.self, "\(file)") { _ = try ScenarioLoader.load(file: path) }
+        continue
+      }
       do {
-        _ = try ScenarioLoader.load(file: directory.appendingPathComponent(file).path)
+        _ = try ScenarioLoader.load(file: path)
       } catch {
         Issue.record("\(file): \(error)")
       }

@@ -55,8 +55,8 @@ public struct SecureAggregationSettings: Sendable, Equatable {
         "probability that a selected client drops after sharing keys, before its masked input (its update is lost)"
     ),
     ParameterSpec(
-      "bits", .integer(min: 16, max: 62), default: .number(32),
-      doc: "the ring Z_(2^bits) of the fixed-point encoding"),
+      "bits", .integer(min: 16, max: 48), default: .number(32),
+      doc: "the ring Z_(2^bits) of the fixed-point encoding (up to 48, so that encoding in double precision stays exact to half a unit)"),
     ParameterSpec(
       "clip", .number(atLeast: 0, open: true), default: .number(1),
       doc: "every coordinate of the (weighted) update is clipped to [-clip, clip] before encoding"),
