@@ -86,7 +86,8 @@ struct BenchCommand: ParsableCommand {
         + "per round (\(channel.signatureBytes) bytes of signature per message)\n"
         + "  secure aggregation (pairwise masking, 32 bits, t = 11): \(fmt(channel.secureSeconds, 3)) s per round, "
         + "\(fmt(channel.secureClientSeconds, 3)) s of work per client, server unmasking \(fmt(channel.secureServerSeconds, 3)) s, "
-        + "\(fmt(channel.secureBytesPerClient / 1e6, 3)) MB sent per client (plain update: \(fmt(Double(4 * w1) / 1e6, 3)) MB)")
+        + "\(fmt(channel.secureBytesPerClient / 1e6, 3)) MB sent per client (plain update: \(fmt(Double(4 * w1) / 1e6, 3)) MB)"
+    )
     let d = quick ? 100_000 : 1_000_000
     Terminal.line("\naggregation of n = 100 updates of d = \(d), \(cores) threads:")
     for (name, seconds) in try aggregationTimes(n: 100, d: d, threads: cores) {

@@ -62,7 +62,8 @@ struct ListCommand: ParsableCommand {
       text += "\n"
     }
     if showChannel {
-      text += "channel (the scenario's channel block, federated runs; attacks on it are listed above)\n"
+      text +=
+        "channel (the scenario's channel block, federated runs; attacks on it are listed above)\n"
       for p in ChannelSettings.keys { text += Self.describe(p, indent: "  ") }
     }
     Terminal.out(text)

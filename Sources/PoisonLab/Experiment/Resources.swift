@@ -253,7 +253,9 @@ extension Experiment {
       var messages = n
       var captured = 0
       for entry in scenario.attacks {
-        if let sybil = entry.attack as? Sybil { messages = messages.addingSaturating(sybil.identities) }
+        if let sybil = entry.attack as? Sybil {
+          messages = messages.addingSaturating(sybil.identities)
+        }
         if let replay = entry.attack as? Replay {
           captured = captured.addingSaturating(replay.lag.multipliedSaturating(n))
         }
@@ -278,6 +280,21 @@ extension Experiment {
       ("evaluation", Evaluator.workspaceBytes(network: network).multipliedSaturating(threads)))
     parts.sort { $0.1 > $1.1 }
     return MemoryEstimate(parts: parts.map { (name: $0.0, bytes: $0.1) })
+  }
+
+  /// A validation set (`safeguards.validation.size`) that leaves too few
+  /// training samples for the clients, or nil.
+  /// - Parameter train: training samples before the set is taken.
+  /// - Returns: the problem, or nil.
+  func validationProblem(train: Int) -> ScenarioError? {
+    guard let federation = scenario.federation,
+      let size = scenario.safeguards.validation?.size,
+      size >= train - federation.clients
+    else { return nil }
+    return ScenarioError(
+      JSONPath.root.appending("safeguards").appending("validation").appending("size"),
+      "\(size) validation samples leave too few of the \(train) training samples for \(federation.clients) clients"
+    )
   }
 
   /// A server root set (`fltrust`'s `root_size`) that leaves too few

@@ -49,11 +49,26 @@ struct FederatedSimulation {
     var poisonedSamples: Int
     /// The server's clean root data (rules with a `rootSize`), normalised.
     var root: Dataset?
+    /// The validation gate's held-out clean data, normalised.
+    var validation: Dataset?
   }
 
   func prepare() throws(RunFailure) -> Setup {
     let seeds = SeedTree(scenario.seed)
     var (train, test) = try experiment.loadData()
+    var validation: Dataset?
+    if let size = scenario.safeguards.validation?.size {
+      if let problem = experiment.validationProblem(train: train.count) {
+        throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
+      }
+      var validationRng = seeds.generator("validation")
+      let chosen = Stratified.sample(
+        labels: train.labels, classes: train.classes, size: size, rng: &validationRng)
+      var isHeld = [Bool](repeating: false, count: train.count)
+      for i in chosen { isHeld[i] = true }
+      validation = train.subset(chosen)
+      train = train.subset((0..<train.count).filter { !isHeld[$0] })
+    }
     var root: Dataset?
     if let size = DefenseChain(scenario.defenses.map(\.defense)).rootSize {
       if let problem = experiment.rootProblem(train: train.count) {
@@ -116,6 +131,10 @@ struct FederatedSimulation {
       normalizer.apply(to: &data)
       root = data
     }
+    if validation != nil, var data = validation {
+      normalizer.apply(to: &data)
+      validation = data
+    }
     if probe != nil, var inputs = probe?.inputs {
       normalizer.apply(to: &inputs)
       probe?.inputs = inputs
@@ -123,11 +142,27 @@ struct FederatedSimulation {
     train = held
     return Setup(
       clean: clean, poisoned: poisoned, roles: roles, groups: groups, test: test, probe: probe,
-      poisonedSamples: poisonedSamples, root: root)
+      poisonedSamples: poisonedSamples, root: root, validation: validation)
   }
 
-  /// The clients selected in `round`, ascending.
-  func select(round: Int, setup: Setup) -> [Int] {
+  /// The clients selected in `round`, ascending; quarantined clients
+  /// (`excluded`) are never selected.
+  func select(round: Int, setup: Setup, excluded: Set<Int> = []) -> [Int] {
+    if !excluded.isEmpty {
+      let eligible = (0..<federation.clients).filter { !excluded.contains($0) }
+      let k = federation.clientsPerRound
+      if k >= eligible.count { return eligible }
+      var forced: [Int] = []
+      for group in setup.groups where group.participation == .scheduled && group.isActive(round) {
+        forced += group.clients.filter { !excluded.contains($0) }
+      }
+      forced = Array(Set(forced).sorted().prefix(k))
+      let isForced = Set(forced)
+      var others = eligible.filter { !isForced.contains($0) }
+      var rng = SeedTree(scenario.seed).generator("select", round)
+      rng.shuffle(&others)
+      return (forced + others.prefix(k - forced.count)).sorted()
+    }
     let n = federation.clients
     let k = federation.clientsPerRound
     if k >= n { return Array(0..<n) }
@@ -177,6 +212,17 @@ struct FederatedSimulation {
     var channel = ChannelStage(scenario: scenario, samples: setup.clean.map(\.count))
     var channelTotals = MetricRecord.ChannelCounts()
     var secureFailedRounds = 0
+    var safeguards =
+      scenario.safeguards.isEmpty
+      ? nil
+      : SafeguardStage(
+        settings: scenario.safeguards, validation: setup.validation, initial: global,
+        evaluators: evaluators)
+    var firstAttackRound: Int?
+    var firstAlarmRound: Int?
+    var detectedRound: Int?  // the first alarm once an attack began
+    var falseAlarms = 0
+    var gateRejected = 0
     var previousAggregate: [Float]?
     var maliciousTotal = 0
     var flaggedTotal = 0
@@ -185,7 +231,9 @@ struct FederatedSimulation {
 
     for round in stride(from: 1, through: training.rounds, by: 1) {
       let roundStart = clock.now
-      let selected = select(round: round, setup: setup)
+      safeguards?.begin(round: round, global: global)
+      let selected = select(
+        round: round, setup: setup, excluded: safeguards?.quarantine.clients ?? [])
       // What each selected client does this round.
       var jobs: [ClientTrainers.Job] = []
       var jobOf: [Int?] = []  // per selected position: its training job
@@ -309,7 +357,41 @@ struct FederatedSimulation {
       }
       previousAggregate = aggregate
       let rate = training.serverLearningRate
-      for j in 0..<d { global[j] += rate * aggregate[j] }
+      var candidate = global
+      for j in 0..<d { candidate[j] += rate * aggregate[j] }
+      var safeguardFigures: MetricRecord.SafeguardFigures?
+      if arrival.maliciousReceived > 0 && firstAttackRound == nil { firstAttackRound = round }
+      if var stage = safeguards {
+        let flaggedIds = Set(
+          arrival.ids.indices.filter { flaggedAccepted[$0] }.map { arrival.ids[$0] })
+        let review = stage.review(
+          round: round, global: global, candidate: candidate, aggregate: aggregate,
+          updates: arrival.updates, ids: arrival.ids, flagged: flaggedIds, seeds: seeds,
+          evaluators: evaluators, threads: experiment.threads)
+        safeguards = stage
+        candidate = review.model
+        if review.gate == "rejected" { gateRejected += 1 }
+        if !review.alarms.isEmpty && firstAlarmRound == nil { firstAlarmRound = round }
+        if !review.alarms.isEmpty && detectedRound == nil && firstAttackRound != nil {
+          detectedRound = round
+        }
+        if arrival.maliciousReceived == 0 { falseAlarms += review.alarms.count }
+        for alarm in review.alarms {
+          var record = MetricRecord(
+            kind: .alarm, scenario: scenario.name, round: round, accuracy: 0, loss: 0,
+            attackSuccess: nil, robustAccuracy: nil, malicious: 0, flagged: 0,
+            detectionPrecision: nil, detectionRecall: nil, seconds: 0)
+          record.alarm = alarm
+          do { try emit(record) } catch { throw .output(error) }
+        }
+        let shut = stage.quarantine.clients
+        safeguardFigures = MetricRecord.SafeguardFigures(
+          gate: review.gate, alarms: review.alarms.map(\.signal), quarantined: shut.count,
+          falseQuarantined: shut.filter {
+            if case .honest = setup.roles[$0] { true } else { false }
+          }.count)
+      }
+      global = candidate
       guard global.allSatisfy({ $0.isFinite }) else {
         throw .diverged(
           round: round,
@@ -337,6 +419,7 @@ struct FederatedSimulation {
       record.detectionRecall = maliciousCount > 0 ? Double(caught) / Double(maliciousCount) : nil
       record.channel = arrival.counts
       record.secureAggregation = secureFigures
+      record.safeguards = safeguardFigures
       if let privacy = chain.privacy {
         let q = Double(federation.clientsPerRound) / Double(federation.clients)
         record.epsilon =
@@ -358,6 +441,13 @@ struct FederatedSimulation {
     summary.totals?.channel = channelTotals
     if scenario.channel.secureAggregation != nil {
       summary.totals?.secureAggregationFailedRounds = secureFailedRounds
+    }
+    if let safeguards {
+      summary.totals?.safeguards = MetricRecord.SafeguardTotals(
+        firstAlarmRound: firstAlarmRound,
+        timeToDetect: detectedRound.flatMap { a in firstAttackRound.map { a - $0 } },
+        falseAlarms: falseAlarms, rollbacks: safeguards.responses,
+        recoveryRounds: safeguards.recoveryRounds, rejectedRounds: gateRejected)
     }
     do { try emit(summary) } catch { throw .output(error) }
     return summary

@@ -3,10 +3,39 @@
 /// Field names and meanings are the scenario contract's; every output format
 /// carries exactly these fields, in this order (``fields``).
 public struct MetricRecord: Sendable, Equatable {
-  /// `round` or `summary`.
+  /// `round`, `summary`, or `alarm` (a monitor alarm, with ``alarm``).
   public enum Kind: String, Sendable {
     case round
     case summary
+    case alarm
+  }
+
+  /// What the safeguards did in a round (nil without a `safeguards` block).
+  public struct SafeguardFigures: Sendable, Equatable {
+    /// `accepted` or `rejected` by the validation gate (nil without one).
+    public var gate: String?
+    /// The signals that raised an alarm this round.
+    public var alarms: [String]
+    /// Clients quarantined so far.
+    public var quarantined: Int
+    /// Honest clients among them.
+    public var falseQuarantined: Int
+  }
+
+  /// The safeguards' totals of a run.
+  public struct SafeguardTotals: Sendable, Equatable {
+    /// The first round with an alarm (nil: none).
+    public var firstAlarmRound: Int?
+    /// `firstAlarmRound` less the first round an attacker's message arrived (nil: no alarm or no attack).
+    public var timeToDetect: Int?
+    /// Alarms in rounds in which no malicious message arrived.
+    public var falseAlarms: Int
+    /// Responses (rollbacks or restarts).
+    public var rollbacks: Int
+    /// Rounds of training the responses discarded.
+    public var recoveryRounds: Int
+    /// Rounds the validation gate rejected.
+    public var rejectedRounds: Int
   }
 
   /// What the update channel did with a round's messages (federated runs).
@@ -77,6 +106,8 @@ public struct MetricRecord: Sendable, Equatable {
     public var channel: ChannelCounts? = nil
     /// Rounds secure aggregation could not unmask (nil without it).
     public var secureAggregationFailedRounds: Int? = nil
+    /// The safeguards' totals (nil without a `safeguards` block).
+    public var safeguards: SafeguardTotals? = nil
   }
 
   /// Record type.
@@ -107,6 +138,10 @@ public struct MetricRecord: Sendable, Equatable {
   public var channel: ChannelCounts? = nil
   /// Secure aggregation this round (nil without it).
   public var secureAggregation: SecureAggregationFigures? = nil
+  /// The safeguards this round (nil without them).
+  public var safeguards: SafeguardFigures? = nil
+  /// The alarm of an `alarm` record.
+  public var alarm: Alarm? = nil
   /// Wall-clock seconds of this round (training and evaluation).
   public var seconds: Double
   /// Summary totals (nil for rounds).
@@ -154,7 +189,9 @@ public struct MetricRecord: Sendable, Equatable {
   public static let metricNames: [String] = [
     "accuracy", "loss", "attack_success", "robust_accuracy", "malicious", "flagged",
     "detection_precision", "detection_recall", "epsilon", "messages", "rejected_signature",
-    "rejected_stale", "rejected_unknown", "rejected_duplicate", "honest_dropped",
+    "rejected_stale", "rejected_unknown", "rejected_duplicate", "honest_dropped", "quarantined",
+    "false_quarantined", "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks",
+    "recovery_rounds", "gate_rejected_rounds",
   ]
 
   /// The value of a metric by name (nil when null or unknown).
@@ -177,6 +214,14 @@ public struct MetricRecord: Sendable, Equatable {
     case "rejected_unknown": return channel.map { Double($0.rejectedUnknown) }
     case "rejected_duplicate": return channel.map { Double($0.rejectedDuplicate) }
     case "honest_dropped": return channel.map { Double($0.honestDropped) }
+    case "quarantined": return safeguards.map { Double($0.quarantined) }
+    case "false_quarantined": return safeguards.map { Double($0.falseQuarantined) }
+    case "first_alarm_round": return totals?.safeguards?.firstAlarmRound.map(Double.init)
+    case "time_to_detect": return totals?.safeguards?.timeToDetect.map(Double.init)
+    case "false_alarms": return totals?.safeguards.map { Double($0.falseAlarms) }
+    case "rollbacks": return totals?.safeguards.map { Double($0.rollbacks) }
+    case "recovery_rounds": return totals?.safeguards.map { Double($0.recoveryRounds) }
+    case "gate_rejected_rounds": return totals?.safeguards.map { Double($0.rejectedRounds) }
     default: return nil
     }
   }
@@ -187,16 +232,31 @@ public struct MetricRecord: Sendable, Equatable {
     "malicious", "flagged", "detection_precision", "detection_recall", "epsilon", "messages",
     "rejected_signature", "rejected_stale", "rejected_unknown", "rejected_duplicate",
     "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
-    "secagg_server_seconds", "secagg_bytes_per_client", "seconds", "rounds", "total_seconds",
+    "secagg_server_seconds", "secagg_bytes_per_client", "gate", "alarms", "quarantined",
+    "false_quarantined", "signal", "value", "score", "threshold", "suspected", "seconds", "rounds",
+    "total_seconds",
     "mean_seconds_per_round", "malicious_total", "flagged_total", "messages_total",
     "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
     "rejected_duplicate_total", "honest_dropped_total", "secure_aggregation_failed_rounds",
-    "expect_passed", "expect_misses",
+    "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks", "recovery_rounds",
+    "gate_rejected_rounds", "expect_passed", "expect_misses",
   ]
 
   /// The record's fields in output order; summary-only fields only on the summary.
   public var fields: [JSONMember] {
     func number(_ x: Double?) -> JSONValue { x.map { .number($0) } ?? .null }
+    if kind == .alarm, let alarm {
+      return [
+        JSONMember("type", .string(kind.rawValue)),
+        JSONMember("scenario", .string(scenario)),
+        JSONMember("round", .number(Double(round))),
+        JSONMember("signal", .string(alarm.signal)),
+        JSONMember("value", number(alarm.value.isFinite ? alarm.value : nil)),
+        JSONMember("score", number(alarm.score.isFinite ? alarm.score : nil)),
+        JSONMember("threshold", .number(alarm.threshold)),
+        JSONMember("suspected", .array(alarm.suspected.map { .number(Double($0)) })),
+      ]
+    }
     var out: [JSONMember] = [
       JSONMember("type", .string(kind.rawValue)),
       JSONMember("scenario", .string(scenario)),
@@ -225,6 +285,10 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("secagg_client_seconds", number(secureAggregation?.clientSeconds)),
       JSONMember("secagg_server_seconds", number(secureAggregation?.serverSeconds)),
       JSONMember("secagg_bytes_per_client", number(secureAggregation?.bytesPerClient)),
+      JSONMember("gate", safeguards?.gate.map { .string($0) } ?? .null),
+      JSONMember("alarms", safeguards.map { .array($0.alarms.map { .string($0) }) } ?? .null),
+      JSONMember("quarantined", count(safeguards?.quarantined)),
+      JSONMember("false_quarantined", count(safeguards?.falseQuarantined)),
       JSONMember("seconds", .number(seconds)),
     ]
     if let totals {
@@ -242,6 +306,12 @@ public struct MetricRecord: Sendable, Equatable {
         JSONMember("honest_dropped_total", count(totals.channel?.honestDropped)),
         JSONMember(
           "secure_aggregation_failed_rounds", count(totals.secureAggregationFailedRounds)),
+        JSONMember("first_alarm_round", count(totals.safeguards?.firstAlarmRound)),
+        JSONMember("time_to_detect", count(totals.safeguards?.timeToDetect)),
+        JSONMember("false_alarms", count(totals.safeguards?.falseAlarms)),
+        JSONMember("rollbacks", count(totals.safeguards?.rollbacks)),
+        JSONMember("recovery_rounds", count(totals.safeguards?.recoveryRounds)),
+        JSONMember("gate_rejected_rounds", count(totals.safeguards?.rejectedRounds)),
         JSONMember("expect_passed", totals.expectPassed.map { .bool($0) } ?? .null),
         JSONMember("expect_misses", .array(totals.expectMisses.map { .string($0) })),
       ]

@@ -32,6 +32,15 @@ public struct TableFormat: ParameterlessFormat {
   public func begin() -> String { Self.row(Self.headers) }
 
   public func line(for record: MetricRecord, index: Int) -> String {
+    if record.kind == .alarm, let alarm = record.alarm {
+      let suspects =
+        alarm.suspected.isEmpty
+        ? "no client suspected"
+        : "suspected " + alarm.suspected.map(String.init).joined(separator: ", ")
+      return
+        "  ! alarm in round \(record.round): \(alarm.signal) = \(Self.fixed(alarm.value, 4)), "
+        + "score \(Self.fixed(alarm.score, 2)) beyond \(Self.fixed(alarm.threshold, 2)); \(suspects)\n"
+    }
     let cells = [
       String(record.round), Self.fixed(record.accuracy, 4), Self.fixed(record.loss, 4),
       Self.fixed(record.attackSuccess, 4), Self.fixed(record.robustAccuracy, 4),
@@ -39,7 +48,18 @@ public struct TableFormat: ParameterlessFormat {
       Self.fixed(record.detectionRecall, 3), record.channel.map { String($0.rejected) } ?? "-",
       Self.fixed(record.seconds, 2),
     ]
-    guard record.kind == .summary, let totals = record.totals else { return Self.row(cells) }
+    var notes: [String] = []
+    if let s = record.safeguards {
+      if let gate = s.gate, gate == "rejected" { notes.append("gate rejected the round") }
+      if s.quarantined > 0 {
+        notes.append("\(s.quarantined) quarantined (\(s.falseQuarantined) honest)")
+      }
+    }
+    guard record.kind == .summary, let totals = record.totals else {
+      return Self.row(cells).dropLast()
+        + (notes.isEmpty ? "" : "   " + notes.joined(separator: "; "))
+        + "\n"
+    }
     var text = "\nsummary of \"\(record.scenario)\" after \(totals.rounds) round(s), "
     text +=
       "\(Self.fixed(totals.totalSeconds, 1)) s (\(Self.fixed(totals.meanSecondsPerRound, 2)) s/round)\n"
@@ -56,6 +76,17 @@ public struct TableFormat: ParameterlessFormat {
         "  channel: \(c.messages) messages; rejected \(c.rejectedSignature) signature, "
         + "\(c.rejectedStale) stale, \(c.rejectedUnknown) unknown, \(c.rejectedDuplicate) duplicate; "
         + "honest dropped \(c.honestDropped)\n"
+    }
+    if let g = totals.safeguards {
+      text +=
+        "  safeguards: first alarm \(g.firstAlarmRound.map { "in round \($0)" } ?? "never")"
+        + (g.timeToDetect.map { " (\($0) round(s) after the attack began)" } ?? "")
+        + ", \(g.falseAlarms) false alarm(s), \(g.rollbacks) response(s) costing \(g.recoveryRounds) round(s), "
+        + "gate rejected \(g.rejectedRounds) round(s)"
+        + (record.safeguards.map {
+          "; \($0.quarantined) quarantined (\($0.falseQuarantined) honest)"
+        } ?? "")
+        + "\n"
     }
     if let failed = totals.secureAggregationFailedRounds, let s = record.secureAggregation {
       text +=

@@ -77,6 +77,8 @@ public struct Scenario: Sendable {
   public var federation: FederationSettings?
   /// The update channel (federated runs; the default channel when the block is absent).
   public var channel = ChannelSettings()
+  /// The operator's safeguards across rounds (federated runs; empty without the block).
+  public var safeguards = SafeguardSettings()
   /// The defense chain (federated: filters then one aggregator).
   public var defenses: [(defense: any Defense, path: JSONPath)]
   /// Evaluate every this many rounds (and always on the last).
@@ -94,6 +96,7 @@ public struct Scenario: Sendable {
     datasetParameters: Parameters, model: any ModelArchitecture, training: TrainingSettings,
     attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)],
     federation: FederationSettings?, channel: ChannelSettings = ChannelSettings(),
+    safeguards: SafeguardSettings = SafeguardSettings(),
     defenses: [(defense: any Defense, path: JSONPath)], evaluationEvery: Int,
     expectations: [Expectation], sweep: [SweepAxis] = [], resolved: JSONValue
   ) {
@@ -107,6 +110,7 @@ public struct Scenario: Sendable {
     self.attacks = attacks
     self.federation = federation
     self.channel = channel
+    self.safeguards = safeguards
     self.defenses = defenses
     self.evaluationEvery = evaluationEvery
     self.expectations = expectations

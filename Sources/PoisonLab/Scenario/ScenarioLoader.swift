@@ -25,6 +25,10 @@ public enum ScenarioLoader {
         "the update channel: authentication, enrolment, reported_samples, secure_aggregation (default: none, closed, client, off)"
     ),
     ParameterSpec(
+      "safeguards", .object(SafeguardSettings.keys), mode: .federated,
+      doc:
+        "the operator's safeguards across rounds: validation gate, monitor, quarantine, response"),
+    ParameterSpec(
       "attack", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]),
       doc: "one attack object or an array of them"),
     ParameterSpec(
@@ -409,6 +413,17 @@ public enum ScenarioLoader {
       }
     }
 
+    // safeguards
+    var safeguards = SafeguardSettings()
+    if case .object(let members)? = top?["safeguards"] {
+      let p = Parameters(
+        members: members, path: root.appending("safeguards"),
+        given: validator.given(at: root.appending("safeguards")))
+      if let settings = SafeguardSettings.read(p, context: context, validator: &validator) {
+        safeguards = settings
+      }
+    }
+
     // dataset
     var dataset: (any DatasetSource)?
     var datasetParameters: Parameters?
@@ -574,6 +589,7 @@ public enum ScenarioLoader {
     ]
     if let federationJSON { resolved.append(JSONMember("federation", federationJSON)) }
     if let channelJSON { resolved.append(JSONMember("channel", channelJSON)) }
+    if let block = top["safeguards"] { resolved.append(JSONMember("safeguards", block)) }
     if let attack = document["attack"] {
       if case .array = attack {
         resolved.append(JSONMember("attack", .array(attackJSON)))
@@ -612,7 +628,8 @@ public enum ScenarioLoader {
     return Scenario(
       name: top.string("name") ?? "", description: top.string("description") ?? "", seed: seedValue,
       dataset: dataset, datasetParameters: datasetParameters, model: model, training: training,
-      attacks: attacks, federation: federation, channel: channel, defenses: defenses,
+      attacks: attacks, federation: federation, channel: channel, safeguards: safeguards,
+      defenses: defenses,
       evaluationEvery: every,
       expectations: expectations, sweep: sweepAxes, resolved: .object(resolved))
   }

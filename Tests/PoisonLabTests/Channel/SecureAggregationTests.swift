@@ -160,7 +160,8 @@ struct FixedPointTests {
         let encoded = xs.reduce(UInt64(0)) { ($0 &+ f.encode($1)) & f.mask }
         let exact = xs.reduce(0.0) { $0 + min(max(Double($1), -0.75), 0.75) }
         // 1e-14: the double rounding of the reference sum itself.
-        #expect(abs(f.decode(encoded) - exact) <= f.sumErrorBound * (1 + 1e-9) + 1e-14, "bits \(bits)")
+        #expect(
+          abs(f.decode(encoded) - exact) <= f.sumErrorBound * (1 + 1e-9) + 1e-14, "bits \(bits)")
       }
     }
   }

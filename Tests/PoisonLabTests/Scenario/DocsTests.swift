@@ -38,7 +38,9 @@ struct DocsTests {
     for spec in ChannelSettings.keys + SecureAggregationSettings.keys {
       #expect(docs.contains("| `\(spec.key)` |"), "channel key \(spec.key) is not documented")
     }
-    for spec in ChannelSettings.keys { #expect(guide.contains(spec.key), "guide lacks \(spec.key)") }
+    for spec in ChannelSettings.keys {
+      #expect(guide.contains(spec.key), "guide lacks \(spec.key)")
+    }
   }
 
   @Test("the README names every registered plug-in and claims none of them missing")

@@ -56,7 +56,9 @@ public struct SecureAggregationSettings: Sendable, Equatable {
     ),
     ParameterSpec(
       "bits", .integer(min: 16, max: 48), default: .number(32),
-      doc: "the ring Z_(2^bits) of the fixed-point encoding (up to 48, so that encoding in double precision stays exact to half a unit)"),
+      doc:
+        "the ring Z_(2^bits) of the fixed-point encoding (up to 48, so that encoding in double precision stays exact to half a unit)"
+    ),
     ParameterSpec(
       "clip", .number(atLeast: 0, open: true), default: .number(1),
       doc: "every coordinate of the (weighted) update is clipped to [-clip, clip] before encoding"),

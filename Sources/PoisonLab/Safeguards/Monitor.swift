@@ -1,0 +1,188 @@
+/// What a monitor signal sees in a round: what the server sees.
+struct MonitorRound {
+  /// The round.
+  var round: Int
+  /// The updates that reached the defenses, and who claimed to send them.
+  var updates: UpdateSet
+  var ids: [Int]
+  /// The global model the round started from.
+  var global: [Float]
+  /// The new model's validation accuracy (with a validation gate).
+  var validationAccuracy: Double?
+  /// The run's seed tree (signals that draw randomness use `("monitor", name, round)`).
+  var seeds: SeedTree
+  /// Worker threads.
+  var threads: Int
+}
+
+/// What a signal measured in a round.
+enum SignalReading {
+  /// Values compared with their own history by a robust z-score; `upward`
+  /// alarms on high values, otherwise on low ones; `suspects` are the
+  /// clients the round's values point at.
+  case scored([(name: String, value: Double, upward: Bool)], suspects: [Int])
+  /// A signal that decides by itself (FLDetector's gap statistic).
+  case decided(alarm: Bool, value: Double, score: Double, threshold: Double, suspects: [Int])
+}
+
+/// A monitor signal: one file each, listed in ``SignalMonitor/signals``.
+protocol MonitorSignal: Sendable {
+  /// Name (the `signals` value), summary and reference.
+  static var descriptor: PluginDescriptor { get }
+  /// A fresh signal with no history.
+  init(window: Int)
+  /// Reads the round (nil: nothing measurable yet).
+  mutating func observe(_ round: MonitorRound) -> SignalReading?
+  /// Learns the round's outcome: the new global model and the applied aggregate.
+  mutating func commit(global: [Float], aggregate: [Float])
+  /// Forgets the model history (after a rollback or a restart).
+  mutating func reset()
+}
+
+extension MonitorSignal {
+  mutating func commit(global: [Float], aggregate: [Float]) {}
+  mutating func reset() {}
+}
+
+/// One alarm: a record of type `alarm`.
+public struct Alarm: Sendable, Equatable {
+  /// The round it fired in.
+  public var round: Int
+  /// The signal (a z-scored component such as `update_norm_max`, or `fldetector`).
+  public var signal: String
+  /// The signal's value this round.
+  public var value: Double
+  /// The robust z-score (FLDetector: the number of clusters its gap statistic found).
+  public var score: Double
+  /// What `score` was compared with.
+  public var threshold: Double
+  /// The clients the signal points at, ascending.
+  public var suspected: [Int]
+}
+
+/// The monitor: signals read every round, and their alarms.
+///
+/// Every round each signal is read; a z-scored value is
+/// compared with its own last `window` values by the robust z-score
+/// `(x - median) / (1.4826 MAD)` (Iglewicz & Hoaglin 1993; MAD scaled to a
+/// normal's standard deviation) and alarms beyond `threshold` in its bad
+/// direction, once at least 3 earlier values exist. A value equal to the
+/// median scores 0; a different value against a history with MAD 0 scores
+/// infinity. Every value joins its history, alarm or not.
+struct SignalMonitor {
+  /// The signals, in `list` order.
+  static let signals: [any MonitorSignal.Type] = [
+    UpdateNormSignal.self, CosineSignal.self, ValidationAccuracySignal.self, FLDetector.self,
+  ]
+  static var signalNames: [String] { signals.map { $0.descriptor.name } }
+
+  let settings: SafeguardSettings.Monitor
+  private var active: [any MonitorSignal]
+  private var history: [String: [Double]] = [:]
+
+  init(settings: SafeguardSettings.Monitor) {
+    self.settings = settings
+    active = settings.signals.compactMap { name in
+      Self.signals.first { $0.descriptor.name == name }.map { $0.init(window: settings.window) }
+    }
+  }
+
+  /// The robust z-score of `x` against `past`, or nil with fewer than 3 values.
+  static func robustZ(_ x: Double, against past: [Double]) -> Double? {
+    guard past.count >= 3 else { return nil }
+    let median = Self.median(past)
+    let mad = Self.median(past.map { abs($0 - median) })
+    if x == median { return 0 }
+    guard mad > 0 else { return x > median ? .infinity : -.infinity }
+    return (x - median) / (1.4826 * mad)
+  }
+
+  static func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    let n = s.count
+    guard n > 0 else { return 0 }
+    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+  }
+
+  /// Reads every signal and returns the alarms of the round.
+  mutating func observe(_ round: MonitorRound) -> [Alarm] {
+    var alarms: [Alarm] = []
+    for index in active.indices {
+      guard let reading = active[index].observe(round) else { continue }
+      switch reading {
+      case .scored(let values, let suspects):
+        for value in values {
+          var past = history[value.name] ?? []
+          if let z = Self.robustZ(value.value, against: past),
+            value.upward ? z > settings.threshold : z < -settings.threshold
+          {
+            alarms.append(
+              Alarm(
+                round: round.round, signal: value.name, value: value.value, score: z,
+                threshold: value.upward ? settings.threshold : -settings.threshold,
+                suspected: suspects.sorted()))
+          }
+          past.append(value.value)
+          if past.count > settings.window { past.removeFirst(past.count - settings.window) }
+          history[value.name] = past
+        }
+      case .decided(let alarm, let value, let score, let threshold, let suspects):
+        let name = type(of: active[index]).descriptor.name
+        if alarm {
+          alarms.append(
+            Alarm(
+              round: round.round, signal: name, value: value, score: score, threshold: threshold,
+              suspected: suspects.sorted()))
+        }
+      }
+    }
+    return alarms
+  }
+
+  /// Tells the signals the round's outcome.
+  mutating func commit(global: [Float], aggregate: [Float]) {
+    for index in active.indices { active[index].commit(global: global, aggregate: aggregate) }
+  }
+
+  /// Forgets every history (after a rollback or a restart the model is
+  /// an earlier one, whose updates would look anomalous against the old
+  /// history): alarms can fire again once 3 new values exist.
+  mutating func reset() {
+    for index in active.indices { active[index].reset() }
+    history = [:]
+  }
+}
+
+/// Norms, cosines and within-round outliers shared by the signals.
+enum RoundStatistics {
+  /// The L2 norm of row `i`.
+  static func norm(_ set: UpdateSet, _ i: Int) -> Double {
+    let d = set.dimension
+    var s = 0.0
+    for j in 0..<d { s += Double(set.values[i * d + j]) * Double(set.values[i * d + j]) }
+    return s.squareRoot()
+  }
+
+  /// The rows whose value's robust z-score within the round is beyond
+  /// `threshold` in the bad direction, or the single most extreme row.
+  static func outliers(_ values: [Double], threshold: Double, upward: Bool) -> [Int] {
+    guard !values.isEmpty else { return [] }
+    let median = SignalMonitor.median(values)
+    let mad = SignalMonitor.median(values.map { abs($0 - median) })
+    var found: [Int] = []
+    if mad > 0 {
+      for (i, v) in values.enumerated() {
+        let z = (v - median) / (1.4826 * mad)
+        if upward ? z > threshold : z < -threshold { found.append(i) }
+      }
+    }
+    if found.isEmpty {
+      let extreme =
+        upward
+        ? values.indices.max { values[$0] < values[$1] }
+        : values.indices.min { values[$0] < values[$1] }
+      if let extreme { found = [extreme] }
+    }
+    return found
+  }
+}

@@ -1,0 +1,183 @@
+/// The `safeguards` block: what the operator does across rounds.
+///
+/// - `validation`: a gate that evaluates every new global model on held-out
+///   clean data and rejects the round when it got worse (``ValidationGate``);
+/// - `monitor`: signals computed every round from what the server sees,
+///   with alarms (``SignalMonitor``);
+/// - `quarantine`: clients flagged too often are never selected again
+///   (``Quarantine``);
+/// - `response`: what an alarm triggers, `rollback` or `retrain`
+///   (``Response``).
+public struct SafeguardSettings: Sendable, Equatable {
+  /// The validation gate.
+  public struct Validation: Sendable, Equatable {
+    /// Clean training samples the server keeps.
+    public var size: Int
+    /// Largest accepted drop of validation accuracy from the last accepted model.
+    public var maxDrop: Double
+    /// Largest accepted drop of any class's validation accuracy (nil: not checked).
+    public var perClassMaxDrop: Double?
+  }
+
+  /// The monitor.
+  public struct Monitor: Sendable, Equatable {
+    /// The signals, by name, in the order given.
+    public var signals: [String]
+    /// Rounds of history a signal is compared with (and FLDetector's N).
+    public var window: Int
+    /// Robust z-score above which an alarm fires.
+    public var threshold: Double
+  }
+
+  /// The quarantine rule.
+  public struct Quarantine: Sendable, Equatable {
+    /// Flags needed...
+    public var after: Int
+    /// ...within this many of the client's last participations.
+    public var window: Int
+  }
+
+  /// The response to an alarm.
+  public enum Response: String, Sendable, CaseIterable {
+    /// Restore the model saved before the implicated round, quarantine the suspects, go on.
+    case rollback
+    /// Restart from the initial model without the suspects.
+    case retrain
+  }
+
+  public var validation: Validation?
+  public var monitor: Monitor?
+  public var quarantine: Quarantine?
+  public var response: Response?
+
+  /// No safeguards.
+  public init() {}
+
+  /// Whether any safeguard is on.
+  public var isEmpty: Bool {
+    validation == nil && monitor == nil && quarantine == nil && response == nil
+  }
+
+  static let validationKeys: [ParameterSpec] = [
+    ParameterSpec(
+      "size", .integer(min: 10, max: 10_000_000), required: true,
+      doc:
+        "clean training samples the server keeps (class-proportional, removed from the clients' data)"
+    ),
+    ParameterSpec(
+      "max_drop", .number(min: 0, max: 1, minOpen: false, maxOpen: false), default: .number(0.02),
+      doc:
+        "reject a round whose model's validation accuracy is this much below the last accepted model's"
+    ),
+    ParameterSpec(
+      "per_class_max_drop", .number(min: 0, max: 1, minOpen: false, maxOpen: false),
+      doc:
+        "also reject it when any class's validation accuracy drops by more than this (default: not checked)"
+    ),
+  ]
+
+  static let monitorKeys: [ParameterSpec] = [
+    ParameterSpec(
+      "signals", .array(.choice(SignalMonitor.signalNames), minCount: 1, maxCount: nil),
+      default: .array([.string("update_norm")]),
+      doc: "what is watched: " + SignalMonitor.signalNames.joined(separator: ", ")),
+    ParameterSpec(
+      "window", .integer(min: 3, max: 1_000), default: .number(10),
+      doc: "rounds of its own history a signal is compared with (FLDetector: its N)"),
+    ParameterSpec(
+      "threshold", .number(atLeast: 0, open: true), default: .number(3.5),
+      doc: "robust z-score, (x - median) / (1.4826 MAD), beyond which an alarm fires"),
+  ]
+
+  static let quarantineKeys: [ParameterSpec] = [
+    ParameterSpec(
+      "after", .integer(min: 1, max: 1_000), default: .number(3),
+      doc: "flags (by the defense chain or the monitor) that shut a client out..."),
+    ParameterSpec(
+      "window", .integer(min: 1, max: 1_000), default: .number(5),
+      doc: "...within this many of its last participations"),
+  ]
+
+  static let responseKeys: [ParameterSpec] = [
+    ParameterSpec(
+      "name", .choice(Response.allCases.map(\.rawValue)), required: true,
+      doc:
+        "rollback: restore the model saved before the implicated round and quarantine the suspects; "
+        + "retrain: restart from the initial model without them")
+  ]
+
+  /// The block's keys.
+  public static let keys: [ParameterSpec] = [
+    ParameterSpec(
+      "validation", .object(validationKeys),
+      doc: "the gate: {\"size\": N, \"max_drop\": d, \"per_class_max_drop\": c}"),
+    ParameterSpec(
+      "monitor", .object(monitorKeys),
+      doc: "signals and alarms: {\"signals\": [...], \"window\": w, \"threshold\": z}"),
+    ParameterSpec(
+      "quarantine", .object(quarantineKeys),
+      doc: "never select again a client flagged in `after` of its last `window` participations"),
+    ParameterSpec(
+      "response", .object(responseKeys),
+      doc: "what an alarm triggers: {\"name\": \"rollback\" | \"retrain\"}"),
+  ]
+
+  /// Reads a validated block.
+  static func read(
+    _ p: Parameters, context: ScenarioContext, validator: inout SchemaValidator
+  ) -> SafeguardSettings? {
+    var settings = SafeguardSettings()
+    let errors = validator.errors.count
+    if case .object(let members)? = p["validation"] {
+      let v = Parameters(members: members, path: p.path("validation"), given: [])
+      settings.validation = Validation(
+        size: v.int("size") ?? 10, maxDrop: v.double("max_drop") ?? 0.02,
+        perClassMaxDrop: v.double("per_class_max_drop"))
+    }
+    if case .object(let members)? = p["monitor"] {
+      let m = Parameters(members: members, path: p.path("monitor"), given: [])
+      let signals: [String] =
+        if case .array(let items)? = m["signals"] {
+          items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        } else { ["update_norm"] }
+      if Set(signals).count != signals.count {
+        validator.fail(m.path("signals"), "lists a signal twice")
+      }
+      if signals.contains("validation_accuracy") && settings.validation == nil {
+        validator.fail(
+          m.path("signals"),
+          "validation_accuracy needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
+        )
+      }
+      if signals.contains("fldetector"), let n = context.clientsPerRound, n > FLDetector.maxClients
+      {
+        validator.fail(
+          m.path("signals"),
+          "fldetector clusters the clients' scores exactly (O(n^2) per round) and takes at most \(FLDetector.maxClients) clients per round, got \(n)"
+        )
+      }
+      settings.monitor = Monitor(
+        signals: signals, window: m.int("window") ?? 10, threshold: m.double("threshold") ?? 3.5)
+    }
+    if case .object(let members)? = p["quarantine"] {
+      let q = Parameters(members: members, path: p.path("quarantine"), given: [])
+      let after = q.int("after") ?? 3
+      let window = q.int("window") ?? 5
+      if after > window {
+        validator.fail(
+          q.path("after"),
+          "must be at most window (\(window)), got \(after); no client could ever be quarantined")
+      }
+      settings.quarantine = Quarantine(after: after, window: window)
+    }
+    if case .string(let name)? = p["response"]?["name"] {
+      settings.response = Response(rawValue: name)
+      if settings.monitor == nil {
+        validator.fail(
+          p.path("response"),
+          "responds to alarms, which only a monitor raises; add safeguards.monitor")
+      }
+    }
+    return validator.errors.count == errors ? settings : nil
+  }
+}

@@ -1,0 +1,47 @@
+/// `cosine`: how much the round's updates disagree in direction.
+///
+/// The spread (population standard deviation) of the pairwise
+/// cosine similarities of the round's updates, alarming when unusually high
+/// against its own history: honest IID updates point the same way, and
+/// crafted ones pull the similarities apart (the cosine view of FoolsGold,
+/// Fung et al. 2020, and FLAME, Nguyen et al. 2022).
+///
+/// Suspects: the clients whose mean cosine to the others is unusually low
+/// within the round (robust z-score below minus 3.5), or the lowest one.
+struct CosineSignal: MonitorSignal {
+  static let descriptor = PluginDescriptor(
+    name: "cosine",
+    summary: "spread of the round's pairwise cosine similarities, against its history",
+    reference:
+      "Fung, Yoon & Beschastnikh 2020, The Limitations of Federated Learning in Sybil Settings (RAID)"
+  )
+
+  init(window: Int) {}
+
+  mutating func observe(_ round: MonitorRound) -> SignalReading? {
+    let set = round.updates
+    let n = set.count
+    guard n >= 3 else { return nil }
+    let norms = (0..<n).map { RoundStatistics.norm(set, $0) }
+    let d = set.dimension
+    var cosines: [Double] = []
+    var meanCosine = [Double](repeating: 0, count: n)
+    for a in 0..<n {
+      for b in (a + 1)..<n {
+        var dot = 0.0
+        for j in 0..<d { dot += Double(set.values[a * d + j]) * Double(set.values[b * d + j]) }
+        let c = norms[a] > 0 && norms[b] > 0 ? dot / (norms[a] * norms[b]) : 0
+        cosines.append(c)
+        meanCosine[a] += c / Double(n - 1)
+        meanCosine[b] += c / Double(n - 1)
+      }
+    }
+    let mean = cosines.reduce(0, +) / Double(cosines.count)
+    let spread = (cosines.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(cosines.count))
+      .squareRoot()
+    let suspects = RoundStatistics.outliers(meanCosine, threshold: 3.5, upward: false).map {
+      round.ids[$0]
+    }
+    return .scored([("cosine_spread", spread, true)], suspects: suspects)
+  }
+}

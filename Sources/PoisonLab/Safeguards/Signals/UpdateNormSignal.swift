@@ -1,0 +1,36 @@
+/// `update_norm`: how long the round's updates are.
+///
+/// The median and the largest L2 norm of the round's updates,
+/// each alarming when unusually high against its own history (model
+/// replacement and scaling attacks send updates far longer than honest
+/// ones; norm-based detection as in Sun et al. 2019, "Can You Really
+/// Backdoor Federated Learning?").
+///
+/// Suspects: the clients whose norm's robust z-score within the round
+/// exceeds the monitor's threshold, or the client with the largest norm.
+struct UpdateNormSignal: MonitorSignal {
+  static let descriptor = PluginDescriptor(
+    name: "update_norm",
+    summary: "median and largest update norm of the round, against their history",
+    reference:
+      "Sun, Kairouz, Suresh & McMahan 2019, Can You Really Backdoor Federated Learning? (arXiv 1911.07963)"
+  )
+
+  private let threshold = 3.5
+
+  init(window: Int) {}
+
+  mutating func observe(_ round: MonitorRound) -> SignalReading? {
+    let set = round.updates
+    guard set.count > 0 else { return nil }
+    let norms = (0..<set.count).map { RoundStatistics.norm(set, $0) }
+    let suspects = RoundStatistics.outliers(norms, threshold: threshold, upward: true).map {
+      round.ids[$0]
+    }
+    return .scored(
+      [
+        ("update_norm_median", SignalMonitor.median(norms), true),
+        ("update_norm_max", norms.max() ?? 0, true),
+      ], suspects: suspects)
+  }
+}
