@@ -43,6 +43,8 @@ struct ChannelRound {
   var channel: UpdateChannel
   /// The scenario seed (the attacker's own keys derive from it).
   var seed: UInt64
+  /// The first id no identity has used yet (attacks that create identities take ids from here).
+  var firstNewIdentity: Int
 }
 
 /// Reads the `update` key of `impersonate` and `sybil`: a crafted-update
@@ -69,10 +71,15 @@ func nestedUpdateAttack(
     return nil
   }
   let outer = Set(AttackGroup.parameters.map(\.key))
+  let ownerKeys = Set(
+    (Registry.attacks.first { $0.descriptor.name == owner }?.descriptor.parameters ?? []).map(\.key)
+  )
   for key in p.given where outer.contains(key) {
     validator.fail(
       path.appending(key),
-      "belongs to the \(owner) attack itself, not to its update; move it up one level")
+      ownerKeys.contains(key)
+        ? "belongs to the \(owner) attack itself, not to its update; move it up one level"
+        : "does not apply: \(owner) sets who sends and when, and takes no \(key)")
   }
   guard validator.errors.isEmpty,
     let attack = type.init(p, context: context, validator: &validator) as? any UpdateAttack

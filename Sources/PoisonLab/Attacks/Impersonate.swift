@@ -4,8 +4,9 @@
 ///
 /// Each active, selected attacker takes a distinct honest victim, uniformly
 /// among the honest clients not selected this round (so its message adds a
-/// voice), or among the selected honest clients when every honest client
-/// takes part (stream `("attack", group, round)`). The attacker's own id
+/// voice); when there are fewer of those than attackers, among all honest
+/// clients (stream `("attack", group, round, "victims")`). A federation
+/// without honest clients cannot be impersonated (refused). The attacker's own id
 /// sends nothing. Without authentication the server believes the claimed id;
 /// with `ed25519` the signature does not verify under the victim's key.
 public struct Impersonate: UpdateAttack, ChannelAttack {

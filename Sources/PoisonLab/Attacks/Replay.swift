@@ -36,7 +36,7 @@ public struct Replay: ChannelAttack {
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
-    guard requireFederated("replay", parameters, context, &validator) != nil else { return nil }
+    guard requireFederatedChannel("replay", parameters, context, &validator) else { return nil }
     messages = parameters.int("messages") ?? 1
     lag = parameters.int("lag") ?? 1
     if let perRound = context.clientsPerRound, messages > perRound {
@@ -45,10 +45,12 @@ public struct Replay: ChannelAttack {
         "must be at most the \(perRound) clients per round, got \(messages)")
       return nil
     }
-    if let rounds = context.rounds, lag >= rounds {
+    let last = [context.rounds, parameters.int("end_round")].compactMap { $0 }.min()
+    if let last, lag >= last {
       validator.fail(
         parameters.path("lag"),
-        "must be less than the \(rounds) rounds, got \(lag); nothing could ever be replayed")
+        "must be less than the last attacking round (\(last)), got \(lag); nothing could ever be replayed"
+      )
       return nil
     }
   }
@@ -57,6 +59,9 @@ public struct Replay: ChannelAttack {
     _ messages: inout [ChannelMessage], round: ChannelRound, rng: inout SplitMix64
   ) {
     let r = round.round
+    // The attacker reads everything in transit: it captures this round's
+    // honest messages before replacing any.
+    let honestNow = messages.filter { $0.origin == .honest }
     if round.active, let old = captured[r - lag] {
       var current: [Int: Int] = [:]  // sender -> index of its honest message now
       for (i, m) in messages.enumerated() where m.origin == .honest { current[m.sender] = i }
@@ -69,7 +74,7 @@ public struct Replay: ChannelAttack {
         messages[index] = replayed
       }
     }
-    captured[r] = messages.filter { $0.origin == .honest }
+    captured[r] = honestNow
     captured[r - lag] = nil
   }
 }

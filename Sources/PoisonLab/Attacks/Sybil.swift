@@ -2,8 +2,8 @@
 /// with its own Ed25519 key, and sends `update` (a crafted-update attack,
 /// computed from the honest updates it sees on the network) from each.
 ///
-/// Identity ids follow the federation's (`clients + (round - 1) x identities
-/// + k`). Under `open` enrolment the server enrols each on first contact with
+/// Identity ids follow the federation's and are never reused (every sybil
+/// group of every round takes the next free ids). Under `open` enrolment the server enrols each on first contact with
 /// the key it presents, so its signatures verify: authentication is not sybil
 /// resistance (Douceur 2002). `closed` enrolment rejects them as unknown.
 /// Each reports `reported_samples` (default: the mean local count of the
@@ -35,7 +35,7 @@ public struct Sybil: ChannelAttack {
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
-    guard requireFederated("sybil", parameters, context, &validator) != nil,
+    guard requireFederatedChannel("sybil", parameters, context, &validator),
       let update = nestedUpdateAttack(
         parameters, owner: "sybil", context: context, validator: &validator)
     else { return nil }
@@ -63,7 +63,7 @@ public struct Sybil: ChannelAttack {
       benign: benign, attackers: identities, received: messages.count + identities)
     let crafted = update.craft(view, rng: &rng)
     for k in 0..<identities {
-      let id = round.clients + (round.round - 1) * identities + k
+      let id = round.firstNewIdentity + k
       var message = ChannelMessage(
         sender: id, round: round.round, modelDigest: round.digest,
         reportedSamples: reportedSamples ?? round.meanSamples,

@@ -47,7 +47,7 @@ public struct Tamper: ChannelAttack {
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
-    guard requireFederated("tamper", parameters, context, &validator) != nil else { return nil }
+    guard requireFederatedChannel("tamper", parameters, context, &validator) else { return nil }
     messages = parameters.int("messages") ?? 1
     transform = Transform(rawValue: parameters.string("transform") ?? "") ?? .signFlip
     factor = Float(parameters.double("factor") ?? 1)
@@ -80,6 +80,7 @@ public struct Tamper: ChannelAttack {
     guard round.active else { return }
     let honest = messages.indices.filter { messages[$0].origin == .honest }
     for index in choose(self.messages, from: honest, rng: &rng) {
+      let original = messages[index].update
       switch transform {
       case .signFlip:
         for j in messages[index].update.indices { messages[index].update[j].negate() }
@@ -90,7 +91,9 @@ public struct Tamper: ChannelAttack {
           messages[index].update[j] += Float(rng.nextGaussian() * std)
         }
       }
-      messages[index].origin = .malicious
+      // A rewrite that changed no bit (factor 1, noise below float32
+      // resolution) leaves an honest message.
+      if messages[index].update != original { messages[index].origin = .malicious }
     }
   }
 }

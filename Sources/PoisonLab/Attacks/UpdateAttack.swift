@@ -92,6 +92,21 @@ let knowledgeSpec = ParameterSpec(
 /// Every crafted-update attack's keys: the schedule and `knowledge`.
 let updateAttackSpecs = AttackGroup.parameters + [knowledgeSpec]
 
+/// Channel attacks exist only in federated runs.
+func requireFederatedChannel(
+  _ name: String, _ parameters: Parameters, _ context: ScenarioContext,
+  _ validator: inout SchemaValidator
+) -> Bool {
+  guard context.federated else {
+    validator.fail(
+      parameters.path.appending("name"),
+      "\"\(name)\" attacks the update channel between clients and server and needs a federation block"
+    )
+    return false
+  }
+  return true
+}
+
 /// Crafted-update attacks exist only in federated runs.
 func requireFederated(
   _ name: String, _ parameters: Parameters, _ context: ScenarioContext,

@@ -15,6 +15,8 @@ struct ChannelStage {
   private let seed: UInt64
   private let clients: Int
   private let meanSamples: Int
+  /// The next identity id never used (sybils take ids from here).
+  private var nextIdentity: Int
 
   /// Sets the channel up: the federation's clients enrolled with their true counts.
   /// - Parameters:
@@ -29,6 +31,7 @@ struct ChannelStage {
     seed = scenario.seed
     clients = samples.count
     meanSamples = samples.isEmpty ? 0 : samples.reduce(0, +) / samples.count
+    nextIdentity = samples.count
   }
 
   /// What one selected client sends.
@@ -67,6 +70,7 @@ struct ChannelStage {
     seed = channel.seed
     clients = 0
     meanSamples = 0
+    nextIdentity = 0
   }
 
   /// The clients' messages, signed in parallel under `ed25519`.
@@ -124,8 +128,11 @@ struct ChannelStage {
       var rng = seeds.generator("attack", g, round)
       let view = ChannelRound(
         round: round, digest: digest, clients: clients, meanSamples: meanSamples,
-        active: groups[g].isActive(round), channel: channel, seed: seed)
+        active: groups[g].isActive(round), channel: channel, seed: seed,
+        firstNewIdentity: nextIdentity)
+      let before = messages.count
       interceptors[k].attack.intercept(&messages, round: view, rng: &rng)
+      nextIdentity += max(0, messages.count - before)
     }
     let delivery = channel.receive(messages, round: round, digest: digest, threads: threads)
     var values: [Float] = []

@@ -118,11 +118,13 @@ public struct UpdateChannel {
   ) -> Delivery {
     var delivery = Delivery()
     delivery.messages = messages.count
-    // Signatures are checked in parallel (independent), decisions in order.
+    // Signatures are verified in parallel under the key enrolled when the
+    // round began, or the key a new identity presents; a message whose id
+    // was enrolled during the round under another key is verified again.
+    let keyUsed: [[UInt8]] = messages.map { registry[$0.sender]?.publicKey ?? $0.presentedKey }
     var valid = [Bool](repeating: true, count: messages.count)
     if authenticates {
-      let keyOf: [[UInt8]?] = messages.map { registry[$0.sender]?.publicKey ?? $0.presentedKey }
-      valid = ChannelCrypto.verifyAll(messages, keys: keyOf, threads: threads)
+      valid = ChannelCrypto.verifyAll(messages, keys: keyUsed.map { $0 }, threads: threads)
     }
     var seen = Set<Int>()
     for (index, message) in messages.enumerated() {
@@ -136,21 +138,20 @@ public struct UpdateChannel {
           }
         }
       }
-      if registry[message.sender] == nil {
-        guard settings.enrolment == .open else {
-          delivery.rejectedUnknown += 1
-          continue
-        }
-        if authenticates && (message.presentedKey.count != 32 || !valid[index]) {
-          // Enrolment needs a key and a message it signed.
-          delivery.rejectedSignature += 1
-          continue
-        }
-        registry[message.sender] = Enrolled(
-          publicKey: message.presentedKey, recordedSamples: message.reportedSamples)
+      let known = registry[message.sender]
+      if authenticates, let known, known.publicKey != keyUsed[index] {
+        valid[index] =
+          message.signature.count == 64
+          && ChannelCrypto.verify(
+            signature: message.signature, of: message.signedBytes, publicKey: known.publicKey)
+      }
+      if known == nil && settings.enrolment == .closed {
+        delivery.rejectedUnknown += 1
+        continue
       }
       if authenticates {
-        guard valid[index] else {
+        // A new identity must present a key and a message it signed.
+        guard valid[index], known != nil || message.presentedKey.count == 32 else {
           delivery.rejectedSignature += 1
           continue
         }
@@ -162,6 +163,11 @@ public struct UpdateChannel {
           delivery.rejectedDuplicate += 1
           continue
         }
+      }
+      // Open enrolment: first contact that passed every check enrols the identity.
+      if known == nil {
+        registry[message.sender] = Enrolled(
+          publicKey: message.presentedKey, recordedSamples: message.reportedSamples)
       }
       seen.insert(message.sender)
       rejected = false

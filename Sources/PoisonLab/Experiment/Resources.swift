@@ -263,9 +263,11 @@ extension Experiment {
       var channel = messages.multipliedSaturating(2).addingSaturating(captured)
         .addingSaturating(workers).multipliedSaturating(parameterBytes)
       if scenario.channel.secureAggregation != nil {
+        // n x n sealed and revealed shares (about 250 bytes each with their arrays).
         channel = channel.addingSaturating(
           n.multipliedSaturating(d).multipliedSaturating(12)
-            .addingSaturating(workers.multipliedSaturating(d).multipliedSaturating(16)))
+            .addingSaturating(workers.multipliedSaturating(d).multipliedSaturating(16))
+            .addingSaturating(n.multipliedSaturating(n).multipliedSaturating(256)))
       }
       parts.append(("channel", channel))
       let workspace =

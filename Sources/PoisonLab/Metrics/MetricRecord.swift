@@ -191,7 +191,7 @@ public struct MetricRecord: Sendable, Equatable {
     "detection_precision", "detection_recall", "epsilon", "messages", "rejected_signature",
     "rejected_stale", "rejected_unknown", "rejected_duplicate", "honest_dropped", "quarantined",
     "false_quarantined", "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks",
-    "recovery_rounds", "gate_rejected_rounds",
+    "recovery_rounds", "gate_rejected_rounds", "secure_aggregation_failed_rounds",
   ]
 
   /// The value of a metric by name (nil when null or unknown).
@@ -222,6 +222,8 @@ public struct MetricRecord: Sendable, Equatable {
     case "rollbacks": return totals?.safeguards.map { Double($0.rollbacks) }
     case "recovery_rounds": return totals?.safeguards.map { Double($0.recoveryRounds) }
     case "gate_rejected_rounds": return totals?.safeguards.map { Double($0.rejectedRounds) }
+    case "secure_aggregation_failed_rounds":
+      return totals?.secureAggregationFailedRounds.map(Double.init)
     default: return nil
     }
   }

@@ -529,6 +529,21 @@ public enum ScenarioLoader {
       attackJSON.append(p.json)
     }
     context.maliciousClients = taken.count
+    if let clients = context.clients, taken.count >= clients,
+      let entry = attacks.first(where: { $0.attack is Impersonate })
+    {
+      validator.fail(
+        entry.path.appending("name"),
+        "every one of the \(clients) clients is an attacker: there is no honest client to impersonate"
+      )
+    }
+    // Sybils enrolled under open enrolment reach the defenses: rules size n
+    // and their default f with them.
+    if channel.enrolment == .open {
+      let identities = attacks.compactMap { ($0.attack as? Sybil)?.identities }.reduce(0, +)
+      context.clientsPerRound = context.clientsPerRound.map { $0 + identities }
+      context.maliciousClients += identities
+    }
 
     // defenses
     let (defenses, defenseJSON) = parseDefenses(

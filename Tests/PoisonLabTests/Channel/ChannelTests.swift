@@ -255,6 +255,60 @@ struct ChannelBehaviourTests {
       ).isEmpty)
   }
 
+  @Test(
+    "review regressions: replay every round, disjoint sybil groups, no-op tamper, impersonating nobody"
+  )
+  func reviewRegressions() throws {
+    // The attacker captures before it replaces: 10 replays in every round after the first.
+    let replay = try records(
+      channelBase, threads: 1,
+      overrides: [
+        #"attack={"name": "replay", "messages": 10, "lag": 1}"#, "channel.authentication=ed25519",
+      ])
+    #expect(
+      replay.filter { $0.kind == .round }.map { $0.channel?.rejectedStale } == [0]
+        + [Int?](repeating: 10, count: 7))
+    // Two sybil groups never share an id or a key.
+    let sybils = try channelSummary([
+      "channel.authentication=ed25519", "channel.enrolment=open",
+      #"attack=[{"name": "sybil", "identities": 3, "update": {"name": "sign-flip"}}, {"name": "sybil", "identities": 5, "update": {"name": "sign-flip"}}]"#,
+    ])
+    #expect(sybils.totals?.channel?.rejected == 0 && sybils.totals?.maliciousTotal == 64)
+    // A rewrite that changes nothing is not an attack.
+    let noop = try channelSummary([#"attack={"name": "tamper", "transform": "scale", "factor": 1}"#]
+    )
+    #expect(noop.totals?.maliciousTotal == 0)
+    #expect(
+      scenarioErrors(
+        channelBase,
+        overrides: [
+          #"attack={"name": "impersonate", "clients": 10, "update": {"name": "sign-flip"}}"#
+        ])
+        == [
+          "attack.name: every one of the 10 clients is an attacker: there is no honest client to impersonate"
+        ])
+    #expect(
+      scenarioErrors(
+        channelBase, overrides: [#"attack={"name": "replay", "lag": 5, "end_round": 4}"#]
+      ).first?
+      .hasPrefix("attack.lag: must be less than the last attacking round (4)") == true)
+    // Open enrolment: sybils count in the n robust rules are checked against.
+    #expect(
+      scenarioErrors(
+        channelBase,
+        overrides: [
+          "channel.enrolment=open",
+          #"attack={"name": "sybil", "identities": 30, "update": {"name": "ipm"}}"#,
+          #"defense={"name": "krum", "f": 8}"#,
+        ]
+      ).isEmpty)
+    #expect(
+      scenarioErrors(channelBase, overrides: ["federation=null", #"attack={"name": "tamper"}"#])
+        .first
+        == "attack.name: \"tamper\" attacks the update channel between clients and server and needs a federation block"
+    )
+  }
+
   @Test("channel blocks are checked: keys, nested updates, transforms, federated only")
   func validation() {
     #expect(
@@ -268,7 +322,7 @@ struct ChannelBehaviourTests {
         channelBase,
         overrides: [#"attack={"name": "sybil", "update": {"name": "sign-flip", "clients": 2}}"#]
       ) == [
-        "attack.update.clients: belongs to the sybil attack itself, not to its update; move it up one level"
+        "attack.update.clients: does not apply: sybil sets who sends and when, and takes no clients"
       ])
     #expect(
       scenarioErrors(

@@ -111,7 +111,7 @@ struct ScenarioErrorTests {
         "name: missing required key (string: identifier printed in every output row)",
         #"dataset.name: unknown dataset "minst"; did you mean "mnist"? (known: fashion-mnist, mnist, cifar10, csv, synthetic)"#,
         "model.hidden[0]: must be integer in 1...65536, got 0",
-        #"expect.acuracy: unknown metric; did you mean "accuracy"? (metrics: accuracy, loss, attack_success, robust_accuracy, malicious, flagged, detection_precision, detection_recall, epsilon, messages, rejected_signature, rejected_stale, rejected_unknown, rejected_duplicate, honest_dropped, quarantined, false_quarantined, first_alarm_round, time_to_detect, false_alarms, rollbacks, recovery_rounds, gate_rejected_rounds)"#,
+        #"expect.acuracy: unknown metric; did you mean "accuracy"? (metrics: accuracy, loss, attack_success, robust_accuracy, malicious, flagged, detection_precision, detection_recall, epsilon, messages, rejected_signature, rejected_stale, rejected_unknown, rejected_duplicate, honest_dropped, quarantined, false_quarantined, first_alarm_round, time_to_detect, false_alarms, rollbacks, recovery_rounds, gate_rejected_rounds, secure_aggregation_failed_rounds)"#,
         "expect.loss: give min and/or max",
       ])
   }

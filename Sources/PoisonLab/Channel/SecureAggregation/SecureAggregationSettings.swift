@@ -6,6 +6,8 @@
 public struct SecureAggregationSettings: Sendable, Equatable {
   /// The protocols, by name.
   public static let names = ["pairwise-masking"]
+  /// Largest clients per round (the protocol is quadratic in them).
+  public static let maxClients = 1_000
 
   /// Survivors needed to unmask (t of Shamir's t-of-n).
   public var threshold: Int
@@ -80,6 +82,14 @@ public struct SecureAggregationSettings: Sendable, Equatable {
         p.path("threshold"),
         "must be at most the \(perRound) clients per round, got \(threshold); no round could ever be unmasked"
       )
+      problems = true
+    }
+    if perRound > Self.maxClients {
+      validator.fail(
+        path,
+        "pairwise masking makes about 3 n^2 key agreements and n^2 encrypted shares per round; "
+          + "\(perRound) clients per round is more than the \(Self.maxClients) it takes "
+          + "(SecAgg+'s sparse graph, Bell et al. 2020, is not implemented)")
       problems = true
     }
     if perRound < 2 {

@@ -11,7 +11,8 @@
 /// returns `sum_{k in U3} u_k`; the aggregate is that sum times
 /// `w̄ / sum_{k in U3} w_k`, which is exactly FedAvg over the clients whose
 /// input arrived when no coordinate is clipped (up to the fixed-point bound).
-/// The chain's post-processing (dp noise) then runs on the aggregate.
+/// The chain's post-processing (dp noise) then runs on the aggregate. A
+/// round whose surviving clients all weigh 0 fails like a threshold miss.
 struct SecureAggregator {
   let settings: SecureAggregationSettings
   let seed: UInt64
@@ -57,17 +58,18 @@ struct SecureAggregator {
     }
     let result = PairwiseMasking(settings: settings, seed: seed).run(
       round: round, ids: arrival.ids, inputs: inputs, dimension: d, threads: threads)
-    let figures = MetricRecord.SecureAggregationFigures(
+    var figures = MetricRecord.SecureAggregationFigures(
       failed: result.failed, dropped: result.droppedEarly + result.droppedLate,
       clientSeconds: result.clientSeconds, serverSeconds: result.serverSeconds,
       bytesPerClient: result.bytesPerClient)
     guard !result.failed else { return (nil, figures) }
     let included = (0..<n).filter { result.included[$0] }
     let includedWeight = included.reduce(0.0) { $0 + weights[$1] }
+    // The clients whose input arrived may all weigh 0 (the others dropped):
+    // like too few survivors, the round cannot be aggregated.
     guard includedWeight > 0 else {
-      throw DefenseError(
-        chain.names.last ?? "fedavg",
-        "the \(included.count) clients whose masked input arrived have weights summing to 0")
+      figures.failed = true
+      return (nil, figures)
     }
     var aggregate = result.sum.map { Float($0 * meanWeight / includedWeight) }
     chain.postprocess(
