@@ -14,7 +14,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDERS = {'attacks': 'Sources/PoisonLab/Attacks', 'defenses': 'Sources/PoisonLab/Defenses',
-           'partitions': 'Sources/PoisonLab/Data/Partitions'}
+           'partitions': 'Sources/PoisonLab/Data/Partitions',
+           'signals': 'Sources/PoisonLab/Safeguards/Signals'}
+OUT = {'signals': 'safeguards'}
 
 
 def doc_comments(folder):
@@ -24,9 +26,9 @@ def doc_comments(folder):
         if not file.endswith('.swift'):
             continue
         text = open(os.path.join(ROOT, folder, file)).read()
-        for match in re.finditer(r'((?:^///.*\n)+)public struct (\w+)', text, re.M):
+        for match in re.finditer(r'((?:^///.*\n)+)(?:public )?struct (\w+)', text, re.M):
             body = text[match.end():]
-            name = re.search(r'name: "([a-z0-9-]+)"', body[:600])
+            name = re.search(r'name: "([a-z0-9_-]+)"', body[:600])
             if name:
                 doc = '\n'.join(line[4:] if line.startswith('/// ') else line[3:] for line in match.group(1).splitlines())
                 found[name.group(1)] = (os.path.join(folder, file), doc.strip())
@@ -59,6 +61,13 @@ def example(family, plugin):
         after = 'mean' if plugin['name'] == 'dp' else 'median'
         chain = block if plugin['role'] == 'aggregator' else [block, {'name': after}]
         return {'federation': {'clients': 20}, 'attack': {'name': 'gaussian', 'clients': 4}, 'defense': chain}
+    if family == 'signals':
+        monitor = {'signals': [plugin['name']], 'window': 10, 'threshold': 3.5}
+        guards = {'monitor': monitor}
+        if plugin['name'] == 'validation_accuracy':
+            guards['validation'] = {'size': 1000, 'max_drop': 0.02}
+        return {'federation': {'clients': 20}, 'attack': {'name': 'alie', 'clients': 4, 'start_round': 6},
+                'defense': {'name': 'fedavg'}, 'safeguards': guards}
     return {'federation': {'clients': 20, 'partition': block}}
 
 
@@ -66,9 +75,12 @@ def main():
     listing = json.load(sys.stdin)
     for family, folder in FOLDERS.items():
         docs = doc_comments(folder)
-        out_dir = os.path.join(ROOT, 'docs', 'guides', family)
+        out_dir = os.path.join(ROOT, 'docs', 'guides', OUT.get(family, family))
         os.makedirs(out_dir, exist_ok=True)
-        for plugin in listing[family]:
+        for plugin in listing.get(family, []):
+            plugin.setdefault('notes', [])
+            plugin.setdefault('parameters', [])
+            plugin.setdefault('role', None)
             source, doc = docs.get(plugin['name'], (None, ''))
             lines = [f"# `{plugin['name']}`", '', plugin['summary'][0].upper() + plugin['summary'][1:] + '.', '']
             if doc:

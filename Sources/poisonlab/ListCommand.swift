@@ -11,7 +11,7 @@ struct ListCommand: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")), or channel.",
+      "A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")), or channel, safeguards.",
       valueName: "family"))
   var family: String?
 
@@ -19,8 +19,8 @@ struct ListCommand: ParsableCommand {
   var json = false
 
   func validate() throws {
-    let names = PluginFamily.allCases.map(\.rawValue) + ["channel"]
-    if let family, PluginFamily(rawValue: family) == nil && family != "channel" {
+    let names = PluginFamily.allCases.map(\.rawValue) + ["channel", "safeguards"]
+    if let family, PluginFamily(rawValue: family) == nil && !names.contains(family) {
       throw ValidationError(
         "unknown family \"\(family)\"\(Suggest.phrase(for: family, in: names)) (allowed: \(names.joined(separator: ", ")))"
       )
@@ -29,9 +29,10 @@ struct ListCommand: ParsableCommand {
 
   func run() throws {
     let families: [PluginFamily] =
-      family == "channel"
+      family == "channel" || family == "safeguards"
       ? [] : family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
     let showChannel = family == nil || family == "channel"
+    let showSafeguards = family == nil || family == "safeguards"
     if json {
       var members = families.map { family in
         JSONMember(
@@ -40,6 +41,19 @@ struct ListCommand: ParsableCommand {
       }
       if showChannel {
         members.append(JSONMember("channel", .array(ChannelSettings.keys.map(Self.json))))
+      }
+      if showSafeguards {
+        members.append(JSONMember("safeguards", .array(SafeguardSettings.keys.map(Self.json))))
+        members.append(
+          JSONMember(
+            "signals",
+            .array(
+              SafeguardSettings.signals.map { d in
+                .object([
+                  JSONMember("name", .string(d.name)), JSONMember("summary", .string(d.summary)),
+                  JSONMember("reference", d.reference.map { .string($0) } ?? .null),
+                ])
+              })))
       }
       Terminal.out(JSONValue.object(members).serialized(indent: 2) + "\n")
       return
@@ -65,6 +79,15 @@ struct ListCommand: ParsableCommand {
       text +=
         "channel (the scenario's channel block, federated runs; attacks on it are listed above)\n"
       for p in ChannelSettings.keys { text += Self.describe(p, indent: "  ") }
+    }
+    if showSafeguards {
+      text += "\nsafeguards (the scenario's safeguards block, federated runs)\n"
+      for p in SafeguardSettings.keys { text += Self.describe(p, indent: "  ") }
+      text += "  monitor signals:\n"
+      for d in SafeguardSettings.signals {
+        text += "    \(d.name)  —  \(d.summary)\n"
+        if let reference = d.reference { text += "        reference: \(reference)\n" }
+      }
     }
     Terminal.out(text)
   }

@@ -103,6 +103,8 @@ public struct DefenseContext: Sendable {
   public var clients: [Int] = []
   /// The server's own update on its clean root data (rules that declare `rootSize`).
   public var serverUpdate: [Float]?
+  /// Clients the safeguards quarantined so far (presumed Byzantine, never selected).
+  public var quarantined: Int = 0
 
   /// Creates a context.
   /// - Parameters:
@@ -127,10 +129,12 @@ public struct DefenseContext: Sendable {
   }
 
   /// The Byzantine count a rule should assume: the declared `f` less the
-  /// updates already rejected as non-finite.
+  /// updates already rejected as non-finite and the clients quarantined.
   /// - Parameter declared: the rule's `f`.
-  /// - Returns: `max(0, declared - rejectedNonFinite)`.
-  public func effectiveF(_ declared: Int) -> Int { max(0, declared - rejectedNonFinite) }
+  /// - Returns: `max(0, declared - rejectedNonFinite - quarantined)`.
+  public func effectiveF(_ declared: Int) -> Int {
+    max(0, declared - rejectedNonFinite - quarantined)
+  }
 }
 
 /// Which updates a defense rejected or gave zero weight, and its per-row scores.

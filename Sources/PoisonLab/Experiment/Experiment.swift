@@ -280,17 +280,30 @@ public struct Experiment {
   }
 
   /// The summary record: the last round plus totals and the `expect` verdict.
-  func summarize(last: MetricRecord, seconds total: Double, maliciousTotal: Int, flaggedTotal: Int)
-    -> MetricRecord
-  {
+  /// - Parameters:
+  ///   - last: the last round's record.
+  ///   - total: seconds of the whole run.
+  ///   - maliciousTotal: malicious items over the run.
+  ///   - flaggedTotal: flagged items over the run.
+  ///   - complete: adds the totals of the run's other parts (channel,
+  ///     safeguards) before `expect` is judged.
+  /// - Returns: the summary record.
+  func summarize(
+    last: MetricRecord, seconds total: Double, maliciousTotal: Int, flaggedTotal: Int,
+    complete: (inout MetricRecord.Totals) -> Void = { _ in }
+  ) -> MetricRecord {
     var summary = last
     summary.kind = .summary
     let rounds = scenario.training.rounds
-    let misses = scenario.expectations.compactMap { $0.miss(summary.metric($0.metric)) }
-    summary.totals = MetricRecord.Totals(
+    var totals = MetricRecord.Totals(
       rounds: rounds, totalSeconds: total, meanSecondsPerRound: total / Double(max(1, rounds)),
-      maliciousTotal: maliciousTotal, flaggedTotal: flaggedTotal,
-      expectPassed: scenario.expectations.isEmpty ? nil : misses.isEmpty, expectMisses: misses)
+      maliciousTotal: maliciousTotal, flaggedTotal: flaggedTotal, expectPassed: nil,
+      expectMisses: [])
+    complete(&totals)
+    summary.totals = totals
+    let misses = scenario.expectations.compactMap { $0.miss(summary.metric($0.metric)) }
+    summary.totals?.expectPassed = scenario.expectations.isEmpty ? nil : misses.isEmpty
+    summary.totals?.expectMisses = misses
     return summary
   }
 

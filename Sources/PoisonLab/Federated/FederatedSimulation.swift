@@ -348,7 +348,8 @@ struct FederatedSimulation {
           let outcome = try chain.run(
             arrival.updates, round: round, threads: experiment.threads,
             previousAggregate: previousAggregate, seeds: seeds, clients: arrival.ids,
-            serverUpdate: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) })
+            serverUpdate: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
+            quarantined: safeguards?.quarantine.clients.count ?? 0)
           aggregate = outcome.aggregate
           flaggedAccepted = outcome.flagged
         }
@@ -431,23 +432,25 @@ struct FederatedSimulation {
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
-    var summary = experiment.summarize(
+    let safeguardTotals = safeguards.map { stage in
+      MetricRecord.SafeguardTotals(
+        firstAlarmRound: firstAlarmRound,
+        timeToDetect: detectedRound.flatMap { a in firstAttackRound.map { a - $0 } },
+        falseAlarms: falseAlarms, rollbacks: stage.responses,
+        recoveryRounds: stage.recoveryRounds, rejectedRounds: gateRejected)
+    }
+    let secureFailed = scenario.channel.secureAggregation != nil ? secureFailedRounds : nil
+    let summary = experiment.summarize(
       last: last
         ?? experiment.evaluate(
           parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators, round: 0
         ),
       seconds: experiment.seconds(clock.now - started), maliciousTotal: maliciousTotal,
-      flaggedTotal: flaggedTotal)
-    summary.totals?.channel = channelTotals
-    if scenario.channel.secureAggregation != nil {
-      summary.totals?.secureAggregationFailedRounds = secureFailedRounds
-    }
-    if let safeguards {
-      summary.totals?.safeguards = MetricRecord.SafeguardTotals(
-        firstAlarmRound: firstAlarmRound,
-        timeToDetect: detectedRound.flatMap { a in firstAttackRound.map { a - $0 } },
-        falseAlarms: falseAlarms, rollbacks: safeguards.responses,
-        recoveryRounds: safeguards.recoveryRounds, rejectedRounds: gateRejected)
+      flaggedTotal: flaggedTotal
+    ) { totals in
+      totals.channel = channelTotals
+      totals.secureAggregationFailedRounds = secureFailed
+      totals.safeguards = safeguardTotals
     }
     do { try emit(summary) } catch { throw .output(error) }
     return summary

@@ -80,7 +80,7 @@ public struct TableFormat: ParameterlessFormat {
     if let g = totals.safeguards {
       text +=
         "  safeguards: first alarm \(g.firstAlarmRound.map { "in round \($0)" } ?? "never")"
-        + (g.timeToDetect.map { " (\($0) round(s) after the attack began)" } ?? "")
+        + (g.timeToDetect.map { "; attack detected \($0) round(s) after it began" } ?? "")
         + ", \(g.falseAlarms) false alarm(s), \(g.rollbacks) response(s) costing \(g.recoveryRounds) round(s), "
         + "gate rejected \(g.rejectedRounds) round(s)"
         + (record.safeguards.map {

@@ -66,9 +66,10 @@ public struct Alarm: Sendable, Equatable {
 /// compared with its own last `window` values by the robust z-score
 /// `(x - median) / (1.4826 MAD)` (Iglewicz & Hoaglin 1993; MAD scaled to a
 /// normal's standard deviation) and alarms beyond `threshold` in its bad
-/// direction, once at least 3 earlier values exist. A value equal to the
+/// direction, once its history holds `window` values. A value equal to the
 /// median scores 0; a different value against a history with MAD 0 scores
-/// infinity. Every value joins its history, alarm or not.
+/// infinity. Every value joins its history, alarm or not; a rollback takes
+/// the undone rounds' values out again.
 struct SignalMonitor {
   /// The signals, in `list` order.
   static let signals: [any MonitorSignal.Type] = [
@@ -78,7 +79,7 @@ struct SignalMonitor {
 
   let settings: SafeguardSettings.Monitor
   private var active: [any MonitorSignal]
-  private var history: [String: [Double]] = [:]
+  private var history: [String: [(round: Int, value: Double)]] = [:]
 
   init(settings: SafeguardSettings.Monitor) {
     self.settings = settings
@@ -87,9 +88,9 @@ struct SignalMonitor {
     }
   }
 
-  /// The robust z-score of `x` against `past`, or nil with fewer than 3 values.
-  static func robustZ(_ x: Double, against past: [Double]) -> Double? {
-    guard past.count >= 3 else { return nil }
+  /// The robust z-score of `x` against `past`, or nil with fewer than `minimum` values.
+  static func robustZ(_ x: Double, against past: [Double], minimum: Int = 3) -> Double? {
+    guard past.count >= max(1, minimum) else { return nil }
     let median = Self.median(past)
     let mad = Self.median(past.map { abs($0 - median) })
     if x == median { return 0 }
@@ -113,7 +114,8 @@ struct SignalMonitor {
       case .scored(let values, let suspects):
         for value in values {
           var past = history[value.name] ?? []
-          if let z = Self.robustZ(value.value, against: past),
+          if let z = Self.robustZ(
+            value.value, against: past.map(\.value), minimum: settings.window),
             value.upward ? z > settings.threshold : z < -settings.threshold
           {
             alarms.append(
@@ -122,7 +124,7 @@ struct SignalMonitor {
                 threshold: value.upward ? settings.threshold : -settings.threshold,
                 suspected: suspects.sorted()))
           }
-          past.append(value.value)
+          past.append((round.round, value.value))
           if past.count > settings.window { past.removeFirst(past.count - settings.window) }
           history[value.name] = past
         }
@@ -144,9 +146,17 @@ struct SignalMonitor {
     for index in active.indices { active[index].commit(global: global, aggregate: aggregate) }
   }
 
-  /// Forgets every history (after a rollback or a restart the model is
-  /// an earlier one, whose updates would look anomalous against the old
-  /// history): alarms can fire again once 3 new values exist.
+  /// After a rollback to the model saved before `round`: the values of the
+  /// rounds undone leave the histories, and the signals forget the model
+  /// trajectory (it jumped back).
+  mutating func rollBack(to round: Int) {
+    for index in active.indices { active[index].reset() }
+    for key in history.keys { history[key] = history[key]?.filter { $0.round < round } }
+  }
+
+  /// After a restart from the initial model: every history is forgotten
+  /// (the new model's updates would look anomalous against the old ones);
+  /// alarms can fire again once `window` new values exist.
   mutating func reset() {
     for index in active.indices { active[index].reset() }
     history = [:]

@@ -53,6 +53,9 @@ public struct SafeguardSettings: Sendable, Equatable {
   /// No safeguards.
   public init() {}
 
+  /// The monitor's signals, in `list` order.
+  public static var signals: [PluginDescriptor] { SignalMonitor.signals.map { $0.descriptor } }
+
   /// Whether any safeguard is on.
   public var isEmpty: Bool {
     validation == nil && monitor == nil && quarantine == nil && response == nil

@@ -119,12 +119,13 @@ struct SafeguardStage {
         let saved = checkpoints.keys.filter { $0 >= implicated }.min() ?? round
         model = checkpoints[saved] ?? global
         recoveryRounds += round - saved + 1
+        monitor?.rollBack(to: saved)
       case .retrain:
         model = initial
         recoveryRounds += round
         checkpoints = [:]
+        monitor?.reset()
       }
-      monitor?.reset()
       gate?.reset(to: model, evaluators: evaluators)
     }
     return Review(model: model, gate: gateDecision, alarms: alarms)

@@ -64,6 +64,33 @@ struct DocsTests {
     }
   }
 
+  @Test("every safeguard has a guide with its definition, paper and keys")
+  func safeguardGuides() throws {
+    for d in SafeguardSettings.signals {
+      let guide = try Self.read("docs/guides/safeguards/\(d.name).md")
+      #expect(guide.hasPrefix("# `\(d.name)`") && guide.contains("## Definition"))
+      if let reference = d.reference { #expect(guide.contains(reference), "\(d.name) reference") }
+    }
+    for (file, keys) in [
+      ("validation", ["size", "max_drop", "per_class_max_drop"]),
+      ("quarantine", ["after", "window"]),
+      ("response", ["rollback", "retrain"]),
+    ] {
+      let guide = try Self.read("docs/guides/safeguards/\(file).md")
+      #expect(guide.contains("## Definition"), "\(file)")
+      for key in keys { #expect(guide.contains("`\(key)`"), "\(file) lacks \(key)") }
+    }
+    let docs = try Self.read("docs/scenarios.md")
+    for spec in SafeguardSettings.keys {
+      #expect(docs.contains("| `\(spec.key)` |"), "safeguards.\(spec.key) is not documented")
+      if case .object(let nested) = spec.type {
+        for n in nested {
+          #expect(docs.contains("`\(spec.key).\(n.key)`"), "safeguards.\(spec.key).\(n.key)")
+        }
+      }
+    }
+  }
+
   @Test("every attack, defense and partition has a guide whose example validates")
   func guides() throws {
     for (family, folder) in [

@@ -1,0 +1,216 @@
+import Testing
+
+@testable import PoisonLab
+
+@Suite("Safeguards: hand-computed and reference goldens")
+struct SafeguardGoldenTests {
+  @Test(
+    "L-BFGS Hessian-vector product equals FLDetector's formula in NumPy (Fixtures/lbfgs_reference.py)"
+  )
+  func lbfgsGolden() throws {
+    let s: [[Float]] = [[1, 0, 0.5, 1.5], [0.5, 2, -1, 0.25], [-0.25, 1, 0.75, 0]]
+    let y: [[Float]] = [[2, 0.25, 1, 2.5], [0.75, 3, -1.25, 0.5], [-0.5, 1.5, 1, 0.25]]
+    let hv = try #require(LBFGS.hessianProduct(s: s, y: y, v: [0.3, -0.2, 0.7, 1.1]))
+    let expected = [0.7133016540142731, -0.17046434362547425, 1.16505300950539, 1.798190884577341]
+    for (a, b) in zip(hv, expected) { #expect(isClose(Double(a), b, rtol: 1e-5, atol: 1e-6)) }
+    // The secant equation holds for the newest pair: H s_N = y_N.
+    let secant = try #require(LBFGS.hessianProduct(s: s, y: y, v: s[2]))
+    #expect(allClose(secant, y[2], rtol: 1e-4, atol: 1e-5))
+    // sigma I when all pairs say so.
+    let scaled = try #require(
+      LBFGS.hessianProduct(
+        s: [[1, 0, 0], [0, 1, 1]], y: [[3, 0, 0], [0, 3, 3]], v: [1, 2, -1]))
+    #expect(allClose(scaled, [3, 6, -3], rtol: 1e-5))
+    #expect(LBFGS.hessianProduct(s: [[0, 0]], y: [[1, 1]], v: [1, 1]) == nil)
+  }
+
+  @Test("exact 1-D k-means: [1, 2, 10, 11] in 2 groups costs 1; brute force agrees (seed 5)")
+  func kmeans() {
+    let fit = KMeans1D.fit([10, 1, 11, 2], k: 2)
+    #expect(fit.sse == 1 && fit.labels == [1, 0, 1, 0] && fit.centers == [1.5, 10.5])
+    #expect(KMeans1D.fit([4, 4, 4], k: 3).sse == 0)
+    var rng = SplitMix64(seed: 5)
+    for trial in 0..<40 {
+      let n = 2 + trial % 7
+      let values = (0..<n).map { _ in rng.nextGaussian() }
+      for k in 1...min(3, n) {
+        #expect(
+          abs(KMeans1D.fit(values, k: k).sse - bruteForce(values, k)) < 1e-9,
+          "trial \(trial) k \(k)")
+      }
+    }
+  }
+
+  /// The best k-means cost over every split of the sorted values into k runs.
+  func bruteForce(_ values: [Double], _ k: Int) -> Double {
+    let x = values.sorted()
+    func cost(_ part: ArraySlice<Double>) -> Double {
+      let mean = part.reduce(0, +) / Double(part.count)
+      return part.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+    }
+    func best(_ start: Int, _ groups: Int) -> Double {
+      if groups == 1 { return cost(x[start...]) }
+      var b = Double.infinity
+      for cut in (start + 1)...(x.count - groups + 1) where cut < x.count {
+        b = min(b, cost(x[start..<cut]) + best(cut, groups - 1))
+      }
+      return b
+    }
+    return best(0, k)
+  }
+
+  @Test(
+    "gap statistic: two separated groups give k > 1; evenly spread or equal values give 1 (seed 7)")
+  func gap() {
+    var rng = SplitMix64(seed: 7)
+    let clustered =
+      (0..<16).map { _ in 0.05 + 0.001 * rng.nextGaussian() } + [0.2, 0.21, 0.2, 0.19]
+    var r1 = SplitMix64(seed: 7)
+    #expect(KMeans1D.gapStatistic(clustered, rng: &r1) > 1)
+    var r2 = SplitMix64(seed: 7)
+    #expect(KMeans1D.gapStatistic((0..<20).map { Double($0) }, rng: &r2) == 1)
+    var r3 = SplitMix64(seed: 7)
+    #expect(KMeans1D.gapStatistic([0.3, 0.3, 0.3], rng: &r3) == 1)
+  }
+
+  @Test("robust z: (10 - 3) / (1.4826 x 1) against [1, 2, 3, 4, 100]; equal 0; MAD 0 infinite")
+  func robustZ() {
+    #expect(
+      isClose(SignalMonitor.robustZ(10, against: [1, 2, 3, 4, 100]) ?? 0, 7 / 1.4826, rtol: 1e-12))
+    #expect(SignalMonitor.robustZ(3, against: [1, 2, 3, 4, 100]) == 0)
+    #expect(SignalMonitor.robustZ(5, against: [1, 2]) == nil)
+    #expect(SignalMonitor.robustZ(5, against: [2, 2, 2]) == .infinity)
+    #expect(SignalMonitor.robustZ(1, against: [2, 2, 2]) == -.infinity)
+  }
+
+  @Test("quarantine: 2 flags within the last 3 participations")
+  func quarantine() {
+    var q = Quarantine(settings: .init(after: 2, window: 3))
+    q.record(participants: [1, 2], flagged: [1, 2])
+    q.record(participants: [1, 2], flagged: [])
+    q.record(participants: [2], flagged: [])
+    #expect(q.clients.isEmpty)
+    q.record(participants: [1, 2], flagged: [1, 2])
+    // Client 1: T F T -> 2 of 3; client 2: F F T (its first flag left the window).
+    #expect(q.clients == [1])
+    q.add([7])
+    #expect(q.clients == [1, 7])
+  }
+}
+
+/// A synthetic federation for behaviour tests (seconds).
+let safeguardBase =
+  #"{"name": "sg", "seed": 3, "dataset": {"name": "synthetic", "classes": 4, "features": 16, "train_size": 1600, "test_size": 400, "separation": 6}, "model": {"name": "mlp", "hidden": [24]}, "training": {"rounds": 12, "batch_size": 16, "learning_rate": 0.05}, "federation": {"clients": 10}}"#
+
+@Suite("Safeguards end to end", .serialized)
+struct SafeguardBehaviourTests {
+  func run(_ overrides: [String], threads: Int = 2) throws -> [MetricRecord] {
+    try records(safeguardBase, threads: threads, overrides: overrides)
+  }
+
+  @Test("the gate rejects the attacked rounds and keeps accuracy near the clean run's")
+  func gate() throws {
+    let gate = #"safeguards={"validation": {"size": 200, "max_drop": 0.02}}"#
+    let attack =
+      #"attack={"name": "scaling", "clients": 2, "factor": -10, "start_round": 4, "every": 2}"#
+    let clean = try #require(try run([gate]).last)
+    let attacked = try run([gate, attack])
+    // Only attacked rounds (4, 6, ..., 12) may be rejected, and some are.
+    let rejected = attacked.filter { $0.kind == .round && $0.safeguards?.gate == "rejected" }.map(
+      \.round)
+    #expect(!rejected.isEmpty && rejected.allSatisfy { $0 >= 4 && $0 % 2 == 0 })
+    #expect(attacked.filter { $0.kind == .round }.allSatisfy { $0.safeguards?.gate != nil })
+    let summary = try #require(attacked.last)
+    #expect(summary.totals?.safeguards?.rejectedRounds == rejected.count)
+    #expect(abs(summary.accuracy - clean.accuracy) <= 0.03)
+    let unguarded = try #require(try run([attack]).last)
+    #expect(unguarded.accuracy < summary.accuracy - 0.2)
+    #expect(unguarded.safeguards == nil && unguarded.totals?.safeguards == nil)
+  }
+
+  @Test("a single boosted update raises an update_norm alarm; rollback restores and quarantines")
+  func rollback() throws {
+    let attack =
+      #"attack={"name": "scaling", "clients": 1, "factor": 40, "start_round": 7, "end_round": 7}"#
+    let watch =
+      #"safeguards={"monitor": {"signals": ["update_norm"], "window": 5}, "response": {"name": "rollback"}}"#
+    let out = try run([attack, watch])
+    let alarms = out.filter { $0.kind == .alarm }
+    #expect(alarms.first?.round == 7 && alarms.first?.alarm?.suspected == [0])
+    #expect(alarms.first?.alarm?.signal == "update_norm_max")
+    let summary = try #require(out.last)
+    let g = try #require(summary.totals?.safeguards)
+    #expect(
+      g.firstAlarmRound == 7 && g.timeToDetect == 0 && g.rollbacks == 1 && g.recoveryRounds == 1)
+    #expect(g.falseAlarms == 0)
+    #expect(summary.safeguards?.quarantined == 1 && summary.safeguards?.falseQuarantined == 0)
+    // Round 7's model is the one saved before it: the same accuracy as round 6.
+    let r6 = out.first { $0.kind == .round && $0.round == 6 }
+    let r7 = out.first { $0.kind == .round && $0.round == 7 }
+    #expect(r6?.accuracy == r7?.accuracy && r6?.loss == r7?.loss)
+    let unwatched = try #require(try run([attack]).last)
+    #expect(summary.accuracy >= unwatched.accuracy)
+  }
+
+  @Test("every safeguard at once is deterministic for 1 and 2 threads")
+  func deterministic() throws {
+    let all =
+      #"safeguards={"validation": {"size": 200, "per_class_max_drop": 0.1}, "monitor": {"signals": ["update_norm", "cosine", "validation_accuracy", "fldetector"], "window": 4}, "quarantine": {"after": 2, "window": 3}, "response": {"name": "rollback"}}"#
+    let attack = #"attack={"name": "alie", "clients": 2, "start_round": 5}"#
+    let one = try run([all, attack], threads: 1)
+    #expect(try run([all, attack], threads: 2) == one)
+    #expect(one.contains { $0.kind == .alarm })
+    let retrain = #"safeguards.response.name=retrain"#
+    #expect(
+      try run([all, attack, retrain], threads: 1) == (try run([all, attack, retrain], threads: 2)))
+  }
+
+  @Test("invalid safeguards name the path and what is missing")
+  func validation() {
+    #expect(
+      scenarioErrors(safeguardBase, overrides: [#"safeguards={"response": {"name": "rollback"}}"#])
+        == [
+          "safeguards.response: responds to alarms, which only a monitor raises; add safeguards.monitor"
+        ])
+    #expect(
+      scenarioErrors(
+        safeguardBase, overrides: [#"safeguards={"monitor": {"signals": ["validation_accuracy"]}}"#]
+      ).first?.hasPrefix("safeguards.monitor.signals: validation_accuracy needs the held-out set")
+        == true)
+    #expect(
+      scenarioErrors(
+        safeguardBase, overrides: [#"safeguards={"quarantine": {"after": 4, "window": 3}}"#]
+      )
+      .first?.hasPrefix("safeguards.quarantine.after: must be at most window (3)") == true)
+    #expect(
+      scenarioErrors(
+        safeguardBase, overrides: [#"safeguards={"monitor": {"signals": ["update_norms"]}}"#]
+      ).first
+        == #"safeguards.monitor.signals[0]: unknown value "update_norms"; did you mean "update_norm"? (allowed: update_norm, cosine, validation_accuracy, fldetector)"#
+    )
+    #expect(
+      scenarioErrors(
+        safeguardBase, overrides: ["federation=null", #"safeguards={"quarantine": {}}"#]
+      )
+      .first?.hasPrefix("safeguards: applies to federated runs only") == true)
+  }
+
+  @Test("alarm records carry signal, value, score, threshold and suspects in every format")
+  func alarmRecords() throws {
+    let attack =
+      #"attack={"name": "scaling", "clients": 1, "factor": 40, "start_round": 7, "end_round": 7}"#
+    let watch = #"safeguards={"monitor": {"window": 5}}"#
+    let alarm = try #require(try run([attack, watch]).first { $0.kind == .alarm })
+    #expect(
+      alarm.fields.map(\.key) == [
+        "type", "scenario", "round", "signal", "value", "score", "threshold", "suspected",
+      ])
+    for name in Formats.names where name != "table" {
+      let format = try #require(Formats.named(name))
+      let text = format.begin() + format.line(for: alarm, index: 0) + format.end(count: 1)
+      #expect(text.contains("update_norm_max"), "\(name)")
+    }
+    let table = TableFormat().line(for: alarm, index: 0)
+    #expect(table.hasPrefix("  ! alarm in round 7: update_norm_max"))
+  }
+}
