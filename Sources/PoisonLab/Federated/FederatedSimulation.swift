@@ -387,7 +387,8 @@ struct FederatedSimulation {
         }
         let shut = stage.quarantine.clients
         safeguardFigures = MetricRecord.SafeguardFigures(
-          gate: review.gate, alarms: review.alarms.map(\.signal), quarantined: shut.count,
+          gate: review.gate, validationAccuracy: review.validationAccuracy,
+          alarms: review.alarms.map(\.signal), quarantined: shut.count,
           falseQuarantined: shut.filter {
             if case .honest = setup.roles[$0] { true } else { false }
           }.count)

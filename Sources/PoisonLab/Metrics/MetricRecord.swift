@@ -14,6 +14,8 @@ public struct MetricRecord: Sendable, Equatable {
   public struct SafeguardFigures: Sendable, Equatable {
     /// `accepted` or `rejected` by the validation gate (nil without one).
     public var gate: String?
+    /// The candidate model's accuracy on the gate's held-out set (nil without a gate).
+    public var validationAccuracy: Double? = nil
     /// The signals that raised an alarm this round.
     public var alarms: [String]
     /// Clients quarantined so far.
@@ -234,7 +236,8 @@ public struct MetricRecord: Sendable, Equatable {
     "malicious", "flagged", "detection_precision", "detection_recall", "epsilon", "messages",
     "rejected_signature", "rejected_stale", "rejected_unknown", "rejected_duplicate",
     "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
-    "secagg_server_seconds", "secagg_bytes_per_client", "gate", "alarms", "quarantined",
+    "secagg_server_seconds", "secagg_bytes_per_client", "gate", "validation_accuracy", "alarms",
+    "quarantined",
     "false_quarantined", "signal", "value", "score", "threshold", "suspected", "seconds", "rounds",
     "total_seconds",
     "mean_seconds_per_round", "malicious_total", "flagged_total", "messages_total",
@@ -288,6 +291,7 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("secagg_server_seconds", number(secureAggregation?.serverSeconds)),
       JSONMember("secagg_bytes_per_client", number(secureAggregation?.bytesPerClient)),
       JSONMember("gate", safeguards?.gate.map { .string($0) } ?? .null),
+      JSONMember("validation_accuracy", number(safeguards?.validationAccuracy)),
       JSONMember("alarms", safeguards.map { .array($0.alarms.map { .string($0) }) } ?? .null),
       JSONMember("quarantined", count(safeguards?.quarantined)),
       JSONMember("false_quarantined", count(safeguards?.falseQuarantined)),

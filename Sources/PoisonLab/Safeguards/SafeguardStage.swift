@@ -54,6 +54,8 @@ struct SafeguardStage {
     var model: [Float]
     /// `accepted` or `rejected` (nil without a gate).
     var gate: String?
+    /// The candidate's validation accuracy (nil without a gate).
+    var validationAccuracy: Double?
     /// The round's alarms.
     var alarms: [Alarm]
   }
@@ -128,6 +130,7 @@ struct SafeguardStage {
       }
       gate?.reset(to: model, evaluators: evaluators)
     }
-    return Review(model: model, gate: gateDecision, alarms: alarms)
+    return Review(
+      model: model, gate: gateDecision, validationAccuracy: validationAccuracy, alarms: alarms)
   }
 }

@@ -120,6 +120,13 @@ struct SafeguardBehaviourTests {
       \.round)
     #expect(!rejected.isEmpty && rejected.allSatisfy { $0 >= 4 && $0 % 2 == 0 })
     #expect(attacked.filter { $0.kind == .round }.allSatisfy { $0.safeguards?.gate != nil })
+    // No accepted round lowers validation accuracy by more than max_drop.
+    var last: Double?
+    for r in attacked where r.kind == .round && r.safeguards?.gate == "accepted" {
+      let a = try #require(r.safeguards?.validationAccuracy)
+      if let last { #expect(a >= last - 0.02 - 1e-12, "round \(r.round)") }
+      last = a
+    }
     let summary = try #require(attacked.last)
     #expect(summary.totals?.safeguards?.rejectedRounds == rejected.count)
     #expect(abs(summary.accuracy - clean.accuracy) <= 0.03)
