@@ -44,7 +44,35 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Write per-round accuracy and attack success curves to this SVG file.")
   var plot: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Write the final model to FILE (safetensors, PyTorch state_dict names).",
+      valueName: "file"))
+  var saveModel: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Start from a saved model; one saved by this scenario and seed resumes after its round.",
+      valueName: "file"))
+  var initModel: String?
+
+  @Option(
+    help: ArgumentHelp("Write a checkpoint every N rounds (with --checkpoint-dir).", valueName: "n")
+  )
+  var checkpointEvery: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "The existing folder for checkpoints, DIR/round-NNNN.safetensors.", valueName: "dir"))
+  var checkpointDir: String?
+
   func validate() throws {
+    if let n = checkpointEvery, n < 1 {
+      throw ValidationError("--checkpoint-every must be at least 1, got \(n)")
+    }
+    if (checkpointEvery == nil) != (checkpointDir == nil) {
+      throw ValidationError("--checkpoint-every and --checkpoint-dir go together")
+    }
     if let format, Formats.named(format) == nil {
       throw ValidationError(
         "unknown format \"\(format)\"\(Suggest.phrase(for: format, in: Formats.names)) (allowed: \(Formats.names.joined(separator: ", ")))"
@@ -68,9 +96,22 @@ struct RunCommand: ParsableCommand {
     }
     let threads = try Threads.resolve(self.threads)
     try scenarioOptions.preflight(scenario, threads: threads)
-    try checkDistinct([("the scenario", self.scenario), ("--output", output), ("--plot", plot)])
+    try checkDistinct([
+      ("the scenario", self.scenario), ("--output", output), ("--plot", plot),
+      ("--save-model", saveModel), ("--init-model", initModel),
+    ])
     try checkOutput(output)
     try checkOutput(plot)
+    try checkOutput(saveModel)
+    if let checkpointDir {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: checkpointDir, isDirectory: &isDirectory),
+        isDirectory.boolValue
+      else {
+        Terminal.error("poisonlab: --checkpoint-dir \(checkpointDir): no such folder")
+        throw ExitCode(Exit.runtime)
+      }
+    }
     let toFile = output.map { !OutputPath.isStandardOutput($0) } ?? false
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =
@@ -90,8 +131,11 @@ struct RunCommand: ParsableCommand {
       Terminal.fail(error)
     }
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
-    let experiment = Experiment(
+    var experiment = Experiment(
       scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())
+    experiment.modelFiles = ModelFileOptions(
+      save: saveModel, initial: initModel, checkpointEvery: checkpointEvery,
+      checkpointDirectory: checkpointDir)
     let summary: MetricRecord
     var rounds: [MetricRecord] = []
     func deliver(_ record: MetricRecord) throws(SinkError) {

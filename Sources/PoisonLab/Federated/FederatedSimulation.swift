@@ -51,6 +51,8 @@ struct FederatedSimulation {
     var root: Dataset?
     /// The validation gate's held-out clean data, normalised.
     var validation: Dataset?
+    /// The normalisation applied (raw inputs: `(x - offset) * factor`).
+    var normalizer: Normalizer
   }
 
   func prepare() throws(RunFailure) -> Setup {
@@ -142,7 +144,7 @@ struct FederatedSimulation {
     train = held
     return Setup(
       clean: clean, poisoned: poisoned, roles: roles, groups: groups, test: test, probe: probe,
-      poisonedSamples: poisonedSamples, root: root, validation: validation)
+      poisonedSamples: poisonedSamples, root: root, validation: validation, normalizer: normalizer)
   }
 
   /// The clients selected in `round`, ascending; quarantined clients
@@ -203,6 +205,8 @@ struct FederatedSimulation {
           + "\(scenario.model.descriptorName) with \(network.parameterCount) parameters"))
     var rng = seeds.generator("init")
     var global = network.initialParameters(using: &rng)
+    let firstRound: Int
+    (global, firstRound) = try experiment.startingModel(global, network: network, input: inputShape)
     BLAS.setThreads(1)
     let training = scenario.training
     let trainers = ClientTrainers(
@@ -229,7 +233,7 @@ struct FederatedSimulation {
     var last: MetricRecord?
     let d = network.parameterCount
 
-    for round in stride(from: 1, through: training.rounds, by: 1) {
+    for round in stride(from: firstRound, through: training.rounds, by: 1) {
       let roundStart = clock.now
       safeguards?.begin(round: round, global: global)
       let selected = select(
@@ -411,6 +415,9 @@ struct FederatedSimulation {
         + arrival.malicious.indices.filter { arrival.malicious[$0] && flaggedAccepted[$0] }.count
       maliciousTotal += maliciousCount
       flaggedTotal += flaggedCount
+      try experiment.checkpoint(
+        round: round, parameters: global, network: network, input: inputShape,
+        normalizer: setup.normalizer)
       guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
       var record = experiment.evaluate(
         parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators,
@@ -433,6 +440,9 @@ struct FederatedSimulation {
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
+    try experiment.saveFinalModel(
+      round: max(training.rounds, firstRound - 1), parameters: global, network: network,
+      input: inputShape, normalizer: setup.normalizer)
     let safeguardTotals = safeguards.map { stage in
       MetricRecord.SafeguardTotals(
         firstAlarmRound: firstAlarmRound,

@@ -1,0 +1,217 @@
+/// Saved models: a network's parameters as safetensors (``Safetensors``)
+/// named and laid out as PyTorch's `state_dict` of the same `nn.Sequential`
+/// (`layers.<index>.weight`, `layers.<index>.bias`, the index counting every
+/// layer: Conv2d, ReLU, MaxPool2d, Flatten, Linear), so that a PyTorch user
+/// can load the weights.
+///
+/// poisonlab computes channels-last (H, W, C); PyTorch channels-first. A
+/// `Linear` weight is `out x in`, as stored; a `Conv2d` weight is written
+/// as `out x in x kh x kw` (stored `out x kh x kw x in`); and a `Linear`
+/// whose input is a flattened image with several channels gets its columns
+/// reordered from the (H, W, C) to the (C, H, W) flattening, the order of
+/// `x.flatten(1)` on a PyTorch image batch. Loading undoes both.
+///
+/// `__metadata__` holds `format` (`poisonlab`), `architecture` (the
+/// scenario's `model` block as JSON), `input_shape` (`[C, H, W]`, or
+/// `[features]`), `classes`, `scenario`, `seed`, `round`,
+/// `poisonlab_version` and `normalization` (`{"offset": [...], "factor":
+/// [...]}`, applied to raw inputs as `(x - offset) * factor`).
+public enum ModelFile {
+  /// poisonlab's version, written into every model file.
+  public static let version = "0.1.0"
+
+  /// One tensor of the file and where its values live in the parameter vector.
+  struct Layout {
+    var name: String
+    var shape: [Int]
+    /// For each value in the file's order, its index in the parameter vector.
+    var indices: [Int]
+  }
+
+  /// The tensors of `network` for inputs of `input`'s shape.
+  static func layouts(_ network: Network, input: Shape) -> [Layout] {
+    var out: [Layout] = []
+    // The sample shape as it flows, and whether it is an image with channels.
+    var current = input
+    for (index, layer) in network.layers.enumerated() {
+      let base = network.offsets[index]
+      if let dense = layer as? Dense {
+        let image = current.height * current.width > 1 && current.channels > 1
+        let h = current.height
+        let w = current.width
+        let c = current.channels
+        var weight: [Int] = []
+        weight.reserveCapacity(dense.outputs * dense.inputs)
+        for o in 0..<dense.outputs {
+          for j in 0..<dense.inputs {
+            // j counts PyTorch's (C, H, W) flattening; map it to (H, W, C).
+            var column = j
+            if image {
+              let ch = j / (h * w)
+              let rest = j % (h * w)
+              column = rest * c + ch
+            }
+            weight.append(base + o * dense.inputs + column)
+          }
+        }
+        out.append(
+          Layout(
+            name: "layers.\(index).weight", shape: [dense.outputs, dense.inputs], indices: weight))
+        let bias = base + dense.outputs * dense.inputs
+        out.append(
+          Layout(
+            name: "layers.\(index).bias", shape: [dense.outputs],
+            indices: Array(bias..<(bias + dense.outputs))))
+      } else if let conv = layer as? Conv2D {
+        let k = conv.kernel
+        let cin = conv.shape.channels
+        var weight: [Int] = []
+        for o in 0..<conv.filters {
+          for i in 0..<cin {
+            for ky in 0..<k {
+              for kx in 0..<k { weight.append(base + ((o * k + ky) * k + kx) * cin + i) }
+            }
+          }
+        }
+        out.append(
+          Layout(name: "layers.\(index).weight", shape: [conv.filters, cin, k, k], indices: weight))
+        let bias = base + conv.filters * k * k * cin
+        out.append(
+          Layout(
+            name: "layers.\(index).bias", shape: [conv.filters],
+            indices: Array(bias..<(bias + conv.filters))))
+      }
+      // Flatten keeps the order: the next Linear reads the image it flattened.
+      if !(layer is Flatten) { current = layer.outputShape }
+    }
+    return out
+  }
+
+  /// What a model file says about itself.
+  public struct Metadata: Sendable, Equatable {
+    /// The `model` block, as JSON text.
+    public var architecture: String
+    /// The scenario's name.
+    public var scenario: String
+    /// The scenario's seed.
+    public var seed: UInt64
+    /// The last round trained (0: the initial model).
+    public var round: Int
+    /// `(x - offset) * factor` for raw inputs.
+    public var normalizer: Normalizer?
+  }
+
+  /// The bytes of a model file.
+  /// - Parameters:
+  ///   - parameters: the flat parameter vector.
+  ///   - network: its network.
+  ///   - input: the sample shape.
+  ///   - metadata: what to record.
+  /// - Returns: the file's bytes.
+  static func encode(
+    _ parameters: [Float], network: Network, input: Shape, metadata: Metadata
+  ) -> [UInt8] {
+    let tensors = layouts(network, input: input).map { layout in
+      Safetensors.Tensor(
+        name: layout.name, shape: layout.shape, values: layout.indices.map { parameters[$0] })
+    }
+    var meta: [(key: String, value: String)] = [
+      ("format", "poisonlab"), ("architecture", metadata.architecture),
+      ("input_shape", inputShape(input)), ("classes", String(network.outputCount)),
+      ("scenario", metadata.scenario), ("seed", String(metadata.seed)),
+      ("round", String(metadata.round)), ("poisonlab_version", version),
+    ]
+    if let n = metadata.normalizer {
+      let json = JSONValue.object([
+        JSONMember("offset", .array(n.offset.map { .number(Double($0)) })),
+        JSONMember("factor", .array(n.factor.map { .number(Double($0)) })),
+      ])
+      meta.append(("normalization", json.serialized()))
+    }
+    return Safetensors.encode(tensors, metadata: meta)
+  }
+
+  /// `[C, H, W]` for images, `[features]` otherwise.
+  static func inputShape(_ s: Shape) -> String {
+    s.height * s.width > 1 ? "[\(s.channels), \(s.height), \(s.width)]" : "[\(s.count)]"
+  }
+
+  /// Writes a model file atomically.
+  /// - Throws: `SinkError` when the file cannot be written.
+  public static func save(
+    _ parameters: [Float], network: Network, input: Shape, metadata: Metadata, to path: String
+  ) throws(SinkError) {
+    let file = try AtomicFile(path: path)
+    try file.write(encode(parameters, network: network, input: input, metadata: metadata))
+    try file.commit()
+  }
+
+  /// A model file that does not fit the network, or cannot be read.
+  public enum LoadError: Error, Sendable, CustomStringConvertible {
+    /// The file is missing, unreadable or corrupt (exit 3).
+    case data(DataError)
+    /// The file's tensors do not fit the scenario's model (exit 2).
+    case mismatch(file: String, reason: String)
+
+    public var description: String {
+      switch self {
+      case .data(let error): return "\(error)"
+      case .mismatch(let file, let reason): return "\(file): \(reason)"
+      }
+    }
+  }
+
+  /// Reads a model file into the parameter vector of `network`.
+  /// - Parameters:
+  ///   - path: the file.
+  ///   - network: the scenario's network.
+  ///   - input: the sample shape.
+  /// - Returns: the parameters, and the file's round, scenario and seed.
+  /// - Throws: `LoadError.data` for a missing or corrupt file,
+  ///   `LoadError.mismatch` for tensors that do not fit the network.
+  public static func load(_ path: String, network: Network, input: Shape) throws(LoadError) -> (
+    parameters: [Float], round: Int, scenario: String?, seed: UInt64?
+  ) {
+    let bytes: [UInt8]
+    do {
+      // Header, tensors, and a margin; a larger file is not one of ours.
+      bytes = try FileBytes.read(path, limit: network.parameterCount * 4 + (1 << 24))
+    } catch {
+      throw .data(error)
+    }
+    let decoded: (tensors: [Safetensors.Tensor], metadata: [String: String])
+    do {
+      decoded = try Safetensors.decode(bytes, file: path)
+    } catch {
+      throw .data(error)
+    }
+    var byName: [String: Safetensors.Tensor] = [:]
+    for t in decoded.tensors { byName[t.name] = t }
+    var parameters = [Float](repeating: 0, count: network.parameterCount)
+    let expected = layouts(network, input: input)
+    for layout in expected {
+      guard let tensor = byName.removeValue(forKey: layout.name) else {
+        throw .mismatch(
+          file: path,
+          reason:
+            "has no tensor \(layout.name) (shape \(layout.shape)) that the scenario's model needs")
+      }
+      guard tensor.shape == layout.shape else {
+        throw .mismatch(
+          file: path,
+          reason:
+            "tensor \(layout.name) has shape \(tensor.shape) but the scenario's model needs \(layout.shape)"
+        )
+      }
+      for (k, index) in layout.indices.enumerated() { parameters[index] = tensor.values[k] }
+    }
+    if let extra = byName.keys.sorted().first {
+      throw .mismatch(
+        file: path, reason: "holds tensor \(extra), which the scenario's model does not have")
+    }
+    return (
+      parameters, Int(decoded.metadata["round"] ?? "") ?? 0, decoded.metadata["scenario"],
+      decoded.metadata["seed"].flatMap { UInt64($0) }
+    )
+  }
+}

@@ -1,0 +1,101 @@
+/// The model files of a run (`--save-model`, `--init-model`,
+/// `--checkpoint-every`/`--checkpoint-dir`).
+public struct ModelFileOptions: Sendable, Equatable {
+  /// Write the final model here.
+  public var save: String?
+  /// Start from this model.
+  public var initial: String?
+  /// Write `round-NNNN.safetensors` every this many rounds...
+  public var checkpointEvery: Int?
+  /// ...into this folder.
+  public var checkpointDirectory: String?
+
+  /// No model files.
+  public init(
+    save: String? = nil, initial: String? = nil, checkpointEvery: Int? = nil,
+    checkpointDirectory: String? = nil
+  ) {
+    self.save = save
+    self.initial = initial
+    self.checkpointEvery = checkpointEvery
+    self.checkpointDirectory = checkpointDirectory
+  }
+
+  /// The checkpoint file of `round` in `directory`.
+  public static func checkpoint(_ directory: String, round: Int) -> String {
+    let digits = String(round)
+    return directory + "/round-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+      + ".safetensors"
+  }
+}
+
+/// What both runners share about model files: they attach here once.
+extension Experiment {
+  /// The model training starts from and the first round to run.
+  ///
+  /// The fresh model and round 1, or `--init-model`'s. A file saved by this scenario
+  /// with this seed resumes after its round (so a run from a checkpoint
+  /// continues as the uninterrupted run did); any other file's weights start
+  /// a run from round 1.
+  /// - Throws: `.scenario` (exit 2) when the file does not fit the model,
+  ///   `.data` (exit 3) when it cannot be read.
+  func startingModel(_ fresh: [Float], network: Network, input: Shape) throws(RunFailure) -> (
+    parameters: [Float], firstRound: Int
+  ) {
+    guard let path = modelFiles.initial else { return (fresh, 1) }
+    do {
+      let loaded = try ModelFile.load(path, network: network, input: input)
+      let resumes = loaded.scenario == scenario.name && loaded.seed == scenario.seed
+      return (loaded.parameters, resumes ? loaded.round + 1 : 1)
+    } catch {
+      switch error {
+      case .data(let e): throw .data(e)
+      case .mismatch(let file, let reason):
+        throw .scenario(
+          ScenarioErrors(
+            source: scenario.name,
+            errors: [
+              ScenarioError(JSONPath.root.appending("model"), "--init-model \(file) \(reason)")
+            ]))
+      }
+    }
+  }
+
+  /// What a model file of this run records.
+  func modelMetadata(round: Int, normalizer: Normalizer) -> ModelFile.Metadata {
+    ModelFile.Metadata(
+      architecture: scenario.resolved["model"]?.serialized() ?? "{}", scenario: scenario.name,
+      seed: scenario.seed, round: round, normalizer: normalizer)
+  }
+
+  /// Writes the checkpoint of `round` when one is due.
+  func checkpoint(
+    round: Int, parameters: [Float], network: Network, input: Shape, normalizer: Normalizer
+  ) throws(RunFailure) {
+    guard let every = modelFiles.checkpointEvery, let directory = modelFiles.checkpointDirectory,
+      round % every == 0
+    else { return }
+    do {
+      try ModelFile.save(
+        parameters, network: network, input: input,
+        metadata: modelMetadata(round: round, normalizer: normalizer),
+        to: ModelFileOptions.checkpoint(directory, round: round))
+    } catch {
+      throw .output(error)
+    }
+  }
+
+  /// Writes the final model when `--save-model` asks for it.
+  func saveFinalModel(
+    round: Int, parameters: [Float], network: Network, input: Shape, normalizer: Normalizer
+  ) throws(RunFailure) {
+    guard let path = modelFiles.save else { return }
+    do {
+      try ModelFile.save(
+        parameters, network: network, input: input,
+        metadata: modelMetadata(round: round, normalizer: normalizer), to: path)
+    } catch {
+      throw .output(error)
+    }
+  }
+}

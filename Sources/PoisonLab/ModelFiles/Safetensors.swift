@@ -1,0 +1,148 @@
+/// The safetensors format (Hugging Face, github.com/huggingface/safetensors).
+///
+/// An 8-byte little-endian header length N, N bytes of a JSON header, then
+/// the tensor data. The header maps each tensor name to `{"dtype",
+/// "shape", "data_offsets": [begin, end]}` (offsets into the data, which
+/// the tensors must cover without holes or overlaps) and may hold
+/// `__metadata__`, a map of strings. poisonlab writes `F32` tensors only,
+/// in little-endian order, pads the header with spaces to a multiple of 8
+/// bytes, and reads only what it writes, checking everything.
+enum Safetensors {
+  /// One tensor.
+  struct Tensor: Equatable {
+    var name: String
+    var shape: [Int]
+    var values: [Float]
+  }
+
+  /// The largest header read (the format's own reference limit is 100 MB).
+  static let maxHeader = 100_000_000
+
+  /// The file's bytes.
+  static func encode(_ tensors: [Tensor], metadata: [(key: String, value: String)]) -> [UInt8] {
+    var members: [JSONMember] = []
+    if !metadata.isEmpty {
+      members.append(
+        JSONMember("__metadata__", .object(metadata.map { JSONMember($0.key, .string($0.value)) })))
+    }
+    var offset = 0
+    for tensor in tensors {
+      let size = tensor.values.count * 4
+      members.append(
+        JSONMember(
+          tensor.name,
+          .object([
+            JSONMember("dtype", .string("F32")),
+            JSONMember("shape", .array(tensor.shape.map { .number(Double($0)) })),
+            JSONMember(
+              "data_offsets", .array([.number(Double(offset)), .number(Double(offset + size))])),
+          ])))
+      offset += size
+    }
+    var header = Array(JSONValue.object(members).serialized().utf8)
+    while header.count % 8 != 0 { header.append(0x20) }
+    var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) }
+    bytes.reserveCapacity(8 + header.count + offset)
+    bytes += header
+    for tensor in tensors {
+      for v in tensor.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+    }
+    return bytes
+  }
+
+  /// The tensors (in data order) and metadata of a file's bytes.
+  /// - Throws: `DataError.corrupt` naming `file` and what is wrong.
+  static func decode(_ bytes: [UInt8], file: String) throws(DataError)
+    -> (tensors: [Tensor], metadata: [String: String])
+  {
+    func corrupt(_ reason: String) -> DataError { .corrupt(file: file, reason: reason) }
+    guard bytes.count >= 8 else {
+      throw corrupt(
+        "is \(bytes.count) bytes long; a safetensors file starts with an 8-byte header length")
+    }
+    var length: UInt64 = 0
+    for k in stride(from: 7, through: 0, by: -1) { length = length << 8 | UInt64(bytes[k]) }
+    guard length <= UInt64(min(maxHeader, bytes.count - 8)) else {
+      throw corrupt(
+        "declares a \(length)-byte header but holds \(bytes.count - 8) bytes after the length (truncated, or not safetensors)"
+      )
+    }
+    let headerEnd = 8 + Int(length)
+    guard let text = String(validating: bytes[8..<headerEnd], as: UTF8.self),
+      let header = try? JSONParser.parse(text), case .object(let members) = header
+    else { throw corrupt("its header is not a JSON object") }
+    var metadata: [String: String] = [:]
+    var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
+    for member in members {
+      if member.key == "__metadata__" {
+        guard case .object(let items) = member.value else {
+          throw corrupt("__metadata__ is not an object of strings")
+        }
+        for item in items {
+          guard case .string(let s) = item.value else {
+            throw corrupt("__metadata__.\(item.key) is not a string")
+          }
+          metadata[item.key] = s
+        }
+        continue
+      }
+      guard case .string(let dtype)? = member.value["dtype"] else {
+        throw corrupt("tensor \(member.key) has no dtype")
+      }
+      guard dtype == "F32" else {
+        throw corrupt("tensor \(member.key) is \(dtype); poisonlab reads F32 tensors only")
+      }
+      guard case .array(let dims)? = member.value["shape"],
+        case .array(let offsets)? = member.value["data_offsets"], offsets.count == 2
+      else { throw corrupt("tensor \(member.key) lacks shape or data_offsets") }
+      var shape: [Int] = []
+      for dim in dims {
+        guard case .number(let x) = dim, let n = Int(exactly: x), n >= 0, n <= 1 << 40 else {
+          throw corrupt("tensor \(member.key) has an invalid shape")
+        }
+        shape.append(n)
+      }
+      guard case .number(let b) = offsets[0], case .number(let e) = offsets[1],
+        let begin = Int(exactly: b), let end = Int(exactly: e), begin >= 0, begin <= end
+      else { throw corrupt("tensor \(member.key) has invalid data_offsets") }
+      var count = 1
+      for n in shape {
+        let (product, overflow) = count.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw corrupt("tensor \(member.key) is too large") }
+        count = product
+      }
+      guard end - begin == count * 4 else {
+        throw corrupt(
+          "tensor \(member.key) has shape \(shape) (\(count * 4) bytes) but data_offsets span \(end - begin) bytes"
+        )
+      }
+      entries.append((member.key, shape, begin, end))
+    }
+    entries.sort { $0.begin < $1.begin }
+    var expected = 0
+    for entry in entries {
+      guard entry.begin == expected else {
+        throw corrupt(
+          "tensor \(entry.name)'s data does not follow the previous tensor's (holes or overlaps)")
+      }
+      expected = entry.end
+    }
+    guard headerEnd + expected == bytes.count else {
+      throw corrupt(
+        "holds \(bytes.count - headerEnd) bytes of tensor data but its header describes \(expected) (truncated or padded)"
+      )
+    }
+    let tensors = entries.map { entry -> Tensor in
+      var values = [Float](repeating: 0, count: (entry.end - entry.begin) / 4)
+      for i in values.indices {
+        let at = headerEnd + entry.begin + 4 * i
+        let bits =
+          UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16
+          | UInt32(bytes[at + 3]) << 24
+        values[i] = Float(bitPattern: bits)
+      }
+      return Tensor(name: entry.name, shape: entry.shape, values: values)
+    }
+    return (tensors, metadata)
+  }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+
+@testable import PoisonLab
+
+@Suite("Model files: safetensors")
+struct SafetensorsTests {
+  @Test("hand-built file: header length, JSON header padded to 8 bytes, little-endian floats")
+  func golden() throws {
+    let bytes = Safetensors.encode(
+      [Safetensors.Tensor(name: "a", shape: [2], values: [1, -2])], metadata: [("k", "v")])
+    let header =
+      #"{"__metadata__": {"k": "v"}, "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}"#
+    var padded = Array(header.utf8)
+    while padded.count % 8 != 0 { padded.append(0x20) }
+    #expect(Array(bytes[0..<8]) == [UInt8(padded.count), 0, 0, 0, 0, 0, 0, 0])
+    #expect(Array(bytes[8..<(8 + padded.count)]) == padded)
+    // 1.0 = 0x3F800000, -2.0 = 0xC0000000, little-endian.
+    #expect(Array(bytes[(8 + padded.count)...]) == [0, 0, 0x80, 0x3F, 0, 0, 0, 0xC0])
+    let decoded = try Safetensors.decode(bytes, file: "x")
+    #expect(decoded.tensors == [Safetensors.Tensor(name: "a", shape: [2], values: [1, -2])])
+    #expect(decoded.metadata == ["k": "v"])
+  }
+
+  @Test("corrupt files are named errors: truncated, bad length, dtype, holes, shape mismatch")
+  func corrupt() throws {
+    let good = Safetensors.encode(
+      [
+        Safetensors.Tensor(name: "a", shape: [2], values: [1, 2]),
+        Safetensors.Tensor(name: "b", shape: [1], values: [3]),
+      ], metadata: [])
+    func reason(_ bytes: [UInt8]) -> String? {
+      do {
+        _ = try Safetensors.decode(bytes, file: "m.safetensors")
+        return nil
+      } catch {
+        return "\(error)"
+      }
+    }
+    #expect(reason(good) == nil)
+    #expect(reason(Array(good.dropLast())).map { $0.contains("truncated or padded") } == true)
+    #expect(reason([1, 2, 3]).map { $0.contains("8-byte header length") } == true)
+    var long = good
+    long[0] = 0xFF
+    long[1] = 0xFF
+    #expect(reason(long).map { $0.contains("truncated, or not safetensors") } == true)
+    // Edits of the header that keep its length.
+    func edited(_ from: String, _ to: String) -> [UInt8] {
+      let n = Int(good[0])
+      let header = String(decoding: good[8..<(8 + n)], as: UTF8.self)
+        .replacingOccurrences(of: from, with: to)
+      return Array(good[0..<8]) + Array(header.utf8) + Array(good[(8 + n)...])
+    }
+    #expect(reason(edited("F32", "F16")).map { $0.contains("F32 tensors only") } == true)
+    #expect(reason(edited("[8, 12]", "[9, 13]")).map { $0.contains("holes or overlaps") } == true)
+    #expect(
+      reason(edited("\"shape\": [1]", "\"shape\": [2]")).map {
+        $0.contains("data_offsets span 4 bytes")
+      } == true)
+  }
+
+  @Test(
+    "PyTorch layouts: Conv2d out x in x kh x kw, Linear after a multi-channel flatten in C,H,W order"
+  )
+  func layouts() throws {
+    let input = Shape(height: 3, width: 3, channels: 2)
+    let conv = Conv2D(shape: input, filters: 2, kernel: 3, padding: 1)
+    let flatten = Flatten(shape: conv.outputShape)
+    let dense = Dense(inputs: flatten.outputShape.count, outputs: 2)
+    let network = Network(layers: [conv, ReLU(shape: conv.outputShape), flatten, dense])
+    let values = (0..<network.parameterCount).map { Float($0) }
+    let tensors = ModelFile.layouts(network, input: input)
+    #expect(
+      tensors.map(\.name) == [
+        "layers.0.weight", "layers.0.bias", "layers.3.weight", "layers.3.bias",
+      ])
+    #expect(tensors[0].shape == [2, 2, 3, 3] && tensors[2].shape == [2, 18])
+    // Conv weight [o, i, ky, kx] is stored at ((o k + ky) k + kx) cin + i.
+    let w = tensors[0].indices.map { values[$0] }
+    #expect(w[((1 * 2 + 0) * 3 + 2) * 3 + 1] == Float(((1 * 3 + 2) * 3 + 1) * 2 + 0))
+    // Linear column j (C,H,W) = c 9 + p reads the stored column p 2 + c.
+    let denseBase = network.offsets[3]
+    let lw = tensors[2].indices.map { values[$0] }
+    #expect(lw[1 * 18 + 9 + 4] == Float(denseBase + 1 * 18 + 4 * 2 + 1))
+    // Every parameter is written exactly once.
+    #expect(Set(tensors.flatMap(\.indices)) == Set(0..<network.parameterCount))
+  }
+
+  @Test("save then load is bit-exact (seed 4), and a mismatched model names tensor and shapes")
+  func roundTrip() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let input = Shape(height: 6, width: 6, channels: 1)
+    let network = CNNModel.network(input: input, classes: 3, channels: [3], kernel: 3, dense: [8])
+    var rng = SplitMix64(seed: 4)
+    var parameters = network.initialParameters(using: &rng)
+    parameters[0] = .leastNonzeroMagnitude
+    parameters[1] = -0.0
+    let file = dir.path + "/m.safetensors"
+    let metadata = ModelFile.Metadata(
+      architecture: "{}", scenario: "s", seed: 4, round: 7, normalizer: nil)
+    try ModelFile.save(parameters, network: network, input: input, metadata: metadata, to: file)
+    let loaded = try ModelFile.load(file, network: network, input: input)
+    #expect(loaded.parameters.map(\.bitPattern) == parameters.map(\.bitPattern))
+    #expect(loaded.round == 7 && loaded.scenario == "s" && loaded.seed == 4)
+    let other = CNNModel.network(input: input, classes: 3, channels: [4], kernel: 3, dense: [8])
+    #expect(throws: ModelFile.LoadError.self) {
+      _ = try ModelFile.load(file, network: other, input: input)
+    }
+    do {
+      _ = try ModelFile.load(file, network: other, input: input)
+    } catch {
+      #expect(
+        "\(error)".contains(
+          "tensor layers.0.weight has shape [3, 1, 3, 3] but the scenario's model needs [4, 1, 3, 3]"
+        ))
+    }
+  }
+}
+
+@Suite("Model files end to end", .serialized)
+struct ModelFileCLITests {
+  @Test(
+    "a checkpoint resumes the run: rows from that round on are identical to the uninterrupted run's"
+  )
+  func resume() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let text = try String(
+      contentsOfFile: CLI.root.path + "/scenarios/regression/smoke-federated.json", encoding: .utf8)
+    func rows(_ files: ModelFileOptions) throws -> [MetricRecord] {
+      var experiment = Experiment(scenario: try scenario(text), threads: 2)
+      experiment.modelFiles = files
+      var out: [MetricRecord] = []
+      try experiment.run { record in
+        var r = record
+        r.seconds = 0
+        if r.kind == .round { out.append(r) }
+      }
+      return out
+    }
+    let full = try rows(ModelFileOptions(checkpointEvery: 2, checkpointDirectory: dir.path))
+    let resumed = try rows(ModelFileOptions(initial: dir.path + "/round-0002.safetensors"))
+    #expect(full.count == 4 && resumed.map(\.round) == [3, 4])
+    #expect(Array(full.suffix(2)) == resumed)
+  }
+
+  @Test("NumPy alone reads the saved MLP and reproduces poisonlab's test accuracy exactly")
+  func numpyForward() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let model = dir.path + "/mlp.safetensors"
+    let r = try CLI.run([
+      "run", "scenarios/fashion-mnist-clean.json", "--format", "jsonl", "--save-model", model,
+      "--set", "dataset.train_size=3000", "--set", "training.rounds=1", "--set",
+      "model.hidden=[32]",
+      "--no-expect",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    guard
+      case .object(let summary)? = try? JSONParser.parse(
+        String(r.stdout.split(separator: "\n").last ?? ""))
+    else {
+      Issue.record("no summary")
+      return
+    }
+    let accuracy = summary.first { $0.key == "accuracy" }?.value
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    let data = "/usr/share/datasets/fashion-mnist"
+    process.arguments = [
+      CLI.root.path + "/Tests/PoisonLabTests/Fixtures/safetensors_forward.py", model,
+      data + "/t10k-images-idx3-ubyte.gz", data + "/t10k-labels-idx1-ubyte.gz",
+    ]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    let parts = text.split(separator: " ").compactMap {
+      Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    #expect(parts.count == 2)
+    if parts.count == 2, case .number(let a)? = accuracy {
+      #expect(parts[0] / parts[1] == a, "NumPy \(parts[0]) / \(parts[1]) against poisonlab \(a)")
+    }
+  }
+
+  @Test("--init-model: a corrupt file exits 3 naming it; a model of another shape exits 2")
+  func initModelErrors() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let smoke = "scenarios/regression/smoke-federated.json"
+    let junk = dir.write("junk.safetensors", [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    let corrupt = try CLI.run(["run", smoke, "--init-model", junk, "--format", "jsonl"])
+    #expect(corrupt.status == 3 && corrupt.stderr.contains(junk))
+    let model = dir.path + "/m.safetensors"
+    #expect(try CLI.run(["run", smoke, "--save-model", model, "--format", "jsonl"]).status == 0)
+    let other = try CLI.run([
+      "run", smoke, "--init-model", model, "--set", "model.hidden=[25]", "--format", "jsonl",
+    ])
+    #expect(other.status == 2)
+    #expect(
+      other.stderr.contains(
+        "tensor layers.0.weight has shape [24, 16] but the scenario's model needs [25, 16]"))
+    let usage = try CLI.run(["run", smoke, "--checkpoint-every", "2"])
+    #expect(usage.status == 2 && usage.stderr.contains("go together"))
+  }
+}
