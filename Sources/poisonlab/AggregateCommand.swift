@@ -40,8 +40,15 @@ struct AggregateCommand: ParsableCommand {
   @Option(help: "Output format: table or json (default: table on a terminal, json otherwise).")
   var format: String?
 
-  @Option(help: "Seed for defenses that draw random numbers (bucketing).")
-  var seed: UInt64 = 0
+  @Option(
+    help:
+      "Seed for defenses that draw random numbers (bucketing, dp); default: the round file's, or 0."
+  )
+  var seed: UInt64?
+
+  @Option(
+    help: "The round whose random streams the defenses draw from; default: the round file's, or 1.")
+  var round: Int?
 
   @Option(help: "Worker threads for coordinate-wise rules (default: all cores).")
   var threads: Int?
@@ -107,6 +114,29 @@ struct AggregateCommand: ParsableCommand {
       throw ExitCode(Exit.runtime)
     }
     let (n, d) = (matrix.shape[0], matrix.shape[1])
+    // A matrix from `run --save-updates` carries its round's facts in X.json.
+    let exported = UpdateExport.sidecar(of: updates).flatMap { $0.clients.count == n ? $0 : nil }
+    if let exported {
+      if rowWeights == nil && exported.weights.count == n { rowWeights = exported.weights }
+      if server == nil, serverUpdate == nil, let path = exported.serverUpdate {
+        do {
+          let g = try MatrixFile.read(path)
+          guard g.values.count == d else {
+            throw DataError.corrupt(
+              file: path, reason: "holds \(g.values.count) values for updates of \(d)")
+          }
+          server = g.values
+        } catch let error as DataError {
+          Terminal.error("poisonlab: \(error)")
+          throw ExitCode(Exit.runtime)
+        }
+      }
+      if format != "json" {
+        Terminal.line(
+          "round \(exported.round) of a --save-updates export: weights, client ids, seed and round from its .json"
+        )
+      }
+    }
     var chain: DefenseChain
     let resolved: JSONValue
     do {
@@ -120,8 +150,9 @@ struct AggregateCommand: ParsableCommand {
     let result: DefenseChain.Result
     do {
       result = try chain.run(
-        set, round: 1, threads: workers,
-        previousAggregate: nil, seeds: SeedTree(seed), serverUpdate: server)
+        set, round: round ?? exported?.round ?? 1, threads: workers,
+        previousAggregate: nil, seeds: SeedTree(seed ?? exported?.seed ?? 0),
+        clients: exported?.clients, serverUpdate: server, quarantined: exported?.quarantined ?? 0)
     } catch {
       Terminal.error("poisonlab: defense \(error)")
       throw ExitCode(Exit.runtime)

@@ -57,6 +57,12 @@ struct RunCommand: ParsableCommand {
   var initModel: String?
 
   @Option(
+    help: ArgumentHelp(
+      "Federated runs: write each round's received updates and their facts to this existing folder.",
+      valueName: "dir"))
+  var saveUpdates: String?
+
+  @Option(
     help: ArgumentHelp("Write a checkpoint every N rounds (with --checkpoint-dir).", valueName: "n")
   )
   var checkpointEvery: Int?
@@ -103,6 +109,25 @@ struct RunCommand: ParsableCommand {
     try checkOutput(output)
     try checkOutput(plot)
     try checkOutput(saveModel)
+    if saveUpdates != nil
+      && (scenario.federation == nil || scenario.channel.secureAggregation != nil)
+    {
+      Terminal.error(
+        "poisonlab: --save-updates writes the updates a federated server receives; "
+          + (scenario.federation == nil
+            ? "this scenario is centralized"
+            : "under channel.secure_aggregation the server sees only masked vectors"))
+      throw ExitCode(Exit.invalid)
+    }
+    if let saveUpdates {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: saveUpdates, isDirectory: &isDirectory),
+        isDirectory.boolValue
+      else {
+        Terminal.error("poisonlab: --save-updates \(saveUpdates): no such folder")
+        throw ExitCode(Exit.runtime)
+      }
+    }
     if let checkpointDir {
       var isDirectory: ObjCBool = false
       guard FileManager.default.fileExists(atPath: checkpointDir, isDirectory: &isDirectory),
@@ -133,6 +158,7 @@ struct RunCommand: ParsableCommand {
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
     var experiment = Experiment(
       scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())
+    experiment.updateExport = saveUpdates
     experiment.modelFiles = ModelFileOptions(
       save: saveModel, initial: initModel, checkpointEvery: checkpointEvery,
       checkpointDirectory: checkpointDir)

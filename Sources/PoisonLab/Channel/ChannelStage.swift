@@ -60,6 +60,8 @@ struct ChannelStage {
     var maliciousReceived: Int
     /// Malicious messages the channel rejected.
     var maliciousRejected: Int
+    /// The claimed ids of the messages the channel rejected.
+    var rejectedIds: [Int]
   }
 
   /// A channel with no attacks (benchmarks).
@@ -104,6 +106,12 @@ struct ChannelStage {
       }
     }
     return messages
+  }
+
+  /// The claimed ids of the messages not accepted.
+  private func rejectedIds(_ messages: [ChannelMessage], accepted: [Int]) -> [Int] {
+    let kept = Set(accepted)
+    return messages.indices.filter { !kept.contains($0) }.map { messages[$0].sender }
   }
 
   /// Sends the round's updates through the channel.
@@ -152,6 +160,7 @@ struct ChannelStage {
       malicious: delivery.accepted.map { messages[$0].origin == .malicious },
       counts: counts,
       maliciousReceived: messages.filter { $0.origin == .malicious }.count,
-      maliciousRejected: delivery.maliciousRejected)
+      maliciousRejected: delivery.maliciousRejected,
+      rejectedIds: rejectedIds(messages, accepted: delivery.accepted))
   }
 }

@@ -31,6 +31,8 @@ public struct Experiment {
   public var memoryBudget: MemoryBudget?
   /// Model files to read and write.
   public var modelFiles = ModelFileOptions()
+  /// Federated runs: write what the defense chain received each round here (`--save-updates`).
+  public var updateExport: String?
 
   /// Creates an experiment.
   /// - Parameters:
@@ -242,6 +244,13 @@ public struct Experiment {
     parameters: [Float], test: Dataset, probe: AttackProbe?, evaluators: [Evaluator], round: Int
   ) -> MetricRecord {
     let clean = Evaluator.evaluate(parameters: parameters, on: test, using: evaluators)
+    var confusion = [[Int]](
+      repeating: [Int](repeating: 0, count: test.classes), count: test.classes)
+    for (i, label) in test.labels.enumerated() {
+      let t = Int(label)
+      let p = Int(clean.predictions[i])
+      if t >= 0 && t < test.classes && p >= 0 && p < test.classes { confusion[t][p] += 1 }
+    }
     var attackSuccess: Double?
     var robust: Double?
     if let probe, probe.inputs.count > 0 {
@@ -250,10 +259,16 @@ public struct Experiment {
       attackSuccess = Double(hits) / Double(probe.inputs.count)
       if probe.reportsRobustAccuracy { robust = result.accuracy }
     }
-    return MetricRecord(
+    var record = MetricRecord(
       kind: .round, scenario: scenario.name, round: round, accuracy: clean.accuracy,
       loss: clean.meanLoss, attackSuccess: attackSuccess, robustAccuracy: robust,
       malicious: 0, flagged: 0, detectionPrecision: nil, detectionRecall: nil, seconds: 0)
+    record.confusion = confusion
+    record.classAccuracy = confusion.enumerated().map { c, row in
+      let total = row.reduce(0, +)
+      return total > 0 ? Double(row[c]) / Double(total) : 0
+    }
+    return record
   }
 
   /// Seconds in a duration.

@@ -340,6 +340,7 @@ struct FederatedSimulation {
       var aggregate = [Float](repeating: 0, count: d)
       var flaggedAccepted = [Bool](repeating: false, count: arrival.updates.count)
       var secureFigures: MetricRecord.SecureAggregationFigures?
+      var exportRound = false
       do {
         if let secure = scenario.channel.secureAggregation {
           let (sum, figures) = try SecureAggregator(settings: secure, seed: scenario.seed)
@@ -356,9 +357,22 @@ struct FederatedSimulation {
             quarantined: safeguards?.quarantine.clients.count ?? 0)
           aggregate = outcome.aggregate
           flaggedAccepted = outcome.flagged
+          exportRound = true
         }
       } catch {
         throw .defense(round: round, error)
+      }
+      if exportRound, let directory = experiment.updateExport {
+        do {
+          try UpdateExport.write(
+            directory: directory, round: round, seed: scenario.seed, updates: arrival.updates,
+            ids: arrival.ids, malicious: arrival.malicious, flagged: flaggedAccepted,
+            server: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
+            aggregate: aggregate, defense: scenario.resolved["defense"] ?? .null,
+            quarantined: safeguards?.quarantine.clients.count ?? 0)
+        } catch {
+          throw .output(error)
+        }
       }
       previousAggregate = aggregate
       let rate = training.serverLearningRate
@@ -427,6 +441,11 @@ struct FederatedSimulation {
       record.detectionPrecision = flaggedCount > 0 ? Double(caught) / Double(flaggedCount) : nil
       record.detectionRecall = maliciousCount > 0 ? Double(caught) / Double(maliciousCount) : nil
       record.channel = arrival.counts
+      record.flaggedClients = Array(
+        Set(
+          arrival.rejectedIds
+            + arrival.ids.indices.filter { flaggedAccepted[$0] }.map { arrival.ids[$0] })
+      ).sorted()
       record.secureAggregation = secureFigures
       record.safeguards = safeguardFigures
       if let privacy = chain.privacy {

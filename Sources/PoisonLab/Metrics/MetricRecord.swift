@@ -144,6 +144,13 @@ public struct MetricRecord: Sendable, Equatable {
   public var safeguards: SafeguardFigures? = nil
   /// The alarm of an `alarm` record.
   public var alarm: Alarm? = nil
+  /// Federated runs: the ids of the clients whose messages were rejected
+  /// or flagged this round, ascending (nil in centralized runs).
+  public var flaggedClients: [Int]? = nil
+  /// Test accuracy of each class (written on the summary).
+  public var classAccuracy: [Double]? = nil
+  /// The test confusion matrix, `[true class][predicted class]` (written on the summary).
+  public var confusion: [[Int]]? = nil
   /// Wall-clock seconds of this round (training and evaluation).
   public var seconds: Double
   /// Summary totals (nil for rounds).
@@ -233,7 +240,8 @@ public struct MetricRecord: Sendable, Equatable {
   /// The column names of every record type, in output order (CSV header).
   public static let columns: [String] = [
     "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
-    "malicious", "flagged", "detection_precision", "detection_recall", "epsilon", "messages",
+    "malicious", "flagged", "flagged_clients", "detection_precision", "detection_recall",
+    "epsilon", "messages",
     "rejected_signature", "rejected_stale", "rejected_unknown", "rejected_duplicate",
     "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
     "secagg_server_seconds", "secagg_bytes_per_client", "gate", "validation_accuracy", "alarms",
@@ -244,7 +252,8 @@ public struct MetricRecord: Sendable, Equatable {
     "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
     "rejected_duplicate_total", "honest_dropped_total", "secure_aggregation_failed_rounds",
     "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks", "recovery_rounds",
-    "gate_rejected_rounds", "expect_passed", "expect_misses",
+    "gate_rejected_rounds", "class_accuracy", "confusion_matrix", "expect_passed",
+    "expect_misses",
   ]
 
   /// The record's fields in output order; summary-only fields only on the summary.
@@ -272,6 +281,8 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("robust_accuracy", number(robustAccuracy)),
       JSONMember("malicious", .number(Double(malicious))),
       JSONMember("flagged", .number(Double(flagged))),
+      JSONMember(
+        "flagged_clients", flaggedClients.map { .array($0.map { .number(Double($0)) }) } ?? .null),
       JSONMember("detection_precision", number(detectionPrecision)),
       JSONMember("detection_recall", number(detectionRecall)),
       JSONMember("epsilon", number(epsilon)),
@@ -318,6 +329,11 @@ public struct MetricRecord: Sendable, Equatable {
         JSONMember("rollbacks", count(totals.safeguards?.rollbacks)),
         JSONMember("recovery_rounds", count(totals.safeguards?.recoveryRounds)),
         JSONMember("gate_rejected_rounds", count(totals.safeguards?.rejectedRounds)),
+        JSONMember(
+          "class_accuracy", classAccuracy.map { .array($0.map { .number($0) }) } ?? .null),
+        JSONMember(
+          "confusion_matrix",
+          confusion.map { .array($0.map { .array($0.map { .number(Double($0)) }) }) } ?? .null),
         JSONMember("expect_passed", totals.expectPassed.map { .bool($0) } ?? .null),
         JSONMember("expect_misses", .array(totals.expectMisses.map { .string($0) })),
       ]

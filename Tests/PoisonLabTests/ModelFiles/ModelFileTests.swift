@@ -208,3 +208,89 @@ struct ModelFileCLITests {
     #expect(usage.status == 2 && usage.stderr.contains("go together"))
   }
 }
+
+@Suite("Update export", .serialized)
+struct UpdateExportTests {
+  @Test("--save-updates then aggregate reproduces every stateless rule's aggregate bit for bit")
+  func reproduce() throws {
+    let base =
+      #"{"name": "x", "seed": 8, "dataset": {"name": "synthetic", "classes": 3, "features": 10, "train_size": 600, "test_size": 150, "separation": 5}, "model": {"name": "mlp", "hidden": [6]}, "training": {"rounds": 3, "batch_size": 16}, "federation": {"clients": 12}, "attack": {"name": "ipm", "clients": 2}}"#
+    // Rules that carry state from round to round cannot be replayed from one round's file.
+    let stateful: Set<String> = ["foolsgold", "centered-clipping"]
+    var checked = 0
+    for d in Registry.descriptors(.defenses) where Registry.role(.defenses, d.name) != "sanitizer" {
+      let block = #"{"name": "\#(d.name)"}"#
+      let chain =
+        Registry.role(.defenses, d.name) == "aggregator"
+        ? block : #"[\#(block), {"name": "\#(d.name == "dp" ? "mean" : "median")"}]"#
+      let dir = TemporaryDirectory()
+      defer { dir.cleanup() }
+      var experiment = Experiment(
+        scenario: try scenario(base, overrides: ["defense=\(chain)"]), threads: 2)
+      experiment.updateExport = dir.path
+      try experiment.run { _ in }
+      for round in 1...3 where round == 1 || !stateful.contains(d.name) {
+        let stem = UpdateExport.stem(dir.path, round: round)
+        let matrix = try MatrixFile.read(stem + ".npy")
+        let expected = try MatrixFile.read(stem + ".aggregate.npy").values
+        let facts = try #require(UpdateExport.sidecar(of: stem + ".npy"))
+        let (c, _) = try ScenarioLoader.defenseChain(
+          try JSONParser.parse(resolvedChain(stem)), source: "t", updates: matrix.shape[0])
+        try compare(c, matrix, facts, expected, d.name, round)
+      }
+      checked += 1
+    }
+    #expect(checked == Registry.descriptors(.defenses).count - 2)
+  }
+
+  /// The resolved chain recorded in the round's JSON.
+  func resolvedChain(_ stem: String) throws -> String {
+    let text = try String(contentsOfFile: stem + ".json", encoding: .utf8)
+    return try #require(try JSONParser.parse(text)["defense"]).serialized()
+  }
+
+  func compare(
+    _ chain: DefenseChain, _ matrix: NPYArray, _ facts: UpdateExport.Round, _ expected: [Float],
+    _ name: String, _ round: Int
+  ) throws {
+    var chain = chain
+    let set = UpdateSet(
+      values: matrix.values, count: matrix.shape[0], dimension: matrix.shape[1],
+      weights: facts.weights)
+    let server = try facts.serverUpdate.map { try MatrixFile.read($0).values }
+    let result = try chain.run(
+      set, round: facts.round, threads: 1, previousAggregate: nil, seeds: SeedTree(facts.seed),
+      clients: facts.clients, serverUpdate: server, quarantined: facts.quarantined)
+    #expect(
+      result.aggregate.map(\.bitPattern) == expected.map(\.bitPattern), "\(name) round \(round)")
+  }
+}
+
+@Suite("Records: flagged clients, class accuracy, confusion matrix")
+struct RecordDetailTests {
+  @Test(
+    "confusion rows sum to each class's test samples; its diagonal gives class and overall accuracy"
+  )
+  func confusion() throws {
+    let out = try records(
+      channelBase, threads: 2,
+      overrides: [#"defense={"name": "krum", "f": 2}"#, #"attack={"name": "ipm", "clients": 2}"#])
+    let summary = try #require(out.last)
+    let matrix = try #require(summary.confusion)
+    let perClass = try #require(summary.classAccuracy)
+    #expect(matrix.count == 4 && matrix.allSatisfy { $0.count == 4 })
+    #expect(matrix.map { $0.reduce(0, +) }.reduce(0, +) == 400)
+    for c in 0..<4 {
+      let total = matrix[c].reduce(0, +)
+      #expect(perClass[c] == Double(matrix[c][c]) / Double(total))
+    }
+    let correct = (0..<4).reduce(0) { $0 + matrix[$1][$1] }
+    #expect(Double(correct) / 400 == summary.accuracy)
+    for r in out where r.kind == .round {
+      #expect(r.flaggedClients?.count == r.flagged, "round \(r.round)")
+    }
+    let fields = summary.fields.map(\.key)
+    #expect(fields.contains("class_accuracy") && fields.contains("confusion_matrix"))
+    #expect(!(out.first?.fields.map(\.key).contains("confusion_matrix") ?? true))
+  }
+}
