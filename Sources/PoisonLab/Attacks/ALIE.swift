@@ -12,6 +12,13 @@ import Glibc
 /// with n the updates received and f the attackers among them (n = 25, f = 5
 /// gives 0.468). The common code variant `Phi^{-1}((n - f - s) / (n - f))`
 /// is not used: it gives z = 0 for n = 12, f = 2. `z` overrides.
+///
+/// `optimize: true` is ByzFL's optimal ALIE: each round z >= 0 is searched
+/// by ``LineMaximize`` (16 evaluations from z = 0, step 1, contraction 0.8)
+/// to maximise the distance between the output of the scenario's actual
+/// defense chain on the benign updates plus the attackers' and the benign
+/// mean. The attacker knows the defense, its parameters and the round's
+/// state.
 public struct ALIE: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "alie", summary: "send mean - z x std of the benign updates (paper's z by default)",
@@ -20,13 +27,21 @@ public struct ALIE: UpdateAttack {
     parameters: [
       ParameterSpec(
         "z", .number(min: nil, max: nil, minOpen: false, maxOpen: false),
-        doc: "override the paper's z")
+        doc: "override the paper's z"),
+      ParameterSpec(
+        "optimize", .boolean, default: .bool(false), mode: .federated,
+        doc:
+          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: LineMaximize, 16 evaluations)"
+      ),
     ] + updateAttackSpecs,
     notes: ["federated runs only"])
 
   public let knowledge: Knowledge
   /// The fixed z, or nil for the paper's formula.
   public let z: Double?
+  /// Search z each round against the defense chain.
+  public let optimize: Bool
+  public var knowsDefense: Bool { optimize }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -35,6 +50,12 @@ public struct ALIE: UpdateAttack {
     }
     self.knowledge = knowledge
     z = parameters.double("z")
+    optimize = parameters.bool("optimize") ?? false
+    if optimize && z != nil {
+      validator.fail(
+        parameters.path("z"), "is searched each round when optimize is true; remove one")
+      return nil
+    }
   }
 
   /// The paper's `z_max` for `n` updates of which `f` are malicious.
@@ -49,8 +70,14 @@ public struct ALIE: UpdateAttack {
   }
 
   public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
-    let zValue = Float(z ?? Self.paperZ(n: view.received, f: view.attackers))
     let (mean, std) = view.benignMoments()
+    if optimize {
+      let best = LineMaximize.search { z in
+        deviation(of: zip(mean, std).map { $0 - Float(z) * $1 }, view: view, mean: mean)
+      }
+      return view.repeated(zip(mean, std).map { $0 - Float(best) * $1 })
+    }
+    let zValue = Float(z ?? Self.paperZ(n: view.received, f: view.attackers))
     return view.repeated(zip(mean, std).map { $0 - zValue * $1 })
   }
 }

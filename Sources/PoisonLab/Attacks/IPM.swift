@@ -4,6 +4,10 @@
 /// attacker sends `-epsilon * mean(benign updates)`. A small epsilon (0.1,
 /// the default, as in epfml) targets median- and Krum-type rules; a large
 /// one (e.g. 100) defeats the mean.
+///
+/// `optimize: true` is ByzFL's optimal IPM: each round epsilon >= 0 is
+/// searched by ``LineMaximize`` against the scenario's actual defense
+/// chain, maximising the distance of its output from the benign mean.
 public struct IPM: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "ipm", summary: "send -epsilon x the mean benign update",
@@ -11,13 +15,21 @@ public struct IPM: UpdateAttack {
       "Xie, Koyejo & Gupta 2019, Fall of Empires: Breaking Byzantine-tolerant SGD by Inner Product Manipulation (UAI)",
     parameters: [
       ParameterSpec(
-        "epsilon", .number(atLeast: 0, open: true), default: .number(0.1), doc: "the multiplier")
+        "epsilon", .number(atLeast: 0, open: true), default: .number(0.1), doc: "the multiplier"),
+      ParameterSpec(
+        "optimize", .boolean, default: .bool(false), mode: .federated,
+        doc:
+          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: LineMaximize, 16 evaluations)"
+      ),
     ] + updateAttackSpecs,
     notes: ["federated runs only"])
 
   public let knowledge: Knowledge
   /// The multiplier.
   public let epsilon: Float
+  /// Search epsilon each round against the defense chain.
+  public let optimize: Bool
+  public var knowsDefense: Bool { optimize }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -26,9 +38,23 @@ public struct IPM: UpdateAttack {
     }
     self.knowledge = knowledge
     epsilon = Float(parameters.double("epsilon") ?? 0.1)
+    optimize = parameters.bool("optimize") ?? false
+    if optimize && parameters.given.contains("epsilon") {
+      validator.fail(
+        parameters.path("epsilon"), "is searched each round when optimize is true; remove one")
+      return nil
+    }
   }
 
   public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
-    view.repeated(view.benignMoments().mean.map { -epsilon * $0 })
+    let mean = view.benignMoments().mean
+    var factor = epsilon
+    if optimize {
+      factor = Float(
+        LineMaximize.search { e in
+          deviation(of: mean.map { -Float(e) * $0 }, view: view, mean: mean)
+        })
+    }
+    return view.repeated(mean.map { -factor * $0 })
   }
 }

@@ -28,6 +28,7 @@ public struct Impersonate: UpdateAttack, ChannelAttack {
   let update: any UpdateAttack
   public var knowledge: Knowledge { update.knowledge }
   public var needsOwnUpdates: Bool { update.needsOwnUpdates }
+  public var knowsDefense: Bool { update.knowsDefense }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {

@@ -28,6 +28,11 @@ enum Perturbation: String, CaseIterable {
 /// - min-sum: `sum_i |g_m - g_i|^2 <= min_j sum_i |g_j - g_i|^2`
 ///
 /// over the benign updates `g_i` (squared distances, as the official code).
+///
+/// `aggregator_aware: true` replaces the distance condition by the
+/// AGR-tailored objective, with the scenario's actual defense chain in the
+/// loop (see ``MinMaxAttack/tailored(_:mean:direction:)``): the attacker
+/// knows the defense.
 public struct MinMaxAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "min-max",
@@ -45,12 +50,20 @@ public struct MinMaxAttack: UpdateAttack {
       ParameterSpec(
         "gamma", .number(atLeast: 0, open: true), default: .number(50),
         doc: "initial scale of the search"),
+      ParameterSpec(
+        "aggregator_aware", .boolean, default: .bool(false), mode: .federated,
+        doc:
+          "AGR-tailored: search the scale to maximise the deviation of the scenario's actual defense chain from the benign mean"
+      ),
     ] + updateAttackSpecs
 
   public let knowledge: Knowledge
   let perturbation: Perturbation
   let gamma: Double
   let minSum: Bool
+  /// Search against the defense chain instead of the distance bound.
+  let aggregatorAware: Bool
+  public var knowsDefense: Bool { aggregatorAware }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -70,6 +83,7 @@ public struct MinMaxAttack: UpdateAttack {
       Perturbation(rawValue: parameters.string("perturbation") ?? "unit-vector") ?? .unitVector
     gamma = parameters.double("gamma") ?? 50
     self.minSum = minSum
+    aggregatorAware = parameters.bool("aggregator_aware") ?? false
   }
 
   public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
@@ -78,6 +92,7 @@ public struct MinMaxAttack: UpdateAttack {
     let (mean, std) = view.benignMoments()
     let p = perturbation.direction(mean: mean, std: std)
     guard n > 0 else { return view.repeated(mean) }
+    if aggregatorAware { return view.repeated(tailored(view, mean: mean, direction: p)) }
     let pairwise = benign.squaredDistances()
     let bound: Double
     if minSum {
@@ -109,6 +124,37 @@ public struct MinMaxAttack: UpdateAttack {
   }
 }
 
+extension MinMaxAttack {
+  /// The AGR-tailored search of Shejwalkar & Houmansadr (their official
+  /// code's loop): from `lambda = gamma` with step `gamma`, keep `mean -
+  /// lambda p` when the defense chain's output on the benign updates plus
+  /// the attackers' deviates more from the benign mean than the previous
+  /// proposal did (then `lambda += step / 2`), else `lambda -= step / 2`;
+  /// halve the step; stop when the last success is within 1e-5 of lambda
+  /// (at most 200 proposals).
+  func tailored(_ view: AttackView, mean: [Float], direction p: [Float]) -> [Float] {
+    var lambda = gamma
+    var step = gamma
+    var success = 0.0
+    var previous = -Double.infinity
+    var iterations = 0
+    while abs(success - lambda) > 1e-5 && iterations < 200 {
+      let candidate = zip(mean, p).map { $0 - Float(lambda) * $1 }
+      let loss = deviation(of: candidate, view: view, mean: mean)
+      if loss > previous {
+        success = lambda
+        lambda += step / 2
+      } else {
+        lambda -= step / 2
+      }
+      previous = loss
+      step /= 2
+      iterations += 1
+    }
+    return zip(mean, p).map { $0 - Float(success) * $1 }
+  }
+}
+
 /// Min-sum: min-max's search with the sum-of-distances condition (see ``MinMaxAttack``).
 public struct MinSumAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
@@ -131,4 +177,6 @@ public struct MinSumAttack: UpdateAttack {
   public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
     base.craft(view, rng: &rng)
   }
+
+  public var knowsDefense: Bool { base.knowsDefense }
 }

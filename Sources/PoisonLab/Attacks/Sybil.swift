@@ -39,6 +39,13 @@ public struct Sybil: ChannelAttack {
       let update = nestedUpdateAttack(
         parameters, owner: "sybil", context: context, validator: &validator)
     else { return nil }
+    if update.knowsDefense {
+      validator.fail(
+        parameters.path("update"),
+        "sybil identities craft in transit, without the defense chain in the loop; remove optimize or aggregator_aware"
+      )
+      return nil
+    }
     if update.knowledge == .own || update.needsOwnUpdates {
       validator.fail(
         parameters.path("update"),

@@ -11,6 +11,9 @@ public protocol UpdateAttack: Attack {
   /// Whether the attack needs each attacker's own benign update whatever its
   /// knowledge (e.g. `scaling`).
   var needsOwnUpdates: Bool { get }
+  /// Whether the attack runs the scenario's defense chain while crafting
+  /// (`optimize`, `aggregator_aware`): it knows the defense.
+  var knowsDefense: Bool { get }
   /// Crafts one update per attacking client.
   /// - Parameters:
   ///   - view: what the attackers know this round.
@@ -22,6 +25,25 @@ public protocol UpdateAttack: Attack {
 extension UpdateAttack {
   /// Most attacks only need what their knowledge gives.
   public var needsOwnUpdates: Bool { false }
+  /// Most attacks do not know the defense.
+  public var knowsDefense: Bool { false }
+
+  /// The distance of the defense's output from the benign mean when every
+  /// attacker sends `vector` (0 when the chain cannot run).
+  /// - Parameters:
+  ///   - vector: the malicious update.
+  ///   - view: the round.
+  ///   - mean: the benign mean.
+  /// - Returns: `||defense(benign + attackers x vector) - mean||`.
+  public func deviation(of vector: [Float], view: AttackView, mean: [Float]) -> Double {
+    guard let aggregate = view.defense?(view.repeated(vector)) else { return 0 }
+    var total = 0.0
+    for j in mean.indices {
+      let e = Double(aggregate[j]) - Double(mean[j])
+      total += e * e
+    }
+    return total.isFinite ? total.squareRoot() : 0
+  }
 }
 
 /// What the attackers know.
@@ -42,6 +64,13 @@ public struct AttackView: Sendable {
   public var attackers: Int
   /// Updates the server receives this round (n).
   public var received: Int
+  /// The defense chain an attacker who knows the defense runs.
+  ///
+  /// The scenario's actual defense chain run on the benign updates plus
+  /// the given malicious rows (`attackers x dimension`), or nil when it
+  /// cannot run: what a defense-aware attacker optimises against. Set only
+  /// for attacks that declare ``UpdateAttack/knowsDefense``.
+  public var defense: (@Sendable ([Float]) -> [Float]?)? = nil
 
   /// Creates a view.
   /// - Parameters:

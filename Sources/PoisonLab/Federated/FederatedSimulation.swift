@@ -320,8 +320,32 @@ struct FederatedSimulation {
           benign = own ?? gather(received, honestPositions, d: d)
         }
         var attackRng = seeds.generator("attack", g, round)
-        let view = AttackView(
+        var view = AttackView(
           benign: benign, own: own, attackers: positions.count, received: selected.count)
+        if attack.knowsDefense {
+          // The attacker runs a copy of the server's chain, in this round's state.
+          let probe = chain
+          let honestWeights = honestPositions.map { Double(setup.clean[selected[$0]].count) }
+          let attackerWeights = positions.map { position in
+            Double(setup.groups[g].reportedSamples ?? setup.clean[selected[position]].count)
+          }
+          let weights =
+            benign.count == honestWeights.count
+            ? honestWeights : [Double](repeating: 1, count: benign.count)
+          let context = (
+            round: round, threads: experiment.threads, previous: previousAggregate, seeds: seeds
+          )
+          view.defense = { rows in
+            var trial = probe
+            let set = UpdateSet(
+              values: benign.values + rows, count: benign.count + attackerWeights.count,
+              dimension: benign.dimension, weights: weights + attackerWeights)
+            return try? trial.run(
+              set, round: context.round, threads: context.threads,
+              previousAggregate: context.previous, seeds: context.seeds
+            ).aggregate
+          }
+        }
         let updates = attack.craft(view, rng: &attackRng)
         for (k, position) in positions.enumerated() {
           received.replaceSubrange(

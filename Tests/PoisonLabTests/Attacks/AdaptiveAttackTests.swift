@@ -1,0 +1,101 @@
+import Testing
+
+@testable import PoisonLab
+
+@Suite("Defense-aware attacks")
+struct AdaptiveAttackTests {
+  @Test("LineMaximize on -(x - 2.5)^2: hand-traced 16 evaluations end at 2.53048772608")
+  func lineMaximize() {
+    var calls = 0
+    let best = LineMaximize.search { x in
+      calls += 1
+      return -(x - 2.5) * (x - 2.5)
+    }
+    #expect(calls == 16)
+    #expect(abs(best - 2.530_487_726_08) < 1e-9)
+    // A decreasing objective keeps the start.
+    #expect(LineMaximize.search { -$0 } == 0)
+  }
+
+  /// A view of 8 benign updates (seed 21) whose defense is `rule`.
+  func view(_ rule: any Aggregator, attackers: Int = 3) -> AttackView {
+    let rows = (0..<8).map { gaussian(40, seed: UInt64(21 + $0), scale: 0.2) }
+    let benign = UpdateSet(rows: rows)
+    var view = AttackView(benign: benign, attackers: attackers, received: 8 + attackers)
+    let chain = DefenseChain([rule])
+    view.defense = { malicious in
+      var trial = chain
+      let set = UpdateSet(
+        values: benign.values + malicious, count: 8 + attackers, dimension: 40)
+      return try? trial.run(set, round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(1))
+        .aggregate
+    }
+    return view
+  }
+
+  @Test("optimized ALIE deviates the real rule at least as much as every fixed z of a grid")
+  func optimizedALIE() throws {
+    for rule in [TrimmedMean(f: 3) as any Aggregator, CoordinateMedian()] {
+      let v = view(rule)
+      let (mean, std) = v.benignMoments()
+      let optimized = try scenarioAttack(#"{"name": "alie", "clients": 3, "optimize": true}"#)
+      var rng = SplitMix64(seed: 0)
+      let crafted = Array(optimized.craft(v, rng: &rng).prefix(40))
+      let best = optimized.deviation(of: crafted, view: v, mean: mean)
+      for z in [0.5, 1, 1.5, 2, 3] {
+        let fixed = zip(mean, std).map { $0 - Float(z) * $1 }
+        #expect(best >= optimized.deviation(of: fixed, view: v, mean: mean) - 1e-9, "z \(z)")
+      }
+      #expect(best > 0)
+    }
+  }
+
+  @Test("AGR-tailored min-max deviates the real rule at least as much as the agnostic one")
+  func tailoredMinMax() throws {
+    let v = view(TrimmedMean(f: 3))
+    let mean = v.benignMoments().mean
+    let aware = try scenarioAttack(#"{"name": "min-max", "clients": 3, "aggregator_aware": true}"#)
+    let agnostic = try scenarioAttack(#"{"name": "min-max", "clients": 3}"#)
+    var r1 = SplitMix64(seed: 0)
+    var r2 = SplitMix64(seed: 0)
+    let a = aware.deviation(of: Array(aware.craft(v, rng: &r1).prefix(40)), view: v, mean: mean)
+    let b = agnostic.deviation(
+      of: Array(agnostic.craft(v, rng: &r2).prefix(40)), view: v, mean: mean)
+    #expect(a >= b)
+    #expect(aware.knowsDefense && !agnostic.knowsDefense)
+  }
+
+  /// An update attack built from a scenario block.
+  func scenarioAttack(_ block: String) throws -> any UpdateAttack {
+    let text =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}, "attack": \#(block)}"#
+    return try #require(try scenario(text).attacks.first?.attack as? any UpdateAttack)
+  }
+
+  @Test("a searched factor cannot also be fixed; sybils cannot know the defense")
+  func validation() {
+    let base =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}}"#
+    #expect(
+      scenarioErrors(
+        base, overrides: [#"attack={"name": "alie", "clients": 2, "optimize": true, "z": 1}"#])
+        == ["attack.z: is searched each round when optimize is true; remove one"])
+    #expect(
+      scenarioErrors(
+        base, overrides: [#"attack={"name": "ipm", "clients": 2, "optimize": true, "epsilon": 1}"#])
+        == ["attack.epsilon: is searched each round when optimize is true; remove one"])
+    #expect(
+      scenarioErrors(
+        base,
+        overrides: [
+          "channel.enrolment=open",
+          #"attack={"name": "sybil", "update": {"name": "alie", "optimize": true}}"#,
+        ]
+      ).first?.hasPrefix("attack.update: sybil identities craft in transit") == true)
+    #expect(
+      scenarioErrors(
+        base, overrides: ["federation=null", #"attack={"name": "alie", "optimize": true}"#]
+      )
+      .first?.contains("federation") == true)
+  }
+}
