@@ -115,7 +115,17 @@ struct AggregateCommand: ParsableCommand {
     }
     let (n, d) = (matrix.shape[0], matrix.shape[1])
     // A matrix from `run --save-updates` carries its round's facts in X.json.
-    let exported = UpdateExport.sidecar(of: updates).flatMap { $0.clients.count == n ? $0 : nil }
+    let sidecar = UpdateExport.sidecar(of: updates)
+    if let sidecar, sidecar.clients.count != n || sidecar.weights.count != n {
+      Terminal.error(
+        "poisonlab: \(updates): its .json describes \(sidecar.clients.count) rows, the matrix has \(n); ignoring the .json"
+      )
+    }
+    if let sidecar, sidecar.weights.contains(where: { !($0 >= 0) }) || sidecar.quarantined < 0 {
+      Terminal.error("poisonlab: \(updates): its .json holds negative weights or quarantine counts")
+      throw ExitCode(Exit.runtime)
+    }
+    let exported = sidecar.flatMap { $0.clients.count == n && $0.weights.count == n ? $0 : nil }
     if let exported {
       if rowWeights == nil && exported.weights.count == n { rowWeights = exported.weights }
       if server == nil, serverUpdate == nil, let path = exported.serverUpdate {
@@ -133,7 +143,8 @@ struct AggregateCommand: ParsableCommand {
       }
       if format != "json" {
         Terminal.line(
-          "round \(exported.round) of a --save-updates export: weights, client ids, seed and round from its .json"
+          "round \(exported.round) of a --save-updates export: weights, client ids, seed, round and "
+            + "the \(exported.quarantined) client(s) quarantined (rules assume f less them) from its .json"
         )
       }
     }

@@ -124,7 +124,10 @@ struct RunCommand: ParsableCommand {
       guard FileManager.default.fileExists(atPath: saveUpdates, isDirectory: &isDirectory),
         isDirectory.boolValue
       else {
-        Terminal.error("poisonlab: --save-updates \(saveUpdates): no such folder")
+        Terminal.error(
+          "poisonlab: --save-updates \(saveUpdates): "
+            + (FileManager.default.fileExists(atPath: saveUpdates)
+              ? "not a folder" : "no such folder"))
         throw ExitCode(Exit.runtime)
       }
     }
@@ -133,7 +136,10 @@ struct RunCommand: ParsableCommand {
       guard FileManager.default.fileExists(atPath: checkpointDir, isDirectory: &isDirectory),
         isDirectory.boolValue
       else {
-        Terminal.error("poisonlab: --checkpoint-dir \(checkpointDir): no such folder")
+        Terminal.error(
+          "poisonlab: --checkpoint-dir \(checkpointDir): "
+            + (FileManager.default.fileExists(atPath: checkpointDir)
+              ? "not a folder" : "no such folder"))
         throw ExitCode(Exit.runtime)
       }
     }

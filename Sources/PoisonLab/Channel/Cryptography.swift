@@ -35,6 +35,13 @@ enum ChannelCrypto {
     Array(SHA256.hash(data: bytes))
   }
 
+  /// SHA-256 of `bytes` in lowercase hex.
+  static func sha256Hex(_ bytes: [UInt8]) -> String {
+    bytes.withUnsafeBytes { sha256($0) }.map {
+      String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
+    }.joined()
+  }
+
   /// SHA-256 of a float vector's little-endian bytes (the global model digest).
   /// - Parameter values: the parameters.
   /// - Returns: the 32-byte digest.

@@ -100,7 +100,7 @@ struct CentralizedRun {
           parameters: parameters, test: data.test, probe: data.probe, evaluators: evaluators,
           round: 0),
       seconds: experiment.seconds(clock.now - started), maliciousTotal: data.poisoned.count,
-      flaggedTotal: detection.flagged)
+      flaggedTotal: detection.flagged, ran: training.rounds - firstRound + 1)
     do { try emit(summary) } catch { throw .output(error) }
     return summary
   }

@@ -171,16 +171,17 @@ public struct Experiment {
   ///   - total: seconds of the whole run.
   ///   - maliciousTotal: malicious items over the run.
   ///   - flaggedTotal: flagged items over the run.
+  ///   - ran: rounds run (fewer than `training.rounds` when resumed from a checkpoint).
   ///   - complete: adds the totals of the run's other parts (channel,
   ///     safeguards) before `expect` is judged.
   /// - Returns: the summary record.
   func summarize(
     last: MetricRecord, seconds total: Double, maliciousTotal: Int, flaggedTotal: Int,
-    complete: (inout MetricRecord.Totals) -> Void = { _ in }
+    ran: Int? = nil, complete: (inout MetricRecord.Totals) -> Void = { _ in }
   ) -> MetricRecord {
     var summary = last
     summary.kind = .summary
-    let rounds = scenario.training.rounds
+    let rounds = ran ?? scenario.training.rounds
     var totals = MetricRecord.Totals(
       rounds: rounds, totalSeconds: total, meanSecondsPerRound: total / Double(max(1, rounds)),
       maliciousTotal: maliciousTotal, flaggedTotal: flaggedTotal, expectPassed: nil,

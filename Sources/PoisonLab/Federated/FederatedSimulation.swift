@@ -205,6 +205,7 @@ struct FederatedSimulation {
           + "\(scenario.model.descriptorName) with \(network.parameterCount) parameters"))
     var rng = seeds.generator("init")
     var global = network.initialParameters(using: &rng)
+    let fresh = global
     let firstRound: Int
     (global, firstRound) = try experiment.startingModel(global, network: network, input: inputShape)
     BLAS.setThreads(1)
@@ -220,8 +221,8 @@ struct FederatedSimulation {
       scenario.safeguards.isEmpty
       ? nil
       : SafeguardStage(
-        settings: scenario.safeguards, validation: setup.validation, initial: global,
-        evaluators: evaluators)
+        settings: scenario.safeguards, validation: setup.validation, initial: fresh,
+        evaluators: evaluators, current: global, firstRound: firstRound)
     var firstAttackRound: Int?
     var firstAlarmRound: Int?
     var detectedRound: Int?  // the first alarm once an attack began
@@ -238,6 +239,11 @@ struct FederatedSimulation {
       safeguards?.begin(round: round, global: global)
       let selected = select(
         round: round, setup: setup, excluded: safeguards?.quarantine.clients ?? [])
+      guard !selected.isEmpty else {
+        throw .defense(
+          round: round,
+          DefenseError("quarantine", "every client is quarantined; nothing is left to train"))
+      }
       // What each selected client does this round.
       var jobs: [ClientTrainers.Job] = []
       var jobOf: [Int?] = []  // per selected position: its training job
@@ -323,28 +329,12 @@ struct FederatedSimulation {
         var view = AttackView(
           benign: benign, own: own, attackers: positions.count, received: selected.count)
         if attack.knowsDefense {
-          // The attacker runs a copy of the server's chain, in this round's state.
-          let probe = chain
-          let honestWeights = honestPositions.map { Double(setup.clean[selected[$0]].count) }
-          let attackerWeights = positions.map { position in
-            Double(setup.groups[g].reportedSamples ?? setup.clean[selected[position]].count)
-          }
-          let weights =
-            benign.count == honestWeights.count
-            ? honestWeights : [Double](repeating: 1, count: benign.count)
-          let context = (
-            round: round, threads: experiment.threads, previous: previousAggregate, seeds: seeds
-          )
-          view.defense = { rows in
-            var trial = probe
-            let set = UpdateSet(
-              values: benign.values + rows, count: benign.count + attackerWeights.count,
-              dimension: benign.dimension, weights: weights + attackerWeights)
-            return try? trial.run(
-              set, round: context.round, threads: context.threads,
-              previousAggregate: context.previous, seeds: context.seeds
-            ).aggregate
-          }
+          view.defense = defenseProbe(
+            chain: chain, group: g, positions: positions, received: received, selected: selected,
+            benign: benign, omniscient: attack.knowledge == .omniscient, setup: setup, round: round,
+            previousAggregate: previousAggregate, seeds: seeds,
+            server: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
+            quarantined: safeguards?.quarantine.clients.count ?? 0)
         }
         let updates = attack.craft(view, rng: &attackRng)
         for (k, position) in positions.enumerated() {
@@ -373,7 +363,9 @@ struct FederatedSimulation {
           secureFigures = figures
           if figures.failed { secureFailedRounds += 1 }
           if let sum { aggregate = sum }
-        } else if arrival.updates.count > 0 {
+        } else if arrival.updates.count == 0 {
+          exportRound = true
+        } else {
           let outcome = try chain.run(
             arrival.updates, round: round, threads: experiment.threads,
             previousAggregate: previousAggregate, seeds: seeds, clients: arrival.ids,
@@ -431,8 +423,10 @@ struct FederatedSimulation {
         safeguardFigures = MetricRecord.SafeguardFigures(
           gate: review.gate, validationAccuracy: review.validationAccuracy,
           alarms: review.alarms.map(\.signal), quarantined: shut.count,
-          falseQuarantined: shut.filter {
-            if case .honest = setup.roles[$0] { true } else { false }
+          falseQuarantined: shut.filter { id in
+            // Ids beyond the federation are identities an attacker made.
+            guard id < setup.roles.count, case .honest = setup.roles[id] else { return false }
+            return true
           }.count)
       }
       global = candidate
@@ -500,7 +494,7 @@ struct FederatedSimulation {
           parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators, round: 0
         ),
       seconds: experiment.seconds(clock.now - started), maliciousTotal: maliciousTotal,
-      flaggedTotal: flaggedTotal
+      flaggedTotal: flaggedTotal, ran: training.rounds - firstRound + 1
     ) { totals in
       totals.channel = channelTotals
       totals.secureAggregationFailedRounds = secureFailed
@@ -551,6 +545,58 @@ struct FederatedSimulation {
       }
     }
     return out
+  }
+
+  /// The server's chain as a defense-aware attacker runs it.
+  ///
+  /// A copy in this round's state, on the round's updates in received order (client order)
+  /// with the group's rows replaced by the candidate, with the clients'
+  /// weights and ids, the server update and the quarantine count. An
+  /// attacker that knows only its own updates runs it on them plus the
+  /// candidate.
+  func defenseProbe(
+    chain: DefenseChain, group g: Int, positions: [Int], received: [Float], selected: [Int],
+    benign: UpdateSet, omniscient: Bool, setup: Setup, round: Int, previousAggregate: [Float]?,
+    seeds: SeedTree, server: [Float]?, quarantined: Int
+  ) -> @Sendable ([Float]) -> [Float]? {
+    let d = benign.dimension
+    let weight: (Int) -> Double = { position in
+      let client = selected[position]
+      if positions.contains(position), let lie = setup.groups[g].reportedSamples {
+        return Double(lie)
+      }
+      return Double(setup.clean[client].count)
+    }
+    let order = omniscient ? Array(selected.indices) : []
+    let weights = omniscient ? order.map(weight) : [Double](repeating: 1, count: benign.count)
+    let ids = omniscient ? selected : []
+    let slot = Dictionary(uniqueKeysWithValues: positions.enumerated().map { ($1, $0) })
+    let attackerWeights = positions.map(weight)
+    let threads = experiment.threads
+    return { candidate in
+      var trial = chain
+      let set: UpdateSet
+      if omniscient {
+        var values: [Float] = []
+        values.reserveCapacity(order.count * d)
+        for position in order {
+          if let k = slot[position] {
+            values += candidate[(k * d)..<((k + 1) * d)]
+          } else {
+            values += received[(position * d)..<((position + 1) * d)]
+          }
+        }
+        set = UpdateSet(values: values, count: order.count, dimension: d, weights: weights)
+      } else {
+        set = UpdateSet(
+          values: benign.values + candidate, count: benign.count + positions.count, dimension: d,
+          weights: weights + attackerWeights)
+      }
+      return try? trial.run(
+        set, round: round, threads: threads, previousAggregate: previousAggregate, seeds: seeds,
+        clients: omniscient ? ids : nil, serverUpdate: server, quarantined: quarantined
+      ).aggregate
+    }
   }
 
   /// The rows `indices` of a row-major matrix, as an update set.

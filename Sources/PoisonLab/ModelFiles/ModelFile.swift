@@ -13,7 +13,8 @@
 ///
 /// `__metadata__` holds `format` (`poisonlab`), `architecture` (the
 /// scenario's `model` block as JSON), `input_shape` (`[C, H, W]`, or
-/// `[features]`), `classes`, `scenario`, `seed`, `round`,
+/// `[features]`), `classes`, `scenario`, `scenario_sha256` (the resolved
+/// scenario but for rounds, description, expect and evaluation), `seed`, `round`,
 /// `poisonlab_version` and `normalization` (`{"offset": [...], "factor":
 /// [...]}`, applied to raw inputs as `(x - offset) * factor`).
 public enum ModelFile {
@@ -99,6 +100,9 @@ public enum ModelFile {
     public var round: Int
     /// `(x - offset) * factor` for raw inputs.
     public var normalizer: Normalizer?
+    /// SHA-256 of the resolved scenario without `training.rounds`,
+    /// `description`, `expect` and `evaluation` (what a resume must match).
+    public var fingerprint: String = ""
   }
 
   /// The bytes of a model file.
@@ -118,7 +122,8 @@ public enum ModelFile {
     var meta: [(key: String, value: String)] = [
       ("format", "poisonlab"), ("architecture", metadata.architecture),
       ("input_shape", inputShape(input)), ("classes", String(network.outputCount)),
-      ("scenario", metadata.scenario), ("seed", String(metadata.seed)),
+      ("scenario", metadata.scenario), ("scenario_sha256", metadata.fingerprint),
+      ("seed", String(metadata.seed)),
       ("round", String(metadata.round)), ("poisonlab_version", version),
     ]
     if let n = metadata.normalizer {
@@ -166,11 +171,11 @@ public enum ModelFile {
   ///   - path: the file.
   ///   - network: the scenario's network.
   ///   - input: the sample shape.
-  /// - Returns: the parameters, and the file's round, scenario and seed.
+  /// - Returns: the parameters, and the file's round, scenario fingerprint and seed.
   /// - Throws: `LoadError.data` for a missing or corrupt file,
   ///   `LoadError.mismatch` for tensors that do not fit the network.
   public static func load(_ path: String, network: Network, input: Shape) throws(LoadError) -> (
-    parameters: [Float], round: Int, scenario: String?, seed: UInt64?
+    parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?
   ) {
     let bytes: [UInt8]
     do {
@@ -209,8 +214,16 @@ public enum ModelFile {
       throw .mismatch(
         file: path, reason: "holds tensor \(extra), which the scenario's model does not have")
     }
+    var round = 0
+    if let text = decoded.metadata["round"] {
+      guard let r = Int(text), (0...1_000_000).contains(r) else {
+        throw .data(
+          .corrupt(file: path, reason: "its round \(text) is not a whole number from 0 to 1000000"))
+      }
+      round = r
+    }
     return (
-      parameters, Int(decoded.metadata["round"] ?? "") ?? 0, decoded.metadata["scenario"],
+      parameters, round, decoded.metadata["scenario_sha256"],
       decoded.metadata["seed"].flatMap { UInt64($0) }
     )
   }

@@ -35,18 +35,18 @@ extension Experiment {
   ///
   /// The fresh model and round 1, or `--init-model`'s. A file saved by this scenario
   /// with this seed resumes after its round (so a run from a checkpoint
-  /// continues as the uninterrupted run did); any other file's weights start
-  /// a run from round 1.
+  /// continues as the uninterrupted run did; "this scenario" is the resolved
+  /// scenario but for rounds, description, expect and evaluation, compared
+  /// by SHA-256); any other file's weights start a run from round 1.
   /// - Throws: `.scenario` (exit 2) when the file does not fit the model,
   ///   `.data` (exit 3) when it cannot be read.
   func startingModel(_ fresh: [Float], network: Network, input: Shape) throws(RunFailure) -> (
     parameters: [Float], firstRound: Int
   ) {
     guard let path = modelFiles.initial else { return (fresh, 1) }
+    let loaded: (parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?)
     do {
-      let loaded = try ModelFile.load(path, network: network, input: input)
-      let resumes = loaded.scenario == scenario.name && loaded.seed == scenario.seed
-      return (loaded.parameters, resumes ? loaded.round + 1 : 1)
+      loaded = try ModelFile.load(path, network: network, input: input)
     } catch {
       switch error {
       case .data(let e): throw .data(e)
@@ -59,13 +59,44 @@ extension Experiment {
             ]))
       }
     }
+    let resumes = loaded.fingerprint == fingerprint && loaded.seed == scenario.seed
+    guard !resumes || loaded.round < scenario.training.rounds else {
+      throw .scenario(
+        ScenarioErrors(
+          source: scenario.name,
+          errors: [
+            ScenarioError(
+              JSONPath.root.appending("training").appending("rounds"),
+              "--init-model \(path) already holds round \(loaded.round) of this scenario; "
+                + "raise training.rounds above it to train on")
+          ]))
+    }
+    return (loaded.parameters, resumes ? loaded.round + 1 : 1)
   }
 
   /// What a model file of this run records.
   func modelMetadata(round: Int, normalizer: Normalizer) -> ModelFile.Metadata {
     ModelFile.Metadata(
       architecture: scenario.resolved["model"]?.serialized() ?? "{}", scenario: scenario.name,
-      seed: scenario.seed, round: round, normalizer: normalizer)
+      seed: scenario.seed, round: round, normalizer: normalizer, fingerprint: fingerprint)
+  }
+
+  /// SHA-256 (hex) of the resolved scenario without what a longer or
+  /// relabelled run may change: `training.rounds`, `description`, `expect`
+  /// and `evaluation`.
+  var fingerprint: String {
+    guard case .object(let members) = scenario.resolved else { return "" }
+    let kept: [JSONMember] = members.compactMap { member in
+      switch member.key {
+      case "description", "expect", "evaluation", "sweep": return nil
+      case "training":
+        guard case .object(let t) = member.value else { return member }
+        return JSONMember("training", .object(t.filter { $0.key != "rounds" }))
+      default: return member
+      }
+    }
+    let digest = ChannelCrypto.sha256Hex(Array(JSONValue.object(kept).serialized().utf8))
+    return digest
   }
 
   /// Writes the checkpoint of `round` when one is due.

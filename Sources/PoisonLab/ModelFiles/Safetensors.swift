@@ -103,7 +103,8 @@ enum Safetensors {
         shape.append(n)
       }
       guard case .number(let b) = offsets[0], case .number(let e) = offsets[1],
-        let begin = Int(exactly: b), let end = Int(exactly: e), begin >= 0, begin <= end
+        let begin = Int(exactly: b), let end = Int(exactly: e), begin >= 0, begin <= end,
+        end <= bytes.count
       else { throw corrupt("tensor \(member.key) has invalid data_offsets") }
       var count = 1
       for n in shape {
@@ -111,9 +112,10 @@ enum Safetensors {
         guard !overflow else { throw corrupt("tensor \(member.key) is too large") }
         count = product
       }
-      guard end - begin == count * 4 else {
+      let (bytesNeeded, tooLarge) = count.multipliedReportingOverflow(by: 4)
+      guard !tooLarge, end - begin == bytesNeeded else {
         throw corrupt(
-          "tensor \(member.key) has shape \(shape) (\(count * 4) bytes) but data_offsets span \(end - begin) bytes"
+          "tensor \(member.key) has shape \(shape) (\(tooLarge ? "too many" : String(bytesNeeded)) bytes) but data_offsets span \(end - begin) bytes"
         )
       }
       entries.append((member.key, shape, begin, end))
@@ -127,7 +129,7 @@ enum Safetensors {
       }
       expected = entry.end
     }
-    guard headerEnd + expected == bytes.count else {
+    guard expected <= bytes.count - headerEnd, headerEnd + expected == bytes.count else {
       throw corrupt(
         "holds \(bytes.count - headerEnd) bytes of tensor data but its header describes \(expected) (truncated or padded)"
       )

@@ -66,9 +66,9 @@ public struct Alarm: Sendable, Equatable {
 /// compared with its own last `window` values by the robust z-score
 /// `(x - median) / (1.4826 MAD)` (Iglewicz & Hoaglin 1993; MAD scaled to a
 /// normal's standard deviation) and alarms beyond `threshold` in its bad
-/// direction, once its history holds `window` values. A value equal to the
-/// median scores 0; a different value against a history with MAD 0 scores
-/// infinity. Every value joins its history, alarm or not; a rollback takes
+/// direction, once its history holds `window` values. When the MAD is 0 the
+/// mean absolute deviation times 1.2533 stands in; a constant history gives
+/// no scale and scores 0. Scores are always finite. Every value joins its history, alarm or not; a rollback takes
 /// the undone rounds' values out again.
 struct SignalMonitor {
   /// The signals, in `list` order.
@@ -92,10 +92,15 @@ struct SignalMonitor {
   static func robustZ(_ x: Double, against past: [Double], minimum: Int = 3) -> Double? {
     guard past.count >= max(1, minimum) else { return nil }
     let median = Self.median(past)
-    let mad = Self.median(past.map { abs($0 - median) })
-    if x == median { return 0 }
-    guard mad > 0 else { return x > median ? .infinity : -.infinity }
-    return (x - median) / (1.4826 * mad)
+    let deviations = past.map { abs($0 - median) }
+    let mad = Self.median(deviations)
+    if mad > 0 { return (x - median) / (1.4826 * mad) }
+    // More than half the history equals its median: the mean absolute
+    // deviation scaled to a normal's standard deviation (1.2533, as IBM's
+    // modified z-score does); a constant history gives no scale: 0.
+    let meanDeviation = deviations.reduce(0, +) / Double(deviations.count)
+    guard meanDeviation > 0 else { return 0 }
+    return (x - median) / (1.253314 * meanDeviation)
   }
 
   static func median(_ values: [Double]) -> Double {
@@ -115,7 +120,8 @@ struct SignalMonitor {
         for value in values {
           var past = history[value.name] ?? []
           if let z = Self.robustZ(
-            value.value, against: past.map(\.value), minimum: settings.window),
+            value.value, against: past.suffix(settings.window).map(\.value),
+            minimum: settings.window),
             value.upward ? z > settings.threshold : z < -settings.threshold
           {
             alarms.append(
@@ -125,7 +131,11 @@ struct SignalMonitor {
                 suspected: suspects.sorted()))
           }
           past.append((round.round, value.value))
-          if past.count > settings.window { past.removeFirst(past.count - settings.window) }
+          // Twice the window is kept, so that a rollback that takes the
+          // undone rounds out still leaves a full window to compare with.
+          if past.count > 2 * settings.window {
+            past.removeFirst(past.count - 2 * settings.window)
+          }
           history[value.name] = past
         }
       case .decided(let alarm, let value, let score, let threshold, let suspects):

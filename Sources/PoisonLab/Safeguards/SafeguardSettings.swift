@@ -152,6 +152,13 @@ public struct SafeguardSettings: Sendable, Equatable {
           "validation_accuracy needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
         )
       }
+      for signal in ["cosine", "fldetector"] where signals.contains(signal) {
+        if let n = context.clientsPerRound, n < 3 {
+          validator.fail(
+            m.path("signals"),
+            "\(signal) compares the clients of a round and needs at least 3 per round, got \(n)")
+        }
+      }
       if signals.contains("fldetector"), let n = context.clientsPerRound, n > FLDetector.maxClients
       {
         validator.fail(

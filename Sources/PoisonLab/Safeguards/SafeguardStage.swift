@@ -10,8 +10,9 @@
 ///   earliest round of its window in which a suspect's update was
 ///   accepted), quarantine the suspects, and go on; it costs the rounds
 ///   from the implicated one to the alarm's.
-/// - `retrain`: restart from the initial model without the suspects; it
-///   costs every round so far.
+/// - `retrain`: restart from the initial model (the fresh initialisation)
+///   without the suspects; it costs the rounds trained since the last
+///   restart.
 /// Models are saved before each round for the last `window + 1` rounds.
 struct SafeguardStage {
   let settings: SafeguardSettings
@@ -22,6 +23,8 @@ struct SafeguardStage {
   private var checkpoints: [Int: [Float]] = [:]
   private var accepted: [Int: [Int]] = [:]  // client -> rounds whose update it had accepted
   private var alarmed = false
+  /// The round of the last restart (retrain), 0 before any, or the round a resumed run began after.
+  private var lastRestart = 0
   private let keep: Int
   /// Responses so far.
   private(set) var responses = 0
@@ -29,11 +32,14 @@ struct SafeguardStage {
   private(set) var recoveryRounds = 0
 
   init(
-    settings: SafeguardSettings, validation: Dataset?, initial: [Float], evaluators: [Evaluator]
+    settings: SafeguardSettings, validation: Dataset?, initial: [Float], evaluators: [Evaluator],
+    current: [Float]? = nil, firstRound: Int = 1
   ) {
+    lastRestart = firstRound - 1
     self.settings = settings
     if let v = settings.validation, let validation {
-      gate = ValidationGate(settings: v, data: validation, initial: initial, evaluators: evaluators)
+      gate = ValidationGate(
+        settings: v, data: validation, initial: current ?? initial, evaluators: evaluators)
     }
     monitor = settings.monitor.map { SignalMonitor(settings: $0) }
     quarantine = Quarantine(settings: settings.quarantine)
@@ -104,8 +110,11 @@ struct SafeguardStage {
       monitor?.commit(global: global, aggregate: applied)
     }
     let suspects = Set(alarms.flatMap(\.suspected))
+    // Fresh: not quarantined before this round (the strike rule below may
+    // quarantine them now, which must not silence the response).
+    let before = quarantine.clients
     quarantine.record(participants: ids, flagged: flagged.union(suspects))
-    let fresh = suspects.contains { !quarantine.clients.contains($0) }
+    let fresh = suspects.contains { !before.contains($0) }
     if let response = settings.response, !alarms.isEmpty, !alarmed || fresh {
       alarmed = true
       responses += 1
@@ -124,7 +133,9 @@ struct SafeguardStage {
         monitor?.rollBack(to: saved)
       case .retrain:
         model = initial
-        recoveryRounds += round
+        // The rounds trained since the last restart are discarded.
+        recoveryRounds += round - lastRestart
+        lastRestart = round
         checkpoints = [:]
         monitor?.reset()
       }

@@ -38,7 +38,10 @@ public struct Expectation: Sendable, Equatable {
   /// - Returns: a description of the miss, or nil when `value` meets the threshold.
   public func miss(_ value: Double?) -> String? {
     guard let value else {
-      return "\(metric) is null (not measured in this run), expected \(range)"
+      let why =
+        ["first_alarm_round", "time_to_detect"].contains(metric)
+        ? "no alarm fired" : "not measured in this run"
+      return "\(metric) is null (\(why)), expected \(range)"
     }
     if let min, !(value >= min) {
       return "\(metric) = \(JSONValue.format(value)), expected >= \(JSONValue.format(min))"

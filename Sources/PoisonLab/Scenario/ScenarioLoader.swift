@@ -550,6 +550,21 @@ public enum ScenarioLoader {
       document["defense"], at: root.appending("defense"), context: context, validator: &validator)
 
     if channel.secureAggregation != nil {
+      // The monitor's per-update signals and the quarantine need each update too.
+      let perUpdate = (safeguards.monitor?.signals ?? []).filter { $0 != "validation_accuracy" }
+      if !perUpdate.isEmpty {
+        validator.fail(
+          root.appending("safeguards").appending("monitor").appending("signals"),
+          "\(perUpdate.joined(separator: ", ")) read each client's update, but channel.secure_aggregation "
+            + "lets the server see only their sum; keep validation_accuracy, or remove channel.secure_aggregation"
+        )
+      }
+      if safeguards.quarantine != nil {
+        validator.fail(
+          root.appending("safeguards").appending("quarantine"),
+          "nothing can flag a client under channel.secure_aggregation (the server sees only the sum); "
+            + "remove one of them")
+      }
       secureAggregationProblems(
         defenses: defenses, attacks: attacks, at: root.appending("channel"),
         validator: &validator)

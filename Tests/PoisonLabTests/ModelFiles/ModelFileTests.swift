@@ -59,6 +59,39 @@ struct SafetensorsTests {
       } == true)
   }
 
+  @Test("hostile headers: sizes that overflow and rounds out of range are corrupt, not crashes")
+  func hostile() throws {
+    func bytes(_ header: String, data: [UInt8]) -> [UInt8] {
+      var h = Array(header.utf8)
+      while h.count % 8 != 0 { h.append(0x20) }
+      return withUnsafeBytes(of: UInt64(h.count).littleEndian) { Array($0) } + h + data
+    }
+    for header in [
+      #"{"a": {"dtype": "F32", "shape": [1099511627776, 4194304], "data_offsets": [0, 4]}}"#,
+      #"{"a": {"dtype": "F32", "shape": [256, 441650591, 20394401], "data_offsets": [0, 9223372036854774784]}}"#,
+    ] {
+      #expect(throws: DataError.self) {
+        _ = try Safetensors.decode(bytes(header, data: [0, 0, 0, 0]), file: "h")
+      }
+    }
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let network = MLPModel.network(input: Shape(features: 3), classes: 2, hidden: [])
+    let tensors = [
+      Safetensors.Tensor(name: "layers.0.weight", shape: [2, 3], values: [1, 2, 3, 4, 5, 6]),
+      Safetensors.Tensor(name: "layers.0.bias", shape: [2], values: [7, 8]),
+    ]
+    for round in ["9223372036854775807", "-5"] {
+      let file = dir.write(
+        "r.safetensors", Safetensors.encode(tensors, metadata: [("round", round)]))
+      #expect(throws: ModelFile.LoadError.self) {
+        _ = try ModelFile.load(file, network: network, input: Shape(features: 3))
+      }
+    }
+    let ok = dir.write("ok.safetensors", Safetensors.encode(tensors, metadata: [("round", "2")]))
+    #expect(try ModelFile.load(ok, network: network, input: Shape(features: 3)).round == 2)
+  }
+
   @Test(
     "PyTorch layouts: Conv2d out x in x kh x kw, Linear after a multi-channel flatten in C,H,W order"
   )
@@ -98,11 +131,11 @@ struct SafetensorsTests {
     parameters[1] = -0.0
     let file = dir.path + "/m.safetensors"
     let metadata = ModelFile.Metadata(
-      architecture: "{}", scenario: "s", seed: 4, round: 7, normalizer: nil)
+      architecture: "{}", scenario: "s", seed: 4, round: 7, normalizer: nil, fingerprint: "abc")
     try ModelFile.save(parameters, network: network, input: input, metadata: metadata, to: file)
     let loaded = try ModelFile.load(file, network: network, input: input)
     #expect(loaded.parameters.map(\.bitPattern) == parameters.map(\.bitPattern))
-    #expect(loaded.round == 7 && loaded.scenario == "s" && loaded.seed == 4)
+    #expect(loaded.round == 7 && loaded.fingerprint == "abc" && loaded.seed == 4)
     let other = CNNModel.network(input: input, classes: 3, channels: [4], kernel: 3, dense: [8])
     #expect(throws: ModelFile.LoadError.self) {
       _ = try ModelFile.load(file, network: other, input: input)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PoisonLab
@@ -73,14 +74,17 @@ struct SafeguardGoldenTests {
     #expect(KMeans1D.gapStatistic([0.3, 0.3, 0.3], rng: &r3) == 1)
   }
 
-  @Test("robust z: (10 - 3) / (1.4826 x 1) against [1, 2, 3, 4, 100]; equal 0; MAD 0 infinite")
+  @Test("robust z: (10 - 3) / (1.4826 x 1); MAD 0: mean deviation x 1.2533; constant history 0")
   func robustZ() {
     #expect(
       isClose(SignalMonitor.robustZ(10, against: [1, 2, 3, 4, 100]) ?? 0, 7 / 1.4826, rtol: 1e-12))
     #expect(SignalMonitor.robustZ(3, against: [1, 2, 3, 4, 100]) == 0)
     #expect(SignalMonitor.robustZ(5, against: [1, 2]) == nil)
-    #expect(SignalMonitor.robustZ(5, against: [2, 2, 2]) == .infinity)
-    #expect(SignalMonitor.robustZ(1, against: [2, 2, 2]) == -.infinity)
+    // [2, 2, 2, 3]: median 2, MAD 0, mean absolute deviation 0.25.
+    #expect(
+      isClose(
+        SignalMonitor.robustZ(5, against: [2, 2, 2, 3]) ?? 0, 3 / (1.253314 * 0.25), rtol: 1e-12))
+    #expect(SignalMonitor.robustZ(5, against: [2, 2, 2]) == 0)
   }
 
   @Test("quarantine: 2 flags within the last 3 participations")
@@ -219,5 +223,76 @@ struct SafeguardBehaviourTests {
     }
     let table = TableFormat().line(for: alarm, index: 0)
     #expect(table.hasPrefix("  ! alarm in round 7: update_norm_max"))
+  }
+}
+
+@Suite("Safeguards: review regressions", .serialized)
+struct SafeguardReviewTests {
+  let smoke = "scenarios/regression/smoke-federated.json"
+
+  func text() throws -> String {
+    try String(contentsOfFile: CLI.root.path + "/" + smoke, encoding: .utf8)
+  }
+
+  func summary(_ overrides: [String]) throws -> MetricRecord {
+    try #require(try records(text(), threads: 2, overrides: overrides + ["expect=null"]).last)
+  }
+
+  @Test("a quarantined sybil does not crash the count of honest clients quarantined")
+  func sybilQuarantine() throws {
+    let s = try summary([
+      #"channel={"enrolment": "open"}"#,
+      #"attack={"name": "sybil", "identities": 1, "start_round": 3, "update": {"name": "ipm", "epsilon": 30}}"#,
+      #"defense={"name": "mean"}"#,
+      #"safeguards={"monitor": {"window": 3}, "response": {"name": "rollback"}}"#,
+    ])
+    #expect(s.safeguards?.falseQuarantined == 0)
+  }
+
+  @Test("a strike that quarantines a suspect this round does not silence the response")
+  func freshBeforeStrikes() throws {
+    let base = [
+      "training.rounds=12",
+      #"safeguards={"monitor": {"signals": ["update_norm", "cosine"], "window": 3, "threshold": 0.0001}, "response": {"name": "rollback"}}"#,
+    ]
+    let without = try summary(base)
+    let with = try summary(base + [#"safeguards.quarantine={"after": 1, "window": 1}"#])
+    #expect(with.totals?.safeguards?.rollbacks == without.totals?.safeguards?.rollbacks)
+  }
+
+  @Test("after a rollback the monitor still watches the next round")
+  func watchesAfterRollback() throws {
+    let out = try records(
+      text(), threads: 1,
+      overrides: [
+        "expect=null", "training.rounds=9", #"defense={"name": "mean"}"#,
+        #"attack=[{"name": "scaling", "client_ids": [0], "factor": -30, "start_round": 6, "end_round": 6, "participation": "scheduled"}, {"name": "scaling", "client_ids": [5], "factor": -30, "start_round": 7, "end_round": 7, "participation": "scheduled"}]"#,
+        #"safeguards={"monitor": {"signals": ["update_norm"], "window": 4}, "response": {"name": "rollback"}}"#,
+      ])
+    let alarmRounds = Set(out.filter { $0.kind == .alarm }.map(\.round))
+    #expect(alarmRounds.contains(6) && alarmRounds.contains(7))
+  }
+
+  @Test("per-update signals, quarantine and small rounds are refused where they cannot work")
+  func refusals() throws {
+    let secure = #"channel.secure_aggregation={"name": "pairwise-masking"}"#
+    let errors = scenarioErrors(
+      try text(),
+      overrides: [
+        secure, #"defense={"name": "fedavg"}"#, "attack=null",
+        #"safeguards={"monitor": {"signals": ["update_norm", "validation_accuracy"]}, "validation": {"size": 50}, "quarantine": {}}"#,
+      ])
+    #expect(
+      errors.contains {
+        $0.hasPrefix("safeguards.monitor.signals: update_norm read each client's update")
+      })
+    #expect(errors.contains { $0.hasPrefix("safeguards.quarantine: nothing can flag a client") })
+    #expect(
+      scenarioErrors(
+        try text(),
+        overrides: [
+          "federation.clients_per_round=2", #"safeguards={"monitor": {"signals": ["cosine"]}}"#,
+        ]
+      ).contains { $0.contains("cosine compares the clients of a round and needs at least 3") })
   }
 }

@@ -7,7 +7,8 @@
 /// Backdoor Federated Learning?").
 ///
 /// Suspects: the clients whose norm's robust z-score within the round
-/// exceeds the monitor's threshold, or the client with the largest norm.
+/// exceeds 3.5 (Iglewicz & Hoaglin's outlier cut), or the client with the
+/// largest norm.
 struct UpdateNormSignal: MonitorSignal {
   static let descriptor = PluginDescriptor(
     name: "update_norm",
