@@ -49,6 +49,7 @@ public struct TableFormat: ParameterlessFormat {
       Self.fixed(record.seconds, 2),
     ]
     var notes: [String] = []
+    if let e = record.epsilon, record.kind == .round { notes.append("epsilon \(Self.fixed(e, 3))") }
     if let s = record.safeguards {
       if let gate = s.gate, gate == "rejected" { notes.append("gate rejected the round") }
       if s.quarantined > 0 {

@@ -99,3 +99,31 @@ struct AdaptiveAttackTests {
       .first?.contains("federation") == true)
   }
 }
+
+@Suite("Gaussian attack: one vector each, or shared (ByzFL)")
+struct GaussianSharedTests {
+  @Test(
+    "shared: every attacker sends the first d draws; default: attacker k sends draws k d ..< (k + 1) d (seed 5)"
+  )
+  func shared() throws {
+    let base =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}}"#
+    let view = AttackView(
+      benign: UpdateSet(rows: [[0, 0, 0, 0]]), attackers: 3, received: 4)
+    var draws = SplitMix64(seed: 5)
+    let expected = (0..<12).map { _ in Float(draws.nextGaussian() * 2) }
+    for (shared, rows) in [
+      (true, Array(repeating: Array(expected.prefix(4)), count: 3).flatMap { $0 }),
+      (false, expected),
+    ] {
+      let attack = try #require(
+        try scenario(
+          base,
+          overrides: [#"attack={"name": "gaussian", "clients": 3, "std": 2, "shared": \#(shared)}"#]
+        )
+        .attacks.first?.attack as? any UpdateAttack)
+      var rng = SplitMix64(seed: 5)
+      #expect(attack.craft(view, rng: &rng) == rows, "shared \(shared)")
+    }
+  }
+}
