@@ -16,7 +16,8 @@ struct RunCommand: ParsableCommand {
       --set attack.name=label-flip (a bare word is a string). Overrides are validated like the file.
 
       Exit codes: 0 ok; 1 an expect threshold missed; 2 invalid scenario or usage; \
-      3 runtime failure (data missing or corrupt, divergence, I/O).
+      3 runtime failure (data missing or corrupt, divergence, I/O); 130 interrupted (Ctrl-C), \
+      saying where the finished rows are.
       """)
 
   @Argument(help: "The scenario JSON file.")
@@ -161,6 +162,11 @@ struct RunCommand: ParsableCommand {
       for sink in sinks { sink.abandon() }
       Terminal.fail(error)
     }
+    StandardStream.onInterrupt(
+      "\npoisonlab: interrupted"
+        + (sinks.compactMap(\.partialPath).first.map { "; rows completed so far are in \($0)" }
+          ?? "")
+        + "\n")
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
     var experiment = Experiment(
       scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())

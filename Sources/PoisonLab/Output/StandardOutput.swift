@@ -25,6 +25,27 @@ public enum StandardStream {
     signal(SIGXFSZ, SIG_IGN)
   }
 
+  /// Says `message` and exits when interrupted.
+  ///
+  /// On Ctrl-C (SIGINT) or SIGTERM, writes `message` to standard error and
+  /// exits with 128 + the signal's number (130 for Ctrl-C), the shell's
+  /// convention. The message is prepared now: the handler only writes it.
+  /// - Parameter message: what to say (where the finished rows are).
+  public static func onInterrupt(_ message: String) {
+    let bytes = Array(message.utf8)
+    let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
+    buffer.initialize(from: bytes, count: bytes.count)
+    interruptMessage = (buffer, bytes.count)
+    signal(SIGINT, interruptHandler)
+    signal(SIGTERM, interruptHandler)
+    // A parent may have blocked them (test runners do); the user's Ctrl-C must arrive.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+  }
+
   /// Opens /dev/null on standard input, output or error when one was closed
   /// (`>&-`), so that no output file is ever given descriptor 1 or 2 and
   /// receives text meant for the terminal.
@@ -55,4 +76,14 @@ public enum StandardStream {
     if code == EPIPE { throw .closed }
     throw .failed(SystemFile.reason(code))
   }
+}
+
+/// The message ``StandardStream/onInterrupt(_:)`` prepared (never freed).
+nonisolated(unsafe) private var interruptMessage:
+  (pointer: UnsafeMutablePointer<UInt8>, count: Int)?
+
+/// Writes the prepared message and exits: only async-signal-safe calls.
+private func interruptHandler(_ signal: Int32) {
+  if let message = interruptMessage { _ = write(STDERR_FILENO, message.pointer, message.count) }
+  _exit(128 + signal)
 }

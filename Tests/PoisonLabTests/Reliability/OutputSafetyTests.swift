@@ -193,3 +193,40 @@ struct WriteFailureTests {
     }
   }
 }
+
+@Suite("Ctrl-C on run", .serialized)
+struct InterruptTests {
+  @Test("SIGINT: exit 130 and the message names the partial file holding the finished rows")
+  func interrupt() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let scenario = CLI.root.path + "/scenarios/regression/smoke-federated.json"
+    let process = try CLI.start(
+      [
+        "run", scenario, "--output", dir.path + "/out.jsonl", "--quiet", "--no-expect", "--set",
+        "training.rounds=1000000",
+      ], in: dir.path)
+    let partial = dir.path + "/out.jsonl.partial"
+    var waited = 0
+    while waited < 600 {
+      if let text = try? String(contentsOfFile: partial, encoding: .utf8), text.contains("\n") {
+        break
+      }
+      usleep(50_000)
+      waited += 1
+    }
+    process.interrupt()
+    var polls = 0
+    while process.isRunning && polls < 200 {
+      usleep(50_000)
+      polls += 1
+    }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    let err = (try? String(contentsOfFile: dir.path + "/bg.err", encoding: .utf8)) ?? ""
+    #expect(process.terminationStatus == 130)
+    #expect(err.contains("poisonlab: interrupted; rows completed so far are in \(partial)"))
+    let rows = (try? String(contentsOfFile: partial, encoding: .utf8)) ?? ""
+    #expect(rows.split(separator: "\n").count >= 1)
+  }
+}
