@@ -15,7 +15,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDERS = {'attacks': 'Sources/PoisonLab/Attacks', 'defenses': 'Sources/PoisonLab/Defenses',
            'partitions': 'Sources/PoisonLab/Data/Partitions',
-           'signals': 'Sources/PoisonLab/Safeguards/Signals'}
+           'signals': 'Sources/PoisonLab/Safeguards/Signals',
+           'audits': 'Sources/PoisonLab/Audit'}
 OUT = {'signals': 'safeguards'}
 
 
@@ -61,6 +62,8 @@ def example(family, plugin):
         after = 'mean' if plugin['name'] == 'dp' else 'median'
         chain = block if plugin['role'] == 'aggregator' else [block, {'name': after}]
         return {'federation': {'clients': 20}, 'attack': {'name': 'gaussian', 'clients': 4}, 'defense': chain}
+    if family == 'audits':
+        return {'attack': {'name': 'backdoor', 'fraction': 0.1, 'target': 0}, 'audit': block}
     if family == 'signals':
         monitor = {'signals': [plugin['name']], 'window': 10, 'threshold': 3.5}
         guards = {'monitor': monitor}

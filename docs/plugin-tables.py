@@ -52,7 +52,7 @@ def main():
     listing = json.load(sys.stdin)
     titles = [('datasets', 'Datasets (`dataset`)'), ('models', 'Models (`model`)'),
               ('partitions', 'Partitions (`federation.partition`)'), ('attacks', 'Attacks (`attack`)'),
-              ('defenses', 'Defenses (`defense`)')]
+              ('defenses', 'Defenses (`defense`)'), ('audits', 'Audits (`audit`)')]
     body = []
     for key, title in titles:
         body += section(title, listing[key])

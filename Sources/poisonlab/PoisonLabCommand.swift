@@ -15,7 +15,8 @@ struct PoisonLabCommand: ParsableCommand {
     subcommands: [
       RunCommand.self, SweepCommand.self, ReportCommand.self, ValidateCommand.self,
       CheckCommand.self, ListCommand.self,
-      AggregateCommand.self, PrivacyCommand.self, SchemaCommand.self, BenchCommand.self,
+      AggregateCommand.self, AuditCommand.self, PrivacyCommand.self, SchemaCommand.self,
+      BenchCommand.self,
     ]
   )
 }

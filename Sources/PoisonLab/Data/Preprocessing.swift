@@ -15,6 +15,15 @@ public struct Normalizer: Sendable, Equatable {
   /// Multiplied after subtracting (one value, or one per column).
   public var factor: [Float]
 
+  /// The transform `(x - offset) * factor` as given (a saved model's).
+  /// - Parameters:
+  ///   - offset: one value, or one per column.
+  ///   - factor: as many values as `offset`.
+  public init(offset: [Float], factor: [Float]) {
+    self.offset = offset
+    self.factor = factor
+  }
+
   /// Fits the transform to `data`; constant columns get factor 1.
   /// - Parameters:
   ///   - kind: the normalisation.

@@ -94,13 +94,17 @@ struct CentralizedRun {
     try experiment.saveFinalModel(
       round: max(training.rounds, firstRound - 1), parameters: parameters, network: network,
       input: data.train.shape, normalizer: data.normalizer)
+    let audit = try experiment.runAudit(
+      parameters: parameters, network: network, test: data.test, probe: data.probe,
+      normalizer: data.normalizer)
     let summary = experiment.summarize(
       last: last
         ?? experiment.evaluate(
           parameters: parameters, test: data.test, probe: data.probe, evaluators: evaluators,
           round: 0),
       seconds: experiment.seconds(clock.now - started), maliciousTotal: data.poisoned.count,
-      flaggedTotal: detection.flagged, ran: training.rounds - firstRound + 1)
+      flaggedTotal: detection.flagged, ran: training.rounds - firstRound + 1
+    ) { totals in totals.audit = audit }
     do { try emit(summary) } catch { throw .output(error) }
     return summary
   }

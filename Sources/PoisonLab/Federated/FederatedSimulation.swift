@@ -488,6 +488,9 @@ struct FederatedSimulation {
         recoveryRounds: stage.recoveryRounds, rejectedRounds: gateRejected)
     }
     let secureFailed = scenario.channel.secureAggregation != nil ? secureFailedRounds : nil
+    let audit = try experiment.runAudit(
+      parameters: global, network: network, test: setup.test, probe: setup.probe,
+      normalizer: setup.normalizer)
     let summary = experiment.summarize(
       last: last
         ?? experiment.evaluate(
@@ -499,6 +502,7 @@ struct FederatedSimulation {
       totals.channel = channelTotals
       totals.secureAggregationFailedRounds = secureFailed
       totals.safeguards = safeguardTotals
+      totals.audit = audit
     }
     do { try emit(summary) } catch { throw .output(error) }
     return summary

@@ -110,6 +110,8 @@ public struct MetricRecord: Sendable, Equatable {
     public var secureAggregationFailedRounds: Int? = nil
     /// The safeguards' totals (nil without a `safeguards` block).
     public var safeguards: SafeguardTotals? = nil
+    /// What the scenario's audit found (nil without an `audit` block).
+    public var audit: AuditFindings? = nil
   }
 
   /// Record type.
@@ -201,6 +203,8 @@ public struct MetricRecord: Sendable, Equatable {
     "rejected_stale", "rejected_unknown", "rejected_duplicate", "honest_dropped", "quarantined",
     "false_quarantined", "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks",
     "recovery_rounds", "gate_rejected_rounds", "secure_aggregation_failed_rounds",
+    "audit_false_rejection", "audit_false_acceptance", "audit_accuracy_after",
+    "audit_attack_success_after", "audit_pruned",
   ]
 
   /// The value of a metric by name (nil when null or unknown).
@@ -233,6 +237,11 @@ public struct MetricRecord: Sendable, Equatable {
     case "gate_rejected_rounds": return totals?.safeguards.map { Double($0.rejectedRounds) }
     case "secure_aggregation_failed_rounds":
       return totals?.secureAggregationFailedRounds.map(Double.init)
+    case "audit_false_rejection": return totals?.audit?.falseRejection
+    case "audit_false_acceptance": return totals?.audit?.falseAcceptance
+    case "audit_accuracy_after": return totals?.audit?.accuracyAfter
+    case "audit_attack_success_after": return totals?.audit?.attackSuccessAfter
+    case "audit_pruned": return totals?.audit?.pruned.map(Double.init)
     default: return nil
     }
   }
@@ -252,7 +261,11 @@ public struct MetricRecord: Sendable, Equatable {
     "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
     "rejected_duplicate_total", "honest_dropped_total", "secure_aggregation_failed_rounds",
     "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks", "recovery_rounds",
-    "gate_rejected_rounds", "class_accuracy", "confusion_matrix", "expect_passed",
+    "gate_rejected_rounds", "class_accuracy", "confusion_matrix", "audit",
+    "audit_flagged_classes", "audit_detected", "audit_false_positive", "audit_threshold",
+    "audit_false_rejection", "audit_false_acceptance", "audit_pruned", "audit_accuracy_before",
+    "audit_accuracy_after", "audit_attack_success_before", "audit_attack_success_after",
+    "expect_passed",
     "expect_misses",
   ]
 
@@ -334,6 +347,9 @@ public struct MetricRecord: Sendable, Equatable {
         JSONMember(
           "confusion_matrix",
           confusion.map { .array($0.map { .array($0.map { .number(Double($0)) }) }) } ?? .null),
+      ]
+      out += AuditFindings.fields(totals.audit)
+      out += [
         JSONMember("expect_passed", totals.expectPassed.map { .bool($0) } ?? .null),
         JSONMember("expect_misses", .array(totals.expectMisses.map { .string($0) })),
       ]

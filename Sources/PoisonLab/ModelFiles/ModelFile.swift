@@ -175,7 +175,7 @@ public enum ModelFile {
   /// - Throws: `LoadError.data` for a missing or corrupt file,
   ///   `LoadError.mismatch` for tensors that do not fit the network.
   public static func load(_ path: String, network: Network, input: Shape) throws(LoadError) -> (
-    parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?
+    parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?, normalizer: Normalizer?
   ) {
     let bytes: [UInt8]
     do {
@@ -222,9 +222,17 @@ public enum ModelFile {
       }
       round = r
     }
+    var normalizer: Normalizer?
+    if let text = decoded.metadata["normalization"], let json = try? JSONParser.parse(text),
+      case .array(let offset)? = json["offset"], case .array(let factor)? = json["factor"]
+    {
+      let o = offset.compactMap { if case .number(let x) = $0 { Float(x) } else { nil } }
+      let f = factor.compactMap { if case .number(let x) = $0 { Float(x) } else { nil } }
+      if !o.isEmpty, o.count == f.count { normalizer = Normalizer(offset: o, factor: f) }
+    }
     return (
       parameters, round, decoded.metadata["scenario_sha256"],
-      decoded.metadata["seed"].flatMap { UInt64($0) }
+      decoded.metadata["seed"].flatMap { UInt64($0) }, normalizer
     )
   }
 }

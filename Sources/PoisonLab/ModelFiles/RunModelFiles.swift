@@ -44,7 +44,11 @@ extension Experiment {
     parameters: [Float], firstRound: Int
   ) {
     guard let path = modelFiles.initial else { return (fresh, 1) }
-    let loaded: (parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?)
+    let loaded:
+      (
+        parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?,
+        normalizer: Normalizer?
+      )
     do {
       loaded = try ModelFile.load(path, network: network, input: input)
     } catch {

@@ -100,6 +100,7 @@ public enum PluginFamily: String, CaseIterable, Sendable {
   case partitions
   case attacks
   case defenses
+  case audits
   case formats
 
   /// The scenario key of the family (`dataset`, `model`, ...).
@@ -110,6 +111,7 @@ public enum PluginFamily: String, CaseIterable, Sendable {
     case .partitions: return "partition"
     case .attacks: return "attack"
     case .defenses: return "defense"
+    case .audits: return "audit"
     case .formats: return "format"
     }
   }

@@ -72,6 +72,12 @@ public enum Registry {
     ActivationClustering.self,
   ]
 
+  /// Model audits (`audit.name`, `poisonlab audit --method`).
+  public static let audits: [any AuditMethod.Type] = [
+    STRIP.self,
+    FinePruning.self,
+  ]
+
   /// Output formats (`--format`).
   public static let formats: [any ReportFormat.Type] = [
     TableFormat.self,
@@ -111,6 +117,7 @@ public enum Registry {
     case .partitions: return partitions.map { $0.descriptor }
     case .attacks: return attacks.map { $0.descriptor }
     case .defenses: return defenses.map { $0.descriptor }
+    case .audits: return audits.map { $0.descriptor }
     case .formats: return formats.map { $0.descriptor }
     }
   }

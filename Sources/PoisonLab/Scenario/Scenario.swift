@@ -82,6 +82,8 @@ public struct Scenario: Sendable {
   public var channel = ChannelSettings()
   /// The operator's safeguards across rounds (federated runs; empty without the block).
   public var safeguards = SafeguardSettings()
+  /// The audit run after training, if any.
+  public var audit: (any AuditMethod)?
   /// The defense chain (federated: filters then one aggregator).
   public var defenses: [(defense: any Defense, path: JSONPath)]
   /// Evaluate every this many rounds (and always on the last).

@@ -29,6 +29,9 @@ public enum ScenarioLoader {
       doc:
         "the operator's safeguards across rounds: validation gate, monitor, quarantine, response"),
     ParameterSpec(
+      "audit", .anyObject,
+      doc: "a model audit run after training: {\"name\": ...} (see list audits)"),
+    ParameterSpec(
       "attack", .either([.anyObject, .array(.anyObject, minCount: 0, maxCount: nil)]),
       doc: "one attack object or an array of them"),
     ParameterSpec(
@@ -570,6 +573,24 @@ public enum ScenarioLoader {
         validator: &validator)
     }
 
+    // audit
+    var audit: (any AuditMethod)?
+    var auditJSON: JSONValue?
+    if let value = document["audit"],
+      let (index, p) = plugin(
+        value, at: root.appending("audit"), family: .audits, validator: &validator)
+    {
+      audit = Registry.audits[index].init(p, context: context, validator: &validator)
+      auditJSON = p.json
+      let flat = model is LogisticModel || (model as? MLPModel)?.hidden.isEmpty == true
+      if audit is FinePruning && flat {
+        validator.fail(
+          root.appending("audit").appending("name"),
+          "fine-pruning prunes the last hidden layer; the model has none (use an mlp with hidden layers or a cnn)"
+        )
+      }
+    }
+
     // expect
     var expectations: [Expectation] = []
     if case .object(let members)? = document["expect"] {
@@ -628,6 +649,7 @@ public enum ScenarioLoader {
       }
     }
     if let defenseJSON { resolved.append(JSONMember("defense", defenseJSON)) }
+    if let auditJSON { resolved.append(JSONMember("audit", auditJSON)) }
     resolved.append(
       JSONMember("evaluation", .object([JSONMember("every", .number(Double(every)))])))
     if let expect = document["expect"] { resolved.append(JSONMember("expect", expect)) }
@@ -655,12 +677,14 @@ public enum ScenarioLoader {
     }
     let seedValue: UInt64
     if case .number(let x)? = top["seed"] { seedValue = UInt64(x) } else { seedValue = 0 }
-    return Scenario(
+    var scenario = Scenario(
       name: top.string("name") ?? "", description: top.string("description") ?? "", seed: seedValue,
       dataset: dataset, datasetParameters: datasetParameters, model: model, training: training,
       attacks: attacks, federation: federation, channel: channel, safeguards: safeguards,
       defenses: defenses,
       evaluationEvery: every,
       expectations: expectations, sweep: sweepAxes, resolved: .object(resolved))
+    scenario.audit = audit
+    return scenario
   }
 }

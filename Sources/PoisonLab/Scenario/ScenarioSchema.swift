@@ -10,7 +10,7 @@ public enum ScenarioSchema {
   /// - Returns: the JSON Schema.
   public static func document() -> JSONValue {
     var definitions: [JSONMember] = []
-    for family in [PluginFamily.datasets, .models, .partitions, .attacks, .defenses] {
+    for family in [PluginFamily.datasets, .models, .partitions, .attacks, .defenses, .audits] {
       let variants = Registry.descriptors(family).map { plugin($0, family: family) }
       definitions.append(
         JSONMember(family.singular, .object([JSONMember("oneOf", .array(variants))])))

@@ -95,6 +95,7 @@ struct DocsTests {
   func guides() throws {
     for (family, folder) in [
       (PluginFamily.attacks, "attacks"), (.defenses, "defenses"), (.partitions, "partitions"),
+      (.audits, "audits"),
     ] {
       for d in Registry.descriptors(family) {
         let guide = try Self.read("docs/guides/\(folder)/\(d.name).md")

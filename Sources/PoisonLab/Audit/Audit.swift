@@ -1,0 +1,133 @@
+/// A model audit (`audit.name`): inspects a trained model with clean data
+/// the defender holds, after training or on a saved model (`poisonlab
+/// audit`).
+///
+/// The defender's data: `clean_size` samples drawn from the clean test set,
+/// class-proportionally (stream `("audit")`); what the audit reports is
+/// measured on the other test samples and on the attack's triggered test
+/// inputs when the scenario has a backdoor.
+public protocol AuditMethod: Plugin {
+  /// Runs the audit.
+  /// - Parameter input: the model and the data.
+  /// - Returns: what it found.
+  /// - Throws: `RunFailure` when the model or the data do not suit the method.
+  func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings
+}
+
+/// What an audit works on.
+public struct AuditInput {
+  /// The network and its trained parameters.
+  public var network: Network
+  public var parameters: [Float]
+  /// The clean test set, normalised.
+  public var test: Dataset
+  /// The backdoor's triggered test inputs (normalised), when the scenario has one.
+  public var probe: AttackProbe?
+  /// The input normalisation (raw = x / factor + offset).
+  public var normalizer: Normalizer
+  /// The scenario's optimiser settings (fine-tuning).
+  public var training: TrainingSettings
+  /// The run's seed tree.
+  public var seeds: SeedTree
+  /// Worker threads for evaluation.
+  public var threads: Int
+
+  /// Creates an input.
+  public init(
+    network: Network, parameters: [Float], test: Dataset, probe: AttackProbe?,
+    normalizer: Normalizer, training: TrainingSettings, seeds: SeedTree, threads: Int
+  ) {
+    self.network = network
+    self.parameters = parameters
+    self.test = test
+    self.probe = probe
+    self.normalizer = normalizer
+    self.training = training
+    self.seeds = seeds
+    self.threads = threads
+  }
+
+  /// The defender's clean samples and the rest of the test set.
+  func split(_ size: Int) -> (defender: Dataset, rest: Dataset) {
+    var rng = seeds.generator("audit")
+    let chosen = Stratified.sample(
+      labels: test.labels, classes: test.classes, size: min(size, test.count - 1), rng: &rng)
+    let held = Set(chosen)
+    return (test.subset(chosen), test.subset((0..<test.count).filter { !held.contains($0) }))
+  }
+
+  /// Accuracy on `data` and attack success on the probe of `parameters`.
+  func measure(_ parameters: [Float], on data: Dataset) -> (
+    accuracy: Double, attackSuccess: Double?
+  ) {
+    let evaluators = (0..<max(1, threads)).map { _ in Evaluator(network: network) }
+    let accuracy = Evaluator.evaluate(parameters: parameters, on: data, using: evaluators).accuracy
+    var success: Double?
+    if let probe, probe.inputs.count > 0 {
+      let r = Evaluator.evaluate(parameters: parameters, on: probe.inputs, using: evaluators)
+      success =
+        Double(r.predictions.filter { $0 == probe.target }.count) / Double(probe.inputs.count)
+    }
+    return (accuracy, success)
+  }
+}
+
+/// What an audit found (the summary's `audit_*` fields; null where a
+/// method does not measure it).
+public struct AuditFindings: Sendable, Equatable {
+  /// The method's name.
+  public var method: String
+  /// Classes the audit flags as backdoor targets (class-level methods).
+  public var flaggedClasses: [Int]? = nil
+  /// Whether the backdoor's target is among the flagged classes.
+  public var detected: Bool? = nil
+  /// Whether a class was flagged on a model without a backdoor.
+  public var falsePositive: Bool? = nil
+  /// STRIP: the entropy threshold (inputs below it are rejected).
+  public var threshold: Double? = nil
+  /// STRIP: share of clean inputs rejected.
+  public var falseRejection: Double? = nil
+  /// STRIP: share of triggered inputs accepted.
+  public var falseAcceptance: Double? = nil
+  /// Fine-pruning: neurons pruned.
+  public var pruned: Int? = nil
+  /// Accuracy and attack success before and after (fine-pruning).
+  public var accuracyBefore: Double? = nil
+  public var accuracyAfter: Double? = nil
+  public var attackSuccessBefore: Double? = nil
+  public var attackSuccessAfter: Double? = nil
+  /// STRIP: the entropies of clean and of triggered inputs (for plots).
+  public var cleanEntropies: [Double] = []
+  public var triggeredEntropies: [Double] = []
+
+  /// Creates findings for `method`.
+  public init(method: String) { self.method = method }
+
+  /// The `audit_*` fields of a summary (null where not measured, all null without an audit).
+  /// - Parameter findings: what an audit found, or nil.
+  /// - Returns: the fields, in output order.
+  public static func fields(_ findings: AuditFindings?) -> [JSONMember] {
+    func number(_ x: Double?) -> JSONValue { x.map { .number($0) } ?? .null }
+    return [
+      JSONMember("audit", findings.map { .string($0.method) } ?? .null),
+      JSONMember(
+        "audit_flagged_classes",
+        findings?.flaggedClasses.map { .array($0.map { .number(Double($0)) }) } ?? .null),
+      JSONMember("audit_detected", findings?.detected.map { .bool($0) } ?? .null),
+      JSONMember("audit_false_positive", findings?.falsePositive.map { .bool($0) } ?? .null),
+      JSONMember("audit_threshold", number(findings?.threshold)),
+      JSONMember("audit_false_rejection", number(findings?.falseRejection)),
+      JSONMember("audit_false_acceptance", number(findings?.falseAcceptance)),
+      JSONMember("audit_pruned", number(findings?.pruned.map(Double.init))),
+      JSONMember("audit_accuracy_before", number(findings?.accuracyBefore)),
+      JSONMember("audit_accuracy_after", number(findings?.accuracyAfter)),
+      JSONMember("audit_attack_success_before", number(findings?.attackSuccessBefore)),
+      JSONMember("audit_attack_success_after", number(findings?.attackSuccessAfter)),
+    ]
+  }
+}
+
+/// The `clean_size` key every audit takes.
+let cleanSizeSpec = ParameterSpec(
+  "clean_size", .integer(min: 10, max: 1_000_000), default: .number(1000),
+  doc: "clean test samples the defender holds (the rest measure the audit)")

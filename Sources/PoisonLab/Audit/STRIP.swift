@@ -1,0 +1,131 @@
+import Foundation
+
+/// STRIP (Gao, Xu, Wang, Chen, Ranasinghe & Nepal, ACSAC 2019): a
+/// backdoored model keeps predicting the target class when a triggered
+/// input is superimposed with clean images, so its predictions on such
+/// blends have low entropy.
+///
+/// Each input is superimposed with `n` images drawn from the defender's
+/// clean samples (stream `("audit", "strip", input)`): in raw pixel units the
+/// two images are added and clipped to [0, 255] (the official code's
+/// saturating `cv2.addWeighted(x, 1, y, 1, 0)`), then normalised again. The
+/// input's entropy is the mean over the blends of `-sum p log2 p` of the
+/// model's softmax. The threshold is the `frr` quantile of the defender's
+/// own clean samples' entropies (false rejection rate `frr` on clean
+/// inputs, the paper's 1%); inputs below it are rejected as trojaned. The
+/// audit reports the false rejection rate on the other clean test samples
+/// and the false acceptance rate on the triggered test inputs (at most
+/// `inputs` of each). Image datasets only.
+public struct STRIP: AuditMethod {
+  public static let descriptor = PluginDescriptor(
+    name: "strip",
+    summary:
+      "entropy of predictions on inputs blended with clean images; low entropy means a trigger",
+    reference:
+      "Gao, Xu, Wang, Chen, Ranasinghe & Nepal 2019, STRIP: A Defence Against Trojan Attacks on Deep Neural Networks (ACSAC)",
+    parameters: [
+      ParameterSpec(
+        "n", .integer(min: 2, max: 10_000), default: .number(100),
+        doc: "clean images blended with each input"),
+      ParameterSpec(
+        "frr", .number(min: 0, max: 1, minOpen: true, maxOpen: true), default: .number(0.01),
+        doc: "false rejection rate on the defender's clean samples that sets the threshold"),
+      ParameterSpec(
+        "inputs", .integer(min: 1, max: 1_000_000), default: .number(1000),
+        doc: "clean and triggered test inputs examined (at most)"),
+      cleanSizeSpec,
+    ],
+    notes: ["image datasets only"])
+
+  public let n: Int
+  public let frr: Double
+  public let inputs: Int
+  public let cleanSize: Int
+
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    if context.isImage == false {
+      validator.fail(
+        parameters.path("name"),
+        "strip blends images and needs an image dataset (fashion-mnist, mnist, cifar10, synthetic images)"
+      )
+      return nil
+    }
+    n = parameters.int("n") ?? 100
+    frr = parameters.double("frr") ?? 0.01
+    inputs = parameters.int("inputs") ?? 1000
+    cleanSize = parameters.int("clean_size") ?? 1000
+  }
+
+  public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {
+    var findings = AuditFindings(method: Self.descriptor.name)
+    let (pool, rest) = input.split(cleanSize)
+    let clean = rest.subset(Array(0..<min(inputs, rest.count)))
+    findings.cleanEntropies = entropies(of: pool, pool: pool, input: input, seed: "calibration")
+    let sorted = findings.cleanEntropies.sorted()
+    guard !sorted.isEmpty else { return findings }
+    let index = min(sorted.count - 1, max(0, Int((frr * Double(sorted.count)).rounded(.down))))
+    let threshold = sorted[index]
+    findings.threshold = threshold
+    let test = entropies(of: clean, pool: pool, input: input, seed: "clean")
+    findings.falseRejection =
+      Double(test.filter { $0 < threshold }.count) / Double(max(1, test.count))
+    if let probe = input.probe, probe.inputs.count > 0 {
+      let triggered = probe.inputs.subset(Array(0..<min(inputs, probe.inputs.count)))
+      findings.triggeredEntropies = entropies(
+        of: triggered, pool: pool, input: input, seed: "triggered")
+      findings.falseAcceptance =
+        Double(findings.triggeredEntropies.filter { $0 >= threshold }.count)
+        / Double(findings.triggeredEntropies.count)
+    }
+    findings.cleanEntropies = test
+    return findings
+  }
+
+  /// The mean prediction entropy of each sample of `data` over `n` blends.
+  func entropies(of data: Dataset, pool: Dataset, input: AuditInput, seed: String) -> [Double] {
+    let d = data.shape.count
+    let norm = input.normalizer
+    func raw(_ x: Float, _ j: Int) -> Float {
+      let k = norm.offset.count == 1 ? 0 : j
+      return x / norm.factor[k] + norm.offset[k]
+    }
+    func normalized(_ r: Float, _ j: Int) -> Float {
+      let k = norm.offset.count == 1 ? 0 : j
+      return (r - norm.offset[k]) * norm.factor[k]
+    }
+    let evaluator = Evaluator(network: input.network)
+    let last = input.network.layers.count - 1
+    let classes = input.network.outputCount
+    var out: [Double] = []
+    out.reserveCapacity(data.count)
+    for i in 0..<data.count {
+      var rng = input.seeds.generator("audit", "strip", seed, i)
+      var blends = [Float](repeating: 0, count: n * d)
+      for b in 0..<n {
+        let p = rng.nextInt(below: pool.count)
+        for j in 0..<d {
+          let sum = raw(data.features[i * d + j], j) + raw(pool.features[p * d + j], j)
+          blends[b * d + j] = normalized(min(max(sum, 0), 255), j)
+        }
+      }
+      let set = Dataset(
+        features: blends, labels: [Int32](repeating: 0, count: n), shape: data.shape,
+        classes: data.classes, isImage: data.isImage)
+      let logits = evaluator.activations(parameters: input.parameters, on: set, layer: last)
+      var total = 0.0
+      for b in 0..<n {
+        let row = logits[(b * classes)..<((b + 1) * classes)].map(Double.init)
+        let top = row.max() ?? 0
+        let exps = row.map { exp($0 - top) }
+        let z = exps.reduce(0, +)
+        for e in exps where e > 0 {
+          let q = e / z
+          total -= q * log2(q)
+        }
+      }
+      out.append(total / Double(n))
+    }
+    return out
+  }
+}

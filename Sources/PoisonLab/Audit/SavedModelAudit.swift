@@ -1,0 +1,59 @@
+/// `poisonlab audit MODEL --scenario S --method M`: an audit of a saved model
+/// on the scenario's data.
+extension Experiment {
+  /// Audits the model in `file` with the scenario's `audit` block, on the
+  /// scenario's clean test set and, when the scenario holds a backdoor, its
+  /// triggered test inputs, normalised as the model file says (or as a
+  /// centralized run of the scenario would).
+  /// - Parameter file: a safetensors file from `--save-model`.
+  /// - Returns: the findings.
+  /// - Throws: `RunFailure`: `.scenario` when the file does not fit the model
+  ///   or the scenario has no audit, `.data` when a file cannot be read.
+  public func auditSavedModel(_ file: String) throws(RunFailure) -> AuditFindings {
+    var (train, test) = try loadData()
+    var probe: AttackProbe?
+    for entry in scenario.attacks {
+      if let poisoning = entry.attack as? any DataPoisoning, let p = poisoning.probe(test: test) {
+        probe = p
+        break
+      }
+    }
+    let network = scenario.model.build(input: test.shape, classes: test.classes)
+    let loaded:
+      (
+        parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?,
+        normalizer: Normalizer?
+      )
+    do {
+      loaded = try ModelFile.load(file, network: network, input: test.shape)
+    } catch {
+      switch error {
+      case .data(let e): throw .data(e)
+      case .mismatch(let path, let reason):
+        throw .scenario(
+          ScenarioErrors(
+            source: scenario.name,
+            errors: [ScenarioError(JSONPath.root.appending("model"), "\(path) \(reason)")]))
+      }
+    }
+    let normalizer = loaded.normalizer ?? self.normalizer(fittedTo: train)
+    normalizer.apply(to: &test)
+    if probe != nil, var inputs = probe?.inputs {
+      normalizer.apply(to: &inputs)
+      probe?.inputs = inputs
+    }
+    train = Dataset(
+      features: [], labels: [], shape: train.shape, classes: train.classes, isImage: train.isImage)
+    guard
+      let findings = try runAudit(
+        parameters: loaded.parameters, network: network, test: test, probe: probe,
+        normalizer: normalizer)
+    else {
+      throw .scenario(
+        ScenarioErrors(
+          source: scenario.name,
+          errors: [ScenarioError(JSONPath.root.appending("audit"), "no audit method given")]))
+    }
+    return findings
+  }
+}

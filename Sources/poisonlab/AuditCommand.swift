@@ -1,0 +1,70 @@
+import ArgumentParser
+import PoisonLab
+
+/// `poisonlab audit`: audits a saved model on a scenario's data.
+struct AuditCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "audit",
+    abstract: "Audit a saved model (safetensors) on a scenario's data.",
+    discussion: """
+      --method takes an audit name (\(Registry.descriptors(.audits).map(\.name).joined(separator: ", "))) \
+      or an audit object as JSON, as a scenario's audit block. The scenario gives the dataset, the \
+      model architecture, the training settings (fine-tuning) and, when it holds a backdoor, the \
+      triggered test inputs; the model file gives the weights and the input normalisation.
+      Exit codes: 0 ok; 2 invalid scenario, method or a model that does not fit; 3 unreadable files.
+      """)
+
+  @Argument(help: "The model file (from run --save-model).")
+  var model: String
+
+  @Option(help: "The scenario whose data and architecture the model belongs to.")
+  var scenario: String
+
+  @Option(help: ArgumentHelp("The audit: a name or a JSON object.", valueName: "method"))
+  var method: String
+
+  @OptionGroup var scenarioOptions: ScenarioOptions
+
+  @Option(help: "Output format: table or json.")
+  var format: String = "table"
+
+  @Option(help: "Worker threads (default: all cores).")
+  var threads: Int?
+
+  func validate() throws {
+    guard ["table", "json"].contains(format) else {
+      throw ValidationError("unknown format \"\(format)\" (allowed: table, json)")
+    }
+  }
+
+  func run() throws {
+    let block =
+      method.hasPrefix("{")
+      ? method : JSONValue.object([JSONMember("name", .string(method))]).serialized()
+    let loaded: Scenario
+    do {
+      loaded = try scenarioOptions.load(
+        scenario, extra: ["audit=\(block)", "sweep=null", "expect=null"])
+    } catch {
+      Terminal.error(error.description)
+      throw ExitCode(Exit.invalid)
+    }
+    let threads = try Threads.resolve(self.threads)
+    let experiment = Experiment(scenario: loaded, threads: threads)
+    let findings: AuditFindings
+    do {
+      findings = try experiment.auditSavedModel(model)
+    } catch {
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(error.exitCode)
+    }
+    let fields = AuditFindings.fields(findings).filter { $0.value != .null }
+    if format == "json" {
+      Terminal.out(JSONValue.object(fields).serialized() + "\n")
+      return
+    }
+    var text = "audit of \(model) with \(findings.method) on \(loaded.name)'s data\n"
+    for field in fields { text += "  \(field.key): \(field.value.serialized())\n" }
+    Terminal.out(text)
+  }
+}
