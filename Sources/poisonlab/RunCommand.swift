@@ -120,30 +120,8 @@ struct RunCommand: ParsableCommand {
             : "under channel.secure_aggregation the server sees only masked vectors"))
       throw ExitCode(Exit.invalid)
     }
-    if let saveUpdates {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: saveUpdates, isDirectory: &isDirectory),
-        isDirectory.boolValue
-      else {
-        Terminal.error(
-          "poisonlab: --save-updates \(saveUpdates): "
-            + (FileManager.default.fileExists(atPath: saveUpdates)
-              ? "not a folder" : "no such folder"))
-        throw ExitCode(Exit.runtime)
-      }
-    }
-    if let checkpointDir {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: checkpointDir, isDirectory: &isDirectory),
-        isDirectory.boolValue
-      else {
-        Terminal.error(
-          "poisonlab: --checkpoint-dir \(checkpointDir): "
-            + (FileManager.default.fileExists(atPath: checkpointDir)
-              ? "not a folder" : "no such folder"))
-        throw ExitCode(Exit.runtime)
-      }
-    }
+    try checkFolder("--save-updates", saveUpdates)
+    try checkFolder("--checkpoint-dir", checkpointDir)
     let toFile = output.map { !OutputPath.isStandardOutput($0) } ?? false
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =
@@ -239,6 +217,18 @@ struct RunCommand: ParsableCommand {
     let svg = SVGChart.lines(
       title: "\(scenario): per-round metrics", xLabel: "round", yLabel: "rate", series: lines)
     return (try? writeOutput(Array(svg.utf8), to: path)) != nil
+  }
+
+  /// Refuses a folder option that names no folder (exit 3).
+  func checkFolder(_ option: String, _ path: String?) throws {
+    guard let path else { return }
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+    guard exists, isDirectory.boolValue else {
+      Terminal.error(
+        "poisonlab: \(option) \(path): " + (exists ? "not a folder" : "no such folder"))
+      throw ExitCode(Exit.runtime)
+    }
   }
 
   /// The format implied by a file's extension (`.csv`, `.json`, else `jsonl`).

@@ -19,23 +19,7 @@ extension Experiment {
       }
     }
     let network = scenario.model.build(input: test.shape, classes: test.classes)
-    let loaded:
-      (
-        parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?,
-        normalizer: Normalizer?
-      )
-    do {
-      loaded = try ModelFile.load(file, network: network, input: test.shape)
-    } catch {
-      switch error {
-      case .data(let e): throw .data(e)
-      case .mismatch(let path, let reason):
-        throw .scenario(
-          ScenarioErrors(
-            source: scenario.name,
-            errors: [ScenarioError(JSONPath.root.appending("model"), "\(path) \(reason)")]))
-      }
-    }
+    let loaded = try loadModel(file, network: network, input: test.shape)
     let normalizer = loaded.normalizer ?? self.normalizer(fittedTo: train)
     normalizer.apply(to: &test)
     if probe != nil, var inputs = probe?.inputs {

@@ -37,6 +37,21 @@ public struct Dataset: Sendable, Equatable {
   /// Number of samples.
   public var count: Int { labels.count }
 
+  /// Takes `size` samples out (class-proportional, ``Stratified``) and returns them.
+  /// - Parameters:
+  ///   - size: samples taken.
+  ///   - rng: the sampling stream.
+  /// - Returns: the samples taken; `self` keeps the others, in order.
+  mutating func carve(_ size: Int, rng: SplitMix64) -> Dataset {
+    var rng = rng
+    let chosen = Stratified.sample(labels: labels, classes: classes, size: size, rng: &rng)
+    var taken = [Bool](repeating: false, count: count)
+    for i in chosen { taken[i] = true }
+    let carved = subset(chosen)
+    self = subset((0..<count).filter { !taken[$0] })
+    return carved
+  }
+
   /// The samples at `indices`, in that order.
   /// - Parameter indices: sample indices (repeats allowed).
   /// - Returns: the samples at `indices`, in that order.

@@ -63,26 +63,14 @@ struct FederatedSimulation {
       if let problem = experiment.validationProblem(train: train.count) {
         throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
       }
-      var validationRng = seeds.generator("validation")
-      let chosen = Stratified.sample(
-        labels: train.labels, classes: train.classes, size: size, rng: &validationRng)
-      var isHeld = [Bool](repeating: false, count: train.count)
-      for i in chosen { isHeld[i] = true }
-      validation = train.subset(chosen)
-      train = train.subset((0..<train.count).filter { !isHeld[$0] })
+      validation = train.carve(size, rng: seeds.generator("validation"))
     }
     var root: Dataset?
     if let size = DefenseChain(scenario.defenses.map(\.defense)).rootSize {
       if let problem = experiment.rootProblem(train: train.count) {
         throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
       }
-      var rootRng = seeds.generator("root")
-      let chosen = Stratified.sample(
-        labels: train.labels, classes: train.classes, size: size, rng: &rootRng)
-      var isRoot = [Bool](repeating: false, count: train.count)
-      for i in chosen { isRoot[i] = true }
-      root = train.subset(chosen)
-      train = train.subset((0..<train.count).filter { !isRoot[$0] })
+      root = train.carve(size, rng: seeds.generator("root"))
     }
     var rng = seeds.generator("partition")
     let parts = federation.partition.assign(

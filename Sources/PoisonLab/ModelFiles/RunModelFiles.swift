@@ -23,10 +23,18 @@ public struct ModelFileOptions: Sendable, Equatable {
 
   /// The checkpoint file of `round` in `directory`.
   public static func checkpoint(_ directory: String, round: Int) -> String {
-    let digits = String(round)
-    return directory + "/round-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-      + ".safetensors"
+    roundStem(directory, round: round) + ".safetensors"
   }
+}
+
+/// `DIR/round-NNNN`: the stem of a round's files (checkpoints, update exports).
+/// - Parameters:
+///   - directory: the folder.
+///   - round: the round (at least 4 digits, zero-padded).
+/// - Returns: the path without extension.
+func roundStem(_ directory: String, round: Int) -> String {
+  let digits = String(round)
+  return directory + "/round-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }
 
 /// What both runners share about model files: they attach here once.
@@ -44,25 +52,7 @@ extension Experiment {
     parameters: [Float], firstRound: Int
   ) {
     guard let path = modelFiles.initial else { return (fresh, 1) }
-    let loaded:
-      (
-        parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?,
-        normalizer: Normalizer?
-      )
-    do {
-      loaded = try ModelFile.load(path, network: network, input: input)
-    } catch {
-      switch error {
-      case .data(let e): throw .data(e)
-      case .mismatch(let file, let reason):
-        throw .scenario(
-          ScenarioErrors(
-            source: scenario.name,
-            errors: [
-              ScenarioError(JSONPath.root.appending("model"), "--init-model \(file) \(reason)")
-            ]))
-      }
-    }
+    let loaded = try loadModel(path, network: network, input: input, option: "--init-model ")
     let resumes = loaded.fingerprint == fingerprint && loaded.seed == scenario.seed
     guard !resumes || loaded.round < scenario.training.rounds else {
       throw .scenario(
@@ -76,6 +66,29 @@ extension Experiment {
           ]))
     }
     return (loaded.parameters, resumes ? loaded.round + 1 : 1)
+  }
+
+  /// A model file for this scenario's network, with its failures as run
+  /// failures: exit 3 for a file that cannot be read, exit 2 (naming the
+  /// tensor and both shapes) for one that does not fit the model.
+  func loadModel(_ path: String, network: Network, input: Shape, option: String = "")
+    throws(RunFailure) -> (
+      parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?, normalizer: Normalizer?
+    )
+  {
+    do {
+      return try ModelFile.load(path, network: network, input: input)
+    } catch {
+      switch error {
+      case .data(let e): throw .data(e)
+      case .mismatch(let file, let reason):
+        throw .scenario(
+          ScenarioErrors(
+            source: scenario.name,
+            errors: [ScenarioError(JSONPath.root.appending("model"), "\(option)\(file) \(reason)")])
+        )
+      }
+    }
   }
 
   /// What a model file of this run records.

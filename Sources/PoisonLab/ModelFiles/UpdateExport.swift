@@ -16,8 +16,7 @@
 public enum UpdateExport {
   /// The stem of round `r`'s files in `directory`.
   public static func stem(_ directory: String, round: Int) -> String {
-    let digits = String(round)
-    return directory + "/round-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    roundStem(directory, round: round)
   }
 
   /// Writes one round.
