@@ -31,6 +31,10 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Worker threads (default: all cores).")
   var threads: Int?
 
+  @Option(
+    help: "strip: write the entropy histograms of clean and triggered inputs to this SVG file.")
+  var plot: String?
+
   func validate() throws {
     guard ["table", "json"].contains(format) else {
       throw ValidationError("unknown format \"\(format)\" (allowed: table, json)")
@@ -49,6 +53,7 @@ struct AuditCommand: ParsableCommand {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
     }
+    try checkOutput(plot)
     let threads = try Threads.resolve(self.threads)
     let experiment = Experiment(scenario: loaded, threads: threads)
     let findings: AuditFindings
@@ -57,6 +62,16 @@ struct AuditCommand: ParsableCommand {
     } catch {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(error.exitCode)
+    }
+    if let plot {
+      guard findings.method == STRIP.descriptor.name else {
+        Terminal.error(
+          "poisonlab: --plot draws strip's entropy histograms; \(findings.method) has none")
+        throw ExitCode(Exit.invalid)
+      }
+      let svg = STRIP.histogram(
+        findings, title: "STRIP on \(model): prediction entropy of blended inputs")
+      try writeOutput(Array(svg.utf8), to: plot)
     }
     let fields = AuditFindings.fields(findings).filter { $0.value != .null }
     if format == "json" {

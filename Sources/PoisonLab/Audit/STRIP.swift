@@ -129,3 +129,48 @@ public struct STRIP: AuditMethod {
     return out
   }
 }
+
+extension STRIP {
+  /// The entropy histograms of STRIP's findings as an SVG chart: the share
+  /// of clean and of triggered inputs per entropy bin (`bins` equal bins
+  /// over the observed range), and the threshold as a dashed vertical line.
+  /// - Parameters:
+  ///   - findings: what the audit found.
+  ///   - title: the chart title.
+  ///   - bins: the number of bins.
+  /// - Returns: the SVG document.
+  public static func histogram(_ findings: AuditFindings, title: String, bins: Int = 30) -> String {
+    let all = findings.cleanEntropies + findings.triggeredEntropies
+    let low = all.min() ?? 0
+    let high = max(all.max() ?? 1, low + 1e-9)
+    let width = (high - low) / Double(bins)
+    func shares(_ values: [Double]) -> [(Double, Double)] {
+      guard !values.isEmpty else { return [] }
+      var counts = [Double](repeating: 0, count: bins)
+      for v in values { counts[min(bins - 1, Int((v - low) / width))] += 1 }
+      // A step outline: each bin's share held across its width.
+      var points: [(Double, Double)] = []
+      for (b, c) in counts.enumerated() {
+        let share = c / Double(values.count)
+        points.append((low + Double(b) * width, share))
+        points.append((low + Double(b + 1) * width, share))
+      }
+      return points
+    }
+    let clean = shares(findings.cleanEntropies)
+    let triggered = shares(findings.triggeredEntropies)
+    let top = max((clean + triggered).map(\.1).max() ?? 1, 0.05)
+    var series = [SVGChart.Series(name: "clean inputs", points: clean)]
+    if !triggered.isEmpty {
+      series.append(SVGChart.Series(name: "triggered inputs", points: triggered))
+    }
+    if let t = findings.threshold {
+      series.append(
+        SVGChart.Series(
+          name: "threshold (1% FRR)", points: [(t, 0), (t, top * 1.05)], dashed: true))
+    }
+    return SVGChart.lines(
+      title: title, xLabel: "mean prediction entropy (bits) over the blends",
+      yLabel: "share of inputs", series: series, yRange: 0...(top * 1.1), integerX: false)
+  }
+}

@@ -44,10 +44,11 @@ public enum SVGChart {
   ///   - yLabel: the y axis label.
   ///   - series: the lines (colours repeat after twelve; a dashed line shares the colour of the line before it).
   ///   - yRange: the y axis range (default: 0...1).
+  ///   - integerX: x ticks at whole numbers (rounds); false allows tenths, fifths and halves.
   /// - Returns: the SVG document.
   public static func lines(
     title: String, xLabel: String, yLabel: String, series: [Series],
-    yRange: ClosedRange<Double> = 0...1
+    yRange: ClosedRange<Double> = 0...1, integerX: Bool = true
   ) -> String {
     let legendRows = series.count
     let (width, plotHeight) = (760.0, 360.0)
@@ -72,12 +73,13 @@ public enum SVGChart {
       svg +=
         "<text x=\"\(number(left - 8))\" y=\"\(number(py(y) + 4))\" text-anchor=\"end\" font-size=\"12\">\(String(format: "%.1f", y))</text>\n"
     }
-    let ticks = xTicks(xMin, xMax)
+    let ticks = xTicks(xMin, xMax, integer: integerX)
+    let fractional = ticks.contains { $0 != $0.rounded() }
     for x in ticks {
       svg +=
         "<line x1=\"\(number(px(x)))\" y1=\"\(number(top + plotHeight))\" x2=\"\(number(px(x)))\" y2=\"\(number(top + plotHeight + 5))\" stroke=\"#333333\"/>\n"
       svg +=
-        "<text x=\"\(number(px(x)))\" y=\"\(number(top + plotHeight + 20))\" text-anchor=\"middle\" font-size=\"12\">\(Int(saturating: x))</text>\n"
+        "<text x=\"\(number(px(x)))\" y=\"\(number(top + plotHeight + 20))\" text-anchor=\"middle\" font-size=\"12\">\(fractional ? String(format: "%.2g", x) : String(Int(saturating: x)))</text>\n"
     }
     svg +=
       "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(top + plotHeight + 42))\" text-anchor=\"middle\" font-size=\"14\">\(escape(xLabel))</text>\n"
@@ -105,11 +107,11 @@ public enum SVGChart {
     return svg + "</svg>\n"
   }
 
-  private static func xTicks(_ lo: Double, _ hi: Double) -> [Double] {
+  private static func xTicks(_ lo: Double, _ hi: Double, integer: Bool = true) -> [Double] {
     let span = hi - lo
-    let step =
-      [1.0, 2, 5, 10, 20, 50, 100, 200, 500, 1000].first { span / $0 <= 10 }
-      ?? (span / 10).rounded(.up)
+    let steps =
+      (integer ? [] : [0.1, 0.2, 0.25, 0.5]) + [1.0, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    let step = steps.first { span / $0 <= 10 } ?? (span / 10).rounded(.up)
     var ticks: [Double] = []
     var x = (lo / step).rounded(.up) * step
     while x <= hi + 1e-9 {

@@ -33,6 +33,13 @@ struct AuditTests {
     let findings = try strip.audit(input)
     #expect(findings.threshold.map { abs($0 - 2) < 1e-9 } == true && findings.falseRejection == 0)
     #expect(findings.falseAcceptance == nil)
+    var both = findings
+    both.triggeredEntropies = [0.1, 0.2]
+    let svg = STRIP.histogram(both, title: "t")
+    #expect(svg.hasPrefix("<?xml") || svg.hasPrefix("<svg"))
+    for name in ["clean inputs", "triggered inputs", "threshold (1% FRR)"] {
+      #expect(svg.contains(name), "\(name)")
+    }
   }
 
   @Test("fine-pruning: max_drop 1 prunes all but one neuron, 0 keeps the defender's accuracy")
