@@ -270,6 +270,17 @@ extension Experiment {
             .addingSaturating(n.multipliedSaturating(n).multipliedSaturating(256)))
       }
       parts.append(("channel", channel))
+      // Safeguards: rollback keeps window + 1 saved models; FLDetector each
+      // client's last update and 2 x window model and aggregate differences.
+      let guards = scenario.safeguards
+      var saved = 0
+      if guards.response == .rollback, let w = guards.monitor?.window {
+        saved = saved.addingSaturating(w + 1)
+      }
+      if let m = guards.monitor, m.signals.contains("fldetector") {
+        saved = saved.addingSaturating(federation.clients.addingSaturating(2 * m.window + 2))
+      }
+      if saved > 0 { parts.append(("safeguards", saved.multipliedSaturating(parameterBytes))) }
       let workspace =
         scenario.defenses.map { $0.defense.workspaceBytes(updates: messages, dimension: d) }
         .max() ?? 0
