@@ -35,6 +35,12 @@ struct AuditCommand: ParsableCommand {
     help: "strip: write the entropy histograms of clean and triggered inputs to this SVG file.")
   var plot: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "The existing folder for the audit's pictures (strip: entropy histograms; neural-cleanse: reversed triggers as PNG and SVG).",
+      valueName: "dir"))
+  var auditDir: String?
+
   func validate() throws {
     guard ["table", "json"].contains(format) else {
       throw ValidationError("unknown format \"\(format)\" (allowed: table, json)")
@@ -55,7 +61,9 @@ struct AuditCommand: ParsableCommand {
     }
     try checkOutput(plot)
     let threads = try Threads.resolve(self.threads)
-    let experiment = Experiment(scenario: loaded, threads: threads)
+    try RunCommand.checkFolder("--audit-dir", auditDir)
+    var experiment = Experiment(scenario: loaded, threads: threads)
+    experiment.auditDirectory = auditDir
     let findings: AuditFindings
     do {
       findings = try experiment.auditSavedModel(model)

@@ -73,6 +73,12 @@ struct RunCommand: ParsableCommand {
       "The existing folder for checkpoints, DIR/round-NNNN.safetensors.", valueName: "dir"))
   var checkpointDir: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "The existing folder for the audit's pictures (strip: entropy histograms; neural-cleanse: reversed triggers as PNG and SVG).",
+      valueName: "dir"))
+  var auditDir: String?
+
   func validate() throws {
     if let n = checkpointEvery, n < 1 {
       throw ValidationError("--checkpoint-every must be at least 1, got \(n)")
@@ -120,8 +126,14 @@ struct RunCommand: ParsableCommand {
             : "under channel.secure_aggregation the server sees only masked vectors"))
       throw ExitCode(Exit.invalid)
     }
-    try checkFolder("--save-updates", saveUpdates)
-    try checkFolder("--checkpoint-dir", checkpointDir)
+    try Self.checkFolder("--save-updates", saveUpdates)
+    try Self.checkFolder("--checkpoint-dir", checkpointDir)
+    if auditDir != nil && scenario.audit == nil {
+      Terminal.error(
+        "poisonlab: --audit-dir holds the audit's pictures; the scenario has no audit block")
+      throw ExitCode(Exit.invalid)
+    }
+    try Self.checkFolder("--audit-dir", auditDir)
     let toFile = output.map { !OutputPath.isStandardOutput($0) } ?? false
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =
@@ -149,6 +161,7 @@ struct RunCommand: ParsableCommand {
     var experiment = Experiment(
       scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())
     experiment.updateExport = saveUpdates
+    experiment.auditDirectory = auditDir
     experiment.modelFiles = ModelFileOptions(
       save: saveModel, initial: initModel, checkpointEvery: checkpointEvery,
       checkpointDirectory: checkpointDir)
@@ -220,7 +233,7 @@ struct RunCommand: ParsableCommand {
   }
 
   /// Refuses a folder option that names no folder (exit 3).
-  func checkFolder(_ option: String, _ path: String?) throws {
+  static func checkFolder(_ option: String, _ path: String?) throws {
     guard let path else { return }
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)

@@ -7,6 +7,9 @@
 /// measured on the other test samples and on the attack's triggered test
 /// inputs when the scenario has a backdoor.
 public protocol AuditMethod: Plugin {
+  /// Clean test samples the defender holds (`clean_size`).
+  var cleanSize: Int { get }
+
   /// Runs the audit.
   /// - Parameter input: the model and the data.
   /// - Returns: what it found.
@@ -96,6 +99,14 @@ public struct AuditFindings: Sendable, Equatable {
   public var accuracyAfter: Double? = nil
   public var attackSuccessBefore: Double? = nil
   public var attackSuccessAfter: Double? = nil
+  /// Neural Cleanse: each class's reversed-trigger mask norm |m|₁.
+  public var maskNorms: [Double]? = nil
+  /// Neural Cleanse: each class's anomaly index.
+  public var anomalyIndices: [Double]? = nil
+  /// Neural Cleanse: the smallest norm's anomaly index.
+  public var anomalyIndex: Double? = nil
+  /// Neural Cleanse: the reversed triggers (for pictures).
+  public var triggers: [ReversedTrigger] = []
   /// STRIP: the entropies of clean and of triggered inputs (for plots).
   public var cleanEntropies: [Double] = []
   public var triggeredEntropies: [Double] = []
@@ -115,6 +126,12 @@ public struct AuditFindings: Sendable, Equatable {
         findings?.flaggedClasses.map { .array($0.map { .number(Double($0)) }) } ?? .null),
       JSONMember("audit_detected", findings?.detected.map { .bool($0) } ?? .null),
       JSONMember("audit_false_positive", findings?.falsePositive.map { .bool($0) } ?? .null),
+      JSONMember(
+        "audit_mask_norms", findings?.maskNorms.map { .array($0.map { .number($0) }) } ?? .null),
+      JSONMember(
+        "audit_anomaly_indices",
+        findings?.anomalyIndices.map { .array($0.map { .number($0) }) } ?? .null),
+      JSONMember("audit_anomaly_index", number(findings?.anomalyIndex)),
       JSONMember("audit_threshold", number(findings?.threshold)),
       JSONMember("audit_false_rejection", number(findings?.falseRejection)),
       JSONMember("audit_false_acceptance", number(findings?.falseAcceptance)),

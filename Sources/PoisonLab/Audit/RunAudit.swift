@@ -6,9 +6,19 @@ extension Experiment {
     normalizer: Normalizer
   ) throws(RunFailure) -> AuditFindings? {
     guard let audit = scenario.audit else { return nil }
-    return try audit.audit(
+    let findings = try audit.audit(
       AuditInput(
         network: network, parameters: parameters, test: test, probe: probe, normalizer: normalizer,
         training: scenario.training, seeds: SeedTree(scenario.seed), threads: threads))
+    if let directory = auditDirectory {
+      for picture in findings.pictures(title: scenario.name) {
+        do {
+          try AtomicFile.write(picture.bytes, to: directory + "/" + picture.name)
+        } catch {
+          throw .output(error)
+        }
+      }
+    }
+    return findings
   }
 }

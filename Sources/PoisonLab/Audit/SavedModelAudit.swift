@@ -10,6 +10,7 @@ extension Experiment {
   /// - Throws: `RunFailure`: `.scenario` when the file does not fit the model
   ///   or the scenario has no audit, `.data` when a file cannot be read.
   public func auditSavedModel(_ file: String) throws(RunFailure) -> AuditFindings {
+    BLAS.setThreads(1)
     var (train, test) = try loadData()
     var probe: AttackProbe?
     for entry in scenario.attacks {

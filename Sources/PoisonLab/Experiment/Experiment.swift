@@ -33,6 +33,9 @@ public struct Experiment {
   public var modelFiles = ModelFileOptions()
   /// Federated runs: write what the defense chain received each round here (`--save-updates`).
   public var updateExport: String?
+  /// `--audit-dir`: the existing folder where the audit's pictures go
+  /// (STRIP's entropy histograms, Neural Cleanse's reversed triggers).
+  public var auditDirectory: String?
 
   /// Creates an experiment.
   /// - Parameters:

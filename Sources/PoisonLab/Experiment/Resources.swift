@@ -289,6 +289,17 @@ extension Experiment {
       parts.append(("training buffers", network.trainingBytes(batch: batch)))
       parts.append(("model", parameterBytes.multipliedSaturating(2)))
     }
+    if let audit = scenario.audit {
+      // The defender's samples and their raw copy, a gradient workspace per
+      // thread (neural-cleanse; fine-pruning's trainer), and two models.
+      parts.append(
+        (
+          "audit",
+          audit.cleanSize.multipliedSaturating(d).multipliedSaturating(8)
+            .addingSaturating(network.trainingBytes(batch: 64).multipliedSaturating(threads))
+            .addingSaturating(parameterBytes.multipliedSaturating(2))
+        ))
+    }
     parts.append(
       ("evaluation", Evaluator.workspaceBytes(network: network).multipliedSaturating(threads)))
     parts.sort { $0.1 > $1.1 }

@@ -15,7 +15,14 @@ final class Workspace {
   /// Batch labels.
   let labels: UnsafeMutablePointer<Int32>
 
-  init(network: Network, capacity: Int, training: Bool) {
+  /// Creates the buffers.
+  /// - Parameters:
+  ///   - network: the architecture.
+  ///   - capacity: the largest batch.
+  ///   - training: whether `backward` will run (scratch for input gradients).
+  ///   - inputGradient: whether every layer, the first included, will produce
+  ///     an input gradient (gradients with respect to the network's input).
+  init(network: Network, capacity: Int, training: Bool, inputGradient: Bool = false) {
     precondition(capacity > 0, "a workspace needs a positive capacity")
     self.network = network
     self.capacity = capacity
@@ -31,7 +38,8 @@ final class Workspace {
       let count = max(
         1,
         layer.scratchCount(
-          batch: capacity, needsInputGradient: training && network.needsInputGradient(index)))
+          batch: capacity,
+          needsInputGradient: training && (inputGradient || network.needsInputGradient(index))))
       let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
       buffer.initialize(repeating: 0, count: count)
       return buffer

@@ -74,6 +74,7 @@ public enum Registry {
 
   /// Model audits (`audit.name`, `poisonlab audit --method`).
   public static let audits: [any AuditMethod.Type] = [
+    NeuralCleanse.self,
     STRIP.self,
     FinePruning.self,
   ]

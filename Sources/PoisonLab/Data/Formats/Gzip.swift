@@ -158,3 +158,32 @@ enum FileBytes {
     return bytes
   }
 }
+
+/// zlib streams (RFC 1950) for the formats poisonlab writes (PNG).
+enum Zlib {
+  /// Compresses `bytes` into one zlib stream at the best compression level.
+  /// - Parameter bytes: the data.
+  /// - Returns: the zlib stream (header, deflate data, Adler-32).
+  static func compress(_ bytes: [UInt8]) -> [UInt8] {
+    var size = compressBound(uLong(bytes.count))
+    var out = [UInt8](repeating: 0, count: Int(size))
+    let status = out.withUnsafeMutableBufferPointer { target in
+      bytes.withUnsafeBufferPointer { source in
+        compress2(target.baseAddress, &size, source.baseAddress, uLong(source.count), 9)
+      }
+    }
+    // compressBound is an upper bound, so compress2 cannot run out of room;
+    // Z_MEM_ERROR is the only other outcome.
+    guard status == Z_OK else { return [] }
+    return Array(out[0..<Int(size)])
+  }
+
+  /// The CRC-32 (ISO 3309, as PNG and gzip use it) of `bytes`.
+  /// - Parameter bytes: the data.
+  /// - Returns: the checksum.
+  static func crc32(_ bytes: [UInt8]) -> UInt32 {
+    bytes.withUnsafeBufferPointer { b in
+      UInt32(CSystemLibraries.crc32(0, b.baseAddress, uInt(b.count)))
+    }
+  }
+}
