@@ -4,7 +4,7 @@
 SWIFT      ?= swift
 BIN        := .build/release/poisonlab
 APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist \
-                python3 python3-jsonschema python3-numpy
+                python3 python3-jsonschema python3-numpy python3-sklearn
 
 .PHONY: deps build test check fanout fuzz demo bench lint format clean
 

@@ -95,6 +95,10 @@ let poisonFractionSpecs = [
     "poison_fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: false),
     default: .number(0.5), mode: .federated,
     doc: "share of each malicious client's local samples poisoned"),
+  ParameterSpec(
+    "sources", .array(.string, minCount: 1, maxCount: nil), mode: .centralized,
+    doc:
+      "with a sources array: poison only these sources' samples (fraction is then a share of them)"),
 ]
 
 /// The share of samples to poison: `fraction` or `poison_fraction` by run mode.

@@ -165,6 +165,10 @@ public struct Experiment {
       return try FederatedSimulation(experiment: self, federation: federation).run(
         progress: progress, emit: emit)
     }
+    if let pipeline = scenario.pipeline {
+      return try PipelineRun(experiment: self, settings: pipeline).run(
+        progress: progress, emit: emit)
+    }
     return try CentralizedRun(experiment: self).run(progress: progress, emit: emit)
   }
 

@@ -288,6 +288,17 @@ extension Experiment {
     } else {
       parts.append(("training buffers", network.trainingBytes(batch: batch)))
       parts.append(("model", parameterBytes.multipliedSaturating(2)))
+      if scenario.pipeline != nil {
+        // Each training copies its samples (up to the whole training set in
+        // retrain mode); the live, initial, candidate and impact-test models,
+        // and the models rollback saves.
+        let saved = (scenario.safeguards.monitor?.window ?? 0) + 1
+        parts.append(
+          (
+            "pipeline",
+            dataset.addingSaturating(parameterBytes.multipliedSaturating(4 + saved))
+          ))
+      }
     }
     if let audit = scenario.audit {
       // The defender's samples and their raw copy, a gradient workspace per

@@ -211,11 +211,6 @@ struct FederatedSimulation {
       : SafeguardStage(
         settings: scenario.safeguards, validation: setup.validation, initial: fresh,
         evaluators: evaluators, current: global, firstRound: firstRound)
-    var firstAttackRound: Int?
-    var firstAlarmRound: Int?
-    var detectedRound: Int?  // the first alarm once an attack began
-    var falseAlarms = 0
-    var gateRejected = 0
     var previousAggregate: [Float]?
     var maliciousTotal = 0
     var flaggedTotal = 0
@@ -383,7 +378,6 @@ struct FederatedSimulation {
       var candidate = global
       for j in 0..<d { candidate[j] += rate * aggregate[j] }
       var safeguardFigures: MetricRecord.SafeguardFigures?
-      if arrival.maliciousReceived > 0 && firstAttackRound == nil { firstAttackRound = round }
       if var stage = safeguards {
         let flaggedIds = Set(
           arrival.ids.indices.filter { flaggedAccepted[$0] }.map { arrival.ids[$0] })
@@ -391,31 +385,19 @@ struct FederatedSimulation {
           round: round, global: global, candidate: candidate, aggregate: aggregate,
           updates: arrival.updates, ids: arrival.ids, flagged: flaggedIds, seeds: seeds,
           evaluators: evaluators, threads: experiment.threads)
-        safeguards = stage
         candidate = review.model
-        if review.gate == "rejected" { gateRejected += 1 }
-        if !review.alarms.isEmpty && firstAlarmRound == nil { firstAlarmRound = round }
-        if !review.alarms.isEmpty && detectedRound == nil && firstAttackRound != nil {
-          detectedRound = round
+        let (figures, alarms) = stage.account(
+          review, round: round, attacked: arrival.maliciousReceived > 0, scenario: scenario.name
+        ) { id in
+          // Ids beyond the federation are identities an attacker made.
+          guard id < setup.roles.count, case .honest = setup.roles[id] else { return false }
+          return true
         }
-        if arrival.maliciousReceived == 0 { falseAlarms += review.alarms.count }
-        for alarm in review.alarms {
-          var record = MetricRecord(
-            kind: .alarm, scenario: scenario.name, round: round, accuracy: 0, loss: 0,
-            attackSuccess: nil, robustAccuracy: nil, malicious: 0, flagged: 0,
-            detectionPrecision: nil, detectionRecall: nil, seconds: 0)
-          record.alarm = alarm
+        safeguards = stage
+        safeguardFigures = figures
+        for record in alarms {
           do { try emit(record) } catch { throw .output(error) }
         }
-        let shut = stage.quarantine.clients
-        safeguardFigures = MetricRecord.SafeguardFigures(
-          gate: review.gate, validationAccuracy: review.validationAccuracy,
-          alarms: review.alarms.map(\.signal), quarantined: shut.count,
-          falseQuarantined: shut.filter { id in
-            // Ids beyond the federation are identities an attacker made.
-            guard id < setup.roles.count, case .honest = setup.roles[id] else { return false }
-            return true
-          }.count)
       }
       global = candidate
       guard global.allSatisfy({ $0.isFinite }) else {
@@ -468,13 +450,7 @@ struct FederatedSimulation {
     try experiment.saveFinalModel(
       round: max(training.rounds, firstRound - 1), parameters: global, network: network,
       input: inputShape, normalizer: setup.normalizer)
-    let safeguardTotals = safeguards.map { stage in
-      MetricRecord.SafeguardTotals(
-        firstAlarmRound: firstAlarmRound,
-        timeToDetect: detectedRound.flatMap { a in firstAttackRound.map { a - $0 } },
-        falseAlarms: falseAlarms, rollbacks: stage.responses,
-        recoveryRounds: stage.recoveryRounds, rejectedRounds: gateRejected)
-    }
+    let safeguardTotals = safeguards?.totals
     let secureFailed = scenario.channel.secureAggregation != nil ? secureFailedRounds : nil
     let audit = try experiment.runAudit(
       parameters: global, network: network, test: setup.test, probe: setup.probe,

@@ -112,6 +112,12 @@ public struct MetricRecord: Sendable, Equatable {
     public var safeguards: SafeguardTotals? = nil
     /// What the scenario's audit found (nil without an `audit` block).
     public var audit: AuditFindings? = nil
+    /// Pipelines with a source filter: rejected untrusted deliveries that
+    /// held poisoned samples / rejected deliveries (nil when undefined).
+    public var sourceDetectionPrecision: Double? = nil
+    /// Pipelines with a source filter: rejected poisoned deliveries /
+    /// poisoned deliveries (nil when undefined).
+    public var sourceDetectionRecall: Double? = nil
   }
 
   /// Record type.
@@ -204,7 +210,8 @@ public struct MetricRecord: Sendable, Equatable {
     "false_quarantined", "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks",
     "recovery_rounds", "gate_rejected_rounds", "secure_aggregation_failed_rounds",
     "audit_false_rejection", "audit_false_acceptance", "audit_accuracy_after",
-    "audit_attack_success_after", "audit_pruned",
+    "audit_attack_success_after", "audit_pruned", "audit_anomaly_index",
+    "source_detection_precision", "source_detection_recall",
   ]
 
   /// The value of a metric by name (nil when null or unknown).
@@ -242,6 +249,9 @@ public struct MetricRecord: Sendable, Equatable {
     case "audit_accuracy_after": return totals?.audit?.accuracyAfter
     case "audit_attack_success_after": return totals?.audit?.attackSuccessAfter
     case "audit_pruned": return totals?.audit?.pruned.map(Double.init)
+    case "audit_anomaly_index": return totals?.audit?.anomalyIndex
+    case "source_detection_precision": return totals?.sourceDetectionPrecision
+    case "source_detection_recall": return totals?.sourceDetectionRecall
     default: return nil
     }
   }
@@ -255,14 +265,17 @@ public struct MetricRecord: Sendable, Equatable {
     "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
     "secagg_server_seconds", "secagg_bytes_per_client", "gate", "validation_accuracy", "alarms",
     "quarantined",
-    "false_quarantined", "signal", "value", "score", "threshold", "suspected", "seconds", "rounds",
+    "false_quarantined", "class_accuracy", "signal", "value", "score", "threshold", "suspected",
+    "seconds", "rounds",
     "total_seconds",
     "mean_seconds_per_round", "malicious_total", "flagged_total", "messages_total",
     "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
     "rejected_duplicate_total", "honest_dropped_total", "secure_aggregation_failed_rounds",
     "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks", "recovery_rounds",
-    "gate_rejected_rounds", "class_accuracy", "confusion_matrix", "audit",
-    "audit_flagged_classes", "audit_detected", "audit_false_positive", "audit_threshold",
+    "gate_rejected_rounds", "source_detection_precision", "source_detection_recall",
+    "confusion_matrix", "audit",
+    "audit_flagged_classes", "audit_detected", "audit_false_positive", "audit_mask_norms",
+    "audit_anomaly_indices", "audit_anomaly_index", "audit_threshold",
     "audit_false_rejection", "audit_false_acceptance", "audit_pruned", "audit_accuracy_before",
     "audit_accuracy_after", "audit_attack_success_before", "audit_attack_success_after",
     "expect_passed",
@@ -319,6 +332,8 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("alarms", safeguards.map { .array($0.alarms.map { .string($0) }) } ?? .null),
       JSONMember("quarantined", count(safeguards?.quarantined)),
       JSONMember("false_quarantined", count(safeguards?.falseQuarantined)),
+      JSONMember(
+        "class_accuracy", classAccuracy.map { .array($0.map { .number($0) }) } ?? .null),
       JSONMember("seconds", .number(seconds)),
     ]
     if let totals {
@@ -342,8 +357,8 @@ public struct MetricRecord: Sendable, Equatable {
         JSONMember("rollbacks", count(totals.safeguards?.rollbacks)),
         JSONMember("recovery_rounds", count(totals.safeguards?.recoveryRounds)),
         JSONMember("gate_rejected_rounds", count(totals.safeguards?.rejectedRounds)),
-        JSONMember(
-          "class_accuracy", classAccuracy.map { .array($0.map { .number($0) }) } ?? .null),
+        JSONMember("source_detection_precision", number(totals.sourceDetectionPrecision)),
+        JSONMember("source_detection_recall", number(totals.sourceDetectionRecall)),
         JSONMember(
           "confusion_matrix",
           confusion.map { .array($0.map { .array($0.map { .number(Double($0)) }) }) } ?? .null),

@@ -9,6 +9,10 @@ struct MonitorRound {
   var global: [Float]
   /// The new model's validation accuracy (with a validation gate).
   var validationAccuracy: Double?
+  /// The new model's validation accuracy per class (with a validation gate).
+  var classAccuracy: [Double]?
+  /// Pipelines: the live model's mean loss on each source's new data, and its sample count.
+  var sourceLosses: [(id: Int, loss: Double, samples: Int)]?
   /// The run's seed tree (signals that draw randomness use `("monitor", name, round)`).
   var seeds: SeedTree
   /// Worker threads.
@@ -73,8 +77,12 @@ public struct Alarm: Sendable, Equatable {
 struct SignalMonitor {
   /// The signals, in `list` order.
   static let signals: [any MonitorSignal.Type] = [
-    UpdateNormSignal.self, CosineSignal.self, ValidationAccuracySignal.self, FLDetector.self,
+    UpdateNormSignal.self, CosineSignal.self, ValidationAccuracySignal.self,
+    ClassAccuracySignal.self, NewDataLossSignal.self, FLDetector.self,
   ]
+  /// The signals that read the server's model and data only, not client
+  /// updates: what a centralized pipeline can watch.
+  static let modelSignals = ["validation_accuracy", "class_accuracy", "new_data_loss"]
   static var signalNames: [String] { signals.map { $0.descriptor.name } }
 
   let settings: SafeguardSettings.Monitor

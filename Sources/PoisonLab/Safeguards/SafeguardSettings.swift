@@ -146,11 +146,25 @@ public struct SafeguardSettings: Sendable, Equatable {
       if Set(signals).count != signals.count {
         validator.fail(m.path("signals"), "lists a signal twice")
       }
-      if signals.contains("validation_accuracy") && settings.validation == nil {
+      for signal in ["validation_accuracy", "class_accuracy"]
+      where signals.contains(signal) && settings.validation == nil {
         validator.fail(
           m.path("signals"),
-          "validation_accuracy needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
+          "\(signal) needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
         )
+      }
+      if context.pipeline {
+        let updates = signals.filter { !SignalMonitor.modelSignals.contains($0) }
+        if !updates.isEmpty {
+          validator.fail(
+            m.path("signals"),
+            "\(updates.joined(separator: ", ")) read client updates, which a pipeline has none of; "
+              + "a pipeline watches \(SignalMonitor.modelSignals.joined(separator: ", "))")
+        }
+      } else if signals.contains("new_data_loss") {
+        validator.fail(
+          m.path("signals"),
+          "new_data_loss watches the data each pipeline cycle brings; it needs a pipeline block")
       }
       for signal in ["cosine", "fldetector"] where signals.contains(signal) {
         if let n = context.clientsPerRound, n < 3 {

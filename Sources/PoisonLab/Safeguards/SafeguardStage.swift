@@ -30,6 +30,12 @@ struct SafeguardStage {
   private(set) var responses = 0
   /// Rounds of training the responses discarded.
   private(set) var recoveryRounds = 0
+  // The ledger both runners report from (``account(_:round:attacked:scenario:honest:)``).
+  private var firstAttackRound: Int?
+  private var firstAlarmRound: Int?
+  private var detectedRound: Int?  // the first alarm once an attack began
+  private var falseAlarms = 0
+  private var gateRejected = 0
 
   init(
     settings: SafeguardSettings, validation: Dataset?, initial: [Float], evaluators: [Evaluator],
@@ -66,6 +72,51 @@ struct SafeguardStage {
     var alarms: [Alarm]
   }
 
+  /// Books a reviewed round: the round's safeguard figures and one `alarm`
+  /// record per alarm, and the run's totals (first alarm, time to detect,
+  /// false alarms, gate rejections).
+  /// - Parameters:
+  ///   - review: what ``review(round:global:candidate:aggregate:updates:ids:flagged:seeds:evaluators:threads:classAccuracy:sourceLosses:blame:)`` decided.
+  ///   - round: the round (or pipeline cycle).
+  ///   - attacked: whether malicious data or updates reached the server this round.
+  ///   - scenario: the scenario's name, for the records.
+  ///   - honest: whether an id (client or source) is honest.
+  /// - Returns: the figures of the round row and the alarm records.
+  mutating func account(
+    _ review: Review, round: Int, attacked: Bool, scenario: String, honest: (Int) -> Bool
+  ) -> (figures: MetricRecord.SafeguardFigures, alarms: [MetricRecord]) {
+    if attacked && firstAttackRound == nil { firstAttackRound = round }
+    if review.gate == "rejected" { gateRejected += 1 }
+    if !review.alarms.isEmpty && firstAlarmRound == nil { firstAlarmRound = round }
+    if !review.alarms.isEmpty && detectedRound == nil && firstAttackRound != nil {
+      detectedRound = round
+    }
+    if !attacked { falseAlarms += review.alarms.count }
+    let records = review.alarms.map { alarm in
+      var record = MetricRecord(
+        kind: .alarm, scenario: scenario, round: round, accuracy: 0, loss: 0,
+        attackSuccess: nil, robustAccuracy: nil, malicious: 0, flagged: 0,
+        detectionPrecision: nil, detectionRecall: nil, seconds: 0)
+      record.alarm = alarm
+      return record
+    }
+    let shut = quarantine.clients
+    let figures = MetricRecord.SafeguardFigures(
+      gate: review.gate, validationAccuracy: review.validationAccuracy,
+      alarms: review.alarms.map(\.signal), quarantined: shut.count,
+      falseQuarantined: shut.filter(honest).count)
+    return (figures, records)
+  }
+
+  /// The run's totals so far.
+  var totals: MetricRecord.SafeguardTotals {
+    MetricRecord.SafeguardTotals(
+      firstAlarmRound: firstAlarmRound,
+      timeToDetect: detectedRound.flatMap { a in firstAttackRound.map { a - $0 } },
+      falseAlarms: falseAlarms, rollbacks: responses, recoveryRounds: recoveryRounds,
+      rejectedRounds: gateRejected)
+  }
+
   /// Reviews a round.
   /// - Parameters:
   ///   - round: the round.
@@ -78,19 +129,25 @@ struct SafeguardStage {
   ///   - seeds: the run's seed tree.
   ///   - evaluators: for the gate.
   ///   - threads: worker threads.
+  ///   - sourceLosses: pipelines: the live model's mean loss on each source's
+  ///     new data (the `new_data_loss` signal).
+  ///   - blame: who becomes suspect when an alarm names nobody (pipelines:
+  ///     the cycle's untrusted sources; federated rounds: nobody).
   /// - Returns: the decision.
   mutating func review(
     round: Int, global: [Float], candidate: [Float], aggregate: [Float], updates: UpdateSet,
-    ids: [Int], flagged: Set<Int>, seeds: SeedTree, evaluators: [Evaluator], threads: Int
+    ids: [Int], flagged: Set<Int>, seeds: SeedTree, evaluators: [Evaluator], threads: Int,
+    sourceLosses: [(id: Int, loss: Double, samples: Int)]? = nil, blame: [Int] = []
   ) -> Review {
     var model = candidate
     var gateDecision: String?
     var validationAccuracy: Double?
-    if gate != nil {
-      let (ok, accuracy) = gate?.review(candidate, evaluators: evaluators) ?? (true, 0)
-      gateDecision = ok ? "accepted" : "rejected"
-      validationAccuracy = accuracy
-      if !ok { model = global }
+    var classAccuracy: [Double]?
+    if let reviewed = gate?.review(candidate, evaluators: evaluators) {
+      gateDecision = reviewed.accepted ? "accepted" : "rejected"
+      validationAccuracy = reviewed.accuracy
+      classAccuracy = reviewed.classAccuracy
+      if !reviewed.accepted { model = global }
     }
     for id in ids {
       var rounds = accepted[id] ?? []
@@ -104,7 +161,11 @@ struct SafeguardStage {
         monitor?.observe(
           MonitorRound(
             round: round, updates: updates, ids: ids, global: global,
-            validationAccuracy: validationAccuracy, seeds: seeds, threads: threads)) ?? []
+            validationAccuracy: validationAccuracy, classAccuracy: classAccuracy,
+            sourceLosses: sourceLosses, seeds: seeds, threads: threads)) ?? []
+      for index in alarms.indices where alarms[index].suspected.isEmpty {
+        alarms[index].suspected = blame.sorted()
+      }
       let applied =
         gateDecision == "rejected" ? [Float](repeating: 0, count: aggregate.count) : aggregate
       monitor?.commit(global: global, aggregate: applied)

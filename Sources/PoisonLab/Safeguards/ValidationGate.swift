@@ -46,9 +46,9 @@ struct ValidationGate {
   }
 
   /// Reviews a candidate model.
-  /// - Returns: whether it is accepted and its validation accuracy.
+  /// - Returns: whether it is accepted, its validation accuracy and each class's.
   mutating func review(_ candidate: [Float], evaluators: [Evaluator]) -> (
-    accepted: Bool, accuracy: Double
+    accepted: Bool, accuracy: Double, classAccuracy: [Double]
   ) {
     let (a, perClass) = measure(candidate, evaluators: evaluators)
     var accepted = a.isFinite && a >= accuracy - settings.maxDrop - 1e-12
@@ -61,7 +61,7 @@ struct ValidationGate {
       accuracy = a
       classAccuracy = perClass
     }
-    return (accepted, a)
+    return (accepted, a, perClass)
   }
 
   /// Makes `model` the last accepted model (after a rollback or a restart).

@@ -51,6 +51,12 @@ public struct ScenarioContext: Sendable {
   public var maliciousClients: Int = 0
   /// Training rounds.
   public var rounds: Int?
+  /// Centralized runs: whether the scenario has a `pipeline` block.
+  public var pipeline = false
+  /// The names of the `sources` entries.
+  public var sourceNames: [String] = []
+  /// How many sources are trusted.
+  public var trustedSources = 0
 
   /// Creates a context.
   /// - Parameters:

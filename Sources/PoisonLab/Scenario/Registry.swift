@@ -10,6 +10,10 @@ public enum Registry {
     MNISTSource.self,
     CIFAR10Source.self,
     CSVSource.self,
+    SklearnBreastCancer.self,
+    SklearnWine.self,
+    SklearnIris.self,
+    SklearnDigits.self,
     SyntheticSource.self,
   ]
 
@@ -70,6 +74,9 @@ public enum Registry {
     AnomalyFilter.self,
     SpectralSignatures.self,
     ActivationClustering.self,
+    Provenance.self,
+    RONI.self,
+    TrustedOnly.self,
   ]
 
   /// Model audits (`audit.name`, `poisonlab audit --method`).
@@ -102,6 +109,7 @@ public enum Registry {
     case .defenses:
       guard let type = defenses.first(where: { $0.descriptor.name == name }) else { return nil }
       if type is any DataSanitizer.Type { return "sanitizer" }
+      if type is any SourceFilter.Type { return "source filter" }
       return type is any Aggregator.Type ? "aggregator" : "filter"
     default:
       return nil

@@ -84,6 +84,26 @@ public struct Scenario: Sendable {
   public var safeguards = SafeguardSettings()
   /// The audit run after training, if any.
   public var audit: (any AuditMethod)?
+  /// Named sources of the training data (`sources`; empty without).
+  public var sources: [DataSourceSpec] = []
+  /// The retraining pipeline (`pipeline`; nil: one training run).
+  public var pipeline: PipelineSettings?
+  /// The sources the (one) data-poisoning attack poisons (`attack.sources`; nil: all data).
+  public var poisonedSources: [String]? {
+    for entry in attacks {
+      if case .array(let names)? = resolvedAttack(at: entry.path)?["sources"] {
+        return names.compactMap { if case .string(let s) = $0 { s } else { nil } }
+      }
+    }
+    return nil
+  }
+
+  /// The resolved attack block at `path` (`attack` or `attack[i]`).
+  private func resolvedAttack(at path: JSONPath) -> JSONValue? {
+    guard let attack = resolved["attack"] else { return nil }
+    if case .array(let items) = attack { return items.first }
+    return attack
+  }
   /// The defense chain (federated: filters then one aggregator).
   public var defenses: [(defense: any Defense, path: JSONPath)]
   /// Evaluate every this many rounds (and always on the last).

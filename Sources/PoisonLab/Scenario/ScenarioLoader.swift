@@ -25,9 +25,21 @@ public enum ScenarioLoader {
         "the update channel: authentication, enrolment, reported_samples, secure_aggregation (default: none, closed, client, off)"
     ),
     ParameterSpec(
-      "safeguards", .object(SafeguardSettings.keys), mode: .federated,
+      "safeguards", .object(SafeguardSettings.keys),
       doc:
-        "the operator's safeguards across rounds: validation gate, monitor, quarantine, response"),
+        "the operator's safeguards across rounds or pipeline cycles: validation gate, monitor, quarantine, response"
+    ),
+    ParameterSpec(
+      "sources", .array(.object(PipelineSettings.sourceKeys), minCount: 1, maxCount: 1_000),
+      mode: .centralized,
+      doc:
+        "named sources of the training data: [{\"name\": ..., \"share\": s, \"trust\": \"trusted\" | \"untrusted\"}]"
+    ),
+    ParameterSpec(
+      "pipeline", .object(PipelineSettings.keys), mode: .centralized,
+      doc:
+        "a retraining pipeline over the sources: {\"cycles\": C, \"initial_share\": a, \"epochs_per_cycle\": e, \"mode\": \"fine-tune\" | \"retrain\"}"
+    ),
     ParameterSpec(
       "audit", .anyObject,
       doc: "a model audit run after training: {\"name\": ...} (see list audits)"),
@@ -241,6 +253,22 @@ public enum ScenarioLoader {
         let defense = Registry.defenses[index].init(p, context: context, validator: &validator)
       else { continue }
       let name = Registry.defenses[index].descriptor.name
+      if defense is any SourceFilter {
+        if list.count > 1 {
+          validator.fail(path, "a pipeline takes one source filter, got \(list.count) defenses")
+        } else {
+          defenses.append((defense, path))
+          defenseJSON.append(p.json)
+        }
+        continue
+      }
+      if context.pipeline {
+        validator.fail(
+          path.appending("name"),
+          "a pipeline screens its sources with provenance, roni or trusted-only; \"\(name)\" does not apply"
+        )
+        continue
+      }
       if defense is any DataSanitizer {
         if context.federated {
           validator.fail(
@@ -416,13 +444,47 @@ public enum ScenarioLoader {
       }
     }
 
+    // sources and pipeline
+    var sources: [DataSourceSpec] = []
+    if case .array(let items)? = top?["sources"], !federated {
+      sources = PipelineSettings.readSources(
+        items, at: root.appending("sources"), validator: &validator)
+    }
+    var pipeline: PipelineSettings?
+    if case .object(let members)? = top?["pipeline"], !federated {
+      let p = Parameters(
+        members: members, path: root.appending("pipeline"),
+        given: validator.given(at: root.appending("pipeline")))
+      pipeline = PipelineSettings.read(p)
+      if sources.isEmpty && top?["sources"] == nil {
+        validator.fail(
+          root.appending("pipeline"),
+          "a pipeline brings data from its sources; add a sources array, e.g. [{\"name\": \"vendor\", \"share\": 1}]"
+        )
+      }
+      if validator.given(at: root.appending("training")).contains("rounds") {
+        validator.fail(
+          root.appending("training").appending("rounds"),
+          "a pipeline trains pipeline.epochs_per_cycle epochs per cycle; training.rounds is not used, remove it"
+        )
+      }
+    }
+    context.pipeline = pipeline != nil
+    context.sourceNames = sources.map(\.name)
+    context.trustedSources = sources.filter(\.trusted).count
+
     // safeguards
     var safeguards = SafeguardSettings()
     if case .object(let members)? = top?["safeguards"] {
       let p = Parameters(
         members: members, path: root.appending("safeguards"),
         given: validator.given(at: root.appending("safeguards")))
-      if let settings = SafeguardSettings.read(p, context: context, validator: &validator) {
+      if !federated && pipeline == nil {
+        validator.fail(
+          root.appending("safeguards"),
+          "safeguards act across the rounds of a federated run or the cycles of a pipeline; add a federation or a pipeline block"
+        )
+      } else if let settings = SafeguardSettings.read(p, context: context, validator: &validator) {
         safeguards = settings
       }
     }
@@ -527,6 +589,19 @@ public enum ScenarioLoader {
           taken[client] = path
         }
         group = g
+      }
+      if case .array(let names)? = p["sources"] {
+        for (i, value) in names.enumerated() {
+          guard case .string(let name) = value else { continue }
+          if !context.sourceNames.contains(name) {
+            validator.fail(
+              path.appending("sources").appending(i),
+              context.sourceNames.isEmpty
+                ? "names a source, but the scenario has no sources array"
+                : "unknown source \"\(name)\"\(Suggest.phrase(for: name, in: context.sourceNames)) (sources: \(context.sourceNames.joined(separator: ", ")))"
+            )
+          }
+        }
       }
       attacks.append((attack, path, group))
       attackJSON.append(p.json)
@@ -636,10 +711,20 @@ public enum ScenarioLoader {
       JSONMember("seed", top["seed"] ?? .number(0)),
       JSONMember("dataset", datasetParameters.json),
       JSONMember("model", modelParameters.json),
-      JSONMember("training", trainingJSON),
+      // A pipeline trains epochs_per_cycle epochs per cycle: no rounds.
+      JSONMember(
+        "training",
+        pipeline == nil
+          ? trainingJSON
+          : {
+            guard case .object(let members) = trainingJSON else { return trainingJSON }
+            return .object(members.filter { $0.key != "rounds" })
+          }()),
     ]
     if let federationJSON { resolved.append(JSONMember("federation", federationJSON)) }
     if let channelJSON { resolved.append(JSONMember("channel", channelJSON)) }
+    if let block = top["sources"] { resolved.append(JSONMember("sources", block)) }
+    if let block = top["pipeline"] { resolved.append(JSONMember("pipeline", block)) }
     if let block = top["safeguards"] { resolved.append(JSONMember("safeguards", block)) }
     if let attack = document["attack"] {
       if case .array = attack {
@@ -685,6 +770,8 @@ public enum ScenarioLoader {
       evaluationEvery: every,
       expectations: expectations, sweep: sweepAxes, resolved: .object(resolved))
     scenario.audit = audit
+    scenario.sources = sources
+    scenario.pipeline = pipeline
     return scenario
   }
 }

@@ -49,7 +49,7 @@ struct CLI {
     "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
     "secagg_server_seconds", "secagg_bytes_per_client", "gate", "validation_accuracy", "alarms",
     "quarantined",
-    "false_quarantined", "seconds",
+    "false_quarantined", "class_accuracy", "seconds",
   ]
 }
 

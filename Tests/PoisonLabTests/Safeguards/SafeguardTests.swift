@@ -197,13 +197,20 @@ struct SafeguardBehaviourTests {
       scenarioErrors(
         safeguardBase, overrides: [#"safeguards={"monitor": {"signals": ["update_norms"]}}"#]
       ).first
-        == #"safeguards.monitor.signals[0]: unknown value "update_norms"; did you mean "update_norm"? (allowed: update_norm, cosine, validation_accuracy, fldetector)"#
+        == #"safeguards.monitor.signals[0]: unknown value "update_norms"; did you mean "update_norm"? (allowed: update_norm, cosine, validation_accuracy, class_accuracy, new_data_loss, fldetector)"#
     )
     #expect(
       scenarioErrors(
         safeguardBase, overrides: ["federation=null", #"safeguards={"quarantine": {}}"#]
       )
-      .first?.hasPrefix("safeguards: applies to federated runs only") == true)
+      .first?.hasPrefix(
+        "safeguards: safeguards act across the rounds of a federated run or the cycles of a pipeline"
+      ) == true)
+    #expect(
+      scenarioErrors(
+        safeguardBase, overrides: [#"safeguards={"monitor": {"signals": ["new_data_loss"]}}"#]
+      )
+      .first?.contains("new_data_loss watches the data each pipeline cycle brings") == true)
   }
 
   @Test("alarm records carry signal, value, score, threshold and suspects in every format")

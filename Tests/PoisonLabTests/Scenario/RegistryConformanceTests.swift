@@ -123,7 +123,15 @@ struct RegistryConformanceTests {
       )
       #expect(s.defenses.first?.defense is any DataSanitizer)
     }
-    for d in Registry.descriptors(.defenses) where Registry.role(.defenses, d.name) != "sanitizer" {
+    for d in Registry.descriptors(.defenses)
+    where Registry.role(.defenses, d.name) == "source filter" {
+      let s = try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "sources": [{"name": "own", "share": 0.5, "trust": "trusted"}, {"name": "feed", "share": 0.5}], "pipeline": {"cycles": 2}, "defense": {"name": "\#(d.name)"}}"#
+      )
+      #expect(s.defenses.first?.defense is any SourceFilter)
+    }
+    for d in Registry.descriptors(.defenses)
+    where !["sanitizer", "source filter"].contains(Registry.role(.defenses, d.name)) {
       let chain =
         Registry.defenses.first { $0.descriptor.name == d.name } is any Aggregator.Type
         ? #"{"name": "\#(d.name)"}"# : #"[{"name": "\#(d.name)"}, {"name": "mean"}]"#

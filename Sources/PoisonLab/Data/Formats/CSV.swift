@@ -149,6 +149,18 @@ enum CSVReader {
   static func isHeader(_ row: [String]) -> Bool {
     row.allSatisfy { !trimmed($0).isEmpty && !isNumeric($0) }
   }
+
+  /// The two counts of scikit-learn's header line, or nil.
+  ///
+  /// The files in `sklearn/datasets/data/` start with the sample count, the
+  /// feature count and the class names (at least two), for example
+  /// `569,30,malignant,benign`.
+  static func sklearnHeader(_ row: [String]) -> (samples: Int, features: Int)? {
+    guard row.count >= 4, let n = Int(trimmed(row[0])), let d = Int(trimmed(row[1])), n > 0, d > 0,
+      row.dropFirst(2).allSatisfy({ !trimmed($0).isEmpty && !isNumeric($0) })
+    else { return nil }
+    return (n, d)
+  }
 }
 
 /// Loads tabular data from CSV: numeric features, labels numeric or strings.
@@ -229,7 +241,15 @@ enum CSVData {
   ) throws(DataError) -> Split {
     var result = Split()
     var columns = 0
+    var sklearn: (samples: Int, features: Int, line: Int)?
     try CSVReader.rows(of: file) { (row, line) throws(DataError) in
+      if columns == 0 && sklearn == nil && header != true,
+        let counts = CSVReader.sklearnHeader(row)
+      {
+        // scikit-learn's counts-and-class-names line: checked, not data.
+        sklearn = (counts.samples, counts.features, line)
+        return
+      }
       if columns == 0 {
         columns = row.count
         result.firstLine = line
@@ -281,6 +301,13 @@ enum CSVData {
     guard columns > 0 else { throw .corrupt(file: file, reason: "no rows") }
     guard !result.labels.isEmpty else {
       throw .corrupt(file: file, reason: "no data rows after the header")
+    }
+    if let sklearn, sklearn.samples != result.labels.count || sklearn.features != result.width {
+      throw .corrupt(
+        file: file,
+        reason:
+          "line \(sklearn.line) announces \(sklearn.samples) samples of \(sklearn.features) features "
+          + "(scikit-learn's header), the file holds \(result.labels.count) of \(result.width)")
     }
     return result
   }

@@ -61,6 +61,15 @@ public struct CSVSource: DatasetSource {
     let (full, givenTest) = try CSVData.load(
       trainPath: train, testPath: test, labelColumn: labelColumn, header: header)
     if let givenTest { return (full, givenTest) }
+    return try Self.holdOut(full, fraction: testFraction, file: train, seeds: seeds)
+  }
+
+  /// Splits a seeded, stratified test set of `fraction` off `full` (stream `("csv-test-split")`).
+  static func holdOut(
+    _ full: Dataset, fraction testFraction: Double, file train: String, seeds: SeedTree
+  )
+    throws(DataError) -> (train: Dataset, test: Dataset)
+  {
     var rng = seeds.generator("csv-test-split")
     let testCount = max(1, Int((Double(full.count) * testFraction).rounded()))
     guard testCount < full.count else {

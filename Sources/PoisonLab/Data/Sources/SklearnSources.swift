@@ -1,0 +1,148 @@
+/// The tabular datasets scikit-learn ships as CSV files, read from Debian's
+/// `python3-sklearn` package (`/usr/lib/python3/dist-packages/sklearn/datasets/data/`):
+/// real small tables beside the image sets, for the credit- or
+/// diagnosis-like cases of a retraining pipeline.
+///
+/// The files are read by the `csv` reader as they are (scikit-learn's
+/// first line of counts and class names is recognised and checked;
+/// `digits.csv.gz` is gzip-compressed and has no such line); a seeded,
+/// stratified `test_fraction` is held out. Each table is its own name:
+/// `sklearn-breast-cancer` (Wisconsin diagnostic, 569 x 30, 2 classes),
+/// `sklearn-wine` (178 x 13, 3), `sklearn-iris` (150 x 4, 3),
+/// `sklearn-digits` (1,797 x 64, 10; 8 x 8 images of 0-16 read as tabular).
+enum SklearnTables {
+  /// Where Debian's `python3-sklearn` puts the files.
+  static let folder = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
+
+  /// The keys every table takes.
+  static let parameters: [ParameterSpec] =
+    [
+      ParameterSpec(
+        "test_fraction", .number(min: 0, max: 1, minOpen: true, maxOpen: true),
+        default: .number(0.2), doc: "share held out as a seeded, stratified test set"),
+      ParameterSpec(
+        "path", .string,
+        doc: "the CSV file (default: Debian's python3-sklearn copy)"),
+    ] + DatasetCommon.parameters
+
+  /// Loads `file` from the package (or `path`), holding out `testFraction`.
+  static func load(_ file: String, path: String?, testFraction: Double, seeds: SeedTree)
+    throws(DataError) -> (train: Dataset, test: Dataset)
+  {
+    let location = path ?? folder + "/" + file
+    let full: Dataset
+    do {
+      full = try CSVData.load(trainPath: location, testPath: nil, labelColumn: nil, header: false)
+        .train
+    } catch DataError.missing(let missing, _) where path == nil {
+      throw .missing(
+        file: missing,
+        hint:
+          "it comes with Debian's python3-sklearn package: run `make deps` or `sudo apt-get install python3-sklearn`"
+      )
+    }
+    return try CSVSource.holdOut(full, fraction: testFraction, file: location, seeds: seeds)
+  }
+}
+
+/// `sklearn-breast-cancer`: the Wisconsin diagnostic breast-cancer table (569 x 30, malignant/benign).
+public struct SklearnBreastCancer: DatasetSource {
+  public static let descriptor = PluginDescriptor(
+    name: "sklearn-breast-cancer",
+    summary: "Wisconsin diagnostic breast cancer, 569 x 30, 2 classes (Debian's python3-sklearn)",
+    reference: "Street, Wolberg & Mangasarian 1993; the UCI copy scikit-learn ships",
+    parameters: SklearnTables.parameters)
+  let path: String?
+  let testFraction: Double
+  public var isImage: Bool { false }
+  public var knownClasses: Int? { 2 }
+  public var knownShape: Shape? { Shape(features: 30) }
+  public func estimatedSize() -> DataSize? {
+    DataSize(train: 569, test: 0, shape: Shape(features: 30), classes: 2, exact: false)
+  }
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    path = parameters.string("path").map(context.resolve)
+    testFraction = parameters.double("test_fraction") ?? 0.2
+  }
+  public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
+    try SklearnTables.load(
+      "breast_cancer.csv", path: path, testFraction: testFraction, seeds: seeds)
+  }
+}
+
+/// `sklearn-wine`: the UCI wine recognition table (178 x 13, 3 cultivars).
+public struct SklearnWine: DatasetSource {
+  public static let descriptor = PluginDescriptor(
+    name: "sklearn-wine",
+    summary: "wine recognition, 178 x 13, 3 classes (Debian's python3-sklearn)",
+    reference: "Forina et al.; the UCI copy scikit-learn ships",
+    parameters: SklearnTables.parameters)
+  let path: String?
+  let testFraction: Double
+  public var isImage: Bool { false }
+  public var knownClasses: Int? { 3 }
+  public var knownShape: Shape? { Shape(features: 13) }
+  public func estimatedSize() -> DataSize? {
+    DataSize(train: 178, test: 0, shape: Shape(features: 13), classes: 3, exact: false)
+  }
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    path = parameters.string("path").map(context.resolve)
+    testFraction = parameters.double("test_fraction") ?? 0.2
+  }
+  public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
+    try SklearnTables.load("wine_data.csv", path: path, testFraction: testFraction, seeds: seeds)
+  }
+}
+
+/// `sklearn-iris`: Fisher's iris table (150 x 4, 3 species).
+public struct SklearnIris: DatasetSource {
+  public static let descriptor = PluginDescriptor(
+    name: "sklearn-iris",
+    summary: "Fisher's iris, 150 x 4, 3 classes (Debian's python3-sklearn)",
+    reference: "Fisher 1936; the UCI copy scikit-learn ships",
+    parameters: SklearnTables.parameters)
+  let path: String?
+  let testFraction: Double
+  public var isImage: Bool { false }
+  public var knownClasses: Int? { 3 }
+  public var knownShape: Shape? { Shape(features: 4) }
+  public func estimatedSize() -> DataSize? {
+    DataSize(train: 150, test: 0, shape: Shape(features: 4), classes: 3, exact: false)
+  }
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    path = parameters.string("path").map(context.resolve)
+    testFraction = parameters.double("test_fraction") ?? 0.2
+  }
+  public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
+    try SklearnTables.load("iris.csv", path: path, testFraction: testFraction, seeds: seeds)
+  }
+}
+
+/// `sklearn-digits`: the UCI optical handwritten digits (1,797 x 64, 10 classes).
+public struct SklearnDigits: DatasetSource {
+  public static let descriptor = PluginDescriptor(
+    name: "sklearn-digits",
+    summary:
+      "8x8 handwritten digits as 64 features, 1,797 samples, 10 classes (Debian's python3-sklearn)",
+    reference: "Alpaydin & Kaynak 1998; the UCI copy scikit-learn ships",
+    parameters: SklearnTables.parameters)
+  let path: String?
+  let testFraction: Double
+  public var isImage: Bool { false }
+  public var knownClasses: Int? { 10 }
+  public var knownShape: Shape? { Shape(features: 64) }
+  public func estimatedSize() -> DataSize? {
+    DataSize(train: 1797, test: 0, shape: Shape(features: 64), classes: 10, exact: false)
+  }
+  public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
+  {
+    path = parameters.string("path").map(context.resolve)
+    testFraction = parameters.double("test_fraction") ?? 0.2
+  }
+  public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
+    try SklearnTables.load("digits.csv.gz", path: path, testFraction: testFraction, seeds: seeds)
+  }
+}

@@ -1,0 +1,330 @@
+/// A retraining pipeline (`sources` and `pipeline`): a centralized model
+/// trained again and again as data arrives from named sources, some of them
+/// untrusted.
+///
+/// 1. Load; split the training set among the sources by their shares
+///    (``SourceSplit``, stratified); the attack poisons only its `sources`'
+///    samples (raw units); normalise with the training set's statistics.
+/// 2. Hold out, from the trusted sources, the validation gate's set
+///    (`safeguards.validation.size`, stream `("validation")`) and the source
+///    filter's set (`validation_size`, stream `("provenance")`).
+/// 3. Cycle 0 trains on the first `initial_share` of every source; cycle
+///    c = 1...C brings the next equal slice of every source's rest. In each
+///    cycle the source filter screens the untrusted deliveries (the
+///    trusted ones are never screened), then the model trains
+///    `epochs_per_cycle` epochs: from the live model on the cycle's
+///    accepted data (`fine-tune`), or from the initial weights on all data
+///    accepted so far (`retrain`), with the stream `("pipeline", c, epoch)`.
+/// 4. The safeguards review the new model with the same
+///    ``SafeguardStage`` a federated round uses: the gate evaluates it on
+///    held-out trusted data before it goes live (a rejected cycle leaves the
+///    model unchanged and its data unused), the monitor watches
+///    `validation_accuracy`, `class_accuracy` and `new_data_loss`, the
+///    quarantine shuts out sources flagged in `after` of their last `window`
+///    deliveries, and a response restores the model saved before the cycle
+///    (`rollback`) or retrains from the initial weights on the data accepted
+///    so far (`retrain`), without the suspected sources (an alarm that names
+///    no source suspects every untrusted source of the cycle).
+/// 5. Each cycle is a round row (round 0 = the initial training); the
+///    summary adds per-delivery detection of the poisoned sources.
+struct PipelineRun {
+  let experiment: Experiment
+  let settings: PipelineSettings
+
+  var scenario: Scenario { experiment.scenario }
+
+  func run(
+    progress: ((ProgressEvent) -> Void)?, emit: (MetricRecord) throws(SinkError) -> Void
+  ) throws(RunFailure) -> MetricRecord {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let seeds = SeedTree(scenario.seed)
+    var (train, test) = try experiment.loadData()
+    let sources = scenario.sources
+    var split = SourceSplit(
+      labels: train.labels, classes: train.classes, shares: sources.map(\.share), seeds: seeds)
+    var owner = [Int](repeating: 0, count: train.count)
+    for (s, members) in split.members.enumerated() { for i in members { owner[i] = s } }
+
+    // Poison the named sources' samples.
+    var poisoned: [Int] = []
+    var probe: AttackProbe?
+    let targets = scenario.poisonedSources
+    let d = train.shape.count
+    for (index, entry) in scenario.attacks.enumerated() {
+      guard let poisoning = entry.attack as? any DataPoisoning else { continue }
+      let chosen =
+        targets.map { names in
+          sources.indices.filter { names.contains(sources[$0].name) }.flatMap { split.members[$0] }
+            .sorted()
+        } ?? Array(0..<train.count)
+      var part = train.subset(chosen)
+      var rng = seeds.generator("attack", index)
+      let hit = poisoning.poison(&part, rng: &rng)
+      for (k, i) in chosen.enumerated() {
+        train.features.replaceSubrange(
+          (i * d)..<((i + 1) * d), with: part.features[(k * d)..<((k + 1) * d)])
+        train.labels[i] = part.labels[k]
+      }
+      poisoned += hit.map { chosen[$0] }
+      if probe == nil { probe = poisoning.probe(test: test) }
+    }
+    let poisonedSet = Set(poisoned)
+    let poisonedSources = Set(poisoned.map { owner[$0] })
+    let normalizer = experiment.normalizer(fittedTo: train)
+    normalizer.apply(to: &train)
+    normalizer.apply(to: &test)
+    if probe != nil, var inputs = probe?.inputs {
+      normalizer.apply(to: &inputs)
+      probe?.inputs = inputs
+    }
+
+    // Trusted held-out sets.
+    let trustedSources = sources.indices.filter { sources[$0].trusted }
+    let untrustedSources = sources.indices.filter { !sources[$0].trusted }
+    let filter = scenario.defenses.first?.defense as? any SourceFilter
+    let trustedCount = trustedSources.reduce(0) { $0 + split.members[$1].count }
+    let wanted = [
+      ("safeguards.validation.size", scenario.safeguards.validation?.size ?? 0),
+      ("defense.validation_size", filter?.validationSize ?? 0),
+    ]
+    let total = wanted.reduce(0) { $0 + $1.1 }
+    if total > 0 && total >= trustedCount / 2 {
+      throw .scenario(
+        ScenarioErrors(
+          source: scenario.name,
+          errors: [
+            ScenarioError(
+              JSONPath.root.appending("sources"),
+              "the held-out sets (\(wanted.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", "))) "
+                + "would take \(total) of the trusted sources' \(trustedCount) samples; at most half may be held out"
+            )
+          ]))
+    }
+    if let size = scenario.safeguards.validation?.size {
+      split.gateValidation = split.holdOut(
+        size, from: trustedSources, labels: train.labels, classes: train.classes,
+        stream: "validation", seeds: seeds)
+    }
+    if let size = filter?.validationSize, size > 0 {
+      split.filterValidation = split.holdOut(
+        size, from: trustedSources, labels: train.labels, classes: train.classes,
+        stream: "provenance", seeds: seeds)
+    }
+
+    let network = scenario.model.build(input: train.shape, classes: train.classes)
+    let batch = min(scenario.training.batchSize, max(1, train.count))
+    try experiment.checkSize(network, batch: batch, trainers: 1)
+    try experiment.checkMemory(
+      network,
+      size: DataSize(
+        train: train.count, test: test.count, shape: train.shape, classes: train.classes))
+    progress?(
+      .prepared(
+        "\(sources.count) sources (\(trustedSources.count) trusted), \(train.count) training samples "
+          + "(\(poisoned.count) poisoned), \(settings.cycles) cycles; "
+          + "\(scenario.model.descriptorName) with \(network.parameterCount) parameters"))
+    var rng = seeds.generator("init")
+    let initial = network.initialParameters(using: &rng)
+    var live: [Float]
+    (live, _) = try experiment.startingModel(initial, network: network, input: train.shape)
+    BLAS.setThreads(1)
+    let trainer = Trainer(
+      network: network, batchSize: batch, optimizer: scenario.training.optimizer)
+    let evaluators = (0..<experiment.threads).map { _ in Evaluator(network: network) }
+    let filterSet = train.subset(split.filterValidation)
+    let cycles = settings.cycles
+
+    /// Trains `epochs_per_cycle` epochs from `start` on `indices`.
+    func fit(_ start: [Float], _ indices: [Int], cycle: Int, report: Bool = false)
+      throws(RunFailure) -> [Float]
+    {
+      var parameters = start
+      guard !indices.isEmpty else { return parameters }
+      let data = train.subset(indices.sorted())
+      trainer.resetOptimizerState()
+      for epoch in 1...settings.epochsPerCycle {
+        var shuffle = seeds.generator("pipeline", cycle, epoch)
+        let result = trainer.train(parameters: &parameters, on: data, rng: &shuffle) {
+          done, total in
+          if report {
+            progress?(.training(round: cycle, rounds: cycles, done: done, total: total))
+          }
+        }
+        guard result.isFinite else {
+          throw .diverged(
+            round: cycle,
+            detail:
+              "the training loss or a weight became NaN or infinite; lower training.learning_rate "
+              + "(now \(scenario.training.optimizer.learningRate)) or check the data's normalisation"
+          )
+        }
+      }
+      return parameters
+    }
+    func accuracy(_ parameters: [Float]) -> Double {
+      Evaluator.evaluate(parameters: parameters, on: filterSet, using: evaluators).accuracy
+    }
+
+    var stage =
+      scenario.safeguards.isEmpty
+      ? nil
+      : SafeguardStage(
+        settings: scenario.safeguards, validation: train.subset(split.gateValidation),
+        initial: initial, evaluators: evaluators, current: live, firstRound: 0)
+    var accepted: [Int] = []
+    var banned = Set<Int>()
+    var deliveredPoisoned = 0
+    var deliveriesFlagged = 0
+    var flaggedPoisoned = 0
+    var maliciousTotal = 0
+    var flaggedTotal = 0
+    var last: MetricRecord?
+    let watchesNewData = scenario.safeguards.monitor?.signals.contains("new_data_loss") == true
+
+    for cycle in 0...cycles {
+      let roundStart = clock.now
+      stage?.begin(round: cycle, global: live)
+      let shut = banned.union(stage?.quarantine.clients ?? [])
+      let trustedNew = trustedSources.flatMap {
+        split.delivery($0, cycle: cycle, settings: settings)
+      }
+      let deliveries = untrustedSources.filter { !shut.contains($0) }.map {
+        (source: $0, samples: split.delivery($0, cycle: cycle, settings: settings))
+      }
+      let start = settings.mode == .fineTune ? live : initial
+      let base = settings.mode == .fineTune ? [] : accepted
+
+      var losses: [(id: Int, loss: Double, samples: Int)]?
+      if watchesNewData && cycle > 0 {
+        losses = deliveries.filter { !$0.samples.isEmpty }.map { delivery in
+          let loss = Evaluator.evaluate(
+            parameters: live, on: train.subset(delivery.samples), using: evaluators
+          ).meanLoss
+          return (delivery.source, loss, delivery.samples.count)
+        }
+      }
+
+      var screened = ScreeningResult()
+      if let filter {
+        if filter.usesUntrusted {
+          let baseAccuracy = accuracy(try fit(start, base + trustedNew, cycle: cycle))
+          var failure: RunFailure?
+          screened = filter.screen(
+            Screening(
+              deliveries: deliveries, baseAccuracy: baseAccuracy,
+              accuracyWith: { extra in
+                do throws(RunFailure) {
+                  return accuracy(try fit(start, base + trustedNew + extra, cycle: cycle))
+                } catch {
+                  failure = error
+                  return 0
+                }
+              }))
+          if let failure { throw failure }
+        } else {
+          screened = filter.screen(
+            Screening(deliveries: deliveries, baseAccuracy: 0, accuracyWith: { _ in 0 }))
+        }
+      }
+      banned.formUnion(screened.banned)
+      let rejected = Set(screened.samples)
+      let cycleData =
+        trustedNew + deliveries.flatMap(\.samples).filter { !rejected.contains($0) }
+      var candidate = try fit(start, base + cycleData, cycle: cycle, report: true)
+      progress?(.roundFinished(round: cycle))
+
+      let cyclePoisoned = (trustedNew + deliveries.flatMap(\.samples)).filter {
+        poisonedSet.contains($0)
+      }.count
+      var figures: MetricRecord.SafeguardFigures?
+      var keep = true
+      if var guardrail = stage {
+        let ids = deliveries.filter { !$0.samples.isEmpty }.map(\.source)
+        let responses = guardrail.responses
+        let review = guardrail.review(
+          round: cycle, global: live, candidate: candidate,
+          aggregate: zip(candidate, live).map { $0 - $1 },
+          updates: UpdateSet(values: [], count: 0, dimension: network.parameterCount), ids: ids,
+          flagged: Set(screened.sources), seeds: seeds, evaluators: evaluators,
+          threads: experiment.threads, sourceLosses: losses, blame: ids)
+        candidate = review.model
+        if review.gate == "rejected" { keep = false }
+        if guardrail.responses > responses {
+          keep = false
+          let out = guardrail.quarantine.clients
+          accepted.removeAll { out.contains(owner[$0]) }
+          if scenario.safeguards.response == .retrain {
+            // Restart from the initial weights on the data accepted so far, without the suspects.
+            candidate = try fit(initial, accepted, cycle: cycle)
+          }
+        }
+        let (rowFigures, alarms) = guardrail.account(
+          review, round: cycle, attacked: cyclePoisoned > 0, scenario: scenario.name
+        ) { !poisonedSources.contains($0) }
+        figures = rowFigures
+        stage = guardrail
+        for record in alarms {
+          do { try emit(record) } catch { throw .output(error) }
+        }
+      }
+      if keep { accepted += cycleData }
+      live = candidate
+      guard live.allSatisfy({ $0.isFinite }) else {
+        throw .diverged(round: cycle, detail: "the model became NaN or infinite")
+      }
+
+      // Detection: samples, and deliveries of the untrusted sources.
+      let caught = rejected.filter { poisonedSet.contains($0) }.count
+      for delivery in deliveries where !delivery.samples.isEmpty {
+        let bad = delivery.samples.contains { poisonedSet.contains($0) }
+        if bad { deliveredPoisoned += 1 }
+        if screened.sources.contains(delivery.source) {
+          deliveriesFlagged += 1
+          if bad { flaggedPoisoned += 1 }
+        }
+      }
+      maliciousTotal += cyclePoisoned
+      flaggedTotal += rejected.count
+      try experiment.checkpoint(
+        round: cycle, parameters: live, network: network, input: train.shape,
+        normalizer: normalizer)
+      guard cycle % scenario.evaluationEvery == 0 || cycle == cycles else { continue }
+      var record = experiment.evaluate(
+        parameters: live, test: test, probe: probe, evaluators: evaluators, round: cycle)
+      record.malicious = cyclePoisoned
+      record.flagged = rejected.count
+      record.detectionPrecision = rejected.isEmpty ? nil : Double(caught) / Double(rejected.count)
+      record.detectionRecall =
+        cyclePoisoned > 0 && filter != nil ? Double(caught) / Double(cyclePoisoned) : nil
+      record.flaggedClients = screened.sources.sorted()
+      record.safeguards = figures
+      record.seconds = experiment.seconds(clock.now - roundStart)
+      last = record
+      do { try emit(record) } catch { throw .output(error) }
+    }
+    try experiment.saveFinalModel(
+      round: cycles, parameters: live, network: network, input: train.shape,
+      normalizer: normalizer)
+    let audit = try experiment.runAudit(
+      parameters: live, network: network, test: test, probe: probe, normalizer: normalizer)
+    let summary = experiment.summarize(
+      last: last
+        ?? experiment.evaluate(
+          parameters: live, test: test, probe: probe, evaluators: evaluators, round: cycles),
+      seconds: experiment.seconds(clock.now - started), maliciousTotal: maliciousTotal,
+      flaggedTotal: flaggedTotal, ran: cycles + 1
+    ) { totals in
+      totals.safeguards = stage?.totals
+      totals.audit = audit
+      if filter != nil {
+        totals.sourceDetectionPrecision =
+          deliveriesFlagged > 0 ? Double(flaggedPoisoned) / Double(deliveriesFlagged) : nil
+        totals.sourceDetectionRecall =
+          deliveredPoisoned > 0 ? Double(flaggedPoisoned) / Double(deliveredPoisoned) : nil
+      }
+    }
+    do { try emit(summary) } catch { throw .output(error) }
+    return summary
+  }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+
+@testable import PoisonLab
+
+@Suite("Pipelines: splits and source filters, hand-computed")
+struct PipelineGoldenTests {
+  @Test(
+    "sources split every class by share; deliveries cut initial share then equal slices (seed 4)")
+  func split() {
+    // 2 classes of 10 samples; shares 0.5, 0.3, 0.2: per class 5, 3 and 2 samples.
+    let labels: [Int32] = (0..<20).map { Int32($0 % 2) }
+    let split = SourceSplit(
+      labels: labels, classes: 2, shares: [0.5, 0.3, 0.2], seeds: SeedTree(4))
+    #expect(split.members.map(\.count) == [10, 6, 4])
+    for members in split.members {
+      #expect(members.filter { labels[$0] == 0 }.count * 2 == members.count)
+    }
+    #expect(Set(split.members.flatMap { $0 }) == Set(0..<20))
+    // initial_share 0.2 of 10 = 2, then 8 in 3 cycles: 2, 3, 3 (floor of 8c/3).
+    let settings = PipelineSettings(
+      cycles: 3, initialShare: 0.2, epochsPerCycle: 1, mode: .fineTune)
+    let parts = (0...3).map { split.delivery(0, cycle: $0, settings: settings) }
+    #expect(parts.map(\.count) == [2, 2, 3, 3])
+    #expect(parts.flatMap { $0 } == split.members[0])
+    // Deterministic.
+    #expect(
+      SourceSplit(labels: labels, classes: 2, shares: [0.5, 0.3, 0.2], seeds: SeedTree(4)).members
+        == split.members)
+  }
+
+  /// A screening whose impact test returns fixed accuracies by first sample.
+  func screening(base: Double, accuracies: [Int: Double]) -> Screening {
+    Screening(
+      deliveries: [
+        (source: 1, samples: [10, 11, 12, 13]), (source: 2, samples: [20, 21]),
+        (source: 3, samples: []),
+      ],
+      baseAccuracy: base,
+      accuracyWith: { extra in accuracies[extra.first ?? -1] ?? base })
+  }
+
+  @Test(
+    "provenance rejects a delivery whose inclusion lowers validation accuracy beyond the tolerance")
+  func provenance() {
+    // Source 1: 0.80 -> 0.78 (a drop of 0.02); source 2: 0.80 -> 0.81.
+    let cycle = screening(base: 0.80, accuracies: [10: 0.78, 20: 0.81])
+    #expect(
+      Provenance(tolerance: 0).screen(cycle)
+        == ScreeningResult(samples: [10, 11, 12, 13], sources: [1]))
+    #expect(Provenance(tolerance: 0.02).screen(cycle) == ScreeningResult())
+    #expect(Provenance(tolerance: 0.01, banSources: true).screen(cycle).banned == [1])
+  }
+
+  @Test("roni judges batches: only the harmful batch of a delivery is rejected")
+  func roni() {
+    // Batches of 2: [10, 11] -> 0.79 (harmful), [12, 13] -> 0.80, [20, 21] -> 0.85.
+    let cycle = screening(base: 0.80, accuracies: [10: 0.79, 12: 0.80, 20: 0.85])
+    #expect(RONI(batchSize: 2).screen(cycle) == ScreeningResult(samples: [10, 11], sources: [1]))
+    #expect(
+      TrustedOnly().screen(cycle)
+        == ScreeningResult(samples: [10, 11, 12, 13, 20, 21], sources: [1, 2, 3]))
+  }
+
+  @Test("scikit-learn's CSV header line is recognised and checked; a missing package is named")
+  func sklearnCSV() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let good = dir.path + "/t.csv"
+    try "3,2,no,yes\n1.5,2,0\n3,4,1\n5,6,1\n".write(toFile: good, atomically: true, encoding: .utf8)
+    let (data, _) = try CSVData.load(trainPath: good, testPath: nil, labelColumn: nil, header: nil)
+    #expect(data.count == 3 && data.shape.count == 2 && data.features == [1.5, 2, 3, 4, 5, 6])
+    #expect(data.labels == [0, 1, 1])
+    let bad = dir.path + "/b.csv"
+    try "4,2,no,yes\n1,2,0\n3,4,1\n".write(toFile: bad, atomically: true, encoding: .utf8)
+    #expect(throws: DataError.self) {
+      try CSVData.load(trainPath: bad, testPath: nil, labelColumn: nil, header: nil)
+    }
+    do {
+      _ = try SklearnTables.load(
+        "nothing-here.csv", path: nil, testFraction: 0.2, seeds: SeedTree(0))
+      Issue.record("no error")
+    } catch {
+      #expect(error.description.contains("python3-sklearn"), "\(error)")
+    }
+  }
+}
+
+/// A synthetic pipeline (seconds): 4 sources, 1 trusted; source "bad" flips every label.
+let pipelineBase =
+  #"{"name": "pl", "seed": 2, "dataset": {"name": "synthetic", "classes": 3, "features": 12, "train_size": 2400, "test_size": 600, "separation": 3}, "model": {"name": "mlp", "hidden": [16]}, "training": {"batch_size": 16, "learning_rate": 0.05}, "sources": [{"name": "own", "share": 0.25, "trust": "trusted"}, {"name": "a", "share": 0.25}, {"name": "b", "share": 0.25}, {"name": "bad", "share": 0.25}], "pipeline": {"cycles": 6, "initial_share": 0.3, "epochs_per_cycle": 2}, "attack": {"name": "label-flip", "sources": ["bad"], "fraction": 1, "mapping": "random"}}"#
+
+@Suite("Pipelines end to end", .serialized)
+struct PipelineBehaviourTests {
+  func run(_ overrides: [String], threads: Int = 2) throws -> [MetricRecord] {
+    try records(pipelineBase, threads: threads, overrides: overrides)
+  }
+
+  @Test(
+    "one row per cycle from 0; only the named source is poisoned; provenance rejects it, and accuracy recovers"
+  )
+  func provenance() throws {
+    let open = try run([])
+    let rounds = open.filter { $0.kind == .round }
+    #expect(rounds.map(\.round) == Array(0...6))
+    #expect(rounds.allSatisfy { ($0.classAccuracy?.count ?? 0) == 3 })
+    let summary = try #require(open.last)
+    // The poisoned source holds 600 samples: every one of them flipped, all delivered.
+    #expect(summary.totals?.maliciousTotal == 600)
+    let guarded = try run([#"defense={"name": "provenance", "validation_size": 200}"#])
+    let g = try #require(guarded.last)
+    let totals = try #require(g.totals)
+    // Measured (seed 2): the flipped source is rejected in 6 of its 7
+    // deliveries; an honest one twice (the impact test is noisy on 200 samples).
+    #expect((totals.sourceDetectionRecall ?? 0) >= 6.0 / 7 - 1e-12, "\(totals)")
+    #expect((totals.sourceDetectionPrecision ?? 0) >= 0.7, "\(totals)")
+    #expect(
+      g.loss < summary.loss - 0.1 && g.accuracy >= summary.accuracy,
+      "\(g.accuracy) vs \(summary.accuracy)")
+    #expect(
+      guarded.filter { $0.kind == .round }.allSatisfy {
+        ($0.flaggedClients ?? []).allSatisfy { [1, 2, 3].contains($0) }
+      })
+    let trusted = try #require(try run([#"defense={"name": "trusted-only"}"#]).last)
+    #expect(trusted.totals?.sourceDetectionRecall == 1)
+    #expect(abs((trusted.totals?.sourceDetectionPrecision ?? 0) - 1.0 / 3) < 1e-12)
+  }
+
+  @Test(
+    "the safeguards' stage runs in a pipeline: the gate reviews every cycle, an alarm rolls back and shuts the blamed sources out"
+  )
+  func safeguards() throws {
+    let guards =
+      #"safeguards={"validation": {"size": 200, "max_drop": 0.01}, "monitor": {"signals": ["validation_accuracy", "class_accuracy", "new_data_loss"], "window": 3, "threshold": 2}, "quarantine": {"after": 1, "window": 1}, "response": {"name": "rollback"}}"#
+    let out = try run([guards])
+    let rounds = out.filter { $0.kind == .round }
+    #expect(rounds.allSatisfy { $0.safeguards?.gate != nil })
+    for r in rounds where r.safeguards?.gate == "rejected" {
+      let previous = rounds.first { $0.round == r.round - 1 }
+      #expect(previous?.accuracy == r.accuracy, "a rejected cycle keeps the model")
+    }
+    let summary = try #require(out.last)
+    // Measured (seed 2): class 0's validation accuracy alarms in cycle 5; the
+    // alarm names no source, so the cycle's three untrusted sources are shut
+    // out (two of them honest) and the model saved before cycle 5 restored.
+    let g = try #require(summary.totals?.safeguards)
+    #expect(g.firstAlarmRound == 5 && g.rollbacks == 1 && g.recoveryRounds == 1)
+    #expect(summary.safeguards?.quarantined == 3 && summary.safeguards?.falseQuarantined == 2)
+    let r4 = rounds.first { $0.round == 4 }
+    let r5 = rounds.first { $0.round == 5 }
+    #expect(r4?.accuracy == r5?.accuracy && r4?.loss == r5?.loss)
+    for alarm in out.filter({ $0.kind == .alarm }) {
+      #expect(
+        !(alarm.alarm?.suspected ?? []).isEmpty && !(alarm.alarm?.suspected ?? []).contains(0))
+    }
+    // Deterministic for any thread count.
+    #expect(try run([guards], threads: 1) == out)
+  }
+
+  @Test("invalid pipelines name the path and what is wrong")
+  func validation() {
+    func errors(_ overrides: [String]) -> [String] {
+      scenarioErrors(pipelineBase, overrides: overrides)
+    }
+    #expect(errors([#"sources[1].share=0.5"#]).first?.contains("the shares sum to 1.25") == true)
+    #expect(
+      errors([#"attack.sources=["bda"]"#]).first?.hasPrefix(
+        #"attack.sources[0]: unknown source "bda"; did you mean"#)
+        == true)
+    #expect(
+      errors(["training.rounds=3"]).first?.hasPrefix("training.rounds: a pipeline trains") == true)
+    #expect(
+      errors([#"safeguards={"monitor": {"signals": ["update_norm"]}}"#]).first?.contains(
+        "update_norm read client updates") == true)
+    #expect(
+      errors([#"defense={"name": "median"}"#]).first?.contains("a pipeline screens its sources")
+        == true)
+    #expect(
+      errors([#"sources[0].trust="untrusted""#, #"defense={"name": "provenance"}"#]).first?
+        .contains(
+          "mark at least one source") == true)
+    #expect(errors(["pipeline=null"]).contains { $0.contains("names a source") } == false)
+    let centralized =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "safeguards": {"validation": {"size": 100}}, "defense": {"name": "roni"}}"#
+    let found = scenarioErrors(centralized)
+    #expect(found.contains { $0.hasPrefix("safeguards: safeguards act across") })
+    #expect(found.contains { $0.contains("\"roni\" screens the data of a retraining pipeline") })
+  }
+}
