@@ -6,7 +6,7 @@ BIN        := .build/release/poisonlab
 APT_PACKAGES := libblas-dev liblapacke-dev libopenblas0-pthread zlib1g-dev dataset-fashion-mnist \
                 python3 python3-jsonschema python3-numpy python3-sklearn
 
-.PHONY: deps build test check fanout fuzz demo bench lint format clean
+.PHONY: deps build test check html-check fanout fuzz demo bench lint format clean
 
 # Installs the Debian packages that are missing (apt-get update first); as
 # root only, otherwise prints the exact command and stops. Python modules come
@@ -37,6 +37,15 @@ test: deps
 # The regression checks of scenarios/regression (expect thresholds; JUnit in .build/).
 check: build
 	$(BIN) check scenarios/regression/*.json --junit .build/regression-junit.xml
+
+# The HTML report rendered by headless Chromium (Debian's chromium, installed
+# here when missing, as root): as many SVG figures in the DOM as in the file,
+# and a screenshot in .build/report-screenshot.png.
+html-check: build
+	@command -v chromium > /dev/null || { if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "run: sudo apt-get install -y chromium"; exit 1; fi; }
+	scripts/html-check.sh
 
 # A sweep fanned out by GNU parallel and by a Slurm job array (single-node
 # cluster started and stopped here, as root) must merge to the unsharded rows.

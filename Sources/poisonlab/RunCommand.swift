@@ -188,7 +188,7 @@ struct RunCommand: ParsableCommand {
     } catch let failure as RunFailure {
       progress.clear()
       for sink in sinks { sink.abandon() }
-      if let plot { writePlot(rounds, scenario: scenario.name, to: plot) }
+      if let plot { writePlot(rounds, scenario: scenario, to: plot) }
       if case .output(let error) = failure {
         Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
       }
@@ -202,7 +202,7 @@ struct RunCommand: ParsableCommand {
       for sink in sinks { sink.abandon() }
       Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
     }
-    if let plot, !writePlot(rounds, scenario: scenario.name, to: plot) {
+    if let plot, !writePlot(rounds, scenario: scenario, to: plot) {
       throw ExitCode(Exit.runtime)
     }
     if summary.totals?.expectPassed == false {
@@ -215,21 +215,8 @@ struct RunCommand: ParsableCommand {
   /// Writes the curves of the rounds run so far (also after a failure).
   /// - Returns: false after saying why on standard error when it cannot be written.
   @discardableResult
-  func writePlot(_ rounds: [MetricRecord], scenario: String, to path: String) -> Bool {
-    func series(_ name: String, _ value: (MetricRecord) -> Double?, dashed: Bool) -> SVGChart
-      .Series?
-    {
-      let points = rounds.compactMap { r in value(r).map { (Double(r.round), $0) } }
-      return points.isEmpty ? nil : SVGChart.Series(name: name, points: points, dashed: dashed)
-    }
-    let lines = [
-      series("accuracy", { $0.accuracy }, dashed: false),
-      series("attack success", { $0.attackSuccess }, dashed: true),
-      series("robust accuracy", { $0.robustAccuracy }, dashed: false),
-    ].compactMap { $0 }
-    let svg = SVGChart.lines(
-      title: "\(scenario): per-round metrics", xLabel: "round", yLabel: "rate", series: lines)
-    return (try? writeOutput(Array(svg.utf8), to: path)) != nil
+  func writePlot(_ rounds: [MetricRecord], scenario: Scenario, to path: String) -> Bool {
+    (try? writeOutput(Array(Report.runFigure(rounds, scenario: scenario).utf8), to: path)) != nil
   }
 
   /// Refuses a folder option that names no folder (exit 3).

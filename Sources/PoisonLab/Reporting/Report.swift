@@ -41,17 +41,41 @@ public struct Report: Sendable {
     public var skipped: Int
     /// Statistics per metric name, in ``Report/metrics`` order.
     public var statistics: [(metric: String, value: Statistic?)]
-    /// Mean of each metric per round (over the cell's runs), for curves.
-    public var curves: [(metric: String, points: [(Double, Double)])]
+    /// Mean and sample standard deviation of each metric per round (over
+    /// the cell's runs), for curves: `(round, mean, std)`.
+    public var curves: [(metric: String, points: [(x: Double, mean: Double, std: Double)])]
   }
 
-  /// The metrics summarised.
+  /// The metrics summarised by default.
   public static let metrics = [
     "accuracy", "attack_success", "robust_accuracy", "detection_precision", "detection_recall",
   ]
 
+  /// The metrics `--metrics` may select: every numeric field of a round or
+  /// summary record.
+  public static var selectableMetrics: [String] {
+    var names = MetricRecord.metricNames
+    for extra in ["validation_accuracy", "seconds", "malicious_total", "flagged_total"]
+    where !names.contains(extra) {
+      names.append(extra)
+    }
+    return names
+  }
+
   /// The grouping axes.
   public var by: [String]
+  /// The metrics of the table, in column order.
+  public var metrics: [String] = Report.metrics
+  /// The round the table reads (nil: the final round, from the summary).
+  public var round: Int?
+  /// The distinct sweep configurations among the runs.
+  ///
+  /// Each is the scenario name and the axis names, for example
+  /// `w1 (defense.name, seed)`.
+  public var configurations: [String] = []
+  /// What the runs' rounds are: `round` (federated), `epoch` (centralized)
+  /// or `cycle` (pipelines).
+  public var roundName = "round"
   /// The runs read, in file order.
   public var runs: [Run]
   /// The groups, in order of first appearance.
@@ -63,10 +87,16 @@ public struct Report: Sendable {
   /// - Parameters:
   ///   - files: sweep or run outputs (JSON Lines).
   ///   - by: the axes to group by (nil: every axis but `seed`).
+  ///   - round: the round whose metrics the table shows (nil: the final one).
+  ///   - metrics: the table's metrics.
   /// - Returns: the report.
   /// - Throws: `DataError` for unreadable files or lines that are not JSON.
-  public static func read(_ files: [String], by: [String]?) throws(DataError) -> Report {
+  public static func read(
+    _ files: [String], by: [String]?, round: Int? = nil, metrics: [String] = Report.metrics
+  ) throws(DataError) -> Report {
     var runs: [Run] = []
+    var scenarioOf: [String: String] = [:]
+    var federated = false
     var index: [String: Int] = [:]
     for file in files {
       let bytes = try FileBytes.read(file, regularOnly: false)
@@ -85,6 +115,8 @@ public struct Report: Sendable {
           runs.append(Run(id: id, axes: axes, status: "ok", message: nil, summary: [], rounds: []))
         }
         let r = index[id] ?? 0
+        if !scenario.isEmpty { scenarioOf[id] = scenario }
+        if case .number? = record["messages"] { federated = true }
         let fields = members.filter { !["type", "run_id", "run_index", "axes"].contains($0.key) }
         switch record["type"] {
         case .string("round")?:
@@ -118,7 +150,8 @@ public struct Report: Sendable {
       for member in run.axes where !axisNames.contains(member.key) { axisNames.append(member.key) }
     }
     let grouping = by ?? axisNames.filter { $0 != "seed" }
-    // Labels: strings as they are; an object by its "name" when no other value of its axis shares it.
+    // Labels: strings as they are; an object by its "name" when no other
+    // value of its axis shares it, else by a short label of its settings.
     var labels: [String: [String: String]] = [:]
     for axis in grouping {
       let values = runs.compactMap { run in run.axes.first { $0.key == axis }?.value }
@@ -136,9 +169,9 @@ public struct Report: Sendable {
           if case .string(let n)? = value["name"], names[n] == 1 {
             map[value.serialized()] = n
           } else {
-            map[value.serialized()] = value.serialized()
+            map[value.serialized()] = Self.label(value)
           }
-        default: map[value.serialized()] = value.serialized()
+        default: map[value.serialized()] = Self.label(value)
         }
       }
       labels[axis] = map
@@ -161,7 +194,8 @@ public struct Report: Sendable {
         members.append([i])
       }
     }
-    let cells = zip(order, members).map { k, indices in cell(key: k, runs: indices.map { runs[$0] })
+    let cells = zip(order, members).map { k, indices in
+      cell(key: k, runs: indices.map { runs[$0] }, round: round, metrics: metrics)
     }
     var missing: [[String]] = []
     if !grouping.isEmpty {
@@ -182,17 +216,75 @@ public struct Report: Sendable {
         }
       }
     }
-    return Report(by: grouping, runs: runs, cells: cells, missing: missing)
+    var report = Report(by: grouping, runs: runs, cells: cells, missing: missing)
+    report.metrics = metrics
+    report.round = round
+    var configurations: [String] = []
+    // Error and skipped rows name no scenario: they belong to whichever configuration holds them.
+    for run in runs where scenarioOf[run.id] != nil {
+      let name = scenarioOf[run.id] ?? "?"
+      let axes = run.axes.map(\.key).joined(separator: ", ")
+      let description = axes.isEmpty ? name : "\(name) (\(axes))"
+      if !configurations.contains(description) { configurations.append(description) }
+    }
+    // One configuration can still hide two: the same axis values run twice
+    // with different resolved scenarios (another base file or --set).
+    var seen: [String: String] = [:]
+    for run in runs where !run.axes.isEmpty {
+      let key = (scenarioOf[run.id] ?? "") + JSONValue.object(run.axes).serialized()
+      if let other = seen[key], other != run.id {
+        let note =
+          "\(scenarioOf[run.id] ?? "?") with other settings (run \(run.id) repeats the axes of run \(other))"
+        if !configurations.contains(note) { configurations.append(note) }
+      }
+      seen[key] = run.id
+    }
+    report.configurations = configurations
+    let hasRoundZero = runs.contains { $0.rounds.contains { $0.round == 0 } }
+    report.roundName = federated ? "round" : hasRoundZero ? "cycle" : "epoch"
+    return report
   }
 
-  private static func cell(key: [String], runs: [Run]) -> Cell {
+  /// A short label of a scenario value for tables and plots, never raw JSON.
+  ///
+  /// A plug-in block reads `name(key=value, ...)` and a chain its blocks
+  /// joined by arrows, for example `norm-clip(max_norm=median) → fedavg`.
+  /// - Parameter value: an axis value.
+  /// - Returns: the label.
+  public static func label(_ value: JSONValue) -> String {
+    switch value {
+    case .string(let s): return s
+    case .number(let x): return JSONValue.format(x)
+    case .bool(let b): return b ? "true" : "false"
+    case .null: return "null"
+    case .array(let items): return items.map(label).joined(separator: " → ")
+    case .object(let members):
+      let name: String? = { if case .string(let n)? = value["name"] { n } else { nil } }()
+      let settings = members.filter { $0.key != "name" }.map { member -> String in
+        switch member.value {
+        case .object, .array: return "\(member.key)=\(label(member.value))"
+        default: return "\(member.key)=\(label(member.value))"
+        }
+      }
+      if let name {
+        return settings.isEmpty ? name : "\(name)(\(settings.joined(separator: ", ")))"
+      }
+      return "(" + settings.joined(separator: ", ") + ")"
+    }
+  }
+
+  private static func cell(key: [String], runs: [Run], round: Int?, metrics: [String]) -> Cell {
     let ok = runs.filter { $0.status == "ok" }
     func value(_ fields: [JSONMember], _ metric: String) -> Double? {
       if case .number(let x)? = fields.first(where: { $0.key == metric })?.value { return x }
       return nil
     }
+    func fields(_ run: Run) -> [JSONMember]? {
+      guard let round else { return run.summary }
+      return run.rounds.last { $0.round == round }?.fields
+    }
     let statistics: [(String, Statistic?)] = metrics.map { metric in
-      let values = ok.compactMap { value($0.summary, metric) }
+      let values = ok.compactMap { run in fields(run).flatMap { value($0, metric) } }
       guard !values.isEmpty else { return (metric, nil) }
       let mean = values.reduce(0, +) / Double(values.count)
       let variance =
@@ -200,21 +292,26 @@ public struct Report: Sendable {
         ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
       return (metric, Statistic(mean: mean, std: variance.squareRoot(), count: values.count))
     }
-    let curves: [(String, [(Double, Double)])] = ["accuracy", "attack_success"].compactMap {
-      metric in
-      var sums: [Int: (Double, Int)] = [:]
+    let curves: [(String, [(x: Double, mean: Double, std: Double)])] = [
+      "accuracy", "attack_success",
+    ].compactMap { metric in
+      var byRound: [Int: [Double]] = [:]
       for run in ok {
         for (round, fields) in run.rounds {
-          if let v = value(fields, metric) {
-            let s = sums[round] ?? (0, 0)
-            sums[round] = (s.0 + v, s.1 + 1)
-          }
+          if let v = value(fields, metric) { byRound[round, default: []].append(v) }
         }
       }
-      guard !sums.isEmpty else { return nil }
+      guard !byRound.isEmpty else { return nil }
       return (
         metric,
-        sums.keys.sorted().map { (Double($0), (sums[$0]?.0 ?? 0) / Double(sums[$0]?.1 ?? 1)) }
+        byRound.keys.sorted().map { round in
+          let values = byRound[round] ?? []
+          let mean = values.reduce(0, +) / Double(max(1, values.count))
+          let variance =
+            values.count > 1
+            ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
+          return (Double(round), mean, variance.squareRoot())
+        }
       )
     }
     return Cell(

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Self-contained SVG charts (no scripts, no external resources): line
-/// charts of per-round metrics and heatmaps of attack x defense results.
+/// charts of per-round metrics, in one panel or as small multiples, and
+/// heatmaps of attack x defense results.
 public enum SVGChart {
   /// One line of a line chart.
   public struct Series: Sendable {
@@ -9,40 +10,81 @@ public enum SVGChart {
     public var name: String
     /// `(x, y)` points, in x order.
     public var points: [(Double, Double)]
-    /// Dashed lines (for a second metric of the same group).
+    /// Dashed lines (a second metric of the same group).
     public var dashed: Bool
+    /// `(x, low, high)`: a shaded band around the line (mean ± std over seeds).
+    public var band: [(Double, Double, Double)]
+    /// The style (colour and marker) index; nil: the next one (a dashed
+    /// line shares the style of the line before it).
+    public var style: Int?
 
     /// Creates a series.
     /// - Parameters:
     ///   - name: the legend entry.
     ///   - points: the points.
     ///   - dashed: whether the line is dashed.
-    public init(name: String, points: [(Double, Double)], dashed: Bool = false) {
+    ///   - band: `(x, low, high)` of a shaded band, or empty.
+    ///   - style: the colour and marker index, or nil for the next one.
+    public init(
+      name: String, points: [(Double, Double)], dashed: Bool = false,
+      band: [(Double, Double, Double)] = [], style: Int? = nil
+    ) {
       self.name = name
       self.points = points
       self.dashed = dashed
+      self.band = band
+      self.style = style
     }
   }
 
-  /// Twelve distinct colours readable on white: Okabe & Ito's colour-blind-safe
-  /// set (without its pale yellow), then Paul Tol's muted colours.
+  /// One panel of a figure: its own title and y axis label, shared x and y ranges.
+  public struct Panel: Sendable {
+    /// The panel's title (empty: none).
+    public var title: String
+    /// The y axis label (the metric).
+    public var yLabel: String
+    /// The lines.
+    public var series: [Series]
+
+    /// Creates a panel.
+    public init(title: String, yLabel: String, series: [Series]) {
+      self.title = title
+      self.yLabel = yLabel
+      self.series = series
+    }
+  }
+
+  /// Eight colours readable on white and for colour-blind readers: Okabe &
+  /// Ito's set without its pale yellow, then Paul Tol's muted colours.
   static let palette = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255",
-    "#44AA99", "#999933",
-    "#332288", "#AA4499",
+    "#44AA99", "#999933", "#332288", "#AA4499",
   ]
+
+  /// Marker shapes, cycled with a period coprime to the palette's, so that
+  /// colour and shape together tell 9 or more lines apart.
+  static let markers = ["circle", "square", "triangle", "diamond", "down", "plus", "cross"]
+
+  /// The most lines of a panel whose ±1 std bands are drawn.
+  public static let maxBands = 4
 
   /// XML-escapes text.
   static func escape(_ s: String) -> String { XMLText.escape(s) }
 
   static func number(_ x: Double) -> String { String(format: "%.2f", x) }
 
+  /// The width of `text` at `size` pixels in DejaVu Sans, overestimated
+  /// (0.62 em per character), so that labels always fit the canvas.
+  static func textWidth(_ text: String, size: Double) -> Double {
+    Double(text.count) * size * 0.62
+  }
+
   /// A line chart with labelled axes, ticks, grid lines and a legend.
   /// - Parameters:
   ///   - title: the chart title.
   ///   - xLabel: the x axis label.
   ///   - yLabel: the y axis label.
-  ///   - series: the lines (colours repeat after twelve; a dashed line shares the colour of the line before it).
+  ///   - series: the lines.
   ///   - yRange: the y axis range (default: 0...1).
   ///   - integerX: x ticks at whole numbers (rounds); false allows tenths, fifths and halves.
   /// - Returns: the SVG document.
@@ -50,61 +92,193 @@ public enum SVGChart {
     title: String, xLabel: String, yLabel: String, series: [Series],
     yRange: ClosedRange<Double> = 0...1, integerX: Bool = true
   ) -> String {
-    let legendRows = series.count
-    let (width, plotHeight) = (760.0, 360.0)
-    let (left, right, top) = (70.0, 230.0, 50.0)
-    let height = max(top + plotHeight + 60, top + Double(legendRows) * 18 + 40)
-    let plotWidth = width - left - right
-    let xs = series.flatMap { $0.points.map(\.0) }
+    figure(
+      title: title, xLabel: xLabel, panels: [Panel(title: "", yLabel: yLabel, series: series)],
+      yRange: yRange, integerX: integerX)
+  }
+
+  /// Panels side by side (`columns` per row) on shared axes, with one legend
+  /// on the right that lists every line name once, in its colour, marker and dash.
+  /// - Parameters:
+  ///   - title: the figure title.
+  ///   - xLabel: the x axis label of every panel.
+  ///   - panels: the panels.
+  ///   - columns: panels per row.
+  ///   - yRange: the y range of every panel.
+  ///   - integerX: x ticks at whole numbers.
+  /// - Returns: the SVG document.
+  public static func figure(
+    title: String, xLabel: String, panels: [Panel], columns: Int = 2,
+    yRange: ClosedRange<Double> = 0...1, integerX: Bool = true
+  ) -> String {
+    let columns = max(1, min(columns, panels.count))
+    let rows = (panels.count + columns - 1) / columns
+    let single = panels.count == 1
+    let (plotWidth, plotHeight) = single ? (460.0, 340.0) : (300.0, 220.0)
+    // Each panel's y label sits in the gap to its left: the gap is wide enough for it.
+    let titled = panels.contains { !$0.title.isEmpty }
+    let (left, gapX, top, gapY) = (70.0, 84.0, single && !titled ? 50.0 : 62.0, 86.0)
+    // Styles: one per line name, in order of first appearance; a dashed
+    // line without its own style shares the one before it.
+    var styleOf: [String: Int] = [:]
+    var legend: [(name: String, style: Int, dashed: Bool)] = []
+    var styled = panels
+    var next = 0
+    for p in styled.indices {
+      var last = -1
+      for i in styled[p].series.indices {
+        let s = styled[p].series[i]
+        let style: Int
+        if let given = s.style {
+          style = given
+        } else if let known = styleOf[s.name] {
+          style = known
+        } else if s.dashed && last >= 0 {
+          style = last
+        } else {
+          style = next
+          next += 1
+        }
+        styled[p].series[i].style = style
+        last = style
+        if styleOf[s.name] == nil {
+          styleOf[s.name] = style
+          legend.append((s.name, style, s.dashed))
+        }
+      }
+    }
+    let legendWidth = (legend.map { textWidth($0.name, size: 12) }.max() ?? 0) + 60
+    let gridWidth = Double(columns) * plotWidth + Double(columns - 1) * gapX
+    let width = max(left + gridWidth + 20 + legendWidth, textWidth(title, size: 16) + 40)
+    let height = max(
+      top + Double(rows) * plotHeight + Double(rows - 1) * gapY + 60,
+      top + Double(legend.count) * 18 + 40)
+    let xs = panels.flatMap { $0.series.flatMap { $0.points.map(\.0) } }
     let xMin = xs.min() ?? 0
     let xMax = max(xs.max() ?? 1, xMin + 1)
-    let px = { (x: Double) in left + (x - xMin) / (xMax - xMin) * plotWidth }
-    let py = { (y: Double) in
-      top + plotHeight - (min(max(y, yRange.lowerBound), yRange.upperBound) - yRange.lowerBound)
-        / (yRange.upperBound - yRange.lowerBound) * plotHeight
-    }
     var svg = header(width: width, height: height, title: title)
-    svg +=
-      "<rect x=\"\(number(left))\" y=\"\(number(top))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\" fill=\"#ffffff\" stroke=\"#333333\"/>\n"
-    for i in 0...5 {
-      let y = yRange.lowerBound + Double(i) / 5 * (yRange.upperBound - yRange.lowerBound)
-      svg +=
-        "<line x1=\"\(number(left))\" y1=\"\(number(py(y)))\" x2=\"\(number(left + plotWidth))\" y2=\"\(number(py(y)))\" stroke=\"#dddddd\"/>\n"
-      svg +=
-        "<text x=\"\(number(left - 8))\" y=\"\(number(py(y) + 4))\" text-anchor=\"end\" font-size=\"12\">\(String(format: "%.1f", y))</text>\n"
-    }
-    let ticks = xTicks(xMin, xMax, integer: integerX)
-    let fractional = ticks.contains { $0 != $0.rounded() }
-    for x in ticks {
-      svg +=
-        "<line x1=\"\(number(px(x)))\" y1=\"\(number(top + plotHeight))\" x2=\"\(number(px(x)))\" y2=\"\(number(top + plotHeight + 5))\" stroke=\"#333333\"/>\n"
-      svg +=
-        "<text x=\"\(number(px(x)))\" y=\"\(number(top + plotHeight + 20))\" text-anchor=\"middle\" font-size=\"12\">\(fractional ? String(format: "%.2g", x) : String(Int(saturating: x)))</text>\n"
-    }
-    svg +=
-      "<text x=\"\(number(left + plotWidth / 2))\" y=\"\(number(top + plotHeight + 42))\" text-anchor=\"middle\" font-size=\"14\">\(escape(xLabel))</text>\n"
-    svg +=
-      "<text x=\"18\" y=\"\(number(top + plotHeight / 2))\" text-anchor=\"middle\" font-size=\"14\" transform=\"rotate(-90 18 \(number(top + plotHeight / 2)))\">\(escape(yLabel))</text>\n"
-    var colourIndex = -1
-    for (i, s) in series.enumerated() {
-      if !s.dashed || colourIndex < 0 { colourIndex += 1 }
-      let colour = palette[colourIndex % palette.count]
-      let path = s.points.map { "\(number(px($0.0))),\(number(py($0.1)))" }.joined(separator: " ")
-      let dash = s.dashed ? " stroke-dasharray=\"6 4\"" : ""
-      svg +=
-        "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
-      for p in s.points where s.points.count <= 40 {
-        svg +=
-          "<circle cx=\"\(number(px(p.0)))\" cy=\"\(number(py(p.1)))\" r=\"2.5\" fill=\"\(colour)\"/>\n"
+    for (p, panel) in styled.enumerated() {
+      let ox = left + Double(p % columns) * (plotWidth + gapX)
+      let oy = top + Double(p / columns) * (plotHeight + gapY)
+      let px = { (x: Double) in ox + (x - xMin) / (xMax - xMin) * plotWidth }
+      let py = { (y: Double) in
+        oy + plotHeight - (min(max(y, yRange.lowerBound), yRange.upperBound) - yRange.lowerBound)
+          / (yRange.upperBound - yRange.lowerBound) * plotHeight
       }
-      let ly = top + 10 + Double(i) * 18
-      let lx = left + plotWidth + 15
+      if !panel.title.isEmpty {
+        // A title wider than its panel is wrapped (at an arrow, a comma or a
+        // space near the middle) onto two lines, smaller, so that it never
+        // runs into its neighbour's.
+        let lines = wrap(panel.title, width: plotWidth + gapX - 16, size: 13)
+        let size = lines.count > 1 ? 11.0 : 13.0
+        for (k, line) in lines.enumerated() {
+          let y = oy - 8 - Double(lines.count - 1 - k) * (size + 2)
+          svg +=
+            "<text x=\"\(number(ox + plotWidth / 2))\" y=\"\(number(y))\" text-anchor=\"middle\" font-size=\"\(Int(size))\" font-weight=\"bold\">\(escape(line))</text>\n"
+        }
+      }
       svg +=
-        "<line x1=\"\(number(lx))\" y1=\"\(number(ly))\" x2=\"\(number(lx + 24))\" y2=\"\(number(ly))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
+        "<rect x=\"\(number(ox))\" y=\"\(number(oy))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\" fill=\"#ffffff\" stroke=\"#333333\"/>\n"
+      for i in 0...5 {
+        let y = yRange.lowerBound + Double(i) / 5 * (yRange.upperBound - yRange.lowerBound)
+        svg +=
+          "<line x1=\"\(number(ox))\" y1=\"\(number(py(y)))\" x2=\"\(number(ox + plotWidth))\" y2=\"\(number(py(y)))\" stroke=\"#e4e4e4\"/>\n"
+        svg +=
+          "<text x=\"\(number(ox - 6))\" y=\"\(number(py(y) + 4))\" text-anchor=\"end\" font-size=\"11\">\(String(format: "%.1f", y))</text>\n"
+      }
+      let ticks = xTicks(xMin, xMax, integer: integerX)
+      let fractional = ticks.contains { $0 != $0.rounded() }
+      for x in ticks {
+        svg +=
+          "<line x1=\"\(number(px(x)))\" y1=\"\(number(oy + plotHeight))\" x2=\"\(number(px(x)))\" y2=\"\(number(oy + plotHeight + 5))\" stroke=\"#333333\"/>\n"
+        svg +=
+          "<text x=\"\(number(px(x)))\" y=\"\(number(oy + plotHeight + 18))\" text-anchor=\"middle\" font-size=\"11\">\(fractional ? String(format: "%.2g", x) : String(Int(saturating: x)))</text>\n"
+      }
       svg +=
-        "<text x=\"\(number(lx + 30))\" y=\"\(number(ly + 4))\" font-size=\"12\">\(escape(s.name))</text>\n"
+        "<text x=\"\(number(ox + plotWidth / 2))\" y=\"\(number(oy + plotHeight + 38))\" text-anchor=\"middle\" font-size=\"13\">\(escape(xLabel))</text>\n"
+      let ly = oy + plotHeight / 2
+      svg +=
+        "<text x=\"\(number(ox - 44))\" y=\"\(number(ly))\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 \(number(ox - 44)) \(number(ly)))\">\(escape(panel.yLabel))</text>\n"
+      // Bands first, so that every line stays on top of every band; more
+      // than `maxBands` overlapping bands would hide each other.
+      for s in panel.series where s.band.count > 1 && panel.series.count <= maxBands {
+        let colour = palette[(s.style ?? 0) % palette.count]
+        let upper = s.band.map { "\(number(px($0.0))),\(number(py($0.2)))" }
+        let lower = s.band.reversed().map { "\(number(px($0.0))),\(number(py($0.1)))" }
+        svg +=
+          "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(colour)\" fill-opacity=\"0.15\" stroke=\"none\"/>\n"
+      }
+      for s in panel.series {
+        let style = s.style ?? 0
+        let colour = palette[style % palette.count]
+        let path = s.points.map { "\(number(px($0.0))),\(number(py($0.1)))" }.joined(
+          separator: " ")
+        let dash = s.dashed ? " stroke-dasharray=\"7 4\"" : ""
+        svg +=
+          "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
+        let every = max(1, s.points.count / 12)
+        for (k, point) in s.points.enumerated() where k % every == 0 || k == s.points.count - 1 {
+          svg += marker(style, x: px(point.0), y: py(point.1), colour: colour, hollow: s.dashed)
+        }
+      }
+    }
+    let lx = left + gridWidth + 20
+    for (i, entry) in legend.enumerated() {
+      let colour = palette[entry.style % palette.count]
+      let y = top + 10 + Double(i) * 18
+      let dash = entry.dashed ? " stroke-dasharray=\"7 4\"" : ""
+      svg +=
+        "<line x1=\"\(number(lx))\" y1=\"\(number(y))\" x2=\"\(number(lx + 34))\" y2=\"\(number(y))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
+      svg += marker(entry.style, x: lx + 17, y: y, colour: colour, hollow: entry.dashed)
+      svg +=
+        "<text x=\"\(number(lx + 42))\" y=\"\(number(y + 4))\" font-size=\"12\">\(escape(entry.name))</text>\n"
     }
     return svg + "</svg>\n"
+  }
+
+  /// `text` on one line when it fits `width` at `size` pixels, else on two
+  /// lines broken at the separator (` → `, `, `, ` `) nearest the middle.
+  static func wrap(_ text: String, width: Double, size: Double) -> [String] {
+    guard textWidth(text, size: size) > width else { return [text] }
+    let characters = Array(text)
+    var best: Int?
+    for (i, c) in characters.enumerated() where c == " " {
+      if best.map({ abs($0 - characters.count / 2) > abs(i - characters.count / 2) }) ?? true {
+        best = i
+      }
+    }
+    guard let cut = best else { return [text] }
+    return [String(characters[..<cut]), String(characters[(cut + 1)...])]
+  }
+
+  /// A marker of style `style` centred on `(x, y)`.
+  static func marker(_ style: Int, x: Double, y: Double, colour: String, hollow: Bool) -> String {
+    let r = 3.5
+    let fill = hollow ? "#ffffff" : colour
+    let paint = "fill=\"\(fill)\" stroke=\"\(colour)\" stroke-width=\"1.3\""
+    func points(_ p: [(Double, Double)]) -> String {
+      p.map { "\(number(x + $0.0)),\(number(y + $0.1))" }.joined(separator: " ")
+    }
+    switch markers[style % markers.count] {
+    case "square":
+      return
+        "<rect x=\"\(number(x - r))\" y=\"\(number(y - r))\" width=\"\(number(2 * r))\" height=\"\(number(2 * r))\" \(paint)/>\n"
+    case "triangle":
+      return "<polygon points=\"\(points([(0, -r - 1), (r + 1, r), (-r - 1, r)]))\" \(paint)/>\n"
+    case "down":
+      return "<polygon points=\"\(points([(0, r + 1), (r + 1, -r), (-r - 1, -r)]))\" \(paint)/>\n"
+    case "diamond":
+      return
+        "<polygon points=\"\(points([(0, -r - 1), (r + 1, 0), (0, r + 1), (-r - 1, 0)]))\" \(paint)/>\n"
+    case "plus":
+      return
+        "<path d=\"M\(number(x - r - 1)),\(number(y))H\(number(x + r + 1))M\(number(x)),\(number(y - r - 1))V\(number(y + r + 1))\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
+    case "cross":
+      return
+        "<path d=\"M\(number(x - r)),\(number(y - r))L\(number(x + r)),\(number(y + r))M\(number(x - r)),\(number(y + r))L\(number(x + r)),\(number(y - r))\" stroke=\"\(colour)\" stroke-width=\"2\"/>\n"
+    default:
+      return "<circle cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"\(number(r))\" \(paint)/>\n"
+    }
   }
 
   private static func xTicks(_ lo: Double, _ hi: Double, integer: Bool = true) -> [Double] {
@@ -121,32 +295,77 @@ public enum SVGChart {
     return ticks
   }
 
-  /// A heatmap with the value written in every cell (blank cells say "n/a").
+  /// One heatmap cell: mean, standard deviation and the number of runs.
+  public struct HeatCell: Sendable, Equatable {
+    public var mean: Double
+    public var std: Double
+    public var count: Int
+
+    /// Creates a cell.
+    public init(mean: Double, std: Double, count: Int) {
+      self.mean = mean
+      self.std = std
+      self.count = count
+    }
+  }
+
+  /// A heatmap with mean ± std and n in every cell (blank cells say "no
+  /// run"), a colour bar, and column headers rotated when they would overlap.
+  ///
+  /// Colours follow the cividis scale (Nuñez, Anderton & Renslow 2018,
+  /// readable with colour-vision deficiency), stretched over the observed
+  /// range of the values so that close results are told apart; the colour
+  /// bar gives the scale. Bright is good for the defender (high accuracy,
+  /// low attack success).
   /// - Parameters:
   ///   - title: the chart title.
   ///   - rowLabel: what the rows are (e.g. `attack.name`).
   ///   - columnLabel: what the columns are (e.g. `defense.name`).
   ///   - rows: row names.
   ///   - columns: column names.
-  ///   - values: `rows x columns` values in 0...1 (nil: no run).
-  ///   - higherIsBetter: green for high values when true, for low values when false.
+  ///   - cells: `rows x columns` cells (nil: no run).
+  ///   - metric: the metric shown (colour bar label).
+  ///   - higherIsBetter: bright for high values when true, for low values when false.
   /// - Returns: the SVG document.
   public static func heatmap(
     title: String, rowLabel: String, columnLabel: String, rows: [String], columns: [String],
-    values: [[Double?]], higherIsBetter: Bool
+    cells: [[HeatCell?]], metric: String, higherIsBetter: Bool
   ) -> String {
-    let cell = (w: 110.0, h: 36.0)
-    let left = 40 + Double(rows.map(\.count).max() ?? 4) * 7.5
-    let top = 90.0
-    let width = left + Double(columns.count) * cell.w + 30
-    let height = top + Double(rows.count) * cell.h + 40
+    let cell = (w: 124.0, h: 44.0)
+    let left =
+      30 + max(textWidth(rowLabel, size: 13), rows.map { textWidth($0, size: 12) }.max() ?? 0)
+    let widest = columns.map { textWidth($0, size: 12) }.max() ?? 0
+    let rotate = widest > cell.w - 8
+    let headerHeight = rotate ? widest * 0.64 + 20 : 24
+    let top = 70 + headerHeight
+    let barX = left + Double(columns.count) * cell.w + 30
+    let width = max(barX + 110, textWidth(title, size: 16) + 40)
+    let height = max(top + Double(rows.count) * cell.h + 50, top + 200)
+    let values = cells.flatMap { $0.compactMap { $0?.mean } }
+    var low = values.min() ?? 0
+    var high = values.max() ?? 1
+    if high - low < 1e-9 {
+      low -= 0.05
+      high += 0.05
+    }
+    func shade(_ v: Double) -> Double {
+      let t = (v - low) / (high - low)
+      return higherIsBetter ? t : 1 - t
+    }
     var svg = header(width: width, height: height, title: title)
     svg +=
       "<text x=\"\(number(left + Double(columns.count) * cell.w / 2))\" y=\"52\" text-anchor=\"middle\" font-size=\"13\">\(escape(columnLabel))</text>\n"
-    svg += "<text x=\"10\" y=\"\(number(top - 8))\" font-size=\"13\">\(escape(rowLabel))</text>\n"
+    svg +=
+      "<text x=\"\(number(left - 8))\" y=\"\(number(top - 8))\" text-anchor=\"end\" font-size=\"13\" font-style=\"italic\">\(escape(rowLabel))</text>\n"
     for (c, name) in columns.enumerated() {
-      svg +=
-        "<text x=\"\(number(left + (Double(c) + 0.5) * cell.w))\" y=\"\(number(top - 8))\" text-anchor=\"middle\" font-size=\"12\">\(escape(name))</text>\n"
+      let x = left + (Double(c) + 0.5) * cell.w
+      if rotate {
+        svg +=
+          "<text x=\"\(number(x))\" y=\"\(number(top - 8))\" text-anchor=\"start\" font-size=\"12\" transform=\"rotate(-35 \(number(x)) \(number(top - 8)))\">\(escape(name))</text>\n"
+      } else {
+        svg +=
+          "<text x=\"\(number(x))\" y=\"\(number(top - 8))\" text-anchor=\"middle\" font-size=\"12\">\(escape(name))</text>\n"
+      }
     }
     for (r, name) in rows.enumerated() {
       let y = top + Double(r) * cell.h
@@ -154,29 +373,65 @@ public enum SVGChart {
         "<text x=\"\(number(left - 8))\" y=\"\(number(y + cell.h / 2 + 4))\" text-anchor=\"end\" font-size=\"12\">\(escape(name))</text>\n"
       for c in columns.indices {
         let x = left + Double(c) * cell.w
-        let value = r < values.count && c < values[r].count ? values[r][c] : nil
-        let fill = value.map { colour(higherIsBetter ? $0 : 1 - $0) } ?? "#eeeeee"
+        let value = r < cells.count && c < cells[r].count ? cells[r][c] : nil
+        let t = value.map { shade($0.mean) }
+        let fill = t.map(cividis) ?? "#eeeeee"
+        let ink = (t ?? 1) < 0.55 ? "#ffffff" : "#111111"
         svg +=
           "<rect x=\"\(number(x))\" y=\"\(number(y))\" width=\"\(number(cell.w))\" height=\"\(number(cell.h))\" fill=\"\(fill)\" stroke=\"#ffffff\"/>\n"
-        let text = value.map { String(format: "%.3f", $0) } ?? "n/a"
-        svg +=
-          "<text x=\"\(number(x + cell.w / 2))\" y=\"\(number(y + cell.h / 2 + 5))\" text-anchor=\"middle\" font-size=\"13\">\(text)</text>\n"
+        if let value {
+          let main =
+            value.count > 1
+            ? String(format: "%.3f ± %.3f", value.mean, value.std)
+            : String(format: "%.3f", value.mean)
+          svg +=
+            "<text x=\"\(number(x + cell.w / 2))\" y=\"\(number(y + 19))\" text-anchor=\"middle\" font-size=\"12\" fill=\"\(ink)\">\(main)</text>\n"
+          svg +=
+            "<text x=\"\(number(x + cell.w / 2))\" y=\"\(number(y + 35))\" text-anchor=\"middle\" font-size=\"10\" fill=\"\(ink)\">n=\(value.count)</text>\n"
+        } else {
+          svg +=
+            "<text x=\"\(number(x + cell.w / 2))\" y=\"\(number(y + cell.h / 2 + 4))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555555\">no run</text>\n"
+        }
       }
     }
+    // The colour bar: the metric's value from low (bottom) to high (top).
+    let barTop = top
+    let barHeight = max(120, min(Double(rows.count) * cell.h, 260))
+    let steps = 40
+    for k in 0..<steps {
+      let v = high - (Double(k) + 0.5) / Double(steps) * (high - low)
+      svg +=
+        "<rect x=\"\(number(barX))\" y=\"\(number(barTop + Double(k) * barHeight / Double(steps)))\" width=\"16\" height=\"\(number(barHeight / Double(steps) + 0.5))\" fill=\"\(cividis(shade(v)))\"/>\n"
+    }
+    svg +=
+      "<rect x=\"\(number(barX))\" y=\"\(number(barTop))\" width=\"16\" height=\"\(number(barHeight))\" fill=\"none\" stroke=\"#333333\"/>\n"
+    for k in 0...4 {
+      let v = high - Double(k) / 4 * (high - low)
+      let y = barTop + Double(k) / 4 * barHeight
+      svg +=
+        "<line x1=\"\(number(barX + 16))\" y1=\"\(number(y))\" x2=\"\(number(barX + 21))\" y2=\"\(number(y))\" stroke=\"#333333\"/>\n"
+      svg +=
+        "<text x=\"\(number(barX + 24))\" y=\"\(number(y + 4))\" font-size=\"11\">\(String(format: "%.3f", v))</text>\n"
+    }
+    svg +=
+      "<text x=\"\(number(barX))\" y=\"\(number(barTop + barHeight + 20))\" font-size=\"12\">\(escape(metric))</text>\n"
     return svg + "</svg>\n"
   }
 
-  /// Red (0) to yellow (0.5) to green (1).
-  static func colour(_ t: Double) -> String {
-    let x = min(max(t, 0), 1)
-    let (r, g, b): (Double, Double, Double) =
-      x < 0.5
-      ? (244, 109 + (x / 0.5) * (224 - 109), 67 + (x / 0.5) * (139 - 67))
-      : (
-        254 - ((x - 0.5) / 0.5) * (254 - 102), 224 - ((x - 0.5) / 0.5) * (224 - 189),
-        139 - ((x - 0.5) / 0.5) * (139 - 99)
-      )
-    return String(format: "#%02X%02X%02X", Int(r), Int(g), Int(b))
+  /// The cividis colour scale at `t` in [0, 1] (dark blue to yellow), by
+  /// linear interpolation between 9 of its published stops.
+  static func cividis(_ t: Double) -> String {
+    let stops: [(Double, Double, Double)] = [
+      (0, 34, 78), (35, 60, 107), (75, 86, 108), (108, 110, 114), (138, 135, 121),
+      (168, 161, 118), (202, 188, 106), (237, 216, 84), (253, 234, 69),
+    ]
+    let x = min(max(t, 0), 1) * Double(stops.count - 1)
+    let i = min(Int(x), stops.count - 2)
+    let f = x - Double(i)
+    let (a, b) = (stops[i], stops[i + 1])
+    return String(
+      format: "#%02X%02X%02X", Int(a.0 + (b.0 - a.0) * f), Int(a.1 + (b.1 - a.1) * f),
+      Int(a.2 + (b.2 - a.2) * f))
   }
 
   private static func header(width: Double, height: Double, title: String) -> String {

@@ -10,8 +10,11 @@ import FoundationXML
 struct ReportTests {
   /// Rows of a tiny two-axis sweep written by hand: known means and stds.
   static let rows = """
+    {"type": "round", "run_id": "a0", "run_index": 0, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 0}, "scenario": "s", "round": 1, "accuracy": 0.55, "attack_success": null, "messages": 10}
+    {"type": "round", "run_id": "a0", "run_index": 0, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.8, "attack_success": null, "messages": 10}
     {"type": "summary", "run_id": "a0", "run_index": 0, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.8, "attack_success": null}
-    {"type": "round", "run_id": "a1", "run_index": 1, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 1}, "scenario": "s", "round": 1, "accuracy": 0.5, "attack_success": null}
+    {"type": "round", "run_id": "a1", "run_index": 1, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 1}, "scenario": "s", "round": 1, "accuracy": 0.5, "attack_success": null, "messages": 10}
+    {"type": "round", "run_id": "a1", "run_index": 1, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 1}, "scenario": "s", "round": 2, "accuracy": 0.6, "attack_success": null, "messages": 10}
     {"type": "summary", "run_id": "a1", "run_index": 1, "axes": {"attack.name": "ipm", "defense.name": "median", "seed": 1}, "scenario": "s", "round": 2, "accuracy": 0.6, "attack_success": null}
     {"type": "summary", "run_id": "b0", "run_index": 2, "axes": {"attack.name": "ipm", "defense.name": "krum", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.7, "attack_success": null}
     {"type": "summary", "run_id": "c0", "run_index": 3, "axes": {"attack.name": "alie", "defense.name": "median", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.9, "attack_success": null}
@@ -72,8 +75,12 @@ struct ReportTests {
     let curves = try String(contentsOfFile: dir.path + "/plots/curves.svg", encoding: .utf8)
     let heatmap = try String(contentsOfFile: dir.path + "/plots/heatmap.svg", encoding: .utf8)
     #expect(Self.isXML(curves) && Self.isXML(heatmap))
-    #expect(curves.contains(">round</text>") && curves.contains(">rate</text>"))
-    #expect(heatmap.contains(">0.700</text>") && heatmap.contains(">n/a</text>"))
+    #expect(curves.contains(">round</text>") && curves.contains(">clean accuracy</text>"))
+    // Two runs in ipm/median: mean ± std, n, and a ±1 std band; one run in ipm/krum.
+    #expect(heatmap.contains(">0.700 ± 0.141</text>") && heatmap.contains(">n=2</text>"))
+    #expect(heatmap.contains(">0.700</text>") && heatmap.contains(">no run</text>"))
+    #expect(heatmap.contains(">accuracy</text>"), "colour bar label")
+    #expect(curves.contains("<polygon") && curves.contains("fill-opacity=\"0.15\""))
     let html = try String(contentsOfFile: dir.path + "/report.html", encoding: .utf8)
     #expect(html.contains("<table>") && html.components(separatedBy: "<svg").count == 3)
     // Offline: no scripts, and no address but the SVG namespace URI.
@@ -90,6 +97,59 @@ struct ReportTests {
     let svg = try String(contentsOfFile: plot, encoding: .utf8)
     #expect(Self.isXML(svg))
     #expect(svg.contains(">accuracy</text>") && svg.contains(">attack success</text>"))
+    #expect(svg.contains(">epoch</text>"), "a centralized run's x axis says epoch")
+  }
+
+  @Test("short labels: a chain joined by arrows, settings in brackets, never raw JSON")
+  func labels() throws {
+    let chain = try JSONParser.parse(
+      #"[{"name": "norm-clip", "max_norm": "median"}, {"name": "fedavg"}]"#)
+    #expect(Report.label(chain) == "norm-clip(max_norm=median) → fedavg")
+    let dp = try JSONParser.parse(#"[{"name": "dp", "clip": 1, "z": 0.01}, {"name": "mean"}]"#)
+    #expect(Report.label(dp) == "dp(clip=1, z=0.01) → mean")
+    #expect(
+      Report.label(
+        try JSONParser.parse(#"{"name": "spectral-signatures", "expected_fraction": 0.1}"#))
+        == "spectral-signatures(expected_fraction=0.1)")
+    #expect(Report.label(.number(0.5)) == "0.5")
+  }
+
+  @Test("--round, --metrics, --panels; mixed sweep configurations are refused without --mixed")
+  func options() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write("r.jsonl", text: Self.rows)
+    // Round 1 exists in runs a0 (0.55) and a1 (0.5) only.
+    let round = try JSONParser.parse(
+      try CLI.run(["report", file, "--round", "1", "--format", "json"]).stdout)
+    guard case .array(let cells)? = round["cells"] else {
+      Issue.record("no cells")
+      return
+    }
+    #expect(cells.first?["metrics"]?["accuracy"]?["mean"] == .number(0.525))
+    #expect(cells.first?["metrics"]?["accuracy"]?["count"] == .number(2))
+    #expect(cells.dropFirst().first?["metrics"]?["accuracy"] == .null)
+    #expect(try CLI.run(["report", file, "--round", "7"]).status == 2)
+    let metrics = try CLI.run(["report", file, "--metrics", "accuracy,flagged,epsilon"])
+    #expect(metrics.status == 0 && metrics.stdout.contains("accuracy  flagged  epsilon"))
+    let typo = try CLI.run(["report", file, "--metrics", "flaged"])
+    #expect(typo.status == 2 && typo.stderr.contains(#"did you mean "flagged""#), "\(typo.stderr)")
+    let panels = try CLI.run([
+      "report", file, "--plots", dir.path + "/p", "--panels", "defense.name",
+    ])
+    #expect(panels.status == 0, "\(panels.stderr)")
+    let svg = try String(contentsOfFile: dir.path + "/p/panels.svg", encoding: .utf8)
+    #expect(Self.isXML(svg) && svg.contains(">median</text>") && svg.contains(">krum</text>"))
+    #expect(try CLI.run(["report", file, "--panels", "defence.name"]).status == 2)
+    // Another sweep configuration appended to the same file.
+    let other = dir.write(
+      "o.jsonl",
+      text: Self.rows
+        + #"{"type": "summary", "run_id": "z9", "run_index": 0, "axes": {"attack.z": 1, "seed": 0}, "scenario": "w1", "round": 2, "accuracy": 0.85}"#
+        + "\n")
+    let mixed = try CLI.run(["report", other])
+    #expect(mixed.status == 2 && mixed.stderr.contains("2 sweep configurations"), "\(mixed.stderr)")
+    #expect(try CLI.run(["report", other, "--mixed"]).status == 0)
   }
 
   @Test("chart text is escaped")
