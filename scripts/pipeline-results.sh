@@ -17,7 +17,7 @@ declare -A fm_defenses=(
   [trusted-only]='{"name": "trusted-only"}'
 )
 for name in none provenance roni trusted-only; do
-  "$P" run "$fm" --set "defense=${fm_defenses[$name]}" --format jsonl --output "$out/fm-$name.jsonl" --quiet
+  "$P" run "$fm" --set "defense=${fm_defenses[$name]}" --format jsonl --output "$out/fm-$name.jsonl" --quiet --force
 done
 declare -A bc_configs=(
   [none]='defense=null'

@@ -33,6 +33,9 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Write records to this file (atomically completed; - for standard output).")
   var output: String?
 
+  @Flag(help: "Replace an existing --output file (without it, run refuses to overwrite one).")
+  var force = false
+
   @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
   var threads: Int?
 
@@ -114,6 +117,14 @@ struct RunCommand: ParsableCommand {
       ("--save-model", saveModel), ("--init-model", initModel),
     ])
     try checkOutput(output)
+    if let output, !OutputPath.isStandardOutput(output), !force,
+      (try? SystemFile.kind(of: output)) == .some(.regular)
+    {
+      Terminal.error(
+        "poisonlab: \(output) exists; add --force to replace it (sweep --output appends and resumes instead)"
+      )
+      throw ExitCode(Exit.invalid)
+    }
     try checkOutput(plot)
     try checkOutput(saveModel)
     if saveUpdates != nil

@@ -103,6 +103,11 @@ struct CLITests {
     #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
     let written = try String(contentsOfFile: file, encoding: .utf8)
     #expect(written.split(separator: "\n").count == 5)
+    // An existing output is not replaced without --force (exit 2, before any work).
+    let again = try CLI.run(["run", smoke, "--output", file, "--quiet"])
+    #expect(again.status == 2 && again.stderr.contains("exists; add --force"), "\(again.stderr)")
+    #expect(try String(contentsOfFile: file, encoding: .utf8) == written)
+    #expect(try CLI.run(["run", smoke, "--output", file, "--quiet", "--force"]).status == 0)
     // --output with the table on stdout
     let table = try CLI.run(["run", smoke, "--output", dir.path + "/out.csv"])
     #expect(table.stdout.contains("round  accuracy"))
