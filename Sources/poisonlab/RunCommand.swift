@@ -266,6 +266,7 @@ struct RunCommand: ParsableCommand {
 final class Progress {
   private let enabled: Bool
   private var lastDraw = ContinuousClock.now
+  private let started = ContinuousClock.now
   private var shown = false
 
   init(enabled: Bool) { self.enabled = enabled }
@@ -276,13 +277,18 @@ final class Progress {
       switch event {
       case .prepared(let text):
         Terminal.error("  " + text)
-      case .training(let round, let rounds, let done, let total):
+      case .training(let round, let rounds, let done, let total, let unit, let roundName):
         let now = ContinuousClock.now
         guard now - lastDraw > .milliseconds(100) else { return }
         lastDraw = now
-        let percent = total > 0 ? done * 100 / total : 100
+        let within = total > 0 ? Double(done) / Double(total) : 1
+        // Cycles count from 0 (the initial training), rounds and epochs from 1.
+        let first = roundName == "cycle" ? 0 : 1
+        let span = Double(max(1, rounds - first + 1))
+        let fraction = (Double(round - first) + within) / span
         Terminal.errorInline(
-          "\r  round \(round)/\(rounds): training \(percent)% (\(done)/\(total) samples)\u{1B}[K")
+          "\r  \(roundName) \(round)/\(rounds): \(done)/\(total) \(unit) · "
+            + ProgressClock.status(elapsed: now - started, fraction: fraction) + "\u{1B}[K")
         shown = true
       case .roundFinished:
         clear()

@@ -189,17 +189,20 @@ struct SweepCommand: ParsableCommand {
           + (n > 1 ? " (shard \(k)/\(n) of \(runs.count))" : " of \(runs.count)"))
     }
     let queue = WorkQueue(count: todo.count)
-    let shared = SweepWork((todo, writer, queue))
+    let meter = SweepMeter(total: todo.count)
+    let shared = SweepWork((todo, writer, queue, meter))
     DispatchQueue.concurrentPerform(iterations: min(jobs, max(1, todo.count))) { _ in
-      let (todo, writer, queue) = shared.value
+      let (todo, writer, queue, meter) = shared.value
       while writer.writeError == nil, let next = queue.take() {
         let run = todo[next]
+        let started = ContinuousClock.now
         let lines = Self.execute(run, threads: perRun, budget: jobBudget)
         writer.complete(run.index, lines: lines.text, failed: lines.failed)
         if progress {
+          let axes = run.axes.map { "\($0.key)=\(Report.label($0.value))" }.joined(separator: ", ")
           Terminal.error(
-            "  [\(run.index + 1)/\(todo.count)] \(JSONValue.object(run.axes).serialized()) \(lines.failed ? "FAILED" : "done")"
-          )
+            "  [\(meter.finish())/\(todo.count)] \(axes): \(lines.failed ? "FAILED" : "done") in "
+              + ProgressClock.duration(ContinuousClock.now - started) + " · " + meter.status())
         }
       }
     }
@@ -221,9 +224,10 @@ struct SweepCommand: ParsableCommand {
         rows[run.id] = .some(nil)
         continue
       }
-      let last = scenario.training.rounds
       let every = scenario.evaluationEvery
-      rows[run.id] = Set((1...last).filter { $0 % every == 0 || $0 == last })
+      // Pipelines record cycles 0...C; other runs rounds 1...training.rounds.
+      let (first, last) = scenario.pipeline.map { (0, $0.cycles) } ?? (1, scenario.training.rounds)
+      rows[run.id] = Set((first...last).filter { $0 % every == 0 || $0 == last })
     }
     return rows
   }
@@ -321,6 +325,33 @@ final class WorkQueue: @unchecked Sendable {
 /// The runs, the writer and the queue, shared by the worker threads: the runs
 /// are read-only and the writer and queue lock.
 private struct SweepWork: @unchecked Sendable {
-  let value: ([SweepPlan.Run], OrderedWriter, WorkQueue)
-  init(_ value: ([SweepPlan.Run], OrderedWriter, WorkQueue)) { self.value = value }
+  let value: ([SweepPlan.Run], OrderedWriter, WorkQueue, SweepMeter)
+  init(_ value: ([SweepPlan.Run], OrderedWriter, WorkQueue, SweepMeter)) { self.value = value }
+}
+
+/// Runs finished so far, the elapsed time and the estimate of what is left
+/// (locked: the worker threads share it).
+private final class SweepMeter: @unchecked Sendable {
+  private let lock = NSLock()
+  private let total: Int
+  private let started = ContinuousClock.now
+  private var done = 0
+
+  init(total: Int) { self.total = total }
+
+  /// Counts a finished run; returns how many are done.
+  func finish() -> Int {
+    lock.lock()
+    defer { lock.unlock() }
+    done += 1
+    return done
+  }
+
+  /// `elapsed, ETA` after the runs done so far.
+  func status() -> String {
+    lock.lock()
+    let fraction = Double(done) / Double(max(1, total))
+    lock.unlock()
+    return ProgressClock.status(elapsed: ContinuousClock.now - started, fraction: fraction)
+  }
 }

@@ -66,7 +66,10 @@ struct CentralizedRun {
       var shuffle = seeds.generator("shuffle", round)
       let result = trainer.train(parameters: &parameters, on: train, rng: &shuffle) {
         done, total in
-        progress?(.training(round: round, rounds: training.rounds, done: done, total: total))
+        progress?(
+          .training(
+            round: round, rounds: training.rounds, done: done, total: total, unit: "samples",
+            roundName: "epoch"))
       }
       progress?(.roundFinished(round: round))
       guard result.isFinite else {
@@ -126,7 +129,10 @@ struct CentralizedRun {
       var shuffle = seeds.generator("sanitizer", "shuffle", round)
       let result = trainer.train(parameters: &parameters, on: data.train, rng: &shuffle) {
         done, total in
-        progress?(.training(round: round, rounds: rounds, done: done, total: total))
+        progress?(
+          .training(
+            round: round, rounds: rounds, done: done, total: total, unit: "samples",
+            roundName: "epoch"))
       }
       progress?(.roundFinished(round: round))
       guard result.isFinite else {

@@ -4,8 +4,9 @@ import Dispatch
 public enum ProgressEvent: Sendable {
   /// The data is loaded and prepared.
   case prepared(String)
-  /// Training within a round: units (samples or clients) done of total.
-  case training(round: Int, rounds: Int, done: Int, total: Int)
+  /// Training within a round: units (`samples`, or `clients` in federated
+  /// runs) done of total; rounds are `round`s, `epoch`s or `cycle`s.
+  case training(round: Int, rounds: Int, done: Int, total: Int, unit: String, roundName: String)
   /// A round finished.
   case roundFinished(round: Int)
 }

@@ -281,7 +281,9 @@ struct FederatedSimulation {
         jobs, from: global, epochs: training.localEpochs, steps: training.localSteps
       ) { done in
         progress?(
-          .training(round: round, rounds: training.rounds, done: min(done, total), total: total))
+          .training(
+            round: round, rounds: training.rounds, done: min(done, total), total: total,
+            unit: "clients", roundName: "round"))
       }
       progress?(.roundFinished(round: round))
 

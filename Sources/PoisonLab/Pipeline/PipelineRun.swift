@@ -148,7 +148,10 @@ struct PipelineRun {
         let result = trainer.train(parameters: &parameters, on: data, rng: &shuffle) {
           done, total in
           if report {
-            progress?(.training(round: cycle, rounds: cycles, done: done, total: total))
+            progress?(
+              .training(
+                round: cycle, rounds: cycles, done: done, total: total, unit: "samples",
+                roundName: "cycle"))
           }
         }
         guard result.isFinite else {

@@ -187,3 +187,30 @@ struct PipelineBehaviourTests {
     #expect(found.contains { $0.contains("\"roni\" screens the data of a retraining pipeline") })
   }
 }
+
+@Suite("Progress and resumed pipeline sweeps")
+struct ProgressTests {
+  @Test("elapsed and ETA, hand-computed: 30 s for a quarter leaves 1:30")
+  func clock() {
+    #expect(ProgressClock.duration(.seconds(83)) == "1:23")
+    #expect(ProgressClock.duration(.seconds(3723)) == "1:02:03")
+    #expect(ProgressClock.status(elapsed: .seconds(30), fraction: 0.25) == "0:30 elapsed, ETA 1:30")
+    #expect(ProgressClock.status(elapsed: .seconds(1), fraction: 0.005) == "0:01 elapsed")
+    #expect(ProgressClock.status(elapsed: .seconds(9), fraction: 1) == "0:09 elapsed")
+  }
+
+  @Test("a finished pipeline sweep (cycles 0...C) resumes with nothing left to do")
+  func resume() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let scenario = dir.write("pl.json", text: pipelineBase)
+    let output = dir.path + "/r.jsonl"
+    let first = try CLI.run(["sweep", scenario, "--seeds", "0-1", "--output", output, "--quiet"])
+    #expect(first.status == 0, "\(first.stderr)")
+    let rows = try String(contentsOfFile: output, encoding: .utf8)
+    let again = try CLI.run(["sweep", scenario, "--seeds", "0-1", "--output", output, "--quiet"])
+    #expect(
+      again.status == 0 && again.stderr.contains("0 run(s) to do, 2 already in"), "\(again.stderr)")
+    #expect(try String(contentsOfFile: output, encoding: .utf8) == rows)
+  }
+}
