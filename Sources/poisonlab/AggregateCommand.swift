@@ -17,6 +17,11 @@ struct AggregateCommand: ParsableCommand {
 
       Exit codes: 0 ok; 2 invalid --defense or usage; 3 unreadable or malformed files, or a rule \
       that cannot run on these rows.
+
+      Examples:
+        poisonlab aggregate updates.npy --defense median --format json
+        poisonlab aggregate out/round-0003.npy \\
+          --defense '[{"name": "norm-clip"}, {"name": "fedavg"}]'
       """)
 
   @Argument(help: "The updates: a 2-D .npy or CSV matrix, one row per client.")

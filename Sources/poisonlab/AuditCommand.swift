@@ -12,6 +12,10 @@ struct AuditCommand: ParsableCommand {
       model architecture, the training settings (fine-tuning) and, when it holds a backdoor, the \
       triggered test inputs; the model file gives the weights and the input normalisation.
       Exit codes: 0 ok; 2 invalid scenario, method or a model that does not fit; 3 unreadable files.
+
+      Example:
+        poisonlab audit badnets.safetensors --method neural-cleanse \\
+          --scenario scenarios/fashion-mnist-backdoor.json --audit-dir triggers/
       """)
 
   @Argument(help: "The model file (from run --save-model).")

@@ -14,6 +14,9 @@ struct BenchCommand: ParsableCommand {
       and ratio to the one-thread sgemm peak (training runs BLAS on one thread for determinism), \
       the same for one trainer per core running concurrently (as federated clients do), and \
       evaluation throughput.
+
+      Example:
+        poisonlab bench --quick
       """)
 
   @Option(help: "Threads for the parallel measurements (default: all cores).")

@@ -15,6 +15,9 @@ struct CheckCommand: ParsableCommand {
 
       Exit codes: 0 all passed; 1 a threshold missed; 2 an invalid scenario or usage; 3 a run \
       failed (data missing, divergence, I/O). The most severe applies.
+
+      Example:
+        poisonlab check scenarios/regression/*.json --junit junit.xml
       """)
 
   @Argument(help: "Scenario files with expect blocks.")

@@ -6,7 +6,12 @@ struct ListCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
     abstract:
-      "List datasets, models, attacks, defenses and output formats with their parameters, and the channel block's keys."
+      "List datasets, models, attacks, defenses and output formats with their parameters, and the channel block's keys.",
+    discussion: """
+      Examples:
+        poisonlab list defenses
+        poisonlab list --json | python3 -m json.tool
+      """
   )
 
   @Argument(
@@ -81,7 +86,7 @@ struct ListCommand: ParsableCommand {
       for p in ChannelSettings.keys { text += Self.describe(p, indent: "  ") }
     }
     if showSafeguards {
-      text += "\nsafeguards (the scenario's safeguards block, federated runs)\n"
+      text += "\nsafeguards (the scenario's safeguards block, federated runs and pipelines)\n"
       for p in SafeguardSettings.keys { text += Self.describe(p, indent: "  ") }
       text += "  monitor signals:\n"
       for d in SafeguardSettings.signals {

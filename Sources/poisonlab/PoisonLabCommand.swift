@@ -10,11 +10,15 @@ struct PoisonLabCommand: ParsableCommand {
     discussion: """
       Exit codes: 0 ok; 1 an `expect` threshold missed; 2 invalid scenario or usage; \
       3 runtime failure (data missing or corrupt, divergence, I/O).
+
+      Examples:
+        poisonlab run scenarios/quickstart.json
+        poisonlab guide krum
       """,
     version: "0.1.0",
     subcommands: [
       RunCommand.self, SweepCommand.self, ReportCommand.self, ValidateCommand.self,
-      CheckCommand.self, ListCommand.self,
+      CheckCommand.self, ListCommand.self, GuideCommand.self,
       AggregateCommand.self, AuditCommand.self, PrivacyCommand.self, SchemaCommand.self,
       BenchCommand.self,
     ]

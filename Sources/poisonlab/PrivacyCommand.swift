@@ -13,6 +13,10 @@ struct PrivacyCommand: ParsableCommand {
       default orders, composed over --steps, converted with the classic bound \
       epsilon = min over orders of RDP - log(delta) / (order - 1). Assumes Poisson sampling with \
       rate --sample-rate (records per step / records; clients per round / clients in DP-FedAvg).
+
+      Example:
+        poisonlab privacy --noise-multiplier 1 --sample-rate 0.5 --steps 100 \\
+          --delta 1e-5
       """)
 
   @Option(help: "Noise standard deviation over the L2 sensitivity (clip).")

@@ -22,7 +22,7 @@ struct ReportCommand: ParsableCommand {
       refused unless --mixed is given.
 
       Example:
-        poisonlab report results.jsonl --by attack.name,defense.name --metrics accuracy,flagged \\
+        poisonlab report results.jsonl --metrics accuracy,flagged \\
           --plots plots/ --panels defense.name --html report.html
       """)
 

@@ -18,6 +18,10 @@ struct RunCommand: ParsableCommand {
       Exit codes: 0 ok; 1 an expect threshold missed; 2 invalid scenario or usage; \
       3 runtime failure (data missing or corrupt, divergence, I/O); 130 interrupted (Ctrl-C), \
       saying where the finished rows are.
+
+      Example:
+        poisonlab run scenarios/quickstart.json --set defense.name=median \\
+          --output run.jsonl --plot curves.svg
       """)
 
   @Argument(help: "The scenario JSON file.")

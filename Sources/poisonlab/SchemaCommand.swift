@@ -12,6 +12,9 @@ struct SchemaCommand: ParsableCommand {
       "json.schemas": [{"fileMatch": ["scenarios/**/*.json"], "url": "./scenario.schema.json"}] \
       after `poisonlab schema > scenario.schema.json`. Rules that span blocks are checked by \
       `poisonlab validate` only.
+
+      Example:
+        poisonlab schema > scenario.schema.json
       """)
 
   func run() throws {

@@ -24,6 +24,10 @@ struct SweepCommand: ParsableCommand {
       once and their outputs concatenate into the whole (see scripts/slurm-sweep.sh and the \
       README for Slurm and GNU parallel). A run that fails leaves an "error" row; the sweep goes on \
       and exits with 3.
+
+      Example:
+        poisonlab sweep scenarios/quickstart.json --seeds 0-4 \\
+          --grid defense.name=fedavg,median,krum --output results.jsonl
       """)
 
   @Argument(help: "The scenario file.")

@@ -13,6 +13,9 @@ struct ValidateCommand: ParsableCommand {
       scenario goes to standard output).
 
       Exit code 0 when every file is valid, 2 otherwise.
+
+      Example:
+        poisonlab validate scenarios/*.json --set training.rounds=2
       """)
 
   @Argument(help: "Scenario JSON files.")

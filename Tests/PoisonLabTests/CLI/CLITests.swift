@@ -254,3 +254,32 @@ struct CheckCommandTests {
     #expect(noExpect.stdout.contains("no expect block"))
   }
 }
+
+@Suite("Help and guides")
+struct HelpTests {
+  @Test("every command's --help shows an example, unwrapped; guide prints a plug-in's guide")
+  func help() throws {
+    for command in [
+      "run", "sweep", "report", "validate", "check", "list", "guide", "aggregate", "audit",
+      "privacy", "schema", "bench",
+    ] {
+      let r = try CLI.run([command, "--help"])
+      #expect(r.status == 0 && r.stdout.contains("Example"), "\(command)")
+      let example = r.stdout.components(separatedBy: "Example").last ?? ""
+      let lines = example.components(separatedBy: "USAGE").first?.split(separator: "\n") ?? []
+      // ArgumentParser wraps long lines: an example must fit, or it would not paste.
+      for line in lines.dropFirst() where !line.isEmpty {
+        #expect(line.hasPrefix("  "), "\(command): a wrapped example line: \(line)")
+      }
+    }
+    let krum = try CLI.run(["guide", "krum"])
+    #expect(
+      krum.status == 0 && krum.stdout.hasPrefix("krum\n====") && krum.stdout.contains("Definition"))
+    #expect(!krum.stdout.contains("`"), "markdown marks are removed")
+    let csv = try CLI.run(["guide", "formats/csv"])
+    #expect(csv.status == 0 && csv.stdout.contains("family: formats"))
+    let typo = try CLI.run(["guide", "krm"])
+    #expect(typo.status == 2 && typo.stderr.contains(#"did you mean "krum""#))
+    #expect(try CLI.run(["guide"]).stdout.contains("datasets: fashion-mnist"))
+  }
+}

@@ -91,11 +91,13 @@ struct DocsTests {
     }
   }
 
-  @Test("every attack, defense and partition has a guide whose example validates")
+  @Test(
+    "every dataset, model, partition, attack, defense and audit has a guide whose example validates"
+  )
   func guides() throws {
     for (family, folder) in [
       (PluginFamily.attacks, "attacks"), (.defenses, "defenses"), (.partitions, "partitions"),
-      (.audits, "audits"),
+      (.audits, "audits"), (.datasets, "datasets"), (.models, "models"),
     ] {
       for d in Registry.descriptors(family) {
         let guide = try Self.read("docs/guides/\(folder)/\(d.name).md")
@@ -113,9 +115,12 @@ struct DocsTests {
         let base =
           #"{"name": "guide", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}}"#
         guard case .object(let head) = try JSONParser.parse(base) else { continue }
+        // The example's blocks replace the base's (a dataset or model guide gives its own).
+        let keys = Set(members.map(\.key))
         do {
           _ = try ScenarioLoader.decode(
-            JSONValue.object(head + members).serialized(), source: "\(d.name) guide")
+            JSONValue.object(head.filter { !keys.contains($0.key) } + members).serialized(),
+            source: "\(d.name) guide")
         } catch {
           Issue.record("\(error)")
         }

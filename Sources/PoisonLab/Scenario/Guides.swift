@@ -1,0 +1,125 @@
+import Foundation
+
+/// Guides of the registered plug-ins (`poisonlab guide NAME`): the
+/// repository's hand-written guide (`docs/guides/FAMILY/NAME.md`) as plain
+/// text when it can be found, else one generated from the registry (the
+/// same descriptor `list`, validation and the schema read).
+public enum Guides {
+  /// A plug-in (or monitor signal) found by name.
+  public struct Entry: Sendable {
+    /// `datasets`, `models`, ..., or `signals`.
+    public var family: String
+    /// Its folder under `docs/guides` (nil: no hand-written guide).
+    public var folder: String?
+    /// Its descriptor.
+    public var descriptor: PluginDescriptor
+  }
+
+  /// Every plug-in and monitor signal, in `list` order.
+  public static var entries: [Entry] {
+    var all: [Entry] = []
+    for family in PluginFamily.allCases {
+      let folder: String? = family == .formats ? nil : family.rawValue
+      all += Registry.descriptors(family).map {
+        Entry(family: family.rawValue, folder: folder, descriptor: $0)
+      }
+    }
+    all += SafeguardSettings.signals.map {
+      Entry(family: "signals", folder: "safeguards", descriptor: $0)
+    }
+    return all
+  }
+
+  /// The entry named `name`, or `family/name` when a name is in two
+  /// families (`csv` is a dataset and a format; the first family wins).
+  /// - Parameter name: the name.
+  /// - Returns: the entry, or nil.
+  public static func lookup(_ name: String) -> Entry? {
+    let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
+    if parts.count == 2 {
+      return entries.first { $0.family == parts[0] && $0.descriptor.name == parts[1] }
+    }
+    return entries.first { $0.descriptor.name == name }
+  }
+
+  /// The guide of `entry`: the hand-written file found under one of
+  /// `roots` (plain text), else the registry's.
+  /// - Parameters:
+  ///   - entry: the plug-in.
+  ///   - roots: folders that may hold `docs/guides` (the working folder, the binary's repository).
+  /// - Returns: the text.
+  public static func text(for entry: Entry, roots: [String]) -> String {
+    if let folder = entry.folder {
+      for root in roots {
+        let path = root + "/docs/guides/\(folder)/\(entry.descriptor.name).md"
+        if let markdown = try? String(contentsOfFile: path, encoding: .utf8) {
+          return plain(markdown) + "\n(\(path))\n"
+        }
+      }
+    }
+    return generated(entry)
+  }
+
+  /// Markdown as terminal text: headings underlined, inline code and
+  /// emphasis marks removed, links reduced to their text, code blocks
+  /// indented, tables kept (they read as text).
+  static func plain(_ markdown: String) -> String {
+    var out: [String] = []
+    var inCode = false
+    for raw in markdown.components(separatedBy: "\n") {
+      if raw.hasPrefix("```") {
+        inCode.toggle()
+        continue
+      }
+      if inCode {
+        out.append("    " + raw)
+        continue
+      }
+      var line = raw
+      // [text](target) -> text
+      while let open = line.range(of: "]("),
+        let start = line[..<open.lowerBound].lastIndex(of: "["),
+        let close = line[open.upperBound...].firstIndex(of: ")")
+      {
+        let text = line[line.index(after: start)..<open.lowerBound]
+        line.replaceSubrange(start...close, with: text)
+      }
+      line = line.replacingOccurrences(of: "``", with: "").replacingOccurrences(of: "`", with: "")
+        .replacingOccurrences(of: "**", with: "")
+      if line.hasPrefix("#") {
+        let title = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
+        out.append(title)
+        out.append(String(repeating: raw.hasPrefix("# ") ? "=" : "-", count: title.count))
+      } else {
+        out.append(line)
+      }
+    }
+    return out.joined(separator: "\n").trimmingCharacters(in: .newlines)
+  }
+
+  /// A guide from the registry: summary, role, reference, notes, keys and an example block.
+  static func generated(_ entry: Entry) -> String {
+    let d = entry.descriptor
+    var text = "\(d.name)\n\(String(repeating: "=", count: d.name.count))\n\n\(d.summary)\n\n"
+    text += "family: \(entry.family)"
+    if let family = PluginFamily(rawValue: entry.family), let role = Registry.role(family, d.name) {
+      text += " (\(role))"
+    }
+    text += "\n"
+    if let reference = d.reference { text += "reference: \(reference)\n" }
+    for note in d.notes { text += "note: \(note)\n" }
+    if !d.parameters.isEmpty {
+      text += "\nkeys:\n"
+      for p in d.parameters {
+        let value =
+          p.isRequired
+          ? "required" : p.defaultValue.map { "default \($0.serialized())" } ?? "optional"
+        text += "  \(p.key): \(p.type.summary), \(value) — \(p.doc)\n"
+      }
+    }
+    if let family = PluginFamily(rawValue: entry.family), family != .formats {
+      text += "\nexample:\n    \"\(family.singular)\": {\"name\": \"\(d.name)\"}\n"
+    }
+    return text
+  }
+}
