@@ -65,6 +65,7 @@ demo: build
 
 bench: build
 	$(BIN) bench
+	scripts/bench-coordinatewise.sh
 
 lint:
 	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Package.swift Fuzz

@@ -164,6 +164,7 @@ struct AggregateCommand: ParsableCommand {
     let workers = try Threads.resolve(threads)
     let set = UpdateSet(values: matrix.values, count: n, dimension: d, weights: rowWeights)
     let result: DefenseChain.Result
+    let began = ContinuousClock.now
     do {
       result = try chain.run(
         set, round: round ?? exported?.round ?? 1, threads: workers,
@@ -173,6 +174,9 @@ struct AggregateCommand: ParsableCommand {
       Terminal.error("poisonlab: defense \(error)")
       throw ExitCode(Exit.runtime)
     }
+    let elapsed = ContinuousClock.now - began
+    let seconds =
+      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     if let output {
       let text: [UInt8] =
         output.hasSuffix(".npy")
@@ -199,6 +203,7 @@ struct AggregateCommand: ParsableCommand {
               JSONMember($0.stage, .array($0.values.map { $0.map { .number($0) } ?? .null }))
             })),
         JSONMember("aggregate_norm", .number(aggregateNorm)),
+        JSONMember("seconds", .number(seconds)),
         JSONMember("output", output.map { .string($0) } ?? .null),
       ]
       if output == nil {
@@ -227,7 +232,7 @@ struct AggregateCommand: ParsableCommand {
       "flagged: \(flaggedRows.isEmpty ? "none" : flaggedRows.map(String.init).joined(separator: ", "))"
     text += result.rejectedNonFinite > 0 ? " (\(result.rejectedNonFinite) non-finite)\n" : "\n"
     text +=
-      String(format: "aggregate norm %.6g", aggregateNorm)
+      String(format: "aggregate norm %.6g (%.3f s)", aggregateNorm, seconds)
       + (output.map { ", written to \($0)" } ?? "") + "\n"
     Terminal.out(text)
   }

@@ -37,9 +37,10 @@ public struct TrimmedMean: Aggregator {
       throw DefenseError(
         "trimmed-mean", "needs n > 2f, received n = \(updates.count) updates with f = \(f)")
     }
-    return (
-      updates.coordinateWise(threads: context.threads) { Selection.trimmedMean($0, trim: f) },
-      DefenseOutcome()
-    )
+    let aggregate =
+      updates.count <= ColumnSort.maxRows
+      ? ColumnSort.trimmedMean(updates, trim: f, threads: context.threads)
+      : updates.coordinateWise(threads: context.threads) { Selection.trimmedMean($0, trim: f) }
+    return (aggregate, DefenseOutcome())
   }
 }
