@@ -1,7 +1,8 @@
 import Dispatch
 
-/// Coordinate-wise order statistics of many updates, sixteen coordinates at
-/// a time: each group of 16 columns of the row-major `n x d` matrix is
+/// Coordinate-wise order statistics of many updates, sixteen coordinates at a time.
+///
+/// Each group of 16 columns of the row-major `n x d` matrix is
 /// loaded as `n` SIMD vectors (no transpose) and sorted by Batcher's
 /// odd-even merge sorting network (Batcher 1968, "Sorting networks and
 /// their applications"), whose compare-exchanges are branch-free lane-wise
@@ -21,7 +22,9 @@ enum ColumnSort {
   /// The compare-exchange pairs `(i, j)`, `i < j`, of Batcher's odd-even
   /// merge sort for `N = 2^ceil(log2 n)` inputs, without the pairs whose
   /// `j` is `n` or more.
-  /// - Parameter n: the number of inputs (>= 1).
+  /// - Parameters:
+  ///   - n: the number of inputs (>= 1).
+  ///   - keep: the output positions read (nil: all, a full sort).
   /// - Returns: the pairs, in order.
   static func network(_ n: Int, keep: [Int]? = nil) -> [(Int32, Int32)] {
     var size = 1
@@ -61,6 +64,7 @@ enum ColumnSort {
   /// - Parameters:
   ///   - set: the updates (n <= maxRows).
   ///   - threads: worker threads.
+  ///   - keep: the sorted positions `finish` reads (the network is pruned to them).
   ///   - finish: from the `n` sorted vectors of a group, its 16 results.
   /// - Returns: one value per coordinate.
   static func reduce(
@@ -129,8 +133,9 @@ enum ColumnSort {
     }
   }
 
-  /// Coordinate-wise means of the values left after dropping `trim` at each
-  /// end, summed in double precision. Only the `trim` smallest and largest
+  /// Coordinate-wise means of the values left after dropping `trim` at each end.
+  ///
+  /// They are summed in double precision. Only the `trim` smallest and largest
   /// are placed exactly (the network is pruned to them); the middle
   /// values, the same multiset, are summed in the order the network leaves them.
   static func trimmedMean(_ set: UpdateSet, trim: Int, threads: Int) -> [Float] {
