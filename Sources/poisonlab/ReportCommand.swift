@@ -51,7 +51,7 @@ struct ReportCommand: ParsableCommand {
 
   @Option(
     help:
-      "Write curves.svg, heatmap.svg and, with --panels, panels.svg (small multiples) into this folder."
+      "Write curves.svg, heatmap.svg and, with --panels, panels.svg (small multiples) into this existing folder."
   )
   var plots: String?
 
@@ -97,19 +97,9 @@ struct ReportCommand: ParsableCommand {
       results.map { ("a results file", $0) } + [("--html", html)] + files.map { ("--plots", $0) })
     try checkOutput(html)
     if let plots {
-      // The folder itself is created (not its parents); its files are checked like any output.
-      if (try? SystemFile.kind(of: plots)) == .some(nil) {
-        do {
-          try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: false)
-        } catch {
-          Terminal.error(
-            "poisonlab: \(plots): cannot create the folder: "
-              + (FileManager.default.fileExists(atPath: OutputPath.folder(of: plots))
-                ? "permission denied or read-only"
-                : "its parent \(OutputPath.folder(of: plots)) does not exist"))
-          throw ExitCode(Exit.runtime)
-        }
-      }
+      // Like every folder option (--audit-dir, --checkpoint-dir, --save-updates),
+      // the folder must exist: poisonlab creates no folders.
+      try RunCommand.checkFolder("--plots", plots)
       for file in files { try checkOutput(file) }
     }
     let report: Report

@@ -68,6 +68,11 @@ struct ReportTests {
     let dir = TemporaryDirectory()
     defer { dir.cleanup() }
     let file = dir.write("r.jsonl", text: Self.rows)
+    // poisonlab creates no folders: a missing --plots folder exits 3 before any output.
+    let missing = try CLI.run(["report", file, "--plots", dir.path + "/plots"])
+    #expect(missing.status == 3 && missing.stderr.contains("no such folder"), "\(missing.stderr)")
+    try FileManager.default.createDirectory(
+      atPath: dir.path + "/plots", withIntermediateDirectories: false)
     let out = try CLI.run([
       "report", file, "--plots", dir.path + "/plots", "--html", dir.path + "/report.html",
     ])
@@ -134,6 +139,8 @@ struct ReportTests {
     #expect(metrics.status == 0 && metrics.stdout.contains("accuracy  flagged  epsilon"))
     let typo = try CLI.run(["report", file, "--metrics", "flaged"])
     #expect(typo.status == 2 && typo.stderr.contains(#"did you mean "flagged""#), "\(typo.stderr)")
+    try FileManager.default.createDirectory(
+      atPath: dir.path + "/p", withIntermediateDirectories: false)
     let panels = try CLI.run([
       "report", file, "--plots", dir.path + "/p", "--panels", "defense.name",
     ])
