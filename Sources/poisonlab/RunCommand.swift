@@ -266,11 +266,12 @@ struct RunCommand: ParsableCommand {
   }
 }
 
-/// A one-line progress display on standard error (terminals only).
-final class Progress {
+/// A one-line progress display on standard error (terminals only); used by
+/// one thread at a time (a run, or a sweep running one run at once).
+final class Progress: @unchecked Sendable {
   private let enabled: Bool
   private var lastDraw = ContinuousClock.now
-  private let started = ContinuousClock.now
+  private var started = ContinuousClock.now
   private var shown = false
 
   init(enabled: Bool) { self.enabled = enabled }
@@ -297,6 +298,18 @@ final class Progress {
       case .roundFinished:
         clear()
       }
+    }
+  }
+
+  /// Starts the clock of a new run (sweeps reuse one display).
+  func restart() { started = ContinuousClock.now }
+
+  /// The handle without the data summary lines (sweeps: one line per run is enough).
+  var quietHandle: ((ProgressEvent) -> Void)? {
+    guard let handle else { return nil }
+    return { event in
+      if case .prepared = event { return }
+      handle(event)
     }
   }
 

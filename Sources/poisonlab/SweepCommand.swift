@@ -194,19 +194,25 @@ struct SweepCommand: ParsableCommand {
     }
     let queue = WorkQueue(count: todo.count)
     let meter = SweepMeter(total: todo.count)
+    // One run at a time: its own progress line (rounds, clients or samples,
+    // ETA) under the sweep's; with several at once, only the sweep's lines.
+    let inRun = progress && min(jobs, max(1, todo.count)) == 1 ? Progress(enabled: true) : nil
     let shared = SweepWork((todo, writer, queue, meter))
     DispatchQueue.concurrentPerform(iterations: min(jobs, max(1, todo.count))) { _ in
       let (todo, writer, queue, meter) = shared.value
       while writer.writeError == nil, let next = queue.take() {
         let run = todo[next]
         let started = ContinuousClock.now
-        let lines = Self.execute(run, threads: perRun, budget: jobBudget)
+        inRun?.restart()
+        let lines = Self.execute(
+          run, threads: perRun, budget: jobBudget, progress: inRun?.quietHandle)
+        inRun?.clear()
         writer.complete(run.index, lines: lines.text, failed: lines.failed)
         if progress {
           let axes = run.axes.map { "\($0.key)=\(Report.label($0.value))" }.joined(separator: ", ")
           Terminal.error(
             "  [\(meter.finish())/\(todo.count)] \(axes): \(lines.failed ? "FAILED" : "done") in "
-              + ProgressClock.duration(ContinuousClock.now - started) + " · " + meter.status())
+              + ProgressClock.short(ContinuousClock.now - started) + " · " + meter.status())
         }
       }
     }
@@ -237,9 +243,10 @@ struct SweepCommand: ParsableCommand {
   }
 
   /// Runs one combination; returns its JSON lines and whether it failed.
-  static func execute(_ run: SweepPlan.Run, threads: Int, budget: MemoryBudget) -> (
-    text: String, failed: Bool
-  ) {
+  static func execute(
+    _ run: SweepPlan.Run, threads: Int, budget: MemoryBudget,
+    progress: ((ProgressEvent) -> Void)? = nil
+  ) -> (text: String, failed: Bool) {
     func line(_ fields: [JSONMember], type: String) -> String {
       var members = [
         JSONMember("type", .string(type)), JSONMember("run_id", .string(run.id)),
@@ -255,7 +262,9 @@ struct SweepCommand: ParsableCommand {
     case .success(let scenario):
       var text = ""
       do {
-        try Experiment(scenario: scenario, threads: threads, memoryBudget: budget).run { record in
+        try Experiment(scenario: scenario, threads: threads, memoryBudget: budget).run(
+          progress: progress
+        ) { record in
           text += line(record.fields, type: record.kind.rawValue)
         }
         return (text, false)

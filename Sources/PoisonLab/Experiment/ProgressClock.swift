@@ -12,6 +12,15 @@ public enum ProgressClock {
       ? String(format: "%d:%02d:%02d", h, m, s) : String(format: "%d:%02d", m, s)
   }
 
+  /// A run's duration: `4.2 s` under a minute, else `m:ss`.
+  /// - Parameter duration: the duration.
+  /// - Returns: the text.
+  public static func short(_ duration: Duration) -> String {
+    let seconds =
+      Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    return seconds < 60 ? String(format: "%.1f s", seconds) : self.duration(duration)
+  }
+
   /// `elapsed m:ss, ETA m:ss` once a share `fraction` of the work is done
   /// (the remaining time extrapolated from the elapsed one; no ETA before
   /// 1% is done).

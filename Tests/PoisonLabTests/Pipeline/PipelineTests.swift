@@ -197,6 +197,8 @@ struct ProgressTests {
     #expect(ProgressClock.status(elapsed: .seconds(30), fraction: 0.25) == "0:30 elapsed, ETA 1:30")
     #expect(ProgressClock.status(elapsed: .seconds(1), fraction: 0.005) == "0:01 elapsed")
     #expect(ProgressClock.status(elapsed: .seconds(9), fraction: 1) == "0:09 elapsed")
+    #expect(ProgressClock.short(.milliseconds(4200)) == "4.2 s")
+    #expect(ProgressClock.short(.seconds(75)) == "1:15")
   }
 
   @Test("a finished pipeline sweep (cycles 0...C) resumes with nothing left to do")
