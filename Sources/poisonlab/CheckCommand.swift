@@ -42,6 +42,8 @@ struct CheckCommand: ParsableCommand {
   }
 
   func run() throws {
+    // A reader that stops early (`check ... | head -1`) must not turn a failed check into exit 0.
+    Terminal.outlivesReader = true
     var outcomes: [Outcome] = []
     let budget = try scenarioOptions.budget()
     let threads = try Threads.resolve(self.threads)

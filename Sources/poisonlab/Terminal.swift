@@ -24,13 +24,22 @@ enum Terminal {
     StandardStream.err(text)
   }
 
+  /// Commands whose exit code reports a verdict (`check`) keep running when
+  /// the reader of standard output goes away, dropping further output, so
+  /// that a failed check still exits 1 and writes its JUnit file.
+  nonisolated(unsafe) static var outlivesReader = false
+
   /// Writes `text` to standard output, unbuffered; stops the process when
-  /// standard output is gone (see the type's documentation).
+  /// standard output is gone (see the type's documentation), unless
+  /// ``outlivesReader``.
   static func out(_ text: String) {
     do {
       try StandardStream.out(text)
     } catch {
-      guard case .failed(let reason) = error else { terminate(0) }
+      guard case .failed(let reason) = error else {
+        if outlivesReader { return }
+        terminate(0)
+      }
       Terminal.error("poisonlab: cannot write standard output: \(reason)")
       terminate(Exit.runtime)
     }

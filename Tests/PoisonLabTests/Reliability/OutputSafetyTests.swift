@@ -191,6 +191,15 @@ struct WriteFailureTests {
         "\(command): \(closed.stderr)")
       _ = try CLI.shell("rm -f p rc err", in: dir.path)
     }
+    // check's exit code is its verdict: a reader that leaves early does not
+    // turn a missed threshold into 0, and the JUnit file is still written.
+    let failing = #"check \#(smoke) --set 'expect={"accuracy": {"min": 0.999}}' --junit j.xml"#
+    let verdict = try CLI.shell(
+      #"mkfifo p; ("$POISONLAB" "# + failing
+        + #" > p 2> err; echo $? > rc) & head -c 1 p > /dev/null; wait; cat rc"#, in: dir.path)
+    #expect(
+      verdict.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(verdict.stderr)")
+    #expect(FileManager.default.fileExists(atPath: dir.path + "/j.xml"))
   }
 }
 
