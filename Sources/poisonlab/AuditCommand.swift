@@ -58,7 +58,7 @@ struct AuditCommand: ParsableCommand {
     let loaded: Scenario
     do {
       loaded = try scenarioOptions.load(
-        scenario, extra: ["audit=\(block)", "sweep=null", "expect=null"])
+        scenario, before: ["audit=\(block)"], extra: ["sweep=null", "expect=null"])
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)

@@ -25,10 +25,14 @@ struct ScenarioOptions: ParsableArguments {
   /// Loads and validates `file` with the overrides applied.
   /// - Parameters:
   ///   - file: the scenario file.
+  ///   - before: assignments applied before `--set`, which can refine them
+  ///     (`audit`'s `--method` block, then `--set audit.epochs=2`).
   ///   - extra: assignments applied after `--set` (for example `expect=null`).
   /// - Returns: the validated scenario.
   /// - Throws: `ScenarioErrors` listing every problem.
-  func load(_ file: String, extra: [String] = []) throws(ScenarioErrors) -> Scenario {
+  func load(_ file: String, before: [String] = [], extra: [String] = []) throws(ScenarioErrors)
+    -> Scenario
+  {
     var seedValue: UInt64?
     if let seed {
       guard let value = UInt64(seed), value <= 9_007_199_254_740_991 else {
@@ -42,7 +46,8 @@ struct ScenarioOptions: ParsableArguments {
       }
       seedValue = value
     }
-    return try ScenarioLoader.load(file: file, overrides: overrides + extra, seed: seedValue)
+    return try ScenarioLoader.load(
+      file: file, overrides: before + overrides + extra, seed: seedValue)
   }
 }
 

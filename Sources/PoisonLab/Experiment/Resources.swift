@@ -332,6 +332,30 @@ extension Experiment {
     )
   }
 
+  /// Pipelines: held-out trusted sets (the gate's and a source filter's)
+  /// that would take half of the trusted sources' samples or more, or nil.
+  /// - Parameter trusted: the trusted sources' samples.
+  /// - Returns: the problem, or nil.
+  func heldOutProblem(trusted: Int) -> ScenarioError? {
+    guard scenario.pipeline != nil else { return nil }
+    let filter = scenario.defenses.first?.defense as? any SourceFilter
+    let wanted = [
+      ("safeguards.validation.size", scenario.safeguards.validation?.size ?? 0),
+      ("defense.validation_size", filter?.validationSize ?? 0),
+    ].filter { $0.1 > 0 }
+    let total = wanted.reduce(0) { $0 + $1.1 }
+    guard total > 0, 2 * total >= trusted else { return nil }
+    let path =
+      wanted.count == 1 && wanted[0].0.hasPrefix("defense")
+      ? JSONPath.root.appending("defense").appending("validation_size")
+      : JSONPath.root.appending("safeguards").appending("validation").appending("size")
+    return ScenarioError(
+      path,
+      "the held-out trusted sets (\(wanted.map { "\($0.0) \($0.1)" }.joined(separator: ", "))) "
+        + "would take \(total) of the trusted sources' \(trusted) samples; they must take less than half"
+    )
+  }
+
   /// A server root set (`fltrust`'s `root_size`) that leaves too few
   /// training samples for the clients, or nil.
   /// - Parameter train: training samples before the root set is taken.
@@ -394,6 +418,12 @@ extension Experiment {
     }
     let train = p.int("train_size").map { min($0, size.train) } ?? size.train
     if let problem = rootProblem(train: train) { problems.append(problem) }
+    if size.exact, scenario.pipeline != nil {
+      let share = scenario.sources.filter(\.trusted).reduce(0) { $0 + $1.share }
+      if let problem = heldOutProblem(trusted: Int(Double(train) * share)) {
+        problems.append(problem)
+      }
+    }
     if let federation = scenario.federation,
       let problem = federation.partition.check(samples: train, clients: federation.clients)
     {

@@ -208,6 +208,14 @@ public enum ModelFile {
             "tensor \(layout.name) has shape \(tensor.shape) but the scenario's model needs \(layout.shape)"
         )
       }
+      if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
+        throw .data(
+          .corrupt(
+            file: path,
+            reason:
+              "tensor \(layout.name) holds a non-finite value (\(tensor.values[bad]) at element \(bad)); a model that diverged cannot be loaded"
+          ))
+      }
       for (k, index) in layout.indices.enumerated() { parameters[index] = tensor.values[k] }
     }
     if let extra = byName.keys.sorted().first {

@@ -42,6 +42,19 @@ public final class SweepOutput {
       throw SinkError(path: path, reason: "cannot read it to resume: \(error)")
     }
     let (kept, complete, removed) = Self.sift(text, expectedRows: expectedRows)
+    // Resuming removes torn lines and unfinished runs of a sweep's own
+    // output; a file that holds anything else (notes, a run's rows, other
+    // JSON) is refused rather than rewritten.
+    if let foreign = Self.foreign(text) {
+      partial.close()
+      SystemFile.remove(path + ".partial")
+      file.close()
+      throw SinkError(
+        path: path,
+        reason:
+          "holds \(foreign); sweep --output appends to and resumes its own output only (choose another file)"
+      )
+    }
     completed = complete
     removedLines = removed
     if removed > 0 {
@@ -54,6 +67,32 @@ public final class SweepOutput {
     } else {
       partialLock = partial
     }
+  }
+
+  /// What in `text` is not a sweep's output, described, or nil.
+  ///
+  /// Foreign are JSON objects without a `run_id` and `type`, and (in a file
+  /// with no sweep row at all) any line. Torn lines of a sweep's own output
+  /// are not foreign.
+  static func foreign(_ text: String) -> String? {
+    var sweepRows = 0
+    var others = 0
+    var lines = 0
+    // The text after the last newline is a torn write (a kill during an append): not foreign.
+    var whole = text.split(separator: "\n", omittingEmptySubsequences: false)
+    whole.removeLast()
+    for line in whole where !line.allSatisfy(\.isWhitespace) {
+      lines += 1
+      guard let value = try? JSONParser.parse(String(line)) else { continue }
+      if case .string? = value["run_id"], case .string? = value["type"] {
+        sweepRows += 1
+      } else {
+        others += 1
+      }
+    }
+    if others > 0 { return "\(others) JSON line(s) without a run_id (not a sweep's rows)" }
+    if sweepRows == 0 && lines > 0 { return "\(lines) line(s), none of them a sweep's row" }
+    return nil
   }
 
   /// Splits the file's text into the lines of complete runs and the rest.

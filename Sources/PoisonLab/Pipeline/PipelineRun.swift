@@ -84,22 +84,8 @@ struct PipelineRun {
     let untrustedSources = sources.indices.filter { !sources[$0].trusted }
     let filter = scenario.defenses.first?.defense as? any SourceFilter
     let trustedCount = trustedSources.reduce(0) { $0 + split.members[$1].count }
-    let wanted = [
-      ("safeguards.validation.size", scenario.safeguards.validation?.size ?? 0),
-      ("defense.validation_size", filter?.validationSize ?? 0),
-    ]
-    let total = wanted.reduce(0) { $0 + $1.1 }
-    if total > 0 && total >= trustedCount / 2 {
-      throw .scenario(
-        ScenarioErrors(
-          source: scenario.name,
-          errors: [
-            ScenarioError(
-              JSONPath.root.appending("sources"),
-              "the held-out sets (\(wanted.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", "))) "
-                + "would take \(total) of the trusted sources' \(trustedCount) samples; at most half may be held out"
-            )
-          ]))
+    if let problem = experiment.heldOutProblem(trusted: trustedCount) {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: [problem]))
     }
     if let size = scenario.safeguards.validation?.size {
       split.gateValidation = split.holdOut(
@@ -126,8 +112,19 @@ struct PipelineRun {
           + "\(scenario.model.descriptorName) with \(network.parameterCount) parameters"))
     var rng = seeds.generator("init")
     let initial = network.initialParameters(using: &rng)
-    var live: [Float]
-    (live, _) = try experiment.startingModel(initial, network: network, input: train.shape)
+    // A pipeline replays its deliveries from cycle 0: it has no round to resume after.
+    if experiment.modelFiles.initial != nil {
+      throw .scenario(
+        ScenarioErrors(
+          source: scenario.name,
+          errors: [
+            ScenarioError(
+              JSONPath.root.appending("pipeline"),
+              "--init-model is not supported for pipelines (each run replays every delivery from cycle 0)"
+            )
+          ]))
+    }
+    var live = initial
     BLAS.setThreads(1)
     let trainer = Trainer(
       network: network, batchSize: batch, optimizer: scenario.training.optimizer)
@@ -189,6 +186,12 @@ struct PipelineRun {
       let roundStart = clock.now
       stage?.begin(round: cycle, global: live)
       let shut = banned.union(stage?.quarantine.clients ?? [])
+      if trustedSources.isEmpty && untrustedSources.allSatisfy({ shut.contains($0) }) {
+        throw .defense(
+          round: cycle,
+          DefenseError(
+            "quarantine", "every source is shut out; nothing is left to train on"))
+      }
       let trustedNew = trustedSources.flatMap {
         split.delivery($0, cycle: cycle, settings: settings)
       }

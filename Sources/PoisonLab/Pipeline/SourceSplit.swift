@@ -7,10 +7,14 @@ struct SourceSplit {
   /// The trusted samples held out for a source filter's impact test (never trained on).
   var filterValidation: [Int] = []
 
-  /// Splits `labels` among sources by `shares`: within every class, a
-  /// seeded permutation (stream `("sources")`) is cut into consecutive runs
-  /// of `share x class size` samples (rounded down; the remainder goes to
-  /// the last source), so each source holds the classes in proportion.
+  /// Splits `labels` among sources by `shares`.
+  ///
+  /// Within every class, a seeded permutation (stream `("sources")`) is cut into consecutive runs,
+  /// one per source, so each source holds the classes in proportion. The
+  /// run lengths follow the largest-remainder method over the whole set:
+  /// each source gets `floor(share x n)` samples plus one for the largest
+  /// remainders, and the classes' cuts keep every source within one sample
+  /// of its share of each class.
   /// - Parameters:
   ///   - labels: the training labels.
   ///   - classes: the class count.
@@ -23,15 +27,33 @@ struct SourceSplit {
     }
     var rng = seeds.generator("sources")
     members = [[Int]](repeating: [], count: shares.count)
+    // Each source's quota of the whole set; within each class, its
+    // proportional part of the class (largest remainder again), capped by
+    // what the quota has left, so per-class rounding never piles up on one source.
+    let total = labels.count
+    let quotas = Self.largestRemainder(shares, total: total)
+    var taken = [Int](repeating: 0, count: shares.count)
     for var indices in byClass {
       rng.shuffle(&indices)
       var start = 0
-      for (s, share) in shares.enumerated() {
-        let count =
-          s == shares.count - 1
-          ? indices.count - start : min(indices.count - start, Int(share * Double(indices.count)))
+      for s in shares.indices {
+        let want = Self.largestRemainder(
+          quotas.map { Double($0) / Double(max(1, total)) }, total: indices.count)[s]
+        let count = min(want, indices.count - start, quotas[s] - taken[s])
         members[s] += indices[start..<(start + count)]
+        taken[s] += count
         start += count
+      }
+      // What rounding left over goes to the sources still short of their quota.
+      var s = 0
+      while start < indices.count && s < shares.count {
+        if taken[s] < quotas[s] {
+          members[s].append(indices[start])
+          taken[s] += 1
+          start += 1
+        } else {
+          s += 1
+        }
       }
     }
     // Arrival order: each source's samples in their own seeded order.
@@ -40,6 +62,20 @@ struct SourceSplit {
       var arrival = seeds.generator("arrival", s)
       arrival.shuffle(&members[s])
     }
+  }
+
+  /// Integer parts of `shares x total` that sum to `total`: the floors, plus
+  /// one for the largest remainders (ties to the earlier share).
+  static func largestRemainder(_ shares: [Double], total: Int) -> [Int] {
+    let exact = shares.map { $0 * Double(total) }
+    var counts = exact.map { Int($0.rounded(.down)) }
+    let left = total - counts.reduce(0, +)
+    let order = exact.indices.sorted {
+      let (a, b) = (exact[$0] - exact[$0].rounded(.down), exact[$1] - exact[$1].rounded(.down))
+      return a != b ? a > b : $0 < $1
+    }
+    for k in 0..<max(0, min(left, order.count)) { counts[order[k]] += 1 }
+    return counts
   }
 
   /// Takes `size` samples, class-proportionally (stream `(stream)`), out of

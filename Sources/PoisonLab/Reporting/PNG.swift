@@ -9,7 +9,7 @@ public struct RasterImage: Sendable, Equatable {
   /// `height x width x channels` bytes.
   public var pixels: [UInt8]
 
-  /// Creates an image from floats in [0, 255] (clipped and rounded).
+  /// Creates an image from floats in [0, 255] (clipped and rounded; NaN is 0).
   /// - Parameters:
   ///   - width: pixels per row.
   ///   - height: rows.
@@ -19,7 +19,8 @@ public struct RasterImage: Sendable, Equatable {
     self.width = width
     self.height = height
     self.channels = channels
-    pixels = values.map { UInt8(min(max($0, 0), 255).rounded()) }
+    // NaN paints black; everything else is clipped to 0...255.
+    pixels = values.map { $0.isNaN ? 0 : UInt8(min(max($0, 0), 255).rounded()) }
   }
 
   /// The image enlarged `factor` times by repeating pixels (nearest

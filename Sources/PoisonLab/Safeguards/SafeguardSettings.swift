@@ -183,6 +183,14 @@ public struct SafeguardSettings: Sendable, Equatable {
       settings.monitor = Monitor(
         signals: signals, window: m.int("window") ?? 10, threshold: m.double("threshold") ?? 3.5)
     }
+    if p["quarantine"] != nil && context.pipeline && p["monitor"] == nil
+      && !context.pipelineHasFilter
+    {
+      validator.fail(
+        p.path("quarantine"),
+        "in a pipeline, sources are flagged by a source filter (defense) or the monitor; with neither, the quarantine can never act"
+      )
+    }
     if case .object(let members)? = p["quarantine"] {
       let q = Parameters(members: members, path: p.path("quarantine"), given: [])
       let after = q.int("after") ?? 3

@@ -57,6 +57,9 @@ public struct ScenarioContext: Sendable {
   public var sourceNames: [String] = []
   /// How many sources are trusted.
   public var trustedSources = 0
+  /// Pipelines: whether the defense is a source filter (read before the
+  /// defenses are parsed, for the safeguards' checks).
+  public var pipelineHasFilter = false
 
   /// Creates a context.
   /// - Parameters:

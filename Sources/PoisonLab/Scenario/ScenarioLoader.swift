@@ -469,8 +469,19 @@ public enum ScenarioLoader {
         )
       }
     }
+    if !sources.isEmpty && pipeline == nil && !federated {
+      validator.fail(
+        root.appending("sources"),
+        "sources feed a retraining pipeline; add a pipeline block, e.g. {\"cycles\": 5}, or remove sources"
+      )
+    }
     context.pipeline = pipeline != nil
     context.sourceNames = sources.map(\.name)
+    if case .object(let block)? = top?["defense"],
+      case .string(let name)? = JSONValue.object(block)["name"]
+    {
+      context.pipelineHasFilter = Registry.role(.defenses, name) == "source filter"
+    }
     context.trustedSources = sources.filter(\.trusted).count
 
     // safeguards
@@ -590,7 +601,11 @@ public enum ScenarioLoader {
         }
         group = g
       }
-      if case .array(let names)? = p["sources"] {
+      // Without a readable sources array (absent, or invalid elsewhere in
+      // the file) the names cannot be checked; an absent one is said.
+      if case .array(let names)? = p["sources"],
+        document["sources"] == nil || !context.sourceNames.isEmpty
+      {
         for (i, value) in names.enumerated() {
           guard case .string(let name) = value else { continue }
           if !context.sourceNames.contains(name) {

@@ -239,3 +239,27 @@ struct InterruptTests {
     #expect(rows.split(separator: "\n").count >= 1)
   }
 }
+
+@Suite("Sweep outputs that are not a sweep's")
+struct ForeignSweepOutputTests {
+  @Test("sweep --output refuses a file it did not write (notes, a run's rows) and leaves it intact")
+  func foreign() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let smoke = CLI.root.path + "/scenarios/regression/smoke-synthetic.json"
+    let notes = dir.write("notes.txt", text: "my notes\n")
+    let r = try CLI.run(["sweep", smoke, "--seeds", "0", "--output", notes, "--quiet"])
+    #expect(r.status == 3 && r.stderr.contains("none of them a sweep's row"), "\(r.stderr)")
+    #expect(try String(contentsOfFile: notes, encoding: .utf8) == "my notes\n")
+    #expect(!FileManager.default.fileExists(atPath: notes + ".partial"))
+    let rows = dir.path + "/run.jsonl"
+    #expect(try CLI.run(["run", smoke, "--output", rows, "--quiet"]).status == 0)
+    let before = try String(contentsOfFile: rows, encoding: .utf8)
+    let again = try CLI.run(["sweep", smoke, "--seeds", "0", "--output", rows, "--quiet"])
+    #expect(again.status == 3 && again.stderr.contains("without a run_id"), "\(again.stderr)")
+    #expect(try String(contentsOfFile: rows, encoding: .utf8) == before)
+    // A torn first line (a kill during the first append) is still resumed.
+    let torn = dir.write("torn.jsonl", text: #"{"type": "rou"#)
+    #expect(try CLI.run(["sweep", smoke, "--seeds", "0", "--output", torn, "--quiet"]).status == 0)
+  }
+}
