@@ -65,6 +65,10 @@ struct AuditCommand: ParsableCommand {
     }
     try checkOutput(plot)
     let threads = try Threads.resolve(self.threads)
+    if auditDir != nil, let problem = RunCommand.auditDirectoryProblem(loaded.audit) {
+      Terminal.error("poisonlab: --audit-dir holds the audit's pictures; " + problem)
+      throw ExitCode(Exit.invalid)
+    }
     try RunCommand.checkFolder("--audit-dir", auditDir)
     var experiment = Experiment(scenario: loaded, threads: threads)
     experiment.auditDirectory = auditDir

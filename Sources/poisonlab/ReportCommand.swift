@@ -85,6 +85,16 @@ struct ReportCommand: ParsableCommand {
         "unknown metric \"\(name)\"\(Suggest.phrase(for: name, in: allowed)) (allowed: \(allowed.joined(separator: ", ")))"
       )
     }
+    if metrics != nil && metricList.allSatisfy(\.isEmpty) {
+      throw ValidationError("--metrics needs at least one metric")
+    }
+    if panels != nil && plots == nil && html == nil {
+      throw ValidationError(
+        "--panels draws small multiples into --plots or --html; give one of them")
+    }
+    if let axes = by?.split(separator: ",").map(String.init), Set(axes).count != axes.count {
+      throw ValidationError("--by names an axis twice: \(by ?? "")")
+    }
     if let round, round < 0 || round > 1_000_000 {
       throw ValidationError("--round must be from 0 to 1000000, got \(round)")
     }
@@ -104,9 +114,10 @@ struct ReportCommand: ParsableCommand {
     }
     let report: Report
     do {
+      // The heatmap's and the worst case's metric is always in the table.
       report = try Report.read(
         results, by: by.map { $0.split(separator: ",").map(String.init) }, round: round,
-        metrics: metricList)
+        metrics: metricList.contains(metric) ? metricList : metricList + [metric])
     } catch {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)

@@ -87,6 +87,9 @@ struct RunCommand: ParsableCommand {
   var auditDir: String?
 
   func validate() throws {
+    if force && (output == nil || OutputPath.isStandardOutput(output ?? "")) {
+      throw ValidationError("--force replaces an existing --output FILE; give --output FILE")
+    }
     if let n = checkpointEvery, n < 1 {
       throw ValidationError("--checkpoint-every must be at least 1, got \(n)")
     }
@@ -143,9 +146,8 @@ struct RunCommand: ParsableCommand {
     }
     try Self.checkFolder("--save-updates", saveUpdates)
     try Self.checkFolder("--checkpoint-dir", checkpointDir)
-    if auditDir != nil && scenario.audit == nil {
-      Terminal.error(
-        "poisonlab: --audit-dir holds the audit's pictures; the scenario has no audit block")
+    if auditDir != nil, let problem = Self.auditDirectoryProblem(scenario.audit) {
+      Terminal.error("poisonlab: --audit-dir holds the audit's pictures; " + problem)
       throw ExitCode(Exit.invalid)
     }
     try Self.checkFolder("--audit-dir", auditDir)
@@ -232,6 +234,14 @@ struct RunCommand: ParsableCommand {
   @discardableResult
   func writePlot(_ rounds: [MetricRecord], scenario: Scenario, to path: String) -> Bool {
     (try? writeOutput(Array(Report.runFigure(rounds, scenario: scenario).utf8), to: path)) != nil
+  }
+
+  /// Why `--audit-dir` has nothing to hold for `audit`, or nil.
+  static func auditDirectoryProblem(_ audit: (any AuditMethod)?) -> String? {
+    guard let audit else { return "the scenario has no audit block" }
+    let method = type(of: audit)
+    return method.drawsPictures
+      ? nil : "\(method.descriptor.name) draws none (it reports figures only)"
   }
 
   /// Refuses a folder option that names no folder (exit 3).

@@ -10,11 +10,19 @@ public protocol AuditMethod: Plugin {
   /// Clean test samples the defender holds (`clean_size`).
   var cleanSize: Int { get }
 
+  /// Whether the audit leaves pictures for `--audit-dir`.
+  static var drawsPictures: Bool { get }
+
   /// Runs the audit.
   /// - Parameter input: the model and the data.
   /// - Returns: what it found.
   /// - Throws: `RunFailure` when the model or the data do not suit the method.
   func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings
+}
+
+extension AuditMethod {
+  /// Audits draw pictures unless they say otherwise.
+  public static var drawsPictures: Bool { true }
 }
 
 /// What an audit works on.

@@ -31,6 +31,9 @@ public struct FinePruning: AuditMethod {
     ],
     notes: ["models with a hidden dense layer (mlp with hidden layers, cnn)"])
 
+  /// Fine-pruning reports figures only.
+  public static var drawsPictures: Bool { false }
+
   public let maxDrop: Double
   public let epochs: Int
   public let cleanSize: Int

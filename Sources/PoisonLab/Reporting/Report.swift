@@ -222,7 +222,8 @@ public struct Report: Sendable {
     var configurations: [String] = []
     // Error and skipped rows name no scenario: they belong to whichever configuration holds them.
     for run in runs where scenarioOf[run.id] != nil {
-      let name = scenarioOf[run.id] ?? "?"
+      // A sweep over `name` runs several scenario names in one configuration.
+      let name = run.axes.contains { $0.key == "name" } ? "" : scenarioOf[run.id] ?? "?"
       let axes = run.axes.map(\.key).joined(separator: ", ")
       let description = axes.isEmpty ? name : "\(name) (\(axes))"
       if !configurations.contains(description) { configurations.append(description) }
@@ -231,7 +232,7 @@ public struct Report: Sendable {
     // with different resolved scenarios (another base file or --set).
     var seen: [String: String] = [:]
     for run in runs where !run.axes.isEmpty {
-      let key = (scenarioOf[run.id] ?? "") + JSONValue.object(run.axes).serialized()
+      let key = JSONValue.object(run.axes).serialized()
       if let other = seen[key], other != run.id {
         let note =
           "\(scenarioOf[run.id] ?? "?") with other settings (run \(run.id) repeats the axes of run \(other))"
@@ -257,7 +258,8 @@ public struct Report: Sendable {
     case .number(let x): return JSONValue.format(x)
     case .bool(let b): return b ? "true" : "false"
     case .null: return "null"
-    case .array(let items): return items.map(label).joined(separator: " → ")
+    case .array(let items):
+      return items.isEmpty ? "none" : items.map(label).joined(separator: " → ")
     case .object(let members):
       let name: String? = { if case .string(let n)? = value["name"] { n } else { nil } }()
       let settings = members.filter { $0.key != "name" }.map { member -> String in
@@ -319,8 +321,16 @@ public struct Report: Sendable {
       skipped: runs.filter { $0.status == "skipped" }.count, statistics: statistics, curves: curves)
   }
 
+  /// The metrics whose lower values are good for the defender.
+  static let lowerIsBetter: Set<String> = [
+    "attack_success", "loss", "epsilon", "seconds", "false_alarms", "false_quarantined",
+    "time_to_detect", "first_alarm_round", "recovery_rounds", "gate_rejected_rounds",
+    "honest_dropped", "secure_aggregation_failed_rounds", "rollbacks", "audit_false_acceptance",
+    "audit_false_rejection", "audit_attack_success_after", "malicious", "malicious_total",
+  ]
+
   /// Whether a higher value of `metric` is good for the defender.
-  public static func higherIsBetter(_ metric: String) -> Bool { metric != "attack_success" }
+  public static func higherIsBetter(_ metric: String) -> Bool { !lowerIsBetter.contains(metric) }
 
   /// For each value of the defense axis, the worst cell mean of `metric` over the attack axis.
   /// - Parameter metric: the metric judged.

@@ -95,6 +95,33 @@ public struct TableFormat: ParameterlessFormat {
         + "\(Self.fixed(s.bytesPerClient / 1e6, 3)) MB sent and \(Self.fixed(s.clientSeconds, 3)) s per client, "
         + "unmasking \(Self.fixed(s.serverSeconds, 3)) s\n"
     }
+    if totals.sourceDetectionPrecision != nil || totals.sourceDetectionRecall != nil {
+      text +=
+        "  sources: rejected deliveries precision "
+        + (totals.sourceDetectionPrecision.map { Self.fixed($0, 3) } ?? "-")
+        + ", recall " + (totals.sourceDetectionRecall.map { Self.fixed($0, 3) } ?? "-") + "\n"
+    }
+    if let audit = totals.audit {
+      // Every audit_* field the method measured, as JSON values.
+      let fields = AuditFindings.fields(audit).filter { $0.value != .null && $0.key != "audit" }
+      text += "  audit (\(audit.method)):\n"
+      for field in fields {
+        var value = field.value.serialized()
+        if case .array(let items) = field.value, items.count > 12 {
+          value = "[\(items.count) values]"
+        } else if case .number(let x) = field.value {
+          value = JSONValue.format((x * 10_000).rounded() / 10_000)
+        } else if case .array(let items) = field.value {
+          value =
+            "["
+            + items.map {
+              if case .number(let x) = $0 { return JSONValue.format((x * 100).rounded() / 100) }
+              return $0.serialized()
+            }.joined(separator: ", ") + "]"
+        }
+        text += "    \(field.key): \(value)\n"
+      }
+    }
     if let passed = totals.expectPassed {
       text +=
         passed

@@ -27,6 +27,29 @@ public enum Guides {
     all += SafeguardSettings.signals.map {
       Entry(family: "signals", folder: "safeguards", descriptor: $0)
     }
+    // The blocks whose guides are not one plug-in's.
+    all += [
+      ("validation", "the validation gate (safeguards.validation)"),
+      ("quarantine", "quarantine of clients or sources flagged too often (safeguards.quarantine)"),
+      ("response", "what an alarm triggers: rollback or retrain (safeguards.response)"),
+    ].map { topic in
+      let spec = SafeguardSettings.keys.first { $0.key == topic.0 }
+      let keys: [ParameterSpec] = {
+        if case .object(let nested)? = spec?.type { return nested }
+        return []
+      }()
+      return Entry(
+        family: "safeguards", folder: "safeguards",
+        descriptor: PluginDescriptor(name: topic.0, summary: topic.1, parameters: keys))
+    }
+    all.append(
+      Entry(
+        family: "channel", folder: "",
+        descriptor: PluginDescriptor(
+          name: "channel",
+          summary:
+            "the update channel: authentication, enrolment, reported samples, secure aggregation",
+          parameters: ChannelSettings.keys)))
     return all
   }
 
@@ -37,7 +60,10 @@ public enum Guides {
   public static func lookup(_ name: String) -> Entry? {
     let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
     if parts.count == 2 {
-      return entries.first { $0.family == parts[0] && $0.descriptor.name == parts[1] }
+      // FAMILY/NAME, or the guide's folder/NAME (safeguards/update_norm).
+      return entries.first {
+        ($0.family == parts[0] || $0.folder == parts[0]) && $0.descriptor.name == parts[1]
+      }
     }
     return entries.first { $0.descriptor.name == name }
   }
@@ -51,7 +77,9 @@ public enum Guides {
   public static func text(for entry: Entry, roots: [String]) -> String {
     if let folder = entry.folder {
       for root in roots {
-        let path = root + "/docs/guides/\(folder)/\(entry.descriptor.name).md"
+        let path =
+          root + "/docs/guides/" + (folder.isEmpty ? "" : folder + "/") + entry.descriptor.name
+          + ".md"
         if let markdown = try? String(contentsOfFile: path, encoding: .utf8) {
           return plain(markdown) + "\n(\(path))\n"
         }

@@ -281,5 +281,8 @@ struct HelpTests {
     let typo = try CLI.run(["guide", "krm"])
     #expect(typo.status == 2 && typo.stderr.contains(#"did you mean "krum""#))
     #expect(try CLI.run(["guide"]).stdout.contains("datasets: fashion-mnist"))
+    for topic in ["quarantine", "validation", "response", "channel", "safeguards/update_norm"] {
+      #expect(try CLI.run(["guide", topic]).status == 0, "\(topic)")
+    }
   }
 }

@@ -148,6 +148,12 @@ struct ReportTests {
     let svg = try String(contentsOfFile: dir.path + "/p/panels.svg", encoding: .utf8)
     #expect(Self.isXML(svg) && svg.contains(">median</text>") && svg.contains(">krum</text>"))
     #expect(try CLI.run(["report", file, "--panels", "defence.name"]).status == 2)
+    #expect(
+      try CLI.run(["report", file, "--panels", "defense.name"]).status == 2, "no --plots or --html")
+    #expect(try CLI.run(["report", file, "--metrics", ""]).status == 2)
+    #expect(try CLI.run(["report", file, "--by", "attack.name,attack.name"]).status == 2)
+    #expect(!Report.higherIsBetter("loss") && !Report.higherIsBetter("false_alarms"))
+    #expect(Report.higherIsBetter("accuracy") && Report.label(.array([])) == "none")
     // Another sweep configuration appended to the same file.
     let other = dir.write(
       "o.jsonl",

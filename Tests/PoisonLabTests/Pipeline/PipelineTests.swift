@@ -216,3 +216,76 @@ struct ProgressTests {
     #expect(try String(contentsOfFile: output, encoding: .utf8) == rows)
   }
 }
+
+@Suite("Review regressions (session 16)", .serialized)
+struct Session16ReviewTests {
+  @Test("largest-remainder shares: 4 x 0.25 of 1,437 and 10 x 0.1 of 455 split evenly")
+  func shares() {
+    #expect(
+      SourceSplit.largestRemainder([0.25, 0.25, 0.25, 0.25], total: 1437) == [360, 359, 359, 359])
+    let labels = (0..<455).map { Int32($0 % 2) }
+    let split = SourceSplit(
+      labels: labels, classes: 2, shares: [Double](repeating: 0.1, count: 10), seeds: SeedTree(1))
+    #expect(
+      split.members.map(\.count).allSatisfy { $0 == 45 || $0 == 46 },
+      "\(split.members.map(\.count))")
+    #expect(split.members.map(\.count).reduce(0, +) == 455)
+  }
+
+  @Test(
+    "validation: sources need a pipeline; held-out sets too large for the trusted data are refused by validate"
+  )
+  func validation() {
+    #expect(
+      scenarioErrors(pipelineBase, overrides: ["pipeline=null"]).first?.hasPrefix(
+        "sources: sources feed a retraining pipeline") == true)
+    let big = try? Experiment(
+      scenario: try scenario(
+        pipelineBase, overrides: [#"defense={"name": "provenance", "validation_size": 300}"#]),
+      threads: 1
+    ).preflight(budget: nil)
+    #expect(big == nil, "600 trusted samples: 300 held out is half, refused")
+    do {
+      _ = try Experiment(
+        scenario: try scenario(
+          pipelineBase, overrides: [#"defense={"name": "provenance", "validation_size": 300}"#]),
+        threads: 1
+      ).preflight(budget: nil)
+      Issue.record("no error")
+    } catch {
+      #expect("\(error)".contains("they must take less than half"), "\(error)")
+    }
+  }
+
+  @Test(
+    "a model with a NaN weight is refused (exit 3, names the tensor); fine-pruning takes no --audit-dir; --force needs --output FILE"
+  )
+  func refusals() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = "scenarios/regression/backdoor-synthetic-cnn.json"
+    let model = dir.path + "/m.safetensors"
+    #expect(
+      try CLI.run(["run", file, "--no-expect", "--output", "-", "--save-model", model]).status == 0)
+    let s = try ScenarioLoader.load(file: CLI.root.path + "/" + file)
+    let network = s.model.build(input: Shape(height: 12, width: 12, channels: 1), classes: 3)
+    var loaded = try ModelFile.load(
+      model, network: network, input: Shape(height: 12, width: 12, channels: 1))
+    loaded.parameters[3] = .nan
+    try ModelFile.save(
+      loaded.parameters, network: network, input: Shape(height: 12, width: 12, channels: 1),
+      metadata: ModelFile.Metadata(
+        architecture: "{}", scenario: "x", seed: 3, round: 4, normalizer: nil),
+      to: dir.path + "/nan.safetensors")
+    let nan = try CLI.run([
+      "audit", dir.path + "/nan.safetensors", "--scenario", file, "--method", "strip",
+    ])
+    #expect(nan.status == 3 && nan.stderr.contains("non-finite"), "\(nan.stderr)")
+    let pruning = try CLI.run([
+      "audit", model, "--scenario", file, "--method", "fine-pruning", "--audit-dir", dir.path,
+    ])
+    #expect(pruning.status == 2 && pruning.stderr.contains("draws none"), "\(pruning.stderr)")
+    #expect(try CLI.run(["run", file, "--force"]).status == 2)
+    #expect(try CLI.run(["run", file, "--output", "-", "--force"]).status == 2)
+  }
+}
