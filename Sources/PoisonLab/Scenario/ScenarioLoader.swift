@@ -701,6 +701,15 @@ public enum ScenarioLoader {
           )
           continue
         }
+        if member.key.hasPrefix("audit_") && document["audit"] == nil {
+          validator.fail(path, "is an audit's finding; the scenario has no audit block")
+          continue
+        }
+        if member.key.hasPrefix("source_detection_") && document["pipeline"] == nil {
+          validator.fail(
+            path, "is measured by a pipeline's source filter; the scenario has no pipeline block")
+          continue
+        }
         guard let p = validator.object(member.value, specs, at: path) else { continue }
         let (low, high) = (p.double("min"), p.double("max"))
         if low == nil && high == nil {
