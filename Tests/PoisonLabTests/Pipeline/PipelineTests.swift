@@ -76,6 +76,12 @@ struct PipelineGoldenTests {
     #expect(throws: DataError.self) {
       try CSVData.load(trainPath: bad, testPath: nil, labelColumn: nil, header: nil)
     }
+    // Two class names, three labels.
+    let classes = dir.path + "/c.csv"
+    try "3,1,no,yes\n1,0\n2,1\n3,2\n".write(toFile: classes, atomically: true, encoding: .utf8)
+    #expect(throws: DataError.self) {
+      try CSVData.load(trainPath: classes, testPath: nil, labelColumn: nil, header: nil)
+    }
     do {
       _ = try SklearnTables.load(
         "nothing-here.csv", path: nil, testFraction: 0.2, seeds: SeedTree(0))

@@ -155,11 +155,11 @@ enum CSVReader {
   /// The files in `sklearn/datasets/data/` start with the sample count, the
   /// feature count and the class names (at least two), for example
   /// `569,30,malignant,benign`.
-  static func sklearnHeader(_ row: [String]) -> (samples: Int, features: Int)? {
+  static func sklearnHeader(_ row: [String]) -> (samples: Int, features: Int, classes: Int)? {
     guard row.count >= 4, let n = Int(trimmed(row[0])), let d = Int(trimmed(row[1])), n > 0, d > 0,
       row.dropFirst(2).allSatisfy({ !trimmed($0).isEmpty && !isNumeric($0) })
     else { return nil }
-    return (n, d)
+    return (n, d, row.count - 2)
   }
 }
 
@@ -241,13 +241,14 @@ enum CSVData {
   ) throws(DataError) -> Split {
     var result = Split()
     var columns = 0
-    var sklearn: (samples: Int, features: Int, line: Int)?
+    var sklearn: (samples: Int, features: Int, classes: Int, line: Int)?
     try CSVReader.rows(of: file) { (row, line) throws(DataError) in
-      if columns == 0 && sklearn == nil && header != true,
+      // With `header` given, the user decides; detected only when it is not.
+      if columns == 0 && sklearn == nil && header == nil,
         let counts = CSVReader.sklearnHeader(row)
       {
         // scikit-learn's counts-and-class-names line: checked, not data.
-        sklearn = (counts.samples, counts.features, line)
+        sklearn = (counts.samples, counts.features, counts.classes, line)
         return
       }
       if columns == 0 {
@@ -301,6 +302,13 @@ enum CSVData {
     guard columns > 0 else { throw .corrupt(file: file, reason: "no rows") }
     guard !result.labels.isEmpty else {
       throw .corrupt(file: file, reason: "no data rows after the header")
+    }
+    if let sklearn, Set(result.labels).count > sklearn.classes {
+      throw .corrupt(
+        file: file,
+        reason:
+          "line \(sklearn.line) names \(sklearn.classes) classes (scikit-learn's header), the labels hold \(Set(result.labels).count)"
+      )
     }
     if let sklearn, sklearn.samples != result.labels.count || sklearn.features != result.width {
       throw .corrupt(

@@ -32,7 +32,7 @@ enum SklearnTables {
     let location = path ?? folder + "/" + file
     let full: Dataset
     do {
-      full = try CSVData.load(trainPath: location, testPath: nil, labelColumn: nil, header: false)
+      full = try CSVData.load(trainPath: location, testPath: nil, labelColumn: nil, header: nil)
         .train
     } catch DataError.missing(let missing, _) where path == nil {
       throw .missing(
