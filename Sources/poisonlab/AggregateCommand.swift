@@ -83,6 +83,8 @@ struct AggregateCommand: ParsableCommand {
       json = .object([JSONMember("name", .string(defense))])
     }
     try checkOutput(output)
+    // Locked now: a second writer is refused before the updates are read.
+    let outputFile = try output.map { try ReservedOutput($0) }
     let matrix: NPYArray
     var header: [String]?
     var rowWeights: [Double]?
@@ -177,12 +179,12 @@ struct AggregateCommand: ParsableCommand {
     let elapsed = ContinuousClock.now - began
     let seconds =
       Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    if let output {
+    if let output, let outputFile {
       let text: [UInt8] =
         output.hasSuffix(".npy")
         ? NPYArray(shape: [d], values: result.aggregate).serialized()
         : Array((result.aggregate.map { "\($0)" }.joined(separator: ",") + "\n").utf8)
-      try writeOutput(text, to: output)
+      try outputFile.finish(text)
     }
     let norms = set.norms()
     let aggregateNorm = result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()

@@ -49,6 +49,8 @@ struct CheckCommand: ParsableCommand {
     let threads = try Threads.resolve(self.threads)
     try checkDistinct(scenarios.map { ("a scenario", $0) } + [("--junit", junit)])
     try checkOutput(junit)
+    // Locked now: a second writer is refused before the checks run.
+    let junitFile = try junit.map { try ReservedOutput($0) }
     for file in scenarios {
       let outcome = check(file, budget: budget, threads: threads)
       let line =
@@ -58,9 +60,8 @@ struct CheckCommand: ParsableCommand {
     }
     let passed = outcomes.filter { $0.status == "PASS" }.count
     Terminal.out("\(passed) passed, \(outcomes.count - passed) failed\n")
-    if let junit {
-      let xml = Self.junit(outcomes)
-      try writeOutput(Array(xml.utf8), to: junit)
+    if let junitFile {
+      try junitFile.finish(Array(Self.junit(outcomes).utf8))
     }
     let codes = outcomes.map(\.exitCode)
     if codes.contains(Exit.invalid) { throw ExitCode(Exit.invalid) }

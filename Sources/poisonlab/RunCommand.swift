@@ -133,6 +133,8 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(Exit.invalid)
     }
     try checkOutput(plot)
+    // Locked now: a second writer of the curves is refused before training.
+    let plotFile = try plot.map { try ReservedOutput($0) }
     try checkOutput(saveModel)
     if saveUpdates != nil
       && (scenario.federation == nil || scenario.channel.secureAggregation != nil)
@@ -172,8 +174,8 @@ struct RunCommand: ParsableCommand {
     StandardStream.onInterrupt(
       "\npoisonlab: interrupted"
         + (sinks.compactMap(\.partialPath).first.map { "; rows completed so far are in \($0)" }
-          ?? "")
-        + "\n")
+          ?? "") + "\n",
+      removing: plot.map { OutputPath.isStandardOutput($0) ? [] : [$0 + ".partial"] } ?? [])
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
     var experiment = Experiment(
       scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())
@@ -205,7 +207,7 @@ struct RunCommand: ParsableCommand {
     } catch let failure as RunFailure {
       progress.clear()
       for sink in sinks { sink.abandon() }
-      if let plot { writePlot(rounds, scenario: scenario, to: plot) }
+      if let plotFile { writePlot(rounds, scenario: scenario, to: plotFile) }
       if case .output(let error) = failure {
         Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
       }
@@ -217,9 +219,10 @@ struct RunCommand: ParsableCommand {
     } catch let error as SinkError {
       progress.clear()
       for sink in sinks { sink.abandon() }
+      plotFile?.cancel()
       Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
     }
-    if let plot, !writePlot(rounds, scenario: scenario, to: plot) {
+    if let plotFile, !writePlot(rounds, scenario: scenario, to: plotFile) {
       throw ExitCode(Exit.runtime)
     }
     if summary.totals?.expectPassed == false {
@@ -232,8 +235,8 @@ struct RunCommand: ParsableCommand {
   /// Writes the curves of the rounds run so far (also after a failure).
   /// - Returns: false after saying why on standard error when it cannot be written.
   @discardableResult
-  func writePlot(_ rounds: [MetricRecord], scenario: Scenario, to path: String) -> Bool {
-    (try? writeOutput(Array(Report.runFigure(rounds, scenario: scenario).utf8), to: path)) != nil
+  func writePlot(_ rounds: [MetricRecord], scenario: Scenario, to file: ReservedOutput) -> Bool {
+    (try? file.finish(Array(Report.runFigure(rounds, scenario: scenario).utf8))) != nil
   }
 
   /// Why `--audit-dir` has nothing to hold for `audit`, or nil.

@@ -76,6 +76,57 @@ func writeOutput(_ bytes: [UInt8], to path: String) throws {
   }
 }
 
+/// An output written at the end of a command but locked from its start, so
+/// that a second writer is refused before any work, not after it.
+final class ReservedOutput {
+  let path: String
+  private let file: AtomicFile?
+  private var done = false
+
+  /// An early exit (an error thrown before ``finish(_:)``) leaves nothing behind.
+  deinit { if !done { file?.discard() } }
+
+  /// Locks `path` (nothing for `-`, standard output).
+  /// - Throws: `ExitCode(3)` after saying why (locked, not replaceable).
+  init(_ path: String) throws {
+    self.path = path
+    if OutputPath.isStandardOutput(path) {
+      file = nil
+      return
+    }
+    do {
+      file = try AtomicFile(path: path)
+    } catch {
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
+  }
+
+  /// Writes the whole contents and renames the file into place.
+  /// - Throws: `ExitCode(3)` after saying why.
+  func finish(_ bytes: [UInt8]) throws {
+    guard let file else {
+      Terminal.out(String(decoding: bytes, as: UTF8.self))
+      return
+    }
+    done = true
+    do {
+      try file.write(bytes)
+      try file.commit()
+    } catch {
+      file.discard()
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
+  }
+
+  /// Releases the lock and removes the unfinished file.
+  func cancel() {
+    done = true
+    file?.discard()
+  }
+}
+
 /// Refuses, before any work, an output path poisonlab must not replace.
 /// - Throws: `ExitCode(3)` after saying why on standard error.
 func checkOutput(_ path: String?) throws {

@@ -29,9 +29,20 @@ public enum StandardStream {
   ///
   /// On Ctrl-C (SIGINT) or SIGTERM, writes `message` to standard error and
   /// exits with 128 + the signal's number (130 for Ctrl-C), the shell's
-  /// convention. The message is prepared now: the handler only writes it.
-  /// - Parameter message: what to say (where the finished rows are).
-  public static func onInterrupt(_ message: String) {
+  /// convention. The message is prepared now: the handler only writes it,
+  /// and removes `files` (unfinished outputs nobody will read).
+  /// - Parameters:
+  ///   - message: what to say (where the finished rows are).
+  ///   - files: paths to remove on the way out.
+  public static func onInterrupt(_ message: String, removing files: [String] = []) {
+    // The files to remove (unfinished outputs nobody will read), as C
+    // strings prepared now: the handler may only call unlink.
+    interruptFiles = files.map { path in
+      let bytes = Array(path.utf8) + [0]
+      let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+      for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
+      return UnsafePointer(buffer)
+    }
     let bytes = Array(message.utf8)
     let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
     buffer.initialize(from: bytes, count: bytes.count)
@@ -81,9 +92,11 @@ public enum StandardStream {
 /// The message ``StandardStream/onInterrupt(_:)`` prepared (never freed).
 nonisolated(unsafe) private var interruptMessage:
   (pointer: UnsafeMutablePointer<UInt8>, count: Int)?
+nonisolated(unsafe) private var interruptFiles: [UnsafePointer<CChar>] = []
 
 /// Writes the prepared message and exits: only async-signal-safe calls.
 private func interruptHandler(_ signal: Int32) {
   if let message = interruptMessage { _ = write(STDERR_FILENO, message.pointer, message.count) }
+  for path in interruptFiles { _ = unlink(path) }
   _exit(128 + signal)
 }

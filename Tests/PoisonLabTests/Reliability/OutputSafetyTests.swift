@@ -263,3 +263,32 @@ struct ForeignSweepOutputTests {
     #expect(try CLI.run(["sweep", smoke, "--seeds", "0", "--output", torn, "--quiet"]).status == 0)
   }
 }
+
+@Suite("Outputs locked from the start")
+struct EarlyLockTests {
+  @Test(
+    "run --plot is locked before training: a second writer of the same plot exits 3 at once; Ctrl-C leaves no plot.partial"
+  )
+  func plotLock() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let smoke = CLI.root.path + "/scenarios/regression/smoke-synthetic.json"
+    let plot = dir.path + "/curves.svg"
+    let holder = try CLI.start(
+      [
+        "run", smoke, "--output", "-", "--quiet", "--set", "training.rounds=100000", "--plot", plot,
+      ],
+      in: dir.path)
+    #expect(waitForFile(plot + ".partial"), "the first run never locked its plot")
+    usleep(200_000)
+    let second = try CLI.run(["run", smoke, "--output", "-", "--quiet", "--plot", plot])
+    #expect(
+      second.status == 3 && second.stderr.contains("another poisonlab process"), "\(second.stderr)")
+    kill(holder.processIdentifier, SIGINT)
+    holder.waitUntilExit()
+    #expect(holder.terminationStatus == 130)
+    #expect(!FileManager.default.fileExists(atPath: plot + ".partial"))
+    #expect(try CLI.run(["run", smoke, "--output", "-", "--quiet", "--plot", plot]).status == 0)
+    #expect(FileManager.default.fileExists(atPath: plot))
+  }
+}
