@@ -127,17 +127,36 @@ public struct Experiment {
 
   /// Centralized runs: loads and prepares the data: subsample, poison (raw
   /// units), normalise (statistics of the training set as trained on).
+  /// - Parameter poisonable: given the loaded (clean) training set, the
+  ///   samples an attack may poison (pipelines: its sources' samples), or
+  ///   nil for all of them.
   /// - Returns: the prepared sets.
   /// - Throws: `RunFailure.data` or `.scenario`.
-  public func prepareData() throws(RunFailure) -> PreparedData {
+  public func prepareData(poisonable: ((Dataset) -> [Int]?)? = nil) throws(RunFailure)
+    -> PreparedData
+  {
     let seeds = SeedTree(scenario.seed)
     var (train, test) = try loadData()
     var poisoned: [Int] = []
     var probe: AttackProbe?
+    let chosen = poisonable?(train) ?? nil
     for (index, entry) in scenario.attacks.enumerated() {
       guard let poisoning = entry.attack as? any DataPoisoning else { continue }
       var rng = seeds.generator("attack", index)
-      poisoned += poisoning.poison(&train, rng: &rng)
+      if let chosen {
+        // Poison the chosen samples only: as a set of their own, written back in place.
+        var part = train.subset(chosen)
+        let hit = poisoning.poison(&part, rng: &rng)
+        let d = train.shape.count
+        for (k, i) in chosen.enumerated() {
+          train.features.replaceSubrange(
+            (i * d)..<((i + 1) * d), with: part.features[(k * d)..<((k + 1) * d)])
+          train.labels[i] = part.labels[k]
+        }
+        poisoned += hit.map { chosen[$0] }
+      } else {
+        poisoned += poisoning.poison(&train, rng: &rng)
+      }
       if probe == nil { probe = poisoning.probe(test: test) }
     }
     let normalizer = normalizer(fittedTo: train)

@@ -39,45 +39,33 @@ struct PipelineRun {
     let clock = ContinuousClock()
     let started = clock.now
     let seeds = SeedTree(scenario.seed)
-    var (train, test) = try experiment.loadData()
     let sources = scenario.sources
-    var split = SourceSplit(
-      labels: train.labels, classes: train.classes, shares: sources.map(\.share), seeds: seeds)
+    // The split reads the clean labels; the attack then poisons only its sources' samples.
+    var split: SourceSplit?
+    let data = try experiment.prepareData { clean in
+      let made = SourceSplit(
+        labels: clean.labels, classes: clean.classes, shares: sources.map(\.share), seeds: seeds)
+      split = made
+      return scenario.poisonedSources.map { names in
+        sources.indices.filter { names.contains(sources[$0].name) }.flatMap { made.members[$0] }
+          .sorted()
+      }
+    }
+    guard var split else {
+      throw .scenario(
+        ScenarioErrors(
+          source: scenario.name,
+          errors: [ScenarioError(JSONPath.root.appending("sources"), "no sources to split")]))
+    }
+    let train = data.train
+    let test = data.test
+    let probe = data.probe
+    let poisoned = data.poisoned
+    let normalizer = data.normalizer
     var owner = [Int](repeating: 0, count: train.count)
     for (s, members) in split.members.enumerated() { for i in members { owner[i] = s } }
-
-    // Poison the named sources' samples.
-    var poisoned: [Int] = []
-    var probe: AttackProbe?
-    let targets = scenario.poisonedSources
-    let d = train.shape.count
-    for (index, entry) in scenario.attacks.enumerated() {
-      guard let poisoning = entry.attack as? any DataPoisoning else { continue }
-      let chosen =
-        targets.map { names in
-          sources.indices.filter { names.contains(sources[$0].name) }.flatMap { split.members[$0] }
-            .sorted()
-        } ?? Array(0..<train.count)
-      var part = train.subset(chosen)
-      var rng = seeds.generator("attack", index)
-      let hit = poisoning.poison(&part, rng: &rng)
-      for (k, i) in chosen.enumerated() {
-        train.features.replaceSubrange(
-          (i * d)..<((i + 1) * d), with: part.features[(k * d)..<((k + 1) * d)])
-        train.labels[i] = part.labels[k]
-      }
-      poisoned += hit.map { chosen[$0] }
-      if probe == nil { probe = poisoning.probe(test: test) }
-    }
     let poisonedSet = Set(poisoned)
     let poisonedSources = Set(poisoned.map { owner[$0] })
-    let normalizer = experiment.normalizer(fittedTo: train)
-    normalizer.apply(to: &train)
-    normalizer.apply(to: &test)
-    if probe != nil, var inputs = probe?.inputs {
-      normalizer.apply(to: &inputs)
-      probe?.inputs = inputs
-    }
 
     // Trusted held-out sets.
     let trustedSources = sources.indices.filter { sources[$0].trusted }
