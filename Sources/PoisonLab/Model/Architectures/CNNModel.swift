@@ -1,7 +1,8 @@
 /// A convolutional network of conv-relu-maxpool blocks, then dense layers.
 ///
 /// Per entry of `channels`: a `kernel x kernel` convolution with
-/// size-preserving zero padding, ReLU and 2x2 max pooling; then flatten,
+/// size-preserving zero padding, ReLU and 2x2 max pooling (run as pooling
+/// then ReLU, the same function and gradient); then flatten,
 /// `dense-relu` per entry of `dense`, and a dense output. The default (`[32, 64]`, 5, `[512]`) is the FedAvg paper's CNN
 /// (McMahan et al. 2017; 1,663,370 parameters on 28x28x1).
 public struct CNNModel: ModelArchitecture {
@@ -94,7 +95,11 @@ public struct CNNModel: ModelArchitecture {
     for filters in channels {
       let conv = Conv2D(shape: shape, filters: filters, kernel: kernel, padding: (kernel - 1) / 2)
       let pool = MaxPool2D(shape: conv.outputShape)
-      layers += [conv, ReLU(shape: conv.outputShape), pool]
+      // Pooling before ReLU: max(relu(x)) = relu(max(x)) and the gradient
+      // reaches the same element, so the block is the same function with
+      // ReLU on a quarter of the values. Neither has parameters, so the
+      // PyTorch names of the convolutions (layers.0, layers.3) are unchanged.
+      layers += [conv, pool, ReLU(shape: pool.outputShape)]
       shape = pool.outputShape
     }
     layers.append(Flatten(shape: shape))

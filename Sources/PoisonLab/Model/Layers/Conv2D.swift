@@ -1,14 +1,16 @@
 /// A 2-D convolution, stride 1, zero padding, over channels-last images,
-/// computed as one `sgemm` per batch on an im2col matrix.
+/// computed as `sgemm` products on im2col matrices of cache-sized chunks of
+/// the batch.
 ///
 /// `y[b, oy, ox, o] = bias[o] + sum_{ky, kx, i} W[o, ky, kx, i] * x[b, oy + ky - p, ox + kx - p, i]`
 ///
 /// Parameters, in order: `W` (`filters x kernel x kernel x channels`) then
 /// `bias` (`filters`). Initialisation: PyTorch's default for `Conv2d`,
 /// `U(-1/sqrt(fan_in), 1/sqrt(fan_in))` with `fan_in = channels * kernel^2`.
-/// The im2col matrix has one row per output pixel of the batch
-/// (`batch * H_out * W_out` rows of `kernel^2 * channels`), so the product
-/// lands directly in channels-last order with no transpose.
+/// The im2col matrix has one row per output pixel of the chunk
+/// (`samples * H_out * W_out` rows of `kernel^2 * channels`), so the product
+/// lands directly in channels-last order with no transpose. The weight
+/// gradient is accumulated chunk by chunk (`beta = 1` after the first).
 /// - Complexity: `2 * H_out * W_out * kernel^2 * channels * filters` flops per
 ///   sample forward, the same for each backward product.
 public struct Conv2D: Layer {
@@ -57,8 +59,18 @@ public struct Conv2D: Layer {
   }
 
   public func scratchCount(batch: Int, needsInputGradient: Bool) -> Int {
-    let rows = batch * outputShape.height * outputShape.width
-    return rows * patch * (needsInputGradient ? 2 : 1)
+    let chunkRows = min(batch, samplesPerChunk) * outputShape.height * outputShape.width
+    return chunkRows * patch * (needsInputGradient ? 2 : 1)
+  }
+
+  /// Samples whose im2col rows are built and used at once.
+  ///
+  /// As many as fit in about 1 MiB (at least one), so that each product
+  /// reads its columns from cache. The columns are rebuilt in the backward pass rather than
+  /// kept: an im2col pass is cheaper than streaming the whole batch's
+  /// columns (20 MB for the FedAvg CNN's second convolution) from memory.
+  var samplesPerChunk: Int {
+    max(1, (1 << 18) / max(1, outputShape.height * outputShape.width * patch))
   }
 
   public func initialize(
@@ -71,13 +83,15 @@ public struct Conv2D: Layer {
     batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) {
-    let rows = batch * outputShape.height * outputShape.width
-    imageToColumns(batch: batch, input: input, columns: scratch)
+    let pixels = outputShape.height * outputShape.width
     let bias = parameters + filters * patch
-    for row in 0..<rows { (output + row * filters).update(from: bias, count: filters) }
-    BLAS.gemm(
-      .none, .transposed, m: rows, n: filters, k: patch, a: scratch, lda: patch,
-      b: parameters, ldb: patch, beta: 1, c: output, ldc: filters)
+    for row in 0..<(batch * pixels) { (output + row * filters).update(from: bias, count: filters) }
+    forEachChunk(batch: batch) { first, count in
+      imageToColumns(batch: count, input: input + first * shape.count, columns: scratch)
+      BLAS.gemm(
+        .none, .transposed, m: count * pixels, n: filters, k: patch, a: scratch, lda: patch,
+        b: parameters, ldb: patch, beta: 1, c: output + first * pixels * filters, ldc: filters)
+    }
   }
 
   public func backward(
@@ -86,19 +100,39 @@ public struct Conv2D: Layer {
     parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>,
     scratch: UnsafeMutablePointer<Float>
   ) {
-    let rows = batch * outputShape.height * outputShape.width
-    // dW = dY^T cols
-    BLAS.gemm(
-      .transposed, .none, m: filters, n: patch, k: rows, a: outputGradient, lda: filters,
-      b: scratch, ldb: patch, c: parameterGradient, ldc: patch)
-    sumRows(outputGradient, rows: rows, columns: filters, into: parameterGradient + filters * patch)
-    guard let inputGradient else { return }
-    // dCols = dY W, then scatter-add back to the image (col2im).
-    let columnGradient = scratch + rows * patch
-    BLAS.gemm(
-      .none, .none, m: rows, n: patch, k: filters, a: outputGradient, lda: filters,
-      b: parameters, ldb: patch, c: columnGradient, ldc: patch)
-    columnsToImage(batch: batch, columns: columnGradient, image: inputGradient)
+    let pixels = outputShape.height * outputShape.width
+    sumRows(
+      outputGradient, rows: batch * pixels, columns: filters,
+      into: parameterGradient + filters * patch)
+    if batch == 0 { parameterGradient.update(repeating: 0, count: filters * patch) }
+    let columnGradient = scratch + min(batch, samplesPerChunk) * pixels * patch
+    forEachChunk(batch: batch) { first, count in
+      let rows = count * pixels
+      let gradient = outputGradient + first * pixels * filters
+      // dW += dY^T cols, over the chunk's rebuilt columns.
+      imageToColumns(batch: count, input: input + first * shape.count, columns: scratch)
+      BLAS.gemm(
+        .transposed, .none, m: filters, n: patch, k: rows, a: gradient, lda: filters,
+        b: scratch, ldb: patch, beta: first == 0 ? 0 : 1, c: parameterGradient, ldc: patch)
+      guard let inputGradient else { return }
+      // dCols = dY W, then scatter-add back to the images (col2im).
+      BLAS.gemm(
+        .none, .none, m: rows, n: patch, k: filters, a: gradient, lda: filters,
+        b: parameters, ldb: patch, c: columnGradient, ldc: patch)
+      columnsToImage(
+        batch: count, columns: columnGradient, image: inputGradient + first * shape.count)
+    }
+  }
+
+  /// Calls `body(first, count)` for consecutive chunks of `samplesPerChunk`
+  /// samples covering `0 ..< batch`.
+  private func forEachChunk(batch: Int, _ body: (Int, Int) -> Void) {
+    var first = 0
+    while first < batch {
+      let count = min(samplesPerChunk, batch - first)
+      body(first, count)
+      first += count
+    }
   }
 
   /// Writes one row per output pixel: the `kernel x kernel x channels` patch
