@@ -384,10 +384,15 @@ struct FederatedSimulation {
         let flaggedIds = Set(
           arrival.ids.indices.filter { flaggedAccepted[$0] }.map { arrival.ids[$0] })
         let review = stage.review(
-          round: round, global: global, candidate: candidate, aggregate: aggregate,
+          round: round, global: global, candidate: candidate, aggregate: aggregate, rate: rate,
           updates: arrival.updates, ids: arrival.ids, flagged: flaggedIds, seeds: seeds,
           evaluators: evaluators, threads: experiment.threads)
         candidate = review.model
+        // The gate's attribution flags like the defense chain does.
+        let attributed = Set(review.attributed)
+        for i in arrival.ids.indices where attributed.contains(arrival.ids[i]) {
+          flaggedAccepted[i] = true
+        }
         let (figures, alarms) = stage.account(
           review, round: round, attacked: arrival.maliciousReceived > 0, scenario: scenario.name
         ) { id in

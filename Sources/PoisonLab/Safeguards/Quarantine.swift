@@ -1,7 +1,7 @@
 /// Quarantine: clients flagged too often are shut out.
 ///
-/// A client flagged (by the defense chain, or suspected by the
-/// monitor) in at least `after` of its last `window` participations is
+/// A client flagged (by the defense chain or the gate's attribution, or
+/// suspected by the monitor) in at least `after` of its last `window` participations is
 /// never selected again; a response also quarantines the clients its alarm
 /// suspects. If fewer clients than `clients_per_round` remain, every
 /// remaining client is selected. It is an operator's blocklist with a

@@ -17,6 +17,8 @@ public struct SafeguardSettings: Sendable, Equatable {
     public var maxDrop: Double
     /// Largest accepted drop of any class's validation accuracy (nil: not checked).
     public var perClassMaxDrop: Double?
+    /// On a rejected round, test each update alone and flag those that fail.
+    public var attribute: Bool = false
   }
 
   /// The monitor.
@@ -77,6 +79,11 @@ public struct SafeguardSettings: Sendable, Equatable {
       doc:
         "also reject it when any class's validation accuracy drops by more than this (default: not checked)"
     ),
+    ParameterSpec(
+      "attribute", .boolean, default: .bool(false),
+      doc:
+        "on a rejected round, apply each received update alone and flag the clients whose model fails the same test (they count for the quarantine)"
+    ),
   ]
 
   static let monitorKeys: [ParameterSpec] = [
@@ -95,7 +102,9 @@ public struct SafeguardSettings: Sendable, Equatable {
   static let quarantineKeys: [ParameterSpec] = [
     ParameterSpec(
       "after", .integer(min: 1, max: 1_000), default: .number(3),
-      doc: "flags (by the defense chain or the monitor) that shut a client out..."),
+      doc:
+        "flags (by the defense chain, the monitor or the gate's attribute) that shut a client out..."
+    ),
     ParameterSpec(
       "window", .integer(min: 1, max: 1_000), default: .number(5),
       doc: "...within this many of its last participations"),
@@ -113,7 +122,9 @@ public struct SafeguardSettings: Sendable, Equatable {
   public static let keys: [ParameterSpec] = [
     ParameterSpec(
       "validation", .object(validationKeys),
-      doc: "the gate: {\"size\": N, \"max_drop\": d, \"per_class_max_drop\": c}"),
+      doc:
+        "the gate: {\"size\": N, \"max_drop\": d, \"per_class_max_drop\": c, \"attribute\": false}"
+    ),
     ParameterSpec(
       "monitor", .object(monitorKeys),
       doc: "signals and alarms: {\"signals\": [...], \"window\": w, \"threshold\": z}"),
@@ -135,7 +146,13 @@ public struct SafeguardSettings: Sendable, Equatable {
       let v = Parameters(members: members, path: p.path("validation"), given: [])
       settings.validation = Validation(
         size: v.int("size") ?? 10, maxDrop: v.double("max_drop") ?? 0.02,
-        perClassMaxDrop: v.double("per_class_max_drop"))
+        perClassMaxDrop: v.double("per_class_max_drop"), attribute: v.bool("attribute") ?? false)
+      if settings.validation?.attribute == true && context.pipeline {
+        validator.fail(
+          v.path("attribute"),
+          "tests each client's update alone, and a pipeline cycle has no client updates; "
+            + "its sources are screened by the source filters (provenance, roni)")
+      }
     }
     if case .object(let members)? = p["monitor"] {
       let m = Parameters(members: members, path: p.path("monitor"), given: [])

@@ -70,13 +70,15 @@ struct SafeguardStage {
     var validationAccuracy: Double?
     /// The round's alarms.
     var alarms: [Alarm]
+    /// Clients the gate traced a rejected round to (`attribute`), sorted.
+    var attributed: [Int] = []
   }
 
   /// Books a reviewed round: the round's safeguard figures and one `alarm`
   /// record per alarm, and the run's totals (first alarm, time to detect,
   /// false alarms, gate rejections).
   /// - Parameters:
-  ///   - review: what ``review(round:global:candidate:aggregate:updates:ids:flagged:seeds:evaluators:threads:classAccuracy:sourceLosses:blame:)`` decided.
+  ///   - review: what ``review(round:global:candidate:aggregate:rate:updates:ids:flagged:seeds:evaluators:threads:sourceLosses:blame:)`` decided.
   ///   - round: the round (or pipeline cycle).
   ///   - attacked: whether malicious data or updates reached the server this round.
   ///   - scenario: the scenario's name, for the records.
@@ -123,6 +125,7 @@ struct SafeguardStage {
   ///   - global: the model it started from.
   ///   - candidate: the model the aggregate makes.
   ///   - aggregate: the applied update (`candidate = global + rate * aggregate`).
+  ///   - rate: the server learning rate.
   ///   - updates: what reached the defenses, and their claimed ids.
   ///   - ids: the claimed id of each update.
   ///   - flagged: the ids the defense chain flagged.
@@ -135,19 +138,28 @@ struct SafeguardStage {
   ///     the cycle's untrusted sources; federated rounds: nobody).
   /// - Returns: the decision.
   mutating func review(
-    round: Int, global: [Float], candidate: [Float], aggregate: [Float], updates: UpdateSet,
-    ids: [Int], flagged: Set<Int>, seeds: SeedTree, evaluators: [Evaluator], threads: Int,
+    round: Int, global: [Float], candidate: [Float], aggregate: [Float], rate: Float = 1,
+    updates: UpdateSet, ids: [Int], flagged: Set<Int>, seeds: SeedTree, evaluators: [Evaluator],
+    threads: Int,
     sourceLosses: [(id: Int, loss: Double, samples: Int)]? = nil, blame: [Int] = []
   ) -> Review {
     var model = candidate
     var gateDecision: String?
     var validationAccuracy: Double?
     var classAccuracy: [Double]?
+    var attributed: [Int] = []
     if let reviewed = gate?.review(candidate, evaluators: evaluators) {
       gateDecision = reviewed.accepted ? "accepted" : "rejected"
       validationAccuracy = reviewed.accuracy
       classAccuracy = reviewed.classAccuracy
-      if !reviewed.accepted { model = global }
+      if !reviewed.accepted {
+        model = global
+        if gate?.settings.attribute == true {
+          attributed =
+            gate?.attribute(
+              updates: updates, ids: ids, global: global, rate: rate, evaluators: evaluators) ?? []
+        }
+      }
     }
     for id in ids {
       var rounds = accepted[id] ?? []
@@ -174,7 +186,7 @@ struct SafeguardStage {
     // Fresh: not quarantined before this round (the strike rule below may
     // quarantine them now, which must not silence the response).
     let before = quarantine.clients
-    quarantine.record(participants: ids, flagged: flagged.union(suspects))
+    quarantine.record(participants: ids, flagged: flagged.union(suspects).union(attributed))
     let fresh = suspects.contains { !before.contains($0) }
     if let response = settings.response, !alarms.isEmpty, !alarmed || fresh {
       alarmed = true
@@ -203,6 +215,7 @@ struct SafeguardStage {
       gate?.reset(to: model, evaluators: evaluators)
     }
     return Review(
-      model: model, gate: gateDecision, validationAccuracy: validationAccuracy, alarms: alarms)
+      model: model, gate: gateDecision, validationAccuracy: validationAccuracy, alarms: alarms,
+      attributed: attributed)
   }
 }

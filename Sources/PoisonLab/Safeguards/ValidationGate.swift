@@ -13,6 +13,18 @@
 /// This is the held-out "validation before deployment" check of production
 /// FL systems (Bonawitz et al. 2019, "Towards Federated Learning at Scale:
 /// System Design", SysML: models are evaluated before they are deployed).
+///
+/// With `attribute`, a rejected round is also traced to clients: each
+/// received update `u_i` is applied alone, `global + server_learning_rate *
+/// u_i` (the model FedAvg would make from that client only), and reviewed by
+/// the same test against the last accepted model; the clients whose model
+/// fails are flagged, and count as flags for the quarantine. This is Reject
+/// On Negative Impact (Nelson et al. 2008, "Exploiting Machine Learning to
+/// Subvert Your Spam Filter", LEET; Barreno et al. 2010, "The Security of
+/// Machine Learning", MLJ) applied to whole client updates, as Zeno (Xie,
+/// Koyejo and Gupta 2019, ICML) scores each update by its effect on the
+/// server's validation data. The round itself stays rejected; the test
+/// runs only on rejected rounds, so an accepted round costs nothing more.
 struct ValidationGate {
   let settings: SafeguardSettings.Validation
   let data: Dataset
@@ -45,23 +57,52 @@ struct ValidationGate {
     return (result.accuracy, perClass)
   }
 
+  /// Whether a model with these validation figures passes the gate's test.
+  private func passes(_ a: Double, _ perClass: [Double]) -> Bool {
+    guard a.isFinite && a >= accuracy - settings.maxDrop - 1e-12 else { return false }
+    if let c = settings.perClassMaxDrop {
+      for k in perClass.indices where perClass[k] < classAccuracy[k] - c - 1e-12 {
+        return false
+      }
+    }
+    return true
+  }
+
   /// Reviews a candidate model.
   /// - Returns: whether it is accepted, its validation accuracy and each class's.
   mutating func review(_ candidate: [Float], evaluators: [Evaluator]) -> (
     accepted: Bool, accuracy: Double, classAccuracy: [Double]
   ) {
     let (a, perClass) = measure(candidate, evaluators: evaluators)
-    var accepted = a.isFinite && a >= accuracy - settings.maxDrop - 1e-12
-    if let c = settings.perClassMaxDrop {
-      for k in perClass.indices where perClass[k] < classAccuracy[k] - c - 1e-12 {
-        accepted = false
-      }
-    }
+    let accepted = passes(a, perClass)
     if accepted {
       accuracy = a
       classAccuracy = perClass
     }
     return (accepted, a, perClass)
+  }
+
+  /// The clients whose update, applied alone to `global`, fails the test
+  /// against the last accepted model (the `attribute` step of a rejected round).
+  /// - Parameters:
+  ///   - updates: the received updates, one row each.
+  ///   - ids: the claimed id of each row.
+  ///   - global: the model the round started from.
+  ///   - rate: the server learning rate.
+  ///   - evaluators: one per worker.
+  /// - Returns: the failing ids, sorted.
+  func attribute(
+    updates: UpdateSet, ids: [Int], global: [Float], rate: Float, evaluators: [Evaluator]
+  ) -> [Int] {
+    var failing: [Int] = []
+    var alone = global
+    for row in 0..<updates.count {
+      let update = updates.row(row)
+      for j in alone.indices { alone[j] = global[j] + rate * update[j] }
+      let (a, perClass) = measure(alone, evaluators: evaluators)
+      if !passes(a, perClass) { failing.append(ids[row]) }
+    }
+    return Array(Set(failing)).sorted()
   }
 
   /// Makes `model` the last accepted model (after a rollback or a restart).

@@ -652,6 +652,12 @@ public enum ScenarioLoader {
             + "lets the server see only their sum; keep validation_accuracy, or remove channel.secure_aggregation"
         )
       }
+      if safeguards.validation?.attribute == true {
+        validator.fail(
+          root.appending("safeguards").appending("validation").appending("attribute"),
+          "tests each client's update alone, but channel.secure_aggregation lets the server see "
+            + "only their sum; remove one of them")
+      }
       if safeguards.quarantine != nil {
         validator.fail(
           root.appending("safeguards").appending("quarantine"),

@@ -179,6 +179,9 @@ struct PipelineBehaviourTests {
       errors([#"safeguards={"monitor": {"signals": ["update_norm"]}}"#]).first?.contains(
         "update_norm read client updates") == true)
     #expect(
+      errors([#"safeguards={"validation": {"size": 100, "attribute": true}}"#]).first?.hasPrefix(
+        "safeguards.validation.attribute: tests each client's update alone") == true)
+    #expect(
       errors([#"defense={"name": "median"}"#]).first?.contains("a pipeline screens its sources")
         == true)
     #expect(

@@ -87,6 +87,40 @@ struct SafeguardGoldenTests {
     #expect(SignalMonitor.robustZ(5, against: [2, 2, 2]) == 0)
   }
 
+  @Test(
+    "gate attribution: each update applied alone; W = -I fails, a bias shift fails only per class"
+  )
+  func attribution() {
+    // Softmax regression on 2 features: W = I classifies all four samples.
+    let network = Network(layers: [Dense(inputs: 2, outputs: 2)])
+    let data = Dataset(
+      features: [1, 0, 0, 1, 2, 0, 0, 2], labels: [0, 1, 0, 1], shape: Shape(features: 2),
+      classes: 2, isImage: false)
+    let initial: [Float] = [1, 0, 0, 1, 0, 0]
+    let updates = UpdateSet(rows: [
+      [0, 0, 0, 0, 0, 0],  // id 10: the same model
+      [-4, 0, 0, -4, 0, 0],  // id 11: W = I + 0.5 (-4 I) = -I, accuracy 0
+      [0, 0, 0, 0, 0, 5],  // id 12: b = [0, 2.5], class 0 all wrong, accuracy 0.5
+    ])
+    let evaluators = [Evaluator(network: network)]
+    let gate = ValidationGate(
+      settings: .init(size: 4, maxDrop: 0.5, perClassMaxDrop: nil, attribute: true), data: data,
+      initial: initial, evaluators: evaluators)
+    #expect(gate.accuracy == 1)
+    // Accuracy 0.5 is exactly max_drop below 1: id 12 passes the overall test.
+    #expect(
+      gate.attribute(
+        updates: updates, ids: [10, 11, 12], global: initial, rate: 0.5, evaluators: evaluators)
+        == [11])
+    let perClass = ValidationGate(
+      settings: .init(size: 4, maxDrop: 0.5, perClassMaxDrop: 0.2, attribute: true), data: data,
+      initial: initial, evaluators: evaluators)
+    #expect(
+      perClass.attribute(
+        updates: updates, ids: [10, 11, 12], global: initial, rate: 0.5, evaluators: evaluators)
+        == [11, 12])
+  }
+
   @Test("quarantine: 2 flags within the last 3 participations")
   func quarantine() {
     var q = Quarantine(settings: .init(after: 2, window: 3))
@@ -137,6 +171,34 @@ struct SafeguardBehaviourTests {
     let unguarded = try #require(try run([attack]).last)
     #expect(unguarded.accuracy < summary.accuracy - 0.2)
     #expect(unguarded.safeguards == nil && unguarded.totals?.safeguards == nil)
+  }
+
+  @Test(
+    "the attributing gate flags the attackers of a rejected round and the quarantine ends the attack"
+  )
+  func attributingGate() throws {
+    let attack = #"attack={"name": "scaling", "clients": 2, "factor": -10}"#
+    let plain = #"safeguards={"validation": {"size": 200, "max_drop": 0.02}}"#
+    let attributing =
+      #"safeguards={"validation": {"size": 200, "max_drop": 0.02, "attribute": true}, "quarantine": {"after": 1, "window": 1}}"#
+    let clean = try #require(try run([attributing]).last)
+    let out = try run([attributing, attack])
+    let rounds = out.filter { $0.kind == .round }
+    // Every rejected round names exactly attackers (clients 0 and 1).
+    for r in rounds where r.safeguards?.gate == "rejected" {
+      #expect(!(r.flaggedClients ?? []).isEmpty, "round \(r.round)")
+      #expect(Set(r.flaggedClients ?? []).isSubset(of: [0, 1]), "round \(r.round)")
+      #expect(r.detectionPrecision == 1)
+    }
+    let summary = try #require(out.last)
+    #expect(summary.safeguards?.quarantined == 2 && summary.safeguards?.falseQuarantined == 0)
+    #expect(abs(summary.accuracy - clean.accuracy) <= 0.03)
+    #expect(clean.safeguards?.falseQuarantined == 0)
+    // Without attribution the gate rejects the attacked rounds but cannot end them.
+    let stuck = try run([plain, attack])
+    let rejected = stuck.filter { $0.kind == .round && $0.safeguards?.gate == "rejected" }
+    #expect(rejected.count > rounds.filter { $0.safeguards?.gate == "rejected" }.count)
+    #expect(try #require(stuck.last).accuracy < summary.accuracy - 0.1)
   }
 
   @Test("a single boosted update raises an update_norm alarm; rollback restores and quarantines")
@@ -294,6 +356,16 @@ struct SafeguardReviewTests {
         $0.hasPrefix("safeguards.monitor.signals: update_norm read each client's update")
       })
     #expect(errors.contains { $0.hasPrefix("safeguards.quarantine: nothing can flag a client") })
+    #expect(
+      scenarioErrors(
+        try text(),
+        overrides: [
+          secure, #"defense={"name": "fedavg"}"#, "attack=null",
+          #"safeguards={"validation": {"size": 50, "attribute": true}}"#,
+        ]
+      ).contains {
+        $0.hasPrefix("safeguards.validation.attribute: tests each client's update alone")
+      })
     #expect(
       scenarioErrors(
         try text(),
