@@ -110,6 +110,31 @@ struct GradientTests {
     #expect(Self.check(layer, batch: 2, seed: 31) == nil)
   }
 
+  @Test("conv2d in chunks of 1 and 2 samples (batch 3: a partial last chunk)", arguments: [1, 2])
+  func convChunks(chunk: Int) {
+    let layer = Conv2D(
+      shape: Shape(height: 5, width: 6, channels: 2), filters: 3, kernel: 3, padding: 1,
+      chunk: chunk)
+    #expect(layer.samplesPerChunk == chunk)
+    #expect(Self.check(layer, batch: 3, seed: 32) == nil)
+    // The forward pass is the same product row by row: identical to one chunk.
+    let whole = Conv2D(
+      shape: Shape(height: 5, width: 6, channels: 2), filters: 3, kernel: 3, padding: 1)
+    #expect(whole.samplesPerChunk >= 3)
+    let input = gaussian(3 * layer.inputShape.count, seed: 33)
+    var rng = SplitMix64(seed: 34)
+    var parameters = [Float](repeating: 0, count: layer.parameterCount)
+    parameters.withUnsafeMutableBufferPointer { layer.initialize($0, using: &rng) }
+    func forward(_ l: Conv2D) -> [Float] {
+      var out = [Float](repeating: 0, count: 3 * l.outputShape.count)
+      var scratch = [Float](
+        repeating: 0, count: max(1, l.scratchCount(batch: 3, needsInputGradient: false)))
+      l.forward(batch: 3, input: input, output: &out, parameters: parameters, scratch: &scratch)
+      return out
+    }
+    #expect(forward(layer) == forward(whole))
+  }
+
   @Test("max-pool 2x2, odd sizes dropped")
   func maxPool() {
     #expect(

@@ -22,6 +22,8 @@ public struct Conv2D: Layer {
   public let kernel: Int
   /// Zero padding on each side.
   public let padding: Int
+  /// Samples per im2col chunk when set (tests); nil: sized to the cache.
+  let chunk: Int?
 
   /// Creates a convolution.
   /// - Parameters:
@@ -29,7 +31,8 @@ public struct Conv2D: Layer {
   ///   - filters: output channels (> 0).
   ///   - kernel: kernel side (> 0).
   ///   - padding: zero padding per side (>= 0); `(kernel - 1) / 2` keeps the size.
-  public init(shape: Shape, filters: Int, kernel: Int, padding: Int) {
+  ///   - chunk: samples per im2col chunk (default: as many as fit in about 1 MiB).
+  public init(shape: Shape, filters: Int, kernel: Int, padding: Int, chunk: Int? = nil) {
     precondition(filters > 0 && kernel > 0 && padding >= 0, "Conv2D: bad sizes")
     precondition(
       shape.height + 2 * padding >= kernel && shape.width + 2 * padding >= kernel,
@@ -38,6 +41,7 @@ public struct Conv2D: Layer {
     self.filters = filters
     self.kernel = kernel
     self.padding = padding
+    self.chunk = chunk.map { max(1, $0) }
   }
 
   /// Columns of the im2col matrix: `kernel^2 * channels`.
@@ -69,8 +73,8 @@ public struct Conv2D: Layer {
   /// reads its columns from cache. The columns are rebuilt in the backward pass rather than
   /// kept: an im2col pass is cheaper than streaming the whole batch's
   /// columns (20 MB for the FedAvg CNN's second convolution) from memory.
-  var samplesPerChunk: Int {
-    max(1, (1 << 18) / max(1, outputShape.height * outputShape.width * patch))
+  public var samplesPerChunk: Int {
+    chunk ?? max(1, (1 << 18) / max(1, outputShape.height * outputShape.width * patch))
   }
 
   public func initialize(
