@@ -7,6 +7,17 @@
 /// remaining client is selected. It is an operator's blocklist with a
 /// strike rule over a sliding window; FLDetector (Zhang et al. 2022) likewise
 /// removes the clients it detects for the rest of training.
+///
+/// With `min_distance_ratio` r, a flag from the defense chain counts only
+/// when the flagged update is far from the round's accepted ones:
+/// `||u_i - m|| >= r * median_j ||u_j - m||`, where `m` is the mean of the
+/// updates the chain accepted and `j` runs over them. Selection rules such
+/// as Krum and multi-krum leave out a fixed number of updates every round,
+/// attack or not, and with fixed client data they leave out the same
+/// slightly atypical honest clients round after round; the ratio keeps
+/// those exclusions from counting as strikes, while an update several times
+/// farther than the typical one still does. Flags from the gate's
+/// attribution and the monitor's suspects always count.
 struct Quarantine {
   let settings: SafeguardSettings.Quarantine?
   private var history: [Int: [Bool]] = [:]
@@ -24,6 +35,42 @@ struct Quarantine {
       history[id] = h
       if h.filter({ $0 }).count >= settings.after { clients.insert(id) }
     }
+  }
+
+  /// The chain's flags that count as strikes: all of them, or with
+  /// `min_distance_ratio` those far enough from the accepted updates.
+  /// - Parameters:
+  ///   - flagged: the ids the defense chain flagged.
+  ///   - updates: the updates that reached the chain.
+  ///   - ids: the claimed id of each row.
+  /// - Returns: the flags that count.
+  func strikes(flagged: Set<Int>, updates: UpdateSet, ids: [Int]) -> Set<Int> {
+    guard let ratio = settings?.minDistanceRatio, !flagged.isEmpty, updates.count == ids.count
+    else { return flagged }
+    let accepted = ids.indices.filter { !flagged.contains(ids[$0]) }
+    guard !accepted.isEmpty else { return flagged }
+    let d = updates.dimension
+    var mean = [Double](repeating: 0, count: d)
+    for row in accepted {
+      let base = row * d
+      for j in 0..<d { mean[j] += Double(updates.values[base + j]) }
+    }
+    for j in 0..<d { mean[j] /= Double(accepted.count) }
+    func distance(_ row: Int) -> Double {
+      let base = row * d
+      var sum = 0.0
+      for j in 0..<d {
+        let x = Double(updates.values[base + j]) - mean[j]
+        sum += x * x
+      }
+      return sum.squareRoot()
+    }
+    let typical = SignalMonitor.median(accepted.map(distance))
+    var counted = Set<Int>()
+    for row in ids.indices where flagged.contains(ids[row]) {
+      if distance(row) >= ratio * typical { counted.insert(ids[row]) }
+    }
+    return counted
   }
 
   /// Shuts `ids` out at once (a response's suspects).

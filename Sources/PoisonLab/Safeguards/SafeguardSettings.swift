@@ -37,6 +37,10 @@ public struct SafeguardSettings: Sendable, Equatable {
     public var after: Int
     /// ...within this many of the client's last participations.
     public var window: Int
+    /// A defense-chain flag counts only when the update is at least this
+    /// many times as far from the accepted updates' mean as the median
+    /// accepted update (nil: every flag counts).
+    public var minDistanceRatio: Double? = nil
   }
 
   /// The response to an alarm.
@@ -108,6 +112,11 @@ public struct SafeguardSettings: Sendable, Equatable {
     ParameterSpec(
       "window", .integer(min: 1, max: 1_000), default: .number(5),
       doc: "...within this many of its last participations"),
+    ParameterSpec(
+      "min_distance_ratio", .number(atLeast: 1, open: false),
+      doc:
+        "count a defense-chain flag only when the flagged update is at least this many times as far from the mean of the accepted updates as the median accepted update (default: every flag counts)"
+    ),
   ]
 
   static let responseKeys: [ParameterSpec] = [
@@ -217,7 +226,13 @@ public struct SafeguardSettings: Sendable, Equatable {
           q.path("after"),
           "must be at most window (\(window)), got \(after); no client could ever be quarantined")
       }
-      settings.quarantine = Quarantine(after: after, window: window)
+      settings.quarantine = Quarantine(
+        after: after, window: window, minDistanceRatio: q.double("min_distance_ratio"))
+      if q["min_distance_ratio"] != nil && context.pipeline {
+        validator.fail(
+          q.path("min_distance_ratio"),
+          "measures client updates, and a pipeline has none; its sources are flagged by the source filters")
+      }
     }
     if case .string(let name)? = p["response"]?["name"] {
       settings.response = Response(rawValue: name)

@@ -186,7 +186,8 @@ struct SafeguardStage {
     // Fresh: not quarantined before this round (the strike rule below may
     // quarantine them now, which must not silence the response).
     let before = quarantine.clients
-    quarantine.record(participants: ids, flagged: flagged.union(suspects).union(attributed))
+    let strikes = quarantine.strikes(flagged: flagged, updates: updates, ids: ids)
+    quarantine.record(participants: ids, flagged: strikes.union(suspects).union(attributed))
     let fresh = suspects.contains { !before.contains($0) }
     if let response = settings.response, !alarms.isEmpty, !alarmed || fresh {
       alarmed = true

@@ -135,6 +135,37 @@ struct GradientTests {
     #expect(forward(layer) == forward(whole))
   }
 
+  @Test("the FedAvg CNN's second convolution: chunks of 1 sample give the one-chunk gradients")
+  func convChunksTight() {
+    let shape = Shape(height: 14, width: 14, channels: 32)
+    let one = Conv2D(shape: shape, filters: 64, kernel: 5, padding: 2, chunk: 5)
+    let chunked = Conv2D(shape: shape, filters: 64, kernel: 5, padding: 2, chunk: 1)
+    let batch = 5
+    let x = gaussian(batch * shape.count, seed: 35)
+    let w = gaussian(one.parameterCount, seed: 36, scale: 0.05)
+    let g = gaussian(batch * one.outputShape.count, seed: 37)
+    func gradients(_ layer: Conv2D) -> (dx: [Float], dw: [Float]) {
+      var y = [Float](repeating: 0, count: g.count)
+      var dx = [Float](repeating: 0, count: x.count)
+      var dw = [Float](repeating: 0, count: w.count)
+      var scratch = [Float](
+        repeating: 0, count: layer.scratchCount(batch: batch, needsInputGradient: true))
+      layer.forward(batch: batch, input: x, output: &y, parameters: w, scratch: &scratch)
+      layer.backward(
+        batch: batch, input: x, output: y, outputGradient: g, inputGradient: &dx, parameters: w,
+        parameterGradient: &dw, scratch: &scratch)
+      return (dx, dw)
+    }
+    let a = gradients(one)
+    let b = gradients(chunked)
+    // The input gradient is the same products row by row; the weight
+    // gradient sums the same terms in another order.
+    #expect(a.dx == b.dx)
+    var worst: Float = 0
+    for i in a.dw.indices { worst = max(worst, abs(a.dw[i] - b.dw[i]) / max(1, abs(a.dw[i]))) }
+    #expect(worst < 1e-4)
+  }
+
   @Test("max-pool 2x2, odd sizes dropped")
   func maxPool() {
     #expect(

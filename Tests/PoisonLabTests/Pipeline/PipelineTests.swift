@@ -182,6 +182,11 @@ struct PipelineBehaviourTests {
       errors([#"safeguards={"validation": {"size": 100, "attribute": true}}"#]).first?.hasPrefix(
         "safeguards.validation.attribute: tests each client's update alone") == true)
     #expect(
+      errors([
+        #"defense={"name": "provenance"}"#,
+        #"safeguards={"quarantine": {"min_distance_ratio": 2}}"#,
+      ]).contains { $0.hasPrefix("safeguards.quarantine.min_distance_ratio: measures client updates") })
+    #expect(
       errors([#"defense={"name": "median"}"#]).first?.contains("a pipeline screens its sources")
         == true)
     #expect(

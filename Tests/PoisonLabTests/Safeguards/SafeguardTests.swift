@@ -134,6 +134,21 @@ struct SafeguardGoldenTests {
     q.add([7])
     #expect(q.clients == [1, 7])
   }
+
+  @Test("quarantine's distance ratio: accepted [0, 1, -1] (mean 0, median distance 1); 10 counts, 1.5 not")
+  func distanceRatio() {
+    let updates = UpdateSet(rows: [[0], [1], [-1], [10], [1.5]])
+    let ids = [0, 1, 2, 3, 4]
+    let strict = Quarantine(settings: .init(after: 1, window: 1, minDistanceRatio: 2))
+    #expect(strict.strikes(flagged: [3, 4], updates: updates, ids: ids) == [3])
+    // Ratio 1.5: a distance of exactly 1.5 counts.
+    let loose = Quarantine(settings: .init(after: 1, window: 1, minDistanceRatio: 1.5))
+    #expect(loose.strikes(flagged: [3, 4], updates: updates, ids: ids) == [3, 4])
+    // Without the ratio every flag counts, as when nothing was accepted.
+    let plain = Quarantine(settings: .init(after: 1, window: 1))
+    #expect(plain.strikes(flagged: [3, 4], updates: updates, ids: ids) == [3, 4])
+    #expect(strict.strikes(flagged: Set(ids), updates: updates, ids: ids) == Set(ids))
+  }
 }
 
 /// A synthetic federation for behaviour tests (seconds).
@@ -199,6 +214,21 @@ struct SafeguardBehaviourTests {
     let rejected = stuck.filter { $0.kind == .round && $0.safeguards?.gate == "rejected" }
     #expect(rejected.count > rounds.filter { $0.safeguards?.gate == "rejected" }.count)
     #expect(try #require(stuck.last).accuracy < summary.accuracy - 0.1)
+  }
+
+  @Test("multi-krum's exclusions: with min_distance_ratio only the far attackers are quarantined")
+  func quarantineRatio() throws {
+    let chain = #"defense={"name": "multi-krum", "f": 2}"#
+    let attack = #"attack={"name": "sign-flip", "clients": 2, "scale": 3}"#
+    let plain = #"safeguards={"quarantine": {"after": 3, "window": 5}}"#
+    let ratio = #"safeguards={"quarantine": {"after": 3, "window": 5, "min_distance_ratio": 2}}"#
+    // Without an attack multi-krum still leaves 2 updates out every round.
+    let cleanPlain = try #require(try run([chain, plain]).last)
+    let cleanRatio = try #require(try run([chain, ratio]).last)
+    #expect(cleanRatio.safeguards?.quarantined == 0)
+    #expect((cleanPlain.safeguards?.falseQuarantined ?? 0) > 0)
+    let attacked = try #require(try run([chain, ratio, attack]).last)
+    #expect(attacked.safeguards?.quarantined == 2 && attacked.safeguards?.falseQuarantined == 0)
   }
 
   @Test("a single boosted update raises an update_norm alarm; rollback restores and quarantines")
