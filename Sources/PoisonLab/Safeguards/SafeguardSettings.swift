@@ -231,7 +231,8 @@ public struct SafeguardSettings: Sendable, Equatable {
       if q["min_distance_ratio"] != nil && context.pipeline {
         validator.fail(
           q.path("min_distance_ratio"),
-          "measures client updates, and a pipeline has none; its sources are flagged by the source filters")
+          "measures client updates, and a pipeline has none; its sources are flagged by the source filters"
+        )
       }
     }
     if case .string(let name)? = p["response"]?["name"] {

@@ -185,7 +185,9 @@ struct PipelineBehaviourTests {
       errors([
         #"defense={"name": "provenance"}"#,
         #"safeguards={"quarantine": {"min_distance_ratio": 2}}"#,
-      ]).contains { $0.hasPrefix("safeguards.quarantine.min_distance_ratio: measures client updates") })
+      ]).contains {
+        $0.hasPrefix("safeguards.quarantine.min_distance_ratio: measures client updates")
+      })
     #expect(
       errors([#"defense={"name": "median"}"#]).first?.contains("a pipeline screens its sources")
         == true)

@@ -135,7 +135,9 @@ struct SafeguardGoldenTests {
     #expect(q.clients == [1, 7])
   }
 
-  @Test("quarantine's distance ratio: accepted [0, 1, -1] (mean 0, median distance 1); 10 counts, 1.5 not")
+  @Test(
+    "quarantine's distance ratio: accepted [0, 1, -1] (mean 0, median distance 1); 10 counts, 1.5 not"
+  )
   func distanceRatio() {
     let updates = UpdateSet(rows: [[0], [1], [-1], [10], [1.5]])
     let ids = [0, 1, 2, 3, 4]
