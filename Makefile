@@ -64,7 +64,7 @@ demo: build
 	$(BIN) run scenarios/quickstart.json --format table --set defense.name=median --set 'expect={"attack_success": {"max": 0.2}}' 
 
 bench: build
-	$(BIN) bench
+	$(BIN) bench --min-cnn-ratio 0.6
 	scripts/bench-coordinatewise.sh
 
 lint:
