@@ -70,6 +70,7 @@ struct AuditCommand: ParsableCommand {
       throw ExitCode(Exit.invalid)
     }
     try RunCommand.checkFolder("--audit-dir", auditDir)
+    try checkAuditFolder(auditDir, against: [("--plot", plot)])
     var experiment = Experiment(scenario: loaded, threads: threads)
     experiment.auditDirectory = auditDir
     let findings: AuditFindings

@@ -153,6 +153,8 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(Exit.invalid)
     }
     try Self.checkFolder("--audit-dir", auditDir)
+    try checkAuditFolder(
+      auditDir, against: [("--output", output), ("--plot", plot), ("--save-model", saveModel)])
     let toFile = output.map { !OutputPath.isStandardOutput($0) } ?? false
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =

@@ -143,6 +143,27 @@ func checkOutput(_ path: String?) throws {
 /// other's rows): exit 2.
 /// - Parameter outputs: (option, path) pairs; nil paths and `-` are ignored.
 /// - Throws: `ExitCode(2)` after saying which options collide.
+/// Refuses (exit 2) an output file that names one of the pictures the
+/// audit will write into `folder` (`--audit-dir`).
+func checkAuditFolder(_ folder: String?, against outputs: [(option: String, path: String?)]) throws
+{
+  guard let folder else { return }
+  func resolved(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+  }
+  let pictures = resolved(folder)
+  for (option, path) in outputs {
+    guard let path, !OutputPath.isStandardOutput(path) else { continue }
+    let name = path.split(separator: "/").last.map(String.init) ?? path
+    if resolved(OutputPath.folder(of: path)) == pictures && AuditFindings.isPictureName(name) {
+      Terminal.error(
+        "poisonlab: \(option) \(path) is inside --audit-dir \(folder) and takes the name of an audit picture (\(name)); give it another name or folder"
+      )
+      throw ExitCode(Exit.invalid)
+    }
+  }
+}
+
 func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
   // A file and its FILE.partial collide too: one writer's partial file is
   // the other's output.

@@ -35,6 +35,16 @@ extension AuditFindings {
     return files
   }
 
+  /// Whether `name` (a file name, or its `.partial`) is one an audit may
+  /// write into `--audit-dir`.
+  /// - Parameter name: the file name, without its folder.
+  /// - Returns: whether an audit's pictures could take that name.
+  public static func isPictureName(_ name: String) -> Bool {
+    let base = name.hasSuffix(".partial") ? String(name.dropLast(".partial".count)) : name
+    return base == "strip-entropy.svg" || base == "neural-cleanse.svg"
+      || base.hasPrefix("neural-cleanse-class-")
+  }
+
   /// Every class's reversed trigger (mask times pattern) and mask in a row,
   /// labelled with the class, |m|₁ and the anomaly index; flagged classes
   /// framed in red.

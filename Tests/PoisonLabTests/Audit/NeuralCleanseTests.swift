@@ -239,4 +239,25 @@ struct AuditPictureTests {
     let none = try CLI.run(["run", scenarioFile, "--no-expect", "--audit-dir", dir.path])
     #expect(none.status == 2 && none.stderr.contains("no audit block"), "\(none.stderr)")
   }
+
+  @Test("an output named like an audit picture inside --audit-dir is refused before any work")
+  func pictureNames() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let scenarioFile = "scenarios/regression/backdoor-synthetic-cnn.json"
+    let strip = #"audit={"name": "strip", "n": 5, "clean_size": 30, "inputs": 20}"#
+    let clash = try CLI.run([
+      "run", scenarioFile, "--no-expect", "--set", strip, "--audit-dir", dir.path, "--plot",
+      dir.path + "/strip-entropy.svg",
+    ])
+    #expect(clash.status == 2 && clash.stderr.contains("audit picture"), "\(clash.stderr)")
+    let model = try CLI.run([
+      "run", scenarioFile, "--no-expect", "--set", strip, "--audit-dir", dir.path + "/.",
+      "--save-model", dir.path + "/neural-cleanse-class-0-mask.png",
+    ])
+    #expect(model.status == 2 && model.stderr.contains("audit picture"), "\(model.stderr)")
+    #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).isEmpty)
+    #expect(AuditFindings.isPictureName("strip-entropy.svg.partial"))
+    #expect(!AuditFindings.isPictureName("curves.svg"))
+  }
 }
