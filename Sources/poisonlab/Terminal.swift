@@ -145,6 +145,9 @@ func checkOutput(_ path: String?) throws {
 /// - Throws: `ExitCode(2)` after saying which options collide.
 /// Refuses (exit 2) an output file that names one of the pictures the
 /// audit will write into `folder` (`--audit-dir`).
+/// - Parameters:
+///   - folder: the `--audit-dir` value, if given.
+///   - outputs: the other output options and their paths.
 func checkAuditFolder(_ folder: String?, against outputs: [(option: String, path: String?)]) throws
 {
   guard let folder else { return }
