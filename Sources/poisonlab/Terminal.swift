@@ -139,15 +139,12 @@ func checkOutput(_ path: String?) throws {
   }
 }
 
-/// Refuses two output options naming the same file (one would overwrite the
-/// other's rows): exit 2.
-/// - Parameter outputs: (option, path) pairs; nil paths and `-` are ignored.
-/// - Throws: `ExitCode(2)` after saying which options collide.
 /// Refuses (exit 2) an output file that names one of the pictures the
 /// audit will write into `folder` (`--audit-dir`).
 /// - Parameters:
 ///   - folder: the `--audit-dir` value, if given.
 ///   - outputs: the other output options and their paths.
+/// - Throws: `ExitCode(2)` after naming the option and the picture.
 func checkAuditFolder(_ folder: String?, against outputs: [(option: String, path: String?)]) throws
 {
   guard let folder else { return }
@@ -167,6 +164,10 @@ func checkAuditFolder(_ folder: String?, against outputs: [(option: String, path
   }
 }
 
+/// Refuses two output options naming the same file (one would overwrite the
+/// other's rows): exit 2.
+/// - Parameter outputs: (option, path) pairs; nil paths and `-` are ignored.
+/// - Throws: `ExitCode(2)` after saying which options collide.
 func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
   // A file and its FILE.partial collide too: one writer's partial file is
   // the other's output.
