@@ -2,7 +2,7 @@
 ///
 /// Coordinate-wise median (Yin, Chen, Ramchandran & Bartlett, ICML 2018):
 /// `agg_j = median_i g_ij`; for an even count, the mean of the two middle
-/// values (as numpy). Computed eight coordinates at a time by a sorting
+/// values (as numpy). Computed sixteen coordinates at a time by a sorting
 /// network (``ColumnSort``; quickselect per coordinate beyond 256
 /// updates), in parallel over coordinates.
 /// It flags no update (no update is rejected as a whole), except non-finite

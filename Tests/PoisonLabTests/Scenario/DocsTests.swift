@@ -64,6 +64,67 @@ struct DocsTests {
     }
   }
 
+  @Test(
+    "every name the README's feature list puts in backticks is a plug-in, a scenario key or value, a command or an option"
+  )
+  func readmeNamesExist() throws {
+    let readme = try Self.read("README.md")
+    let start = try #require(readme.range(of: "- **Federated learning**"))
+    let end = try #require(readme.range(of: "Not in this version:"))
+    let features = String(readme[start.lowerBound..<end.lowerBound])
+    // Everything the registry and the scenario format define.
+    var known = Set<String>()
+    func collect(_ specs: [ParameterSpec]) {
+      for spec in specs {
+        known.insert(spec.key)
+        collect(type: spec.type)
+      }
+    }
+    func collect(type: ValueType) {
+      switch type {
+      case .choice(let values): known.formUnion(values)
+      case .object(let specs): collect(specs)
+      case .array(let element, _, _): collect(type: element)
+      case .either(let types): types.forEach { collect(type: $0) }
+      default: break
+      }
+    }
+    collect(ScenarioLoader.topLevel)
+    for family in PluginFamily.allCases {
+      for d in Registry.descriptors(family) {
+        known.insert(d.name)
+        collect(d.parameters)
+      }
+    }
+    // Output formats, file types, PyTorch's name, a subcommand, the Debian
+    // packages the data come from, and a signal.
+    known.formUnion([
+      "format", "table", "jsonl", "csv", "json", ".npy", "state_dict", "aggregate",
+      "dataset-fashion-mnist", "python3-sklearn", "kill -9",
+    ])
+    let names = features.components(separatedBy: "`").enumerated()
+      .filter { $0.offset % 2 == 1 }.map(\.element)
+    #expect(names.count > 60)
+    for name in names where !name.hasPrefix("--") && !name.hasPrefix("poisonlab ") {
+      let defined = known.contains(name)
+      #expect(defined, "the README names `\(name)`, which the lab does not define")
+    }
+  }
+
+  @Test("generated guides carry no doc-link markup (``Symbol``)")
+  func guidesPlainText() throws {
+    let root = CLI.root.appendingPathComponent("docs/guides")
+    let files = try FileManager.default.subpathsOfDirectory(atPath: root.path)
+    var checked = 0
+    for file in files where file.hasSuffix(".md") {
+      let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+      let cleaned = text.replacingOccurrences(of: "```", with: "")
+      #expect(!cleaned.contains("``"), "\(file) has ``doc-link`` markup")
+      checked += 1
+    }
+    #expect(checked > 50)
+  }
+
   @Test("every safeguard has a guide with its definition, paper and keys")
   func safeguardGuides() throws {
     for d in SafeguardSettings.signals {
