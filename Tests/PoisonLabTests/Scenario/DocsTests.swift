@@ -85,7 +85,7 @@ struct DocsTests {
       case .choice(let values): known.formUnion(values)
       case .object(let specs): collect(specs)
       case .array(let element, _, _): collect(type: element)
-      case .either(let types): types.forEach { collect(type: $0) }
+      case .either(let types): for t in types { collect(type: t) }
       default: break
       }
     }
