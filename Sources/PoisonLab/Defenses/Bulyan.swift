@@ -11,6 +11,10 @@
 /// among the `k` updates still in play, as Flower does. With the paper's
 /// `k - f - 2` alone the last selections (k = f + 2) score every update 0,
 /// the lowest-indexed one wins, and with f = 1 an outlier in row 0 enters S.
+/// Equal scores still happen (at k = f + 2 the two mutually nearest updates
+/// score the same distance); they go to the lexicographically smallest
+/// update, not the lowest index as in Flower, so the aggregate does not
+/// depend on the order the updates arrive in.
 public struct Bulyan: Aggregator {
   public static let descriptor = PluginDescriptor(
     name: "bulyan", summary: "recursive Krum selection, then a median-centred coordinate-wise trim",
@@ -51,7 +55,10 @@ public struct Bulyan: Aggregator {
       let k = remaining.count
       let sub = remaining.flatMap { i in remaining.map { j in distances[i * n + j] } }
       let scores = Krum.scores(sub, n: k, neighbours: max(1, k - f - 2))
-      let best = Krum.lowest(scores, 1)[0]
+      let lowest = scores.min() ?? 0
+      let tied = scores.indices.filter { scores[$0] == lowest }
+      let best =
+        tied.min { updates.precedes(remaining[$0], remaining[$1]) } ?? Krum.lowest(scores, 1)[0]
       selected.append(remaining.remove(at: best))
     }
     selected.sort()

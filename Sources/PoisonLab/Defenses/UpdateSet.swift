@@ -52,6 +52,21 @@ public struct UpdateSet: Sendable, Equatable {
   /// - Returns: its floats.
   public func row(_ i: Int) -> [Float] { Array(values[(i * dimension)..<((i + 1) * dimension)]) }
 
+  /// Whether row `i` comes before row `j` in lexicographic order of their
+  /// values (an order that does not depend on the rows' positions).
+  /// - Parameters:
+  ///   - i: a row.
+  ///   - j: another row.
+  /// - Returns: true when the first differing value is smaller in row `i`.
+  public func precedes(_ i: Int, _ j: Int) -> Bool {
+    for c in 0..<dimension {
+      let a = values[i * dimension + c]
+      let b = values[j * dimension + c]
+      if a != b { return a < b }
+    }
+    return false
+  }
+
   /// Whether every value of row `i` is finite.
   /// - Parameter i: the row.
   /// - Returns: false when it holds NaN or an infinity.

@@ -59,7 +59,16 @@ public final class Evaluator {
   /// - Parameter network: the architecture.
   /// - Returns: the bytes.
   public static func workspaceBytes(network: Network) -> Int {
-    batchSize(network: network).multipliedSaturating(perSampleFloats(network) * 4)
+    // The batch is chosen as if scratch grew with it; a convolution's
+    // scratch is one chunk of samples, so count what is really allocated.
+    let batch = batchSize(network: network)
+    var floats = network.inputShape.count.multipliedSaturating(batch)
+    for layer in network.layers {
+      floats = floats.addingSaturating(
+        layer.outputShape.count.multipliedSaturating(batch)
+          .addingSaturating(max(1, layer.scratchCount(batch: batch, needsInputGradient: false))))
+    }
+    return floats.multipliedSaturating(4)
   }
 
   /// Accuracy, loss and predictions of `parameters` on `data` (one thread).

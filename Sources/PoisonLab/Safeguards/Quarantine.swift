@@ -11,7 +11,10 @@
 /// With `min_distance_ratio` r, a flag from the defense chain counts only
 /// when the flagged update is far from the round's accepted ones:
 /// `||u_i - m|| >= r * median_j ||u_j - m||`, where `m` is the mean of the
-/// updates the chain accepted and `j` runs over them. Selection rules such
+/// updates the chain accepted and `j` runs over every update received (an
+/// honest majority makes the median an honest client's distance; Krum
+/// accepts a single update, whose own distance would be 0). A non-finite
+/// update always counts. Selection rules such
 /// as Krum and multi-krum leave out a fixed number of updates every round,
 /// attack or not, and with fixed client data they leave out the same
 /// slightly atypical honest clients round after round; the ratio keeps
@@ -65,10 +68,12 @@ struct Quarantine {
       }
       return sum.squareRoot()
     }
-    let typical = SignalMonitor.median(accepted.map(distance))
+    let distances = ids.indices.map(distance)
+    let typical = SignalMonitor.median(distances.filter(\.isFinite))
     var counted = Set<Int>()
     for row in ids.indices where flagged.contains(ids[row]) {
-      if distance(row) >= ratio * typical { counted.insert(ids[row]) }
+      // NaN or infinite distances (non-finite updates) count as well.
+      if !(distances[row] < ratio * typical) { counted.insert(ids[row]) }
     }
     return counted
   }

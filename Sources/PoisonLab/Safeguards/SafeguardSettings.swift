@@ -39,7 +39,7 @@ public struct SafeguardSettings: Sendable, Equatable {
     public var window: Int
     /// A defense-chain flag counts only when the update is at least this
     /// many times as far from the accepted updates' mean as the median
-    /// accepted update (nil: every flag counts).
+    /// received update (nil: every flag counts).
     public var minDistanceRatio: Double? = nil
   }
 
@@ -115,7 +115,7 @@ public struct SafeguardSettings: Sendable, Equatable {
     ParameterSpec(
       "min_distance_ratio", .number(atLeast: 1, open: false),
       doc:
-        "count a defense-chain flag only when the flagged update is at least this many times as far from the mean of the accepted updates as the median accepted update (default: every flag counts)"
+        "count a defense-chain flag only when the flagged update is at least this many times as far from the mean of the accepted updates as the median received update (default: every flag counts)"
     ),
   ]
 

@@ -33,6 +33,14 @@ struct IDXTests {
       ([0, 0], "too short for an IDX header (2 bytes)"),
       ([0, 0, 8, 0], "IDX file declares 0 dimensions"),
       ([0, 0, 8, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], "implausibly large"),
+      // A float32 NaN (7FC00000) and +infinity (7F800000) as pixels.
+      (
+        [0, 0, 0x0D, 1, 0, 0, 0, 1, 0x7F, 0xC0, 0, 0],
+        "at flat index 0 (dimensions [1]) is not a finite number"
+      ),
+      (
+        [0, 0, 0x0D, 1, 0, 0, 0, 2, 0x3F, 0xC0, 0, 0, 0x7F, 0x80, 0, 0], "value inf at flat index 1"
+      ),
     ])
   func rejects(bytes: [UInt8], message: String) {
     do {

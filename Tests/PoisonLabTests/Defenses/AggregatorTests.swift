@@ -84,6 +84,36 @@ struct AggregatorTests {
     let last = try aggregate(Bulyan(f: 1), honest + [[100, 100]])
     #expect(allClose(last.aggregate, [0.25, 0.683_333_3], atol: 1e-6))
     #expect(last.outcome.flagged == [5, 6])
+    // Honest rows reversed: the last selection is a tie between the two
+    // mutually nearest updates, broken by value, not by position.
+    let reversed = try aggregate(Bulyan(f: 1), [[100, 100]] + honest.reversed())
+    #expect(allClose(reversed.aggregate, [0.25, 0.683_333_3], atol: 1e-6))
+    #expect(reversed.outcome.flagged == [0, 1])
+  }
+
+  @Test("bulyan's aggregate is the same for every order of the updates (seeded shuffles 1-20)")
+  func bulyanOrder() throws {
+    var rng = SplitMix64(seed: 77)
+    let rows: [[Float]] = (0..<11).map { i in
+      (0..<5).map { _ in rng.nextUnitFloat() + (i == 3 ? 50 : 0) }
+    }
+    let reference = try aggregate(Bulyan(f: 2), rows)
+    func flaggedRows(_ order: [Int], _ flagged: [Int]) -> Set<[Float]> {
+      Set(flagged.map { rows[order[$0]] })
+    }
+    for seed in 1...20 {
+      var shuffle = SplitMix64(seed: UInt64(seed))
+      var order = Array(rows.indices)
+      for i in stride(from: order.count - 1, to: 0, by: -1) {
+        order.swapAt(i, Int(shuffle.next() % UInt64(i + 1)))
+      }
+      let permuted = try aggregate(Bulyan(f: 2), order.map { rows[$0] })
+      #expect(permuted.aggregate == reference.aggregate, "shuffle \(seed)")
+      #expect(
+        flaggedRows(order, permuted.outcome.flagged)
+          == flaggedRows(Array(rows.indices), reference.outcome.flagged))
+    }
+    #expect(reference.outcome.flagged.contains(3))
   }
 
   @Test("geometric median: symmetric points give the centre; an outlier moves it little")

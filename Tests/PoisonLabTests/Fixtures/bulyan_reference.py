@@ -3,6 +3,9 @@
 NumPy Bulyan following Flower's aggregate_bulyan, whose recursive Krum uses
 max(1, k - f - 2) neighbours, so the last selections still score distances.
 The outlier (+100) must stay out of the selection wherever its row is.
+Equal scores go to the lexicographically smallest update (poisonlab's
+choice; Flower takes the lowest index), so the result does not depend on
+the order the updates arrive in: every order below prints the same.
 Run: /usr/bin/python3 bulyan_reference.py (python3-numpy)."""
 import numpy as np
 
@@ -16,7 +19,9 @@ def bulyan(x, f):
     remaining, selected = list(range(len(x))), []
     while len(selected) < len(x) - 2 * f:
         scores = krum_scores(x[remaining], len(remaining) - f - 2)
-        selected.append(remaining.pop(int(np.argmin(scores))))
+        tied = np.flatnonzero(scores == scores.min())
+        best = min(tied, key=lambda c: tuple(x[remaining[c]]))
+        selected.append(remaining.pop(int(best)))
     selected.sort()
     s = x[selected]
     beta = len(selected) - 2 * f
@@ -32,3 +37,4 @@ honest = np.array([[0.0, 1.0], [0.1, 0.7], [0.3, 0.2], [0.35, 0.9], [0.52, 0.45]
 outlier = np.array([[100.0, 100.0]])
 print("outlier first:", bulyan(np.vstack([outlier, honest]), 1))
 print("outlier last: ", bulyan(np.vstack([honest, outlier]), 1))
+print("honest reversed, outlier first:", bulyan(np.vstack([outlier, honest[::-1]]), 1))

@@ -136,7 +136,7 @@ struct SafeguardGoldenTests {
   }
 
   @Test(
-    "quarantine's distance ratio: accepted [0, 1, -1] (mean 0, median distance 1); 10 counts, 1.5 not"
+    "quarantine's distance ratio: accepted [0, 1, -1] (mean 0), received distances' median 1; 10 counts, 1.5 not, NaN does"
   )
   func distanceRatio() {
     let updates = UpdateSet(rows: [[0], [1], [-1], [10], [1.5]])
@@ -150,6 +150,12 @@ struct SafeguardGoldenTests {
     let plain = Quarantine(settings: .init(after: 1, window: 1))
     #expect(plain.strikes(flagged: [3, 4], updates: updates, ids: ids) == [3, 4])
     #expect(strict.strikes(flagged: Set(ids), updates: updates, ids: ids) == Set(ids))
+    // A non-finite update is a strike; the median skips its distance.
+    let poisoned = UpdateSet(rows: [[0], [1], [-1], [.nan], [1.5]])
+    #expect(strict.strikes(flagged: [3, 4], updates: poisoned, ids: ids) == [3])
+    // Krum accepts one update (distance 0 to itself): the median of every
+    // received update's distance still gives the scale.
+    #expect(strict.strikes(flagged: [1, 2, 3, 4], updates: updates, ids: ids) == [3])
   }
 }
 

@@ -125,6 +125,15 @@ public struct IDXArray: Sendable, Equatable {
         }
       }
     }
+    // IDX files hold datasets: a NaN or infinite pixel or label is damage,
+    // and the models' functions are only defined on finite inputs.
+    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+      throw .corrupt(
+        file: file,
+        reason:
+          "value \(values[bad]) at flat index \(bad) (dimensions \(dimensions)) is not a finite number"
+      )
+    }
     self.dimensions = dimensions
     self.values = values
   }

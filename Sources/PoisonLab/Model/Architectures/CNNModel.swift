@@ -96,7 +96,8 @@ public struct CNNModel: ModelArchitecture {
       let conv = Conv2D(shape: shape, filters: filters, kernel: kernel, padding: (kernel - 1) / 2)
       let pool = MaxPool2D(shape: conv.outputShape)
       // Pooling before ReLU: max(relu(x)) = relu(max(x)) and the gradient
-      // reaches the same element, so the block is the same function with
+      // reaches the same element, so the block is the same function (on
+      // finite inputs; the data loaders refuse NaN and infinite values) with
       // ReLU on a quarter of the values. Neither has parameters, so the
       // PyTorch names of the convolutions (layers.0, layers.3) are unchanged.
       layers += [conv, pool, ReLU(shape: pool.outputShape)]
