@@ -162,12 +162,20 @@ public struct Report: Sendable {
         if case .string(let n)? = value["name"] { names[n, default: 0] += 1 }
       }
       var map: [String: String] = [:]
+      var unique: [JSONValue] = []
+      for value in values where !unique.contains(where: { $0.serialized() == value.serialized() }) {
+        unique.append(value)
+      }
       for value in values {
         switch value {
         case .string(let s): map[value.serialized()] = s
         case .object:
           if case .string(let n)? = value["name"], names[n] == 1 {
             map[value.serialized()] = n
+          } else if case .string(let n)? = value["name"] {
+            // Several settings of one plug-in: name only the settings that differ.
+            let group = unique.filter { if case .string(n)? = $0["name"] { true } else { false } }
+            map[value.serialized()] = Self.label(value, among: group)
           } else {
             map[value.serialized()] = Self.label(value)
           }
@@ -273,6 +281,51 @@ public struct Report: Sendable {
       }
       return "(" + settings.joined(separator: ", ") + ")"
     }
+  }
+
+  /// The short label of `value` naming only the settings that differ among
+  /// `group` (values of one plug-in), nested objects likewise; the full
+  /// label when nothing differs.
+  /// - Parameters:
+  ///   - value: an object with a `name`.
+  ///   - group: the values it must be told apart from, itself included.
+  /// - Returns: e.g. `backdoor(trigger=(size=2))` beside `backdoor(trigger=(size=3))`.
+  public static func label(_ value: JSONValue, among group: [JSONValue]) -> String {
+    guard case .object = value else { return label(value) }
+    func differing(_ value: JSONValue, _ group: [JSONValue]) -> [String] {
+      guard case .object(let members) = value else { return [] }
+      var parts: [String] = []
+      for member in members where member.key != "name" {
+        let others = group.map { $0[member.key] }
+        guard others.contains(where: { $0?.serialized() != member.value.serialized() }) else {
+          continue
+        }
+        let nested = others.compactMap { $0 }
+        if case .object = member.value, nested.count == group.count,
+          nested.allSatisfy({ if case .object = $0 { true } else { false } })
+        {
+          let inner = differing(member.value, nested)
+          parts.append(
+            "\(member.key)=(\(inner.isEmpty ? label(member.value) : inner.joined(separator: ", ")))"
+          )
+        } else {
+          parts.append("\(member.key)=\(label(member.value))")
+        }
+      }
+      // Keys the others have and this value lacks.
+      let own = Set(members.map(\.key))
+      for other in group {
+        guard case .object(let theirs) = other else { continue }
+        for member in theirs where member.key != "name" && !own.contains(member.key) {
+          let part = "\(member.key)=default"
+          if !parts.contains(part) { parts.append(part) }
+        }
+      }
+      return parts
+    }
+    let parts = differing(value, group)
+    guard case .string(let name)? = value["name"], !parts.isEmpty else { return label(value) }
+    return "\(name)(\(parts.joined(separator: ", ")))"
   }
 
   private static func cell(key: [String], runs: [Run], round: Int?, metrics: [String]) -> Cell {

@@ -117,7 +117,14 @@ public enum SVGChart {
     let (plotWidth, plotHeight) = single ? (460.0, 340.0) : (300.0, 220.0)
     // Each panel's y label sits in the gap to its left: the gap is wide enough for it.
     let titled = panels.contains { !$0.title.isEmpty }
-    let (left, gapX, top, gapY) = (70.0, 84.0, single && !titled ? 50.0 : 62.0, 86.0)
+    // Panel titles wider than a panel wrap onto more lines; the space above
+    // each row of panels grows with the longest.
+    let titleWidth = plotWidth + 84 - 16
+    let titleLines = panels.map { wrap($0.title, width: titleWidth, size: 13).count }.max() ?? 1
+    let extra = Double(max(0, titleLines - 2)) * 13
+    let (left, gapX, top, gapY) = (
+      70.0, 84.0, (single && !titled ? 50.0 : 62.0) + extra, 86.0 + extra
+    )
     // Styles: one per line name, in order of first appearance; a dashed
     // line without its own style shares the one before it.
     var styleOf: [String: Int] = [:]
@@ -166,10 +173,10 @@ public enum SVGChart {
           / (yRange.upperBound - yRange.lowerBound) * plotHeight
       }
       if !panel.title.isEmpty {
-        // A title wider than its panel is wrapped (at an arrow, a comma or a
-        // space near the middle) onto two lines, smaller, so that it never
-        // runs into its neighbour's.
-        let lines = wrap(panel.title, width: plotWidth + gapX - 16, size: 13)
+        // A title wider than its panel is wrapped (at spaces) onto as many
+        // lines as it needs, smaller, so that it never runs into its
+        // neighbour's.
+        let lines = wrap(panel.title, width: titleWidth, size: 13)
         let size = lines.count > 1 ? 11.0 : 13.0
         for (k, line) in lines.enumerated() {
           let y = oy - 8 - Double(lines.count - 1 - k) * (size + 2)
@@ -236,11 +243,15 @@ public enum SVGChart {
     return svg + "</svg>\n"
   }
 
-  /// `text` on one line when it fits `width` at `size` pixels, else on two
-  /// lines broken at the separator (` → `, `, `, ` `) nearest the middle.
+  /// `text` on one line when it fits `width` at `size` pixels; else broken
+  /// at spaces into lines that fit `width` at the smaller wrapped size (11
+  /// pixels): two lines split near the middle when two suffice, otherwise
+  /// filled greedily. A single word wider than `width` keeps a line of its own.
   static func wrap(_ text: String, width: Double, size: Double) -> [String] {
     guard textWidth(text, size: size) > width else { return [text] }
     let characters = Array(text)
+    let wrapped = 11.0
+    // Two lines, broken at the space nearest the middle, when both fit.
     var best: Int?
     for (i, c) in characters.enumerated() where c == " " {
       if best.map({ abs($0 - characters.count / 2) > abs(i - characters.count / 2) }) ?? true {
@@ -248,7 +259,21 @@ public enum SVGChart {
       }
     }
     guard let cut = best else { return [text] }
-    return [String(characters[..<cut]), String(characters[(cut + 1)...])]
+    let halves = [String(characters[..<cut]), String(characters[(cut + 1)...])]
+    if halves.allSatisfy({ textWidth($0, size: wrapped) <= width }) { return halves }
+    var lines: [String] = []
+    var line = ""
+    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+      let candidate = line.isEmpty ? String(word) : line + " " + word
+      if !line.isEmpty && textWidth(candidate, size: wrapped) > width {
+        lines.append(line)
+        line = String(word)
+      } else {
+        line = candidate
+      }
+    }
+    if !line.isEmpty { lines.append(line) }
+    return lines
   }
 
   /// A marker of style `style` centred on `(x, y)`.

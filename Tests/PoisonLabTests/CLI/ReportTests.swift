@@ -1,6 +1,7 @@
 import Foundation
-import PoisonLab
 import Testing
+
+@testable import PoisonLab
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -117,6 +118,51 @@ struct ReportTests {
         try JSONParser.parse(#"{"name": "spectral-signatures", "expected_fraction": 0.1}"#))
         == "spectral-signatures(expected_fraction=0.1)")
     #expect(Report.label(.number(0.5)) == "0.5")
+    // Several settings of one plug-in: only what differs, nested too.
+    let small = try JSONParser.parse(
+      #"{"name": "backdoor", "clients": 2, "target": 0, "trigger": {"pattern": "square", "size": 2, "value": 6}}"#
+    )
+    let large = try JSONParser.parse(
+      #"{"name": "backdoor", "clients": 2, "target": 0, "trigger": {"pattern": "square", "size": 3, "value": 6}}"#
+    )
+    let plain = try JSONParser.parse(#"{"name": "backdoor", "clients": 2}"#)
+    #expect(Report.label(small, among: [small, large]) == "backdoor(trigger=(size=2))")
+    #expect(Report.label(large, among: [small, large]) == "backdoor(trigger=(size=3))")
+    #expect(
+      Report.label(plain, among: [small, plain])
+        == "backdoor(target=default, trigger=default)")
+    #expect(
+      Report.label(small, among: [small, plain])
+        == "backdoor(target=0, trigger=(pattern=square, size=2, value=6))")
+  }
+
+  @Test("panel titles of any length wrap inside their panel and push the panels down")
+  func longPanelTitles() {
+    let long =
+      "backdoor(clients=2, fraction=0.5, target=0, trigger=(pattern=square, size=2, position=bottom-right, value=6))"
+    #expect(SVGChart.wrap(long, width: 368, size: 13).count >= 3)
+    for line in SVGChart.wrap(long, width: 368, size: 13) {
+      #expect(SVGChart.textWidth(line, size: 11) <= 368 || !line.contains(" "), "\(line)")
+    }
+    let series = [SVGChart.Series(name: "a", points: [(1, 0.5), (2, 0.6)])]
+    let short = SVGChart.figure(
+      title: "t", xLabel: "round",
+      panels: [
+        SVGChart.Panel(title: "fedavg", yLabel: "rate", series: series),
+        SVGChart.Panel(title: "median", yLabel: "rate", series: series),
+      ])
+    let tall = SVGChart.figure(
+      title: "t", xLabel: "round",
+      panels: [
+        SVGChart.Panel(title: long, yLabel: "rate", series: series),
+        SVGChart.Panel(title: long, yLabel: "rate", series: series),
+      ])
+    func height(_ svg: String) -> Double? {
+      svg.range(of: #"height="(\d+(\.\d+)?)""#, options: .regularExpression).flatMap {
+        Double(svg[$0].dropFirst(8).dropLast())
+      }
+    }
+    #expect((height(tall) ?? 0) > (height(short) ?? 0))
   }
 
   @Test("--round, --metrics, --panels; mixed sweep configurations are refused without --mixed")
