@@ -243,6 +243,8 @@ public enum SVGChart {
     return svg + "</svg>\n"
   }
 
+  /// The lines of a panel title.
+  ///
   /// `text` on one line when it fits `width` at `size` pixels; else broken
   /// at spaces into lines that fit `width` at the smaller wrapped size (11
   /// pixels): two lines split near the middle when two suffice, otherwise
