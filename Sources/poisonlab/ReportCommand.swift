@@ -128,8 +128,12 @@ struct ReportCommand: ParsableCommand {
       for member in run.axes where !recorded.contains(member.key) { recorded.append(member.key) }
     }
     for axis in report.by + (panels.map { [$0] } ?? []) where !recorded.contains(axis) {
+      // `defense.name` when `defense` was swept whole (or the reverse).
+      let nested = recorded.first { axis.hasPrefix($0 + ".") || $0.hasPrefix(axis + ".") }
+      let hint =
+        nested.map { "; did you mean \"\($0)\"?" } ?? Suggest.phrase(for: axis, in: recorded)
       Terminal.error(
-        "poisonlab: \(report.by.contains(axis) ? "--by" : "--panels") \(axis): no run records this axis\(Suggest.phrase(for: axis, in: recorded)) "
+        "poisonlab: \(report.by.contains(axis) ? "--by" : "--panels") \(axis): no run records this axis\(hint) "
           + "(recorded: \(recorded.isEmpty ? "none" : recorded.joined(separator: ", ")))")
       throw ExitCode(Exit.invalid)
     }

@@ -286,7 +286,7 @@ public enum ScenarioLoader {
       if !context.federated {
         validator.fail(
           path.appending("name"),
-          "\"\(name)\" acts on client updates and needs a federation block (no defense for centralized runs is available yet)"
+          "\"\(name)\" acts on client updates and needs a federation block (centralized runs take a sanitizer: \(Self.defenseNames(role: "sanitizer")); pipelines a source filter: \(Self.defenseNames(role: "source filter")))"
         )
         continue
       }
@@ -324,6 +324,12 @@ public enum ScenarioLoader {
   /// Under secure aggregation the server holds only the sum of the updates:
   /// defenses that need each update, and attacks on individual messages in
   /// transit, are refused.
+  /// The registered defenses of one role, comma-separated.
+  static func defenseNames(role: String) -> String {
+    Registry.descriptors(.defenses).map(\.name).filter { Registry.role(.defenses, $0) == role }
+      .joined(separator: ", ")
+  }
+
   static func secureAggregationProblems(
     defenses: [(defense: any Defense, path: JSONPath)],
     attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)], at channel: JSONPath,

@@ -48,5 +48,15 @@ struct NullOverrideTests {
     #expect(typo.status == 2)
     #expect(typo.stderr.contains("did you mean \"seed\"?"), "\(typo.stderr)")
     #expect(try CLI.run(["report", output, "--by", "seed"]).status == 0)
+    // A whole block asked for when one of its keys was swept, and the reverse.
+    let grid = dir.path + "/g.jsonl"
+    #expect(
+      try CLI.run([
+        "sweep", smoke, "--grid", "training.learning_rate=0.05,0.1", "--output", grid, "--quiet",
+      ]).status == 0)
+    let block = try CLI.run(["report", grid, "--by", "training"])
+    #expect(
+      block.status == 2 && block.stderr.contains("did you mean \"training.learning_rate\"?"),
+      "\(block.stderr)")
   }
 }

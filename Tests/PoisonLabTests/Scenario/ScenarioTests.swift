@@ -66,7 +66,7 @@ struct ScenarioErrorTests {
       ])
     #expect(
       scenarioErrors(minimal, overrides: ["defense.name=median"]) == [
-        #"defense.name: "median" acts on client updates and needs a federation block (no defense for centralized runs is available yet)"#
+        #"defense.name: "median" acts on client updates and needs a federation block (centralized runs take a sanitizer: spectral-signatures, activation-clustering; pipelines a source filter: provenance, roni, trusted-only)"#
       ])
     #expect(
       scenarioErrors(
