@@ -321,15 +321,15 @@ public enum ScenarioLoader {
     return (defenses, isArray ? .array(defenseJSON) : defenseJSON[0])
   }
 
-  /// Under secure aggregation the server holds only the sum of the updates:
-  /// defenses that need each update, and attacks on individual messages in
-  /// transit, are refused.
   /// The registered defenses of one role, comma-separated.
   static func defenseNames(role: String) -> String {
     Registry.descriptors(.defenses).map(\.name).filter { Registry.role(.defenses, $0) == role }
       .joined(separator: ", ")
   }
 
+  /// Under secure aggregation the server holds only the sum of the updates:
+  /// defenses that need each update, and attacks on individual messages in
+  /// transit, are refused.
   static func secureAggregationProblems(
     defenses: [(defense: any Defense, path: JSONPath)],
     attacks: [(attack: any Attack, path: JSONPath, group: AttackGroup?)], at channel: JSONPath,
