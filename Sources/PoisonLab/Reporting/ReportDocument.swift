@@ -50,14 +50,8 @@ extension Report {
           series: success))
     }
     let seeds = cells.map(\.runs).max() ?? 1
-    let banded = panels.allSatisfy { $0.series.count <= SVGChart.maxBands }
     return SVGChart.figure(
-      title: "Per-\(roundName) curves"
-        + (seeds > 1
-          ? (banded
-            ? " (mean of the runs, band: ±1 std)"
-            : " (mean of the runs; ±1 std bands where a panel has at most \(SVGChart.maxBands) lines)")
-          : ""),
+      title: "Per-\(roundName) curves" + (seeds > 1 ? " (mean of the runs, band: ±1 std)" : ""),
       xLabel: roundName, panels: panels, columns: 2)
   }
 

@@ -65,7 +65,9 @@ public enum SVGChart {
   /// colour and shape together tell 9 or more lines apart.
   static let markers = ["circle", "square", "triangle", "diamond", "down", "plus", "cross"]
 
-  /// The most lines of a panel whose ±1 std bands are drawn.
+  /// The most lines of a panel whose ±1 std bands are drawn at full
+  /// strength; beyond it they are drawn lighter, so that overlapping bands
+  /// do not hide each other.
   public static let maxBands = 4
 
   /// XML-escapes text.
@@ -206,14 +208,16 @@ public enum SVGChart {
       let ly = oy + plotHeight / 2
       svg +=
         "<text x=\"\(number(ox - 44))\" y=\"\(number(ly))\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 \(number(ox - 44)) \(number(ly)))\">\(escape(panel.yLabel))</text>\n"
-      // Bands first, so that every line stays on top of every band; more
-      // than `maxBands` overlapping bands would hide each other.
-      for s in panel.series where s.band.count > 1 && panel.series.count <= maxBands {
+      // Bands first, so that every line stays on top of every band; with
+      // more than `maxBands` lines they are lighter, so that overlapping
+      // bands do not hide each other.
+      let opacity = panel.series.count <= maxBands ? "0.15" : "0.07"
+      for s in panel.series where s.band.count > 1 {
         let colour = palette[(s.style ?? 0) % palette.count]
         let upper = s.band.map { "\(number(px($0.0))),\(number(py($0.2)))" }
         let lower = s.band.reversed().map { "\(number(px($0.0))),\(number(py($0.1)))" }
         svg +=
-          "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(colour)\" fill-opacity=\"0.15\" stroke=\"none\"/>\n"
+          "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(colour)\" fill-opacity=\"\(opacity)\" stroke=\"none\"/>\n"
       }
       for s in panel.series {
         let style = s.style ?? 0
