@@ -136,6 +136,24 @@ struct ReportTests {
         == "backdoor(target=0, trigger=(pattern=square, size=2, value=6))")
   }
 
+  @Test("seed bands are drawn in every panel: full strength up to 4 lines, lighter above")
+  func bands() {
+    func series(_ count: Int) -> [SVGChart.Series] {
+      (0..<count).map { k in
+        SVGChart.Series(
+          name: "s\(k)", points: [(1, 0.5), (2, 0.6)], band: [(1, 0.4, 0.6), (2, 0.5, 0.7)])
+      }
+    }
+    let few = SVGChart.figure(
+      title: "t", xLabel: "round",
+      panels: [SVGChart.Panel(title: "", yLabel: "y", series: series(3))])
+    let many = SVGChart.figure(
+      title: "t", xLabel: "round",
+      panels: [SVGChart.Panel(title: "", yLabel: "y", series: series(9))])
+    #expect(few.components(separatedBy: "fill-opacity=\"0.15\"").count - 1 == 3)
+    #expect(many.components(separatedBy: "fill-opacity=\"0.07\"").count - 1 == 9)
+  }
+
   @Test("panel titles of any length wrap inside their panel and push the panels down")
   func longPanelTitles() {
     let long =
