@@ -254,13 +254,15 @@ extension Report {
     page +=
       "<style>body{font-family:DejaVu Sans,Arial,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
     page +=
-      "td,th{border:1px solid #ccc;padding:4px 10px;text-align:right;white-space:nowrap}th{background:#f4f4f4}td.k{text-align:left}svg{max-width:100%;height:auto;display:block;margin:1em 0}</style></head><body>\n"
+      "td,th{border:1px solid #ccc;padding:4px 10px;text-align:right;white-space:nowrap}th{background:#f4f4f4}td.k{text-align:left}svg{max-width:100%;height:auto;display:block;margin:1em 0}.wide{overflow-x:auto}</style></head><body>\n"
     page +=
       "<h1>poisonlab report</h1>\n<p>\(escape(files.joined(separator: ", "))): \(runs.count) runs, "
     page +=
       "grouped by \(escape(by.isEmpty ? "nothing" : by.joined(separator: ", "))).</p>\n"
     let when = round.map { "round \($0)" } ?? "final-round"
-    page += "<h2>\(when.capitalizedFirst) metrics (mean ± std over runs)</h2>\n<table><tr>"
+    // Wide tables scroll inside their own box instead of spilling off the page.
+    page +=
+      "<h2>\(when.capitalizedFirst) metrics (mean ± std over runs)</h2>\n<div class=\"wide\"><table><tr>"
     page += headers.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
     for row in rows {
       page +=
@@ -269,16 +271,16 @@ extension Report {
           i < by.count ? "<td class=\"k\">\(escape(v))</td>" : "<td>\(escape(v))</td>"
         }.joined() + "</tr>\n"
     }
-    page += "</table>\n"
+    page += "</table></div>\n"
     let worst = worstCase(metric)
     if !worst.isEmpty {
       page +=
-        "<h2>Worst case over attacks (\(escape(metric)))</h2>\n<table><tr><th>defense</th><th>\(escape(metric))</th><th>attack</th></tr>\n"
+        "<h2>Worst case over attacks (\(escape(metric)))</h2>\n<div class=\"wide\"><table><tr><th>defense</th><th>\(escape(metric))</th><th>attack</th></tr>\n"
       for w in worst {
         page +=
           "<tr><td class=\"k\">\(escape(w.defense))</td><td>\(String(format: "%.4f", w.value))</td><td class=\"k\">\(escape(w.attack))</td></tr>\n"
       }
-      page += "</table>\n"
+      page += "</table></div>\n"
     }
     for figure in figures {
       page += "<h2>\(escape(figure.heading))</h2>\n"
