@@ -13,10 +13,12 @@ bc="$here/scenarios/pipeline/breast-cancer-label-flip.json"
 declare -A fm_defenses=(
   [none]='null'
   [provenance]='{"name": "provenance", "validation_size": 1000}'
+  [provenance-source]='{"name": "provenance", "validation_size": 1000, "reject": "source"}'
+  [provenance-500]='{"name": "provenance"}'
   [roni]='{"name": "roni", "validation_size": 1000, "batch_size": 100}'
   [trusted-only]='{"name": "trusted-only"}'
 )
-for name in none provenance roni trusted-only; do
+for name in none provenance provenance-source provenance-500 roni trusted-only; do
   "$P" run "$fm" --set "defense=${fm_defenses[$name]}" --format jsonl --output "$out/fm-$name.jsonl" --quiet --force
 done
 declare -A bc_configs=(
@@ -36,12 +38,12 @@ out = sys.argv[1]
 def rows(path):
     return [json.loads(l) for l in open(path) if l.strip()]
 print("Fashion-MNIST BadNets pipeline, seed 0")
-for name in ["none", "provenance", "roni", "trusted-only"]:
+for name in ["none", "provenance", "provenance-source", "provenance-500", "roni", "trusted-only"]:
     r = rows(f"{out}/fm-{name}.jsonl")
     rounds = [x for x in r if x["type"] == "round"]
     s = r[-1]
     asr = " ".join(f"{x['attack_success']:.2f}" for x in rounds)
-    print(f"  {name:13s} accuracy {s['accuracy']:.4f}  attack success per cycle: {asr}")
+    print(f"  {name:17s} accuracy {s['accuracy']:.4f}  attack success per cycle: {asr}")
     print(f"  {'':13s} source precision {s['source_detection_precision']} recall {s['source_detection_recall']}"
           f"  sample precision {s['detection_precision']} recall {s['detection_recall']}")
 print("Breast-cancer label-flip pipeline, seeds 0-4 (mean ± std)")
