@@ -96,9 +96,10 @@ struct ValidationGate {
   ) -> [Int] {
     var failing: [Int] = []
     var alone = global
+    let d = updates.dimension
     for row in 0..<updates.count {
-      let update = updates.row(row)
-      for j in alone.indices { alone[j] = global[j] + rate * update[j] }
+      let base = row * d
+      for j in alone.indices { alone[j] = global[j] + rate * updates.values[base + j] }
       let (a, perClass) = measure(alone, evaluators: evaluators)
       if !passes(a, perClass) { failing.append(ids[row]) }
     }
