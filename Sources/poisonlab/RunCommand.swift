@@ -37,7 +37,10 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Write records to this file (atomically completed; - for standard output).")
   var output: String?
 
-  @Flag(help: "Replace an existing --output file (without it, run refuses to overwrite one).")
+  @Flag(
+    help:
+      "Replace an existing --output or --save-model file (without it, run refuses to overwrite one)."
+  )
   var force = false
 
   @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
@@ -87,8 +90,9 @@ struct RunCommand: ParsableCommand {
   var auditDir: String?
 
   func validate() throws {
-    if force && (output == nil || OutputPath.isStandardOutput(output ?? "")) {
-      throw ValidationError("--force replaces an existing --output FILE; give --output FILE")
+    if force && (output == nil || OutputPath.isStandardOutput(output ?? "")) && saveModel == nil {
+      throw ValidationError(
+        "--force replaces an existing --output FILE or --save-model FILE; give one of them")
     }
     if let n = checkpointEvery, n < 1 {
       throw ValidationError("--checkpoint-every must be at least 1, got \(n)")
@@ -130,6 +134,11 @@ struct RunCommand: ParsableCommand {
       Terminal.error(
         "poisonlab: \(output) exists; add --force to replace it (sweep --output appends and resumes instead)"
       )
+      throw ExitCode(Exit.invalid)
+    }
+    // A trained model is the most expensive thing a run makes: never replaced silently.
+    if let saveModel, !force, (try? SystemFile.kind(of: saveModel)) == .some(.regular) {
+      Terminal.error("poisonlab: --save-model \(saveModel) exists; add --force to replace it")
       throw ExitCode(Exit.invalid)
     }
     try checkOutput(plot)

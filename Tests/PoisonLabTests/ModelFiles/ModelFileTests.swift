@@ -220,7 +220,9 @@ struct ModelFileCLITests {
     }
   }
 
-  @Test("--init-model: a corrupt file exits 3 naming it; a model of another shape exits 2")
+  @Test(
+    "--init-model: a corrupt file exits 3 naming it; a model of another shape exits 2; --save-model needs --force to replace"
+  )
   func initModelErrors() throws {
     let dir = TemporaryDirectory()
     defer { dir.cleanup() }
@@ -230,6 +232,19 @@ struct ModelFileCLITests {
     #expect(corrupt.status == 3 && corrupt.stderr.contains(junk))
     let model = dir.path + "/m.safetensors"
     #expect(try CLI.run(["run", smoke, "--save-model", model, "--format", "jsonl"]).status == 0)
+    // A saved model is never replaced without --force (exit 2, the file untouched).
+    let saved = try Data(contentsOf: URL(fileURLWithPath: model))
+    let again = try CLI.run([
+      "run", smoke, "--save-model", model, "--format", "jsonl", "--set", "seed=9",
+    ])
+    #expect(again.status == 2 && again.stderr.contains("exists; add --force"), "\(again.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == saved)
+    let forced = try CLI.run([
+      "run", smoke, "--save-model", model, "--format", "jsonl", "--set", "seed=9", "--force",
+      "--no-expect",
+    ])
+    #expect(forced.status == 0)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) != saved)
     let other = try CLI.run([
       "run", smoke, "--init-model", model, "--set", "model.hidden=[25]", "--format", "jsonl",
     ])
