@@ -74,7 +74,9 @@ def example(family, plugin):
         guards = {'monitor': monitor}
         if plugin['name'] == 'validation_accuracy':
             guards['validation'] = {'size': 1000, 'max_drop': 0.02}
-        return {'federation': {'clients': 20}, 'attack': {'name': 'alie', 'clients': 4, 'start_round': 6},
+        # FLDetector's example is the attack it catches (README: ALIE is not caught).
+        attack = 'fang' if plugin['name'] == 'fldetector' else 'alie'
+        return {'federation': {'clients': 20}, 'attack': {'name': attack, 'clients': 4, 'start_round': 6},
                 'defense': {'name': 'fedavg'}, 'safeguards': guards}
     return {'federation': {'clients': 20, 'partition': block}}
 
