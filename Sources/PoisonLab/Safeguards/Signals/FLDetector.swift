@@ -23,7 +23,7 @@
 /// its last update. Detection is not stopped after the first alarm: it runs
 /// every round.
 ///
-/// What it catches (measured on W1, README "Safeguards"): attacks whose
+/// What it catches (measured on W1, README "Safeguards results"): attacks whose
 /// updates change inconsistently from round to round, such as Fang et al.'s
 /// trim attack of the paper's own experiments (`fang`: the four attackers
 /// named exactly on five seeds). Attacks built from the honest updates'
