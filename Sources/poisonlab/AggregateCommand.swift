@@ -64,6 +64,9 @@ struct AggregateCommand: ParsableCommand {
         "unknown format \"\(format)\"\(Suggest.phrase(for: format, in: ["table", "json"])) (allowed: table, json)"
       )
     }
+    if let round, round < 1 {
+      throw ValidationError("--round counts from 1 (a run's first round), got \(round)")
+    }
     if let output, !(output.hasSuffix(".npy") || output.hasSuffix(".csv")) {
       throw ValidationError("--output must end in .npy or .csv, got \(output)")
     }
@@ -82,6 +85,12 @@ struct AggregateCommand: ParsableCommand {
       }
       json = .object([JSONMember("name", .string(defense))])
     }
+    // The inputs (and the round's facts beside an exported matrix) may not be the output.
+    let facts = updates.hasSuffix(".npy") ? String(updates.dropLast(4)) + ".json" : nil
+    try checkDistinct([
+      ("the updates", updates), ("--weights", weights), ("--server-update", serverUpdate),
+      ("the round's .json", facts), ("--output", output),
+    ])
     try checkOutput(output)
     // Locked now: a second writer is refused before the updates are read.
     let outputFile = try output.map { try ReservedOutput($0) }

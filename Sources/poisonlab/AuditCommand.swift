@@ -63,7 +63,15 @@ struct AuditCommand: ParsableCommand {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
     }
+    // The model and the scenario are inputs: --plot may not name either.
+    try checkDistinct([("the model", model), ("the scenario", scenario), ("--plot", plot)])
     try checkOutput(plot)
+    if plot != nil, let audit = loaded.audit, !(audit is STRIP) {
+      Terminal.error(
+        "poisonlab: --plot draws strip's entropy histograms; \(type(of: audit).descriptor.name) has none"
+      )
+      throw ExitCode(Exit.invalid)
+    }
     let threads = try Threads.resolve(self.threads)
     if auditDir != nil, let problem = RunCommand.auditDirectoryProblem(loaded.audit) {
       Terminal.error("poisonlab: --audit-dir holds the audit's pictures; " + problem)
@@ -71,6 +79,8 @@ struct AuditCommand: ParsableCommand {
     }
     try RunCommand.checkFolder("--audit-dir", auditDir)
     try checkAuditFolder(auditDir, against: [("--plot", plot)])
+    let folderLock = try lockFolders([("--audit-dir", auditDir)])
+    defer { withExtendedLifetime(folderLock) {} }
     var experiment = Experiment(scenario: loaded, threads: threads)
     experiment.auditDirectory = auditDir
     let findings: AuditFindings

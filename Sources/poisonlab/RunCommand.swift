@@ -94,6 +94,18 @@ struct RunCommand: ParsableCommand {
       throw ValidationError(
         "--force replaces an existing --output FILE or --save-model FILE; give one of them")
     }
+    if let output, let plot,
+      OutputPath.isStandardOutput(output) && OutputPath.isStandardOutput(plot)
+    {
+      throw ValidationError(
+        "--output - and --plot - would both write to standard output; give one of them a file")
+    }
+    for (option, path) in [("--save-model", saveModel), ("--init-model", initModel)] {
+      if let path, path.isEmpty || OutputPath.isStandardOutput(path) {
+        throw ValidationError(
+          "\(option) takes a .safetensors file path, got \(path.isEmpty ? "an empty one" : "-")")
+      }
+    }
     if let n = checkpointEvery, n < 1 {
       throw ValidationError("--checkpoint-every must be at least 1, got \(n)")
     }
@@ -136,6 +148,16 @@ struct RunCommand: ParsableCommand {
       )
       throw ExitCode(Exit.invalid)
     }
+    // The rows an interrupted or failed run left are not deleted silently
+    // either (a partial file another run holds is reported as locked below).
+    if let output, !OutputPath.isStandardOutput(output), !force,
+      Self.holdsUnfinishedRows(output + ".partial")
+    {
+      Terminal.error(
+        "poisonlab: \(output).partial holds the rows of an unfinished run; move it away, or add --force to start over"
+      )
+      throw ExitCode(Exit.invalid)
+    }
     // A trained model is the most expensive thing a run makes: never replaced silently.
     if let saveModel, !force, (try? SystemFile.kind(of: saveModel)) == .some(.regular) {
       Terminal.error("poisonlab: --save-model \(saveModel) exists; add --force to replace it")
@@ -164,11 +186,43 @@ struct RunCommand: ParsableCommand {
     try Self.checkFolder("--audit-dir", auditDir)
     try checkAuditFolder(
       auditDir, against: [("--output", output), ("--plot", plot), ("--save-model", saveModel)])
+    let others: [(option: String, path: String?)] = [
+      ("the scenario", self.scenario), ("--output", output), ("--plot", plot),
+      ("--save-model", saveModel), ("--init-model", initModel),
+    ]
+    try checkRoundFolder(
+      ("--save-updates", saveUpdates),
+      suffixes: [".npy", ".json", ".aggregate.npy", ".server.npy"], against: others)
+    // Resuming reads a checkpoint from the folder it writes to: --init-model may name one.
+    try checkRoundFolder(
+      ("--checkpoint-dir", checkpointDir), suffixes: [".safetensors"],
+      against: others.filter { $0.option != "--init-model" })
+    // A second run writing into the same folders is refused now.
+    let folderLocks = try lockFolders([
+      ("--checkpoint-dir", checkpointDir), ("--save-updates", saveUpdates),
+      ("--audit-dir", auditDir),
+    ])
+    defer { withExtendedLifetime(folderLocks) {} }
+    // Locked now: a second run saving to the same file, or a folder that
+    // cannot take it, is refused before training, not after it.
+    let modelFile: ReservedFile?
+    do {
+      modelFile = try saveModel.map { try ReservedFile(path: $0) }
+    } catch {
+      Terminal.error("poisonlab: --save-model: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
     let toFile = output.map { !OutputPath.isStandardOutput($0) } ?? false
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =
       !toFile
       ? (format ?? (Terminal.stdoutIsTTY ? "table" : "jsonl")) : (quiet ? nil : "table")
+    // A run that writes files finishes them when the table's reader goes
+    // away (`| head`): it drops the table and keeps its exit code.
+    let writesFiles =
+      toFile || saveModel != nil || checkpointDir != nil || saveUpdates != nil
+      || auditDir != nil || plot.map { !OutputPath.isStandardOutput($0) } == true
+    if writesFiles { Terminal.outlivesReader = true }
     var sinks: [RecordSink] = []
     do {
       if toFile, let output, let fmt = Formats.named(fileFormat) {
@@ -180,13 +234,16 @@ struct RunCommand: ParsableCommand {
       }
     } catch {
       for sink in sinks { sink.abandon() }
+      plotFile?.cancel()
+      modelFile?.cancel()
       Terminal.fail(error)
     }
     StandardStream.onInterrupt(
       "\npoisonlab: interrupted"
         + (sinks.compactMap(\.partialPath).first.map { "; rows completed so far are in \($0)" }
           ?? "") + "\n",
-      removing: plot.map { OutputPath.isStandardOutput($0) ? [] : [$0 + ".partial"] } ?? [])
+      removing: (plot.map { OutputPath.isStandardOutput($0) ? [] : [$0 + ".partial"] } ?? [])
+        + (saveModel.map { [$0 + ".partial"] } ?? []))
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
     var experiment = Experiment(
       scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())
@@ -195,6 +252,7 @@ struct RunCommand: ParsableCommand {
     experiment.modelFiles = ModelFileOptions(
       save: saveModel, initial: initModel, checkpointEvery: checkpointEvery,
       checkpointDirectory: checkpointDir)
+    experiment.modelFiles.reservedSave = modelFile
     let summary: MetricRecord
     var rounds: [MetricRecord] = []
     func deliver(_ record: MetricRecord) throws(SinkError) {
@@ -204,10 +262,8 @@ struct RunCommand: ParsableCommand {
         do {
           try sink.write(record)
         } catch {
-          // The table's reader went away; the file still gets every row.
-          guard error.readerClosed, sinks.contains(where: { !$0.isStandardOutput }) else {
-            throw error
-          }
+          // The table's reader went away; the files still get everything.
+          guard error.readerClosed, writesFiles else { throw error }
           sinks.removeAll { $0.isStandardOutput }
         }
       }
@@ -218,12 +274,20 @@ struct RunCommand: ParsableCommand {
     } catch let failure as RunFailure {
       progress.clear()
       for sink in sinks { sink.abandon() }
-      if let plotFile { writePlot(rounds, scenario: scenario, to: plotFile) }
+      modelFile?.cancel()
+      if let plotFile {
+        // The curves of the rounds run so far; none when no round finished.
+        if rounds.isEmpty {
+          plotFile.cancel()
+        } else {
+          writePlot(rounds, scenario: scenario, to: plotFile)
+        }
+      }
       if case .output(let error) = failure {
-        Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
+        Terminal.fail(error, partial: sinks.compactMap(\.keptPartialPath).first)
       }
       Terminal.error("poisonlab: \(failure)")
-      if let partial = sinks.compactMap(\.partialPath).first {
+      if let partial = sinks.compactMap(\.keptPartialPath).first {
         Terminal.error("poisonlab: rows completed so far are in \(partial)")
       }
       throw ExitCode(failure.exitCode)
@@ -231,7 +295,8 @@ struct RunCommand: ParsableCommand {
       progress.clear()
       for sink in sinks { sink.abandon() }
       plotFile?.cancel()
-      Terminal.fail(error, partial: sinks.compactMap(\.partialPath).first)
+      modelFile?.cancel()
+      Terminal.fail(error, partial: sinks.compactMap(\.keptPartialPath).first)
     }
     if let plotFile, !writePlot(rounds, scenario: scenario, to: plotFile) {
       throw ExitCode(Exit.runtime)
@@ -256,6 +321,19 @@ struct RunCommand: ParsableCommand {
     let method = type(of: audit)
     return method.drawsPictures
       ? nil : "\(method.descriptor.name) draws none (it reports figures only)"
+  }
+
+  /// Whether `partial` is a non-empty regular file that no other process
+  /// holds: the rows of a run that did not finish.
+  static func holdsUnfinishedRows(_ partial: String) -> Bool {
+    guard (try? SystemFile.kind(of: partial)) == .some(.regular),
+      let size = try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int,
+      size > 0
+    else { return false }
+    // Locked: a run is writing it, which the output's own lock reports.
+    guard let unheld = try? SystemFile.lockExisting(partial) else { return false }
+    unheld.close()
+    return true
   }
 
   /// Refuses a folder option that names no folder (exit 3).

@@ -189,3 +189,59 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
     seen[key + ".partial"] = option
   }
 }
+
+/// Locks the folders a command writes files into, each once, for as long as
+/// the returned handles live: a second run writing there is refused at once
+/// (exit 3).
+/// - Parameter folders: (option, path) pairs; nil paths are ignored.
+/// - Returns: the locks, to keep until the command ends.
+/// - Throws: `ExitCode(3)` after saying why on standard error.
+func lockFolders(_ folders: [(option: String, path: String?)]) throws -> [SystemFile] {
+  var locks: [SystemFile] = []
+  var seen = Set<String>()
+  for (option, path) in folders {
+    guard let path else { continue }
+    let key = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    guard seen.insert(key).inserted else { continue }
+    do {
+      locks.append(try SystemFile.lockFolder(path, shown: "\(option) \(path)"))
+    } catch {
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
+  }
+  return locks
+}
+
+/// Refuses (exit 2) an input or output that names a file a run writes each
+/// round into `folder` (`round-NNNN` plus one of `suffixes`: checkpoints,
+/// update exports).
+/// - Parameters:
+///   - folder: the folder option and its value, if given.
+///   - suffixes: the endings of the files written there (`.safetensors`).
+///   - others: the other options and their paths.
+/// - Throws: `ExitCode(2)` after naming both options.
+func checkRoundFolder(
+  _ folder: (option: String, path: String?), suffixes: [String],
+  against others: [(option: String, path: String?)]
+) throws {
+  guard let dir = folder.path else { return }
+  func resolved(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+  }
+  let target = resolved(dir)
+  for (option, path) in others {
+    guard let path, !OutputPath.isStandardOutput(path) else { continue }
+    let name = path.split(separator: "/").last.map(String.init) ?? path
+    let stem = name.dropFirst("round-".count).prefix { $0.isNumber }
+    let written =
+      name.hasPrefix("round-") && !stem.isEmpty
+      && suffixes.contains(String(name.dropFirst("round-".count + stem.count)))
+    if written && resolved(OutputPath.folder(of: path)) == target {
+      Terminal.error(
+        "poisonlab: \(option) \(path) is inside \(folder.option) \(dir), where the run writes its round-NNNN files; give it another name or folder"
+      )
+      throw ExitCode(Exit.invalid)
+    }
+  }
+}

@@ -129,8 +129,19 @@ enum ColumnSort {
   static func median(_ set: UpdateSet, threads: Int) -> [Float] {
     let n = set.count
     return reduce(set, threads: threads, keep: n % 2 == 1 ? [n / 2] : [n / 2 - 1, n / 2]) { v, n in
-      n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+      n % 2 == 1 ? v[n / 2] : midpoint(v[n / 2 - 1], v[n / 2])
     }
+  }
+
+  /// ``Selection/midpoint(_:_:)`` lane by lane: `(a + b) / 2`, finite for finite lanes.
+  @inline(__always)
+  static func midpoint(_ a: Lanes, _ b: Lanes) -> Lanes {
+    let m = (a + b) / 2
+    let top = Lanes(repeating: .greatestFiniteMagnitude)
+    let overflowed = (m .> top) .| (m .< -top)
+    guard any(overflowed) else { return m }
+    let finite = (a .<= top) .& (a .>= -top) .& (b .<= top) .& (b .>= -top)
+    return m.replacing(with: a / 2 + b / 2, where: overflowed .& finite)
   }
 
   /// Coordinate-wise means of the values left after dropping `trim` at each end.

@@ -49,7 +49,19 @@ enum Selection {
     guard n % 2 == 0 else { return upper }
     var lower = a[0]
     for i in 1..<(n / 2) where a[i] > lower { lower = a[i] }
-    return (lower + upper) / 2
+    return midpoint(lower, upper)
+  }
+
+  /// `(a + b) / 2` as NumPy computes it, except that two finite values whose
+  /// sum overflows (beyond 1.7e38) give their finite midpoint, not infinity.
+  /// - Parameters:
+  ///   - a: a value.
+  ///   - b: another.
+  /// - Returns: the mean of the two.
+  @inline(__always)
+  static func midpoint(_ a: Float, _ b: Float) -> Float {
+    let m = (a + b) / 2
+    return m.isFinite || !a.isFinite || !b.isFinite ? m : a / 2 + b / 2
   }
 
   /// The mean after dropping the `trim` smallest and `trim` largest values.

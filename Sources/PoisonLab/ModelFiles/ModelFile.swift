@@ -147,8 +147,13 @@ public enum ModelFile {
     _ parameters: [Float], network: Network, input: Shape, metadata: Metadata, to path: String
   ) throws(SinkError) {
     let file = try AtomicFile(path: path)
-    try file.write(encode(parameters, network: network, input: input, metadata: metadata))
-    try file.commit()
+    do {
+      try file.write(encode(parameters, network: network, input: input, metadata: metadata))
+      try file.commit()
+    } catch {
+      file.discard()
+      throw error
+    }
   }
 
   /// A model file that does not fit the network, or cannot be read.
@@ -231,16 +236,47 @@ public enum ModelFile {
       round = r
     }
     var normalizer: Normalizer?
-    if let text = decoded.metadata["normalization"], let json = try? JSONParser.parse(text),
-      case .array(let offset)? = json["offset"], case .array(let factor)? = json["factor"]
-    {
-      let o = offset.compactMap { if case .number(let x) = $0 { Float(x) } else { nil } }
-      let f = factor.compactMap { if case .number(let x) = $0 { Float(x) } else { nil } }
-      if !o.isEmpty, o.count == f.count { normalizer = Normalizer(offset: o, factor: f) }
+    if let text = decoded.metadata["normalization"] {
+      normalizer = try normalization(text, features: input.count, file: path)
     }
     return (
       parameters, round, decoded.metadata["scenario_sha256"],
       decoded.metadata["seed"].flatMap { UInt64($0) }, normalizer
     )
+  }
+  /// The input normalisation a model file records: offsets and factors, one
+  /// value for every feature or a single one for all, finite, factors not 0.
+  /// - Parameters:
+  ///   - text: the `normalization` metadata.
+  ///   - features: the input size of the scenario's model.
+  ///   - file: the model file (for the error).
+  /// - Returns: the normaliser.
+  /// - Throws: `LoadError.data` naming the file when the entry is unusable.
+  static func normalization(_ text: String, features: Int, file: String) throws(LoadError)
+    -> Normalizer
+  {
+    func corrupt(_ reason: String) -> LoadError {
+      .data(.corrupt(file: file, reason: "its normalization metadata \(reason)"))
+    }
+    guard let json = try? JSONParser.parse(text), case .array(let offset)? = json["offset"],
+      case .array(let factor)? = json["factor"]
+    else { throw corrupt("is not {\"offset\": [...], \"factor\": [...]}") }
+    func floats(_ values: [JSONValue]) -> [Float]? {
+      let numbers = values.compactMap { value -> Float? in
+        if case .number(let x) = value, Float(x).isFinite { return Float(x) }
+        return nil
+      }
+      return numbers.count == values.count ? numbers : nil
+    }
+    guard let o = floats(offset), let f = floats(factor) else {
+      throw corrupt("holds a value that is not a finite 32-bit number")
+    }
+    guard o.count == f.count, o.count == 1 || o.count == features else {
+      throw corrupt(
+        "has \(o.count) offsets and \(f.count) factors; the scenario's model reads \(features) features (1 or \(features) of each)"
+      )
+    }
+    guard !f.contains(0) else { throw corrupt("holds a factor of 0") }
+    return Normalizer(offset: o, factor: f)
   }
 }

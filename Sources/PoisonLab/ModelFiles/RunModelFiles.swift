@@ -9,6 +9,9 @@ public struct ModelFileOptions: Sendable, Equatable {
   public var checkpointEvery: Int?
   /// ...into this folder.
   public var checkpointDirectory: String?
+  /// `save`, locked since the command started (the CLI's `--save-model`);
+  /// without it the final model is locked only while it is written.
+  public var reservedSave: ReservedFile?
 
   /// No model files.
   public init(
@@ -138,10 +141,15 @@ extension Experiment {
     round: Int, parameters: [Float], network: Network, input: Shape, normalizer: Normalizer
   ) throws(RunFailure) {
     guard let path = modelFiles.save else { return }
+    let metadata = modelMetadata(round: round, normalizer: normalizer)
     do {
-      try ModelFile.save(
-        parameters, network: network, input: input,
-        metadata: modelMetadata(round: round, normalizer: normalizer), to: path)
+      if let reserved = modelFiles.reservedSave, reserved.path == path {
+        try reserved.finish(
+          ModelFile.encode(parameters, network: network, input: input, metadata: metadata))
+      } else {
+        try ModelFile.save(
+          parameters, network: network, input: input, metadata: metadata, to: path)
+      }
     } catch {
       throw .output(error)
     }

@@ -84,7 +84,11 @@ public enum UpdateExport {
     else { return nil }
     let folder = OutputPath.folder(of: matrix)
     var server: String?
-    if case .string(let name)? = json["server_update"] { server = folder + "/" + name }
+    // The export names a file beside the matrix; a path elsewhere is not its own.
+    if case .string(let name)? = json["server_update"] {
+      guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
+      server = folder + "/" + name
+    }
     var quarantined = 0
     if case .number(let q)? = json["quarantined"] { quarantined = Int(exactly: q) ?? 0 }
     return Round(

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A file written through `FILE.partial` and renamed over `FILE` when
 /// complete, so that a reader never sees a half-written `FILE`.
 ///
@@ -146,4 +148,58 @@ public enum OutputPath {
     let folder = String(path[..<slash])
     return folder.isEmpty ? "/" : folder
   }
+}
+
+/// An output locked when a command starts and written when its work ends
+/// (`run --save-model`): a second writer, or a folder that cannot take the
+/// file, is refused before any work instead of after it.
+///
+/// Written at most once; the lock lives in the process, so the reference is
+/// shared by the value types that carry it (its methods are serialised).
+public final class ReservedFile: @unchecked Sendable, Equatable {
+  /// The final path.
+  public let path: String
+  private let lock = NSLock()
+  private var file: AtomicFile?
+
+  /// Locks `path` and creates its partial file.
+  /// - Parameter path: the final file.
+  /// - Throws: `SinkError` when the path is not replaceable, locked, or unwritable.
+  public init(path: String) throws(SinkError) {
+    self.path = path
+    file = try AtomicFile(path: path)
+  }
+
+  /// A reservation dropped unwritten leaves nothing behind.
+  deinit { file?.discard() }
+
+  /// Writes the contents and renames the file into place; on failure the
+  /// partial file is removed.
+  /// - Parameter bytes: the whole contents.
+  /// - Throws: `SinkError` naming the file and the reason, or when it was already written.
+  public func finish(_ bytes: [UInt8]) throws(SinkError) {
+    lock.lock()
+    defer { lock.unlock() }
+    guard let file else {
+      throw SinkError(path: path, reason: "was already written or given up by this run")
+    }
+    self.file = nil
+    do {
+      try file.write(bytes)
+      try file.commit()
+    } catch {
+      file.discard()
+      throw error
+    }
+  }
+
+  /// Releases the lock and removes the unwritten partial file.
+  public func cancel() {
+    lock.lock()
+    defer { lock.unlock() }
+    file?.discard()
+    file = nil
+  }
+
+  public static func == (a: ReservedFile, b: ReservedFile) -> Bool { a === b }
 }

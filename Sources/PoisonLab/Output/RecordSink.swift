@@ -65,11 +65,17 @@ public final class RecordSink {
     try file?.commit()
   }
 
-  /// Leaves `FILE.partial` with the rows written so far and releases its lock.
-  public func abandon() { file?.abandon() }
+  /// Leaves `FILE.partial` with the rows written so far and releases its
+  /// lock; a partial file without a row is removed.
+  public func abandon() {
+    if count == 0 { file?.discard() } else { file?.abandon() }
+  }
 
   /// The path of the unfinished file, when writing to a file.
   public var partialPath: String? { file?.partialPath }
+
+  /// The partial file an abandoned sink leaves: nil when no row was written.
+  public var keptPartialPath: String? { count > 0 ? file?.partialPath : nil }
 
   /// Whether this sink writes to standard output.
   public var isStandardOutput: Bool { file == nil }

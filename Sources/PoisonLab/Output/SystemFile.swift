@@ -83,6 +83,24 @@ public final class SystemFile {
     return file
   }
 
+  /// Locks a folder that a run writes files into (checkpoints, update
+  /// exports, audit pictures), so that a second run writing there is refused
+  /// at once; a symbolic link to a folder is followed.
+  /// - Parameters:
+  ///   - path: the folder.
+  ///   - shown: the option and folder the user named, for messages.
+  /// - Throws: `SinkError` when it is not a folder or another process holds the lock.
+  /// - Returns: the locked folder (locked until closed).
+  public static func lockFolder(_ path: String, shown: String) throws(SinkError) -> SystemFile {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw SinkError(path: shown, reason: "cannot open: \(Self.reason(errno))")
+    }
+    let file = SystemFile(path: path, descriptor: fd)
+    try file.lock(shown: shown)
+    return file
+  }
+
   private func lock(shown: String) throws(SinkError) {
     guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
       let code = errno

@@ -165,7 +165,7 @@ struct CLITests {
     #expect(try CLI.run(["validate", smoke, "no/such.json"]).status == 2)
   }
 
-  @Test("exit 3: missing data names the file; divergence keeps the rows in .partial")
+  @Test("exit 3: missing data names the file; a divergence before any row leaves no .partial")
   func runtime() throws {
     let missing = try CLI.run([
       "run", "scenarios/quickstart.json", "--set", "dataset.path=/nonexistent/fm",
@@ -181,8 +181,9 @@ struct CLITests {
     #expect(diverged.status == 3)
     #expect(diverged.stderr.contains("training diverged in round 1"))
     #expect(!FileManager.default.fileExists(atPath: file))
-    #expect(
-      try String(contentsOfFile: file + ".partial", encoding: .utf8).hasPrefix("type,scenario"))
+    // It diverged before its first row: no partial file, and no claim of rows.
+    #expect(!FileManager.default.fileExists(atPath: file + ".partial"))
+    #expect(!diverged.stderr.contains("rows completed"))
   }
 
   @Test("validate prints the resolved scenario; list shows every plug-in")

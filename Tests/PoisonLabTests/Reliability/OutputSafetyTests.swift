@@ -200,6 +200,18 @@ struct WriteFailureTests {
     #expect(
       verdict.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(verdict.stderr)")
     #expect(FileManager.default.fileExists(atPath: dir.path + "/j.xml"))
+    // A run that writes files finishes them when the table's reader leaves,
+    // and keeps its exit code: the model and every checkpoint are written.
+    _ = try CLI.shell("mkdir ck", in: dir.path)
+    let files = try CLI.shell(
+      #"mkfifo p; ("$POISONLAB" run "# + smoke
+        + #" --format jsonl --save-model m.safetensors --checkpoint-every 1 --checkpoint-dir ck"#
+        + #" > p 2> err; echo $? > rc) & head -c 1 p > /dev/null; wait; cat rc; ls ck | wc -l"#,
+      in: dir.path)
+    let lines = files.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.first == "0", "\(files.stdout) \(files.stderr)")
+    #expect(lines.last == "4", "\(files.stdout)")
+    #expect(FileManager.default.fileExists(atPath: dir.path + "/m.safetensors"))
   }
 }
 

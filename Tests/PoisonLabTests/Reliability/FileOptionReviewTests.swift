@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+@testable import PoisonLab
+
+/// Each case the second adversarial review of the file options found
+/// (2026-12-02, session 18) stays fixed.
+@Suite("Reliability: model, checkpoint and export files", .serialized)
+struct FileOptionReviewTests {
+  let smoke = CLI.root.path + "/scenarios/regression/smoke-federated.json"
+
+  @Test("a model file's normalization must fit the model: wrong length, 0, inf are named (no trap)")
+  func normalizationChecked() throws {
+    let good = try ModelFile.normalization(
+      #"{"offset": [0.5], "factor": [2]}"#, features: 16, file: "m")
+    #expect(good.offset == [0.5] && good.factor == [2])
+    let cases = [
+      #"{"offset": [0, 0], "factor": [1, 1]}"#: "2 offsets and 2 factors",
+      #"{"offset": [0], "factor": [0]}"#: "a factor of 0",
+      #"{"offset": [0], "factor": [1e39]}"#: "not a finite 32-bit number",
+      #"{"offset": [0], "factor": ["a"]}"#: "not a finite 32-bit number",
+      #"[1, 2]"#: "is not",
+    ]
+    for (text, phrase) in cases {
+      #expect(throws: ModelFile.LoadError.self) {
+        try ModelFile.normalization(text, features: 16, file: "m.safetensors")
+      }
+      do {
+        _ = try ModelFile.normalization(text, features: 16, file: "m.safetensors")
+      } catch {
+        #expect("\(error)".contains(phrase) && "\(error)".contains("m.safetensors"), "\(error)")
+      }
+    }
+  }
+
+  @Test("audit --plot and aggregate --output may not name one of their inputs (exit 2, untouched)")
+  func inputsNotOverwritten() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let model = dir.path + "/m.safetensors"
+    let backdoor = CLI.root.path + "/scenarios/regression/backdoor-synthetic-cnn.json"
+    #expect(
+      try CLI.run(["run", backdoor, "--no-expect", "--format", "jsonl", "--save-model", model])
+        .status == 0)
+    let saved = try Data(contentsOf: URL(fileURLWithPath: model))
+    let audit = try CLI.run([
+      "audit", model, "--scenario", backdoor, "--method", "strip", "--plot", model,
+    ])
+    #expect(audit.status == 2 && audit.stderr.contains("name the same file"), "\(audit.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == saved)
+    // --plot with a method that draws none is refused before the audit runs.
+    let wrong = try CLI.run([
+      "audit", model, "--scenario", backdoor, "--method", "fine-pruning", "--plot",
+      dir.path + "/x.svg",
+    ])
+    #expect(wrong.status == 2 && wrong.stderr.contains("has none"), "\(wrong.stderr)")
+    let matrix = dir.write("u.csv", text: "1,2\n3,4\n5,6\n")
+    let aggregate = try CLI.run(["aggregate", matrix, "--defense", "median", "--output", matrix])
+    #expect(aggregate.status == 2, "\(aggregate.stderr)")
+    #expect(try String(contentsOfFile: matrix, encoding: .utf8) == "1,2\n3,4\n5,6\n")
+    #expect(try CLI.run(["aggregate", matrix, "--defense", "median", "--round", "0"]).status == 2)
+  }
+
+  @Test("--save-model and the round folders are locked from the start: a second writer exits 3")
+  func lockedFromStart() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let model = dir.path + "/m.safetensors"
+    let held = try ReservedFile(path: model)
+    let second = try CLI.run(["run", smoke, "--format", "jsonl", "--save-model", model])
+    #expect(second.status == 3 && second.stderr.contains("another poisonlab process"))
+    held.cancel()
+    #expect(!FileManager.default.fileExists(atPath: model + ".partial"))
+    _ = try CLI.shell("mkdir ck", in: dir.path)
+    let folder = try SystemFile.lockFolder(dir.path + "/ck", shown: "ck")
+    let locked = try CLI.run([
+      "run", smoke, "--format", "jsonl", "--checkpoint-every", "1", "--checkpoint-dir",
+      dir.path + "/ck",
+    ])
+    #expect(locked.status == 3 && locked.stderr.contains("another poisonlab process"))
+    folder.close()
+    // A file the run writes each round may not be another option's.
+    let clash = try CLI.run([
+      "run", smoke, "--format", "jsonl", "--checkpoint-every", "1", "--checkpoint-dir",
+      dir.path + "/ck", "--save-model", dir.path + "/ck/round-0002.safetensors",
+    ])
+    #expect(clash.status == 2 && clash.stderr.contains("round-NNNN"), "\(clash.stderr)")
+    let export = try CLI.run([
+      "run", smoke, "--format", "jsonl", "--save-updates", dir.path + "/ck", "--plot",
+      dir.path + "/ck/round-0001.json",
+    ])
+    #expect(export.status == 2, "\(export.stderr)")
+  }
+
+  @Test("an unfinished run's rows are kept: refused without --force; no row, no partial file")
+  func partialRowsKept() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let out = dir.path + "/o.jsonl"
+    let rows = dir.write("o.jsonl.partial", text: #"{"type": "round"}"# + "\n")
+    let refused = try CLI.run(["run", smoke, "--output", out, "--quiet"])
+    #expect(refused.status == 2 && refused.stderr.contains("unfinished run"), "\(refused.stderr)")
+    #expect(try String(contentsOfFile: rows, encoding: .utf8).hasPrefix(#"{"type""#))
+    #expect(try CLI.run(["run", smoke, "--output", out, "--quiet", "--force"]).status == 0)
+    // A run that fails before its first row leaves no partial file and claims no rows.
+    let junk = dir.write("junk.safetensors", [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    let failed = try CLI.run([
+      "run", smoke, "--init-model", junk, "--output", dir.path + "/p.jsonl",
+    ])
+    #expect(failed.status == 3)
+    #expect(!failed.stderr.contains("rows completed"), "\(failed.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.path + "/p.jsonl.partial"))
+  }
+
+  @Test("usage: two outputs on standard output, - or an empty path as a model file (exit 2)")
+  func usage() throws {
+    #expect(try CLI.run(["run", smoke, "--output", "-", "--plot", "-"]).status == 2)
+    #expect(try CLI.run(["run", smoke, "--save-model", "-"]).status == 2)
+    #expect(try CLI.run(["run", smoke, "--save-model", ""]).status == 2)
+  }
+
+  @Test("the median of finite values near Float.greatestFiniteMagnitude stays finite")
+  func medianOverflow() throws {
+    let big: Float = 3.4e38
+    let set = UpdateSet(values: [Float](repeating: big, count: 4 * 20), count: 4, dimension: 20)
+    #expect(ColumnSort.median(set, threads: 1).allSatisfy { $0 == big })
+    var values: [Float] = [big, big, -1, big]
+    let median = values.withUnsafeMutableBufferPointer { Selection.median($0) }
+    #expect(median == big)
+    #expect(Selection.midpoint(1, 2) == 1.5)
+    #expect(Selection.midpoint(.infinity, 1) == .infinity)
+  }
+
+  @Test("an exported round's server_update names a file beside it, nothing elsewhere")
+  func serverUpdatePath() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    for name in ["/etc/passwd", "../x.npy", ""] {
+      let facts =
+        #"{"format": "poisonlab-round", "round": 1, "seed": 0, "clients": [0], "reported_samples": [1], "server_update": ""#
+        + name + #""}"#
+      _ = dir.write("round-0001.json", text: facts)
+      #expect(UpdateExport.sidecar(of: dir.path + "/round-0001.npy") == nil, "\(name)")
+    }
+  }
+}
