@@ -39,7 +39,7 @@ struct RunCommand: ParsableCommand {
 
   @Flag(
     help:
-      "Replace an existing --output or --save-model file (without it, run refuses to overwrite one)."
+      "Replace an existing --output or --save-model file, or an earlier run's round files in --checkpoint-dir or --save-updates (without it, run refuses)."
   )
   var force = false
 
@@ -90,9 +90,12 @@ struct RunCommand: ParsableCommand {
   var auditDir: String?
 
   func validate() throws {
-    if force && (output == nil || OutputPath.isStandardOutput(output ?? "")) && saveModel == nil {
+    if force && (output == nil || OutputPath.isStandardOutput(output ?? "")) && saveModel == nil
+      && checkpointDir == nil && saveUpdates == nil
+    {
       throw ValidationError(
-        "--force replaces an existing --output FILE or --save-model FILE; give one of them")
+        "--force replaces the existing files of --output FILE, --save-model FILE, --checkpoint-dir or --save-updates; give one of them"
+      )
     }
     if let output, let plot,
       OutputPath.isStandardOutput(output) && OutputPath.isStandardOutput(plot)
@@ -203,6 +206,7 @@ struct RunCommand: ParsableCommand {
       ("--audit-dir", auditDir),
     ])
     defer { withExtendedLifetime(folderLocks) {} }
+    try checkRoundFiles(scenario, threads: threads)
     // Locked now: a second run saving to the same file, or a folder that
     // cannot take it, is refused before training, not after it.
     let modelFile: ReservedFile?
@@ -321,6 +325,36 @@ struct RunCommand: ParsableCommand {
     let method = type(of: audit)
     return method.drawsPictures
       ? nil : "\(method.descriptor.name) draws none (it reports figures only)"
+  }
+
+  /// Refuses, before any work, the round files this run would write when one
+  /// is not a regular file (exit 3), or exists without `--force` (exit 2:
+  /// the files of an earlier run are not replaced silently).
+  func checkRoundFiles(_ scenario: Scenario, threads: Int) throws {
+    var planner = Experiment(scenario: scenario, threads: threads)
+    planner.updateExport = saveUpdates
+    planner.modelFiles = ModelFileOptions(
+      initial: initModel, checkpointEvery: checkpointEvery, checkpointDirectory: checkpointDir)
+    var existing: [(option: String, path: String)] = []
+    for file in planner.plannedRoundFiles() {
+      guard let kind = try? SystemFile.kind(of: file.path) else { continue }
+      guard kind == .regular else {
+        do {
+          try OutputPath.check(file.path)
+        } catch {
+          Terminal.error("poisonlab: \(file.option): \(error)")
+          throw ExitCode(Exit.runtime)
+        }
+        continue
+      }
+      existing.append(file)
+    }
+    guard let first = existing.first, !force else { return }
+    let more = existing.count > 1 ? " and \(existing.count - 1) more round file(s)" : ""
+    Terminal.error(
+      "poisonlab: \(first.option): \(first.path)\(more) of an earlier run would be replaced; add --force to replace them, or give an empty folder"
+    )
+    throw ExitCode(Exit.invalid)
   }
 
   /// Whether `partial` is a non-empty regular file that no other process

@@ -155,3 +155,44 @@ extension Experiment {
     }
   }
 }
+
+extension Experiment {
+  /// The files this run writes into its round folders, `--checkpoint-dir`
+  /// (`round-NNNN.safetensors`) and `--save-updates` (`round-NNNN.npy`,
+  /// `.json`, `.aggregate.npy`, `.server.npy`), for the rounds it will run: from
+  /// round 1 (a pipeline: cycle 0), or after the round of an `--init-model`
+  /// saved by this scenario and seed (read from its header; an unreadable
+  /// file counts from the start and fails later with its own error).
+  /// - Returns: (the folder option, the file) pairs, in round order.
+  public func plannedRoundFiles() -> [(option: String, path: String)] {
+    let last = scenario.pipeline?.cycles ?? scenario.training.rounds
+    var first = scenario.pipeline == nil ? 1 : 0
+    if scenario.pipeline == nil, let path = modelFiles.initial,
+      let bytes = try? FileBytes.read(path, limit: 1 << 31),
+      let header = try? Safetensors.decode(bytes, file: path).metadata,
+      header["scenario_sha256"] == fingerprint,
+      header["seed"].flatMap({ UInt64($0) }) == scenario.seed,
+      let round = header["round"].flatMap({ Int($0) }), round >= 0
+    {
+      first = round + 1
+    }
+    guard first <= last else { return [] }
+    var files: [(option: String, path: String)] = []
+    if let every = modelFiles.checkpointEvery, every > 0,
+      let directory = modelFiles.checkpointDirectory
+    {
+      for round in first...last where round % every == 0 {
+        files.append(("--checkpoint-dir", ModelFileOptions.checkpoint(directory, round: round)))
+      }
+    }
+    if let directory = updateExport, scenario.federation != nil {
+      for round in first...last {
+        let stem = roundStem(directory, round: round)
+        for ending in [".npy", ".json", ".aggregate.npy", ".server.npy"] {
+          files.append(("--save-updates", stem + ending))
+        }
+      }
+    }
+    return files
+  }
+}

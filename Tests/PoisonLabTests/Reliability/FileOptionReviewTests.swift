@@ -112,6 +112,39 @@ struct FileOptionReviewTests {
     #expect(!FileManager.default.fileExists(atPath: dir.path + "/p.jsonl.partial"))
   }
 
+  @Test(
+    "an earlier run's round files are replaced only with --force; a folder in their place exits 3")
+  func roundFilesKept() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    _ = try CLI.shell("mkdir ck up", in: dir.path)
+    let ck = dir.path + "/ck"
+    let up = dir.path + "/up"
+    let files = ["--checkpoint-every", "2", "--checkpoint-dir", ck, "--save-updates", up]
+    #expect(try CLI.run(["run", smoke, "--format", "jsonl"] + files).status == 0)
+    let checkpoint = try Data(contentsOf: URL(fileURLWithPath: ck + "/round-0002.safetensors"))
+    let again = try CLI.run(["run", smoke, "--format", "jsonl", "--set", "seed=5"] + files)
+    #expect(again.status == 2 && again.stderr.contains("add --force"), "\(again.stderr)")
+    #expect(
+      try Data(contentsOf: URL(fileURLWithPath: ck + "/round-0002.safetensors")) == checkpoint)
+    // Resuming from a checkpoint writes only the later rounds: no refusal.
+    _ = try CLI.shell("rm ck/round-0004.safetensors", in: dir.path)
+    let resume = try CLI.run([
+      "run", smoke, "--format", "jsonl", "--checkpoint-every", "2", "--checkpoint-dir", ck,
+      "--init-model", ck + "/round-0002.safetensors",
+    ])
+    #expect(resume.status == 0, "\(resume.stderr)")
+    _ = try CLI.shell("rm ck/round-0004.safetensors; mkdir ck/round-0004.safetensors", in: dir.path)
+    let folder = try CLI.run([
+      "run", smoke, "--format", "jsonl", "--checkpoint-every", "2", "--checkpoint-dir", ck,
+      "--force",
+    ])
+    #expect(folder.status == 3 && folder.stderr.contains("round-0004"), "\(folder.stderr)")
+    let forced = try CLI.run(
+      ["run", smoke, "--format", "jsonl", "--save-updates", up, "--set", "seed=5", "--force"])
+    #expect(forced.status == 0, "\(forced.stderr)")
+  }
+
   @Test("usage: two outputs on standard output, - or an empty path as a model file (exit 2)")
   func usage() throws {
     #expect(try CLI.run(["run", smoke, "--output", "-", "--plot", "-"]).status == 2)
