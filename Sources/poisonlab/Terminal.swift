@@ -148,6 +148,19 @@ func checkOutput(_ path: String?) throws {
 func checkAuditFolder(_ folder: String?, against outputs: [(option: String, path: String?)]) throws
 {
   guard let folder else { return }
+  // A picture name taken by a folder, FIFO or link would fail after the
+  // training and the audit: refused now, as any output path is.
+  let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+  for name in entries.sorted() where AuditFindings.isPictureName(name) {
+    let path = folder + "/" + name
+    guard (try? SystemFile.kind(of: path)) != .some(.regular) else { continue }
+    do {
+      try OutputPath.check(name.hasSuffix(".partial") ? String(path.dropLast(8)) : path)
+    } catch {
+      Terminal.error("poisonlab: --audit-dir: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
+  }
   func resolved(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
   }

@@ -145,6 +145,20 @@ struct FileOptionReviewTests {
     #expect(forced.status == 0, "\(forced.stderr)")
   }
 
+  @Test("--audit-dir: a link or folder in a picture's place is refused before training (exit 3)")
+  func auditFolderChecked() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    _ = try CLI.shell("mkdir ad && ln -s /etc/hostname ad/strip-entropy.svg", in: dir.path)
+    let backdoor = CLI.root.path + "/scenarios/regression/backdoor-synthetic-cnn.json"
+    let r = try CLI.run([
+      "run", backdoor, "--format", "jsonl", "--set", #"audit={"name": "strip"}"#, "--audit-dir",
+      dir.path + "/ad", "--output", dir.path + "/o.jsonl",
+    ])
+    #expect(r.status == 3 && r.stderr.contains("symbolic link"), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.path + "/o.jsonl.partial"))
+  }
+
   @Test("usage: two outputs on standard output, - or an empty path as a model file (exit 2)")
   func usage() throws {
     #expect(try CLI.run(["run", smoke, "--output", "-", "--plot", "-"]).status == 2)
