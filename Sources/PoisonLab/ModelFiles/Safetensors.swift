@@ -68,9 +68,19 @@ enum Safetensors {
       )
     }
     let headerEnd = 8 + Int(length)
-    guard let text = String(validating: bytes[8..<headerEnd], as: UTF8.self),
-      let header = try? JSONParser.parse(text), case .object(let members) = header
-    else { throw corrupt("its header is not a JSON object") }
+    guard let text = String(validating: bytes[8..<headerEnd], as: UTF8.self) else {
+      throw corrupt("its header is not UTF-8 text")
+    }
+    let header: JSONValue
+    do {
+      header = try JSONParser.parse(text)
+    } catch {
+      // The parser's reason: a duplicate tensor name, a syntax error, its place.
+      throw corrupt("its header is not valid JSON (\(error))")
+    }
+    guard case .object(let members) = header else {
+      throw corrupt("its header is not a JSON object")
+    }
     var metadata: [String: String] = [:]
     var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
     for member in members {

@@ -159,6 +159,32 @@ struct FileOptionReviewTests {
     #expect(!FileManager.default.fileExists(atPath: dir.path + "/o.jsonl.partial"))
   }
 
+  @Test("a key named twice: .npy headers and safetensors tensors are named errors")
+  func duplicateKeys() throws {
+    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), 'shape': (2, 1), }"
+    header += String(repeating: " ", count: 118 - header.utf8.count) + "\n"
+    let npy =
+      [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0] + Array(header.utf8)
+      + [UInt8](repeating: 0, count: 8)
+    #expect(throws: DataError.self) { try NPYArray(parsing: npy, file: "d.npy") }
+    do {
+      _ = try NPYArray(parsing: npy, file: "d.npy")
+    } catch {
+      #expect("\(error)".contains("names 'shape' 2 times"), "\(error)")
+    }
+    let json =
+      #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#
+    let length = UInt64(json.utf8.count)
+    let st =
+      (0..<8).map { UInt8((length >> (8 * UInt64($0))) & 0xff) } + Array(json.utf8) + [0, 0, 0, 0]
+    do {
+      _ = try Safetensors.decode(st, file: "d.safetensors")
+      Issue.record("a duplicate tensor name was accepted")
+    } catch {
+      #expect("\(error)".contains(#"duplicate key "a""#), "\(error)")
+    }
+  }
+
   @Test("usage: two outputs on standard output, - or an empty path as a model file (exit 2)")
   func usage() throws {
     #expect(try CLI.run(["run", smoke, "--output", "-", "--plot", "-"]).status == 2)

@@ -88,6 +88,13 @@ public struct NPYArray: Sendable, Equatable {
           "truncated .npy header: \(headerLength) bytes declared, \(bytes.count - start) present")
     }
     let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
+    // NumPy writes each key once; a file naming one twice is ambiguous.
+    for key in ["descr", "fortran_order", "shape"] {
+      let uses = header.components(separatedBy: "'\(key)'").count - 1
+      guard uses <= 1 else {
+        throw .corrupt(file: file, reason: "the .npy header names '\(key)' \(uses) times")
+      }
+    }
     guard let descr = Self.capture(#"'descr'\s*:\s*'([^']*)'"#, in: header) else {
       throw .corrupt(
         file: file,
