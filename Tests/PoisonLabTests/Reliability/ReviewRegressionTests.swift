@@ -231,6 +231,10 @@ struct ReviewRegressionTests {
     #expect(CSVReader.parse("-inf") == .value(-.infinity))
     #expect(CSVReader.parse("Infinity") == .value(.infinity))
     #expect(CSVReader.parse("x") == .notANumber)
+    // Decimal only, as NumPy reads it: hexadecimal is not a number here.
+    #expect(CSVReader.parse("0x10") == .notANumber)
+    #expect(CSVReader.parse("-0X1p4") == .notANumber)
+    #expect(CSVReader.parse(" 16 ") == .value(16))
   }
 
   @Test("dnc on updates whose centring overflows float32 is a named error, not a hang")

@@ -124,7 +124,10 @@ enum CSVReader {
   /// Parses a field (spaces and tabs around it ignored), correctly rounded to float32.
   static func parse(_ text: String) -> Number {
     let cell = trimmed(text)
-    guard let value = Float(cell) else { return .notANumber }
+    // Decimal only, as NumPy's loadtxt reads it: Swift would also take hex (0x10).
+    guard !cell.contains(where: { $0 == "x" || $0 == "X" }), let value = Float(cell) else {
+      return .notANumber
+    }
     if value.isInfinite {
       // Only the words inf and infinity mean infinity; 1e39 or 1e309 overflow.
       var word = cell.lowercased()
