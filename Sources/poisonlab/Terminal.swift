@@ -111,10 +111,8 @@ final class ReservedOutput {
     }
     done = true
     do {
-      try file.write(bytes)
-      try file.commit()
+      try file.finish(bytes)
     } catch {
-      file.discard()
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)
     }
@@ -161,16 +159,33 @@ func checkAuditFolder(_ folder: String?, against outputs: [(option: String, path
       throw ExitCode(Exit.runtime)
     }
   }
+  try refuseNames(
+    in: ("--audit-dir", folder), taken: "an audit picture", against: outputs,
+    AuditFindings.isPictureName)
+}
+
+/// Refuses (exit 2) an option whose file is inside `folder` and has a name
+/// the run writes there.
+/// - Parameters:
+///   - folder: the folder option and its value.
+///   - taken: what the run writes under such names, for the message.
+///   - others: the other options and their paths.
+///   - isWritten: whether the run writes a file of this name into the folder.
+/// - Throws: `ExitCode(2)` after naming both options and the file.
+func refuseNames(
+  in folder: (option: String, path: String), taken: String,
+  against others: [(option: String, path: String?)], _ isWritten: (String) -> Bool
+) throws {
   func resolved(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
   }
-  let pictures = resolved(folder)
-  for (option, path) in outputs {
+  let target = resolved(folder.path)
+  for (option, path) in others {
     guard let path, !OutputPath.isStandardOutput(path) else { continue }
     let name = path.split(separator: "/").last.map(String.init) ?? path
-    if resolved(OutputPath.folder(of: path)) == pictures && AuditFindings.isPictureName(name) {
+    if isWritten(name) && resolved(OutputPath.folder(of: path)) == target {
       Terminal.error(
-        "poisonlab: \(option) \(path) is inside --audit-dir \(folder) and takes the name of an audit picture (\(name)); give it another name or folder"
+        "poisonlab: \(option) \(path) is inside \(folder.option) \(folder.path) and takes the name of \(taken) (\(name)); give it another name or folder"
       )
       throw ExitCode(Exit.invalid)
     }
@@ -239,22 +254,9 @@ func checkRoundFolder(
   against others: [(option: String, path: String?)]
 ) throws {
   guard let dir = folder.path else { return }
-  func resolved(_ path: String) -> String {
-    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-  }
-  let target = resolved(dir)
-  for (option, path) in others {
-    guard let path, !OutputPath.isStandardOutput(path) else { continue }
-    let name = path.split(separator: "/").last.map(String.init) ?? path
+  try refuseNames(in: (folder.option, dir), taken: "a round-NNNN file", against: others) { name in
     let stem = name.dropFirst("round-".count).prefix { $0.isNumber }
-    let written =
-      name.hasPrefix("round-") && !stem.isEmpty
+    return name.hasPrefix("round-") && !stem.isEmpty
       && suffixes.contains(String(name.dropFirst("round-".count + stem.count)))
-    if written && resolved(OutputPath.folder(of: path)) == target {
-      Terminal.error(
-        "poisonlab: \(option) \(path) is inside \(folder.option) \(dir), where the run writes its round-NNNN files; give it another name or folder"
-      )
-      throw ExitCode(Exit.invalid)
-    }
   }
 }

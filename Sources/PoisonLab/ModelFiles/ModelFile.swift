@@ -146,14 +146,8 @@ public enum ModelFile {
   public static func save(
     _ parameters: [Float], network: Network, input: Shape, metadata: Metadata, to path: String
   ) throws(SinkError) {
-    let file = try AtomicFile(path: path)
-    do {
-      try file.write(encode(parameters, network: network, input: input, metadata: metadata))
-      try file.commit()
-    } catch {
-      file.discard()
-      throw error
-    }
+    try AtomicFile.write(
+      encode(parameters, network: network, input: input, metadata: metadata), to: path)
   }
 
   /// A model file that does not fit the network, or cannot be read.

@@ -78,12 +78,19 @@ public final class AtomicFile {
   ///   - path: the final file.
   /// - Throws: `SinkError` naming the file and the reason.
   public static func write(_ bytes: some Collection<UInt8>, to path: String) throws(SinkError) {
-    let file = try AtomicFile(path: path)
+    try AtomicFile(path: path).finish(bytes)
+  }
+
+  /// Writes the whole contents and renames the file into place; on failure
+  /// the partial file is removed.
+  /// - Parameter bytes: the contents.
+  /// - Throws: `SinkError` naming the file and the reason.
+  public func finish(_ bytes: some Collection<UInt8>) throws(SinkError) {
     do {
-      try file.write(bytes)
-      try file.commit()
+      try write(bytes)
+      try commit()
     } catch {
-      file.discard()
+      discard()
       throw error
     }
   }
@@ -184,13 +191,7 @@ public final class ReservedFile: @unchecked Sendable, Equatable {
       throw SinkError(path: path, reason: "was already written or given up by this run")
     }
     self.file = nil
-    do {
-      try file.write(bytes)
-      try file.commit()
-    } catch {
-      file.discard()
-      throw error
-    }
+    try file.finish(bytes)
   }
 
   /// Releases the lock and removes the unwritten partial file.
