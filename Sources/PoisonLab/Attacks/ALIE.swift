@@ -14,11 +14,11 @@ import Glibc
 /// is not used: it gives z = 0 for n = 12, f = 2. `z` overrides.
 ///
 /// `optimize: true` is ByzFL's optimal ALIE: each round z >= 0 is searched
-/// by ``LineMaximize`` (16 evaluations from z = 0, step 1, contraction 0.8)
-/// to maximise the distance between the output of the scenario's actual
-/// defense chain on the benign updates plus the attackers' and the benign
-/// mean. The attacker knows the defense, its parameters and the round's
-/// state.
+/// by ByzFL's search, ``LineMaximize`` (20 evaluations from z = 0, first
+/// step 10, contraction 0.8), to maximise the distance between the output
+/// of the scenario's actual defense chain on the benign updates plus the
+/// attackers' and the benign mean. The attacker knows the defense, its
+/// parameters and the round's state.
 public struct ALIE: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "alie", summary: "send mean - z x std of the benign updates (paper's z by default)",
@@ -31,7 +31,7 @@ public struct ALIE: UpdateAttack {
       ParameterSpec(
         "optimize", .boolean, default: .bool(false), mode: .federated,
         doc:
-          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: LineMaximize, 16 evaluations)"
+          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: 20 evaluations from 0, first step 10)"
       ),
     ] + updateAttackSpecs,
     notes: ["federated runs only"])

@@ -19,7 +19,7 @@ public struct IPM: UpdateAttack {
       ParameterSpec(
         "optimize", .boolean, default: .bool(false), mode: .federated,
         doc:
-          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: LineMaximize, 16 evaluations)"
+          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: 20 evaluations from 0, first step 10)"
       ),
     ] + updateAttackSpecs,
     notes: ["federated runs only"])

@@ -1,37 +1,42 @@
-/// Best-effort arg-max of a function of one non-negative factor.
+/// Best-effort arg-max of a function of one non-negative factor, by mere
+/// exploration: the search of ByzFL's `Optimal_ALittleIsEnough` and
+/// `Optimal_InnerProductManipulation` (byzfl.attacks, with their defaults),
+/// used by `optimize: true`.
 ///
-/// By mere exploration: ByzFL's `LineMaximize` attack optimizer (the
-/// optimal ALIE and IPM of its benchmarks), used by `optimize: true`.
+/// Expansion: evaluate `start`, then `best + delta`, doubling `delta` after
+/// each gain, until a step does not gain; `delta` is then multiplied by
+/// `ratio`. Contraction: for the remaining evaluations (at most `evals` in
+/// all) evaluate `best + delta`, keep it when it gains, and multiply `delta`
+/// by `ratio` each time. Only factors above the best one are probed after
+/// the expansion.
 ///
-/// Start at `start`, expand by `delta`, doubling it after each gain, until a
-/// step loses; then contract by `ratio`, probing on the side of the last
-/// proposal, for the remaining evaluations (at most `evals` in all).
+/// Variant: the line search of the EPFL research code ByzFL's optimal
+/// attacks descend from (`line_maximize`, 16 evaluations, `delta` 1, probing
+/// below the best factor too in the contraction) is a stronger optimiser;
+/// ByzFL's library search is the one the issue and the benchmarks name.
 enum LineMaximize {
   /// The factor with the largest value found.
   /// - Parameters:
-  ///   - evals: evaluations allowed (ByzFL's default 16).
+  ///   - evals: evaluations allowed (ByzFL's default 20).
   ///   - start: the first factor (0).
-  ///   - delta: the first step (1).
+  ///   - delta: the first step (10).
   ///   - ratio: the contraction (0.8).
   ///   - objective: the value of a factor (larger is better).
   /// - Returns: the best factor.
   static func search(
-    evals: Int = 16, start: Double = 0, delta: Double = 1, ratio: Double = 0.8,
+    evals: Int = 20, start: Double = 0, delta: Double = 10, ratio: Double = 0.8,
     objective: (Double) -> Double
   ) -> Double {
-    var remaining = evals
+    var remaining = evals - 1
     var step = delta
     var bestX = start
     var bestY = objective(bestX)
-    remaining -= 1
-    var proposal = bestX
     while remaining > 0 {
-      proposal = bestX + step
+      let proposal = bestX + step
       let y = objective(proposal)
       remaining -= 1
       if y > bestY {
-        bestY = y
-        bestX = proposal
+        (bestX, bestY) = (proposal, y)
         step *= 2
       } else {
         step *= ratio
@@ -39,19 +44,10 @@ enum LineMaximize {
       }
     }
     while remaining > 0 {
-      if proposal < bestX {
-        proposal += step
-      } else {
-        var x = proposal - step
-        while x < 0 { x = (x + proposal) / 2 }
-        proposal = x
-      }
+      let proposal = bestX + step
       let y = objective(proposal)
       remaining -= 1
-      if y > bestY {
-        bestY = y
-        bestX = proposal
-      }
+      if y > bestY { (bestX, bestY) = (proposal, y) }
       step *= ratio
     }
     return bestX

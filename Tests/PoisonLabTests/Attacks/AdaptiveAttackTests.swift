@@ -4,15 +4,21 @@ import Testing
 
 @Suite("Defense-aware attacks")
 struct AdaptiveAttackTests {
-  @Test("LineMaximize on -(x - 2.5)^2: hand-traced 16 evaluations end at 2.53048772608")
+  /// Hand-traced, and by `Tests/PoisonLabTests/Attacks/line_search_reference.py`.
+  @Test("ByzFL's search: -(x - 2.5)^2 ends at 4.096, -(x - 35)^2 at 38.388608, 20 evaluations")
   func lineMaximize() {
+    // 0, then 10 loses: delta 8; 8, 6.4, 5.12 lose, 4.096 gains; every later
+    // probe is 4.096 + 3.2768 * 0.8^k and loses.
     var calls = 0
     let best = LineMaximize.search { x in
       calls += 1
       return -(x - 2.5) * (x - 2.5)
     }
-    #expect(calls == 16)
-    #expect(abs(best - 2.530_487_726_08) < 1e-9)
+    #expect(calls == 20)
+    #expect(abs(best - 4.096) < 1e-12)
+    // 0, 10 and 30 gain (delta 10, 20, 40), 70 loses (delta 32); the
+    // contraction from 30 finds 30 + 8.388608.
+    #expect(abs(LineMaximize.search { -($0 - 35) * ($0 - 35) } - 38.388_608) < 1e-9)
     // A decreasing objective keeps the start.
     #expect(LineMaximize.search { -$0 } == 0)
   }
