@@ -73,6 +73,8 @@ struct AuditCommand: ParsableCommand {
       throw ExitCode(Exit.invalid)
     }
     let threads = try Threads.resolve(self.threads)
+    // The data, the model and the audit's own memory, estimated before any of it.
+    _ = try scenarioOptions.preflight(loaded, threads: threads)
     if auditDir != nil, let problem = RunCommand.auditDirectoryProblem(loaded.audit) {
       Terminal.error("poisonlab: --audit-dir holds the audit's pictures; " + problem)
       throw ExitCode(Exit.invalid)

@@ -10,8 +10,21 @@ public protocol AuditMethod: Plugin {
   /// Clean test samples the defender holds (`clean_size`).
   var cleanSize: Int { get }
 
+  /// Whether the scenario gave `clean_size` (a default larger than a small
+  /// test set is capped; a given one is refused).
+  var cleanSizeGiven: Bool { get }
+
   /// Whether the audit leaves pictures for `--audit-dir`.
   static var drawsPictures: Bool { get }
+
+  /// Working memory of its own beyond the defender's samples, gradient
+  /// workspaces and models the estimate counts for every audit (STRIP's
+  /// blends), for inputs of `features` values and `network`.
+  /// - Parameters:
+  ///   - features: values per input.
+  ///   - network: the audited architecture.
+  /// - Returns: bytes.
+  func workingBytes(features: Int, network: Network) -> Int
 
   /// Runs the audit.
   /// - Parameter input: the model and the data.
@@ -23,6 +36,9 @@ public protocol AuditMethod: Plugin {
 extension AuditMethod {
   /// Audits draw pictures unless they say otherwise.
   public static var drawsPictures: Bool { true }
+
+  /// None unless an audit says otherwise.
+  public func workingBytes(features: Int, network: Network) -> Int { 0 }
 }
 
 /// What an audit works on.
@@ -155,4 +171,6 @@ public struct AuditFindings: Sendable, Equatable {
 /// The `clean_size` key every audit takes.
 let cleanSizeSpec = ParameterSpec(
   "clean_size", .integer(min: 10, max: 1_000_000), default: .number(1000),
-  doc: "clean test samples the defender holds (the rest measure the audit)")
+  doc:
+    "clean test samples the defender holds (the rest measure the audit); the default is capped at the test set less one, a given value must fit"
+)

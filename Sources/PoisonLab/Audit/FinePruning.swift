@@ -29,7 +29,7 @@ public struct FinePruning: AuditMethod {
         doc: "fine-tuning epochs on the defender's clean samples"),
       cleanSizeSpec,
     ],
-    notes: ["models with a hidden dense layer (mlp with hidden layers, cnn)"])
+    notes: ["models with a hidden dense layer (mlp with hidden layers, cnn with a dense layer)"])
 
   /// Fine-pruning reports figures only.
   public static var drawsPictures: Bool { false }
@@ -37,12 +37,15 @@ public struct FinePruning: AuditMethod {
   public let maxDrop: Double
   public let epochs: Int
   public let cleanSize: Int
+  /// Whether `clean_size` was given.
+  public let cleanSizeGiven: Bool
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
     maxDrop = parameters.double("max_drop") ?? 0.04
     epochs = parameters.int("epochs") ?? 2
     cleanSize = parameters.int("clean_size") ?? 1000
+    cleanSizeGiven = parameters.given.contains("clean_size")
   }
 
   public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {
@@ -57,7 +60,7 @@ public struct FinePruning: AuditMethod {
           errors: [
             ScenarioError(
               JSONPath.root.appending("audit"),
-              "fine-pruning needs a hidden dense layer before the output (an mlp with hidden layers, or a cnn)"
+              "fine-pruning needs a hidden dense layer before the output (an mlp with hidden layers, or a cnn with a dense layer)"
             )
           ]))
     }

@@ -89,6 +89,8 @@ public struct NeuralCleanse: AuditMethod {
   public let costMultiplier: Double
   public let earlyStopPatience: Int
   public let cleanSize: Int
+  /// Whether `clean_size` was given.
+  public let cleanSizeGiven: Bool
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -108,6 +110,7 @@ public struct NeuralCleanse: AuditMethod {
     costMultiplier = parameters.double("cost_multiplier") ?? 2
     earlyStopPatience = parameters.int("early_stop_patience") ?? 25
     cleanSize = parameters.int("clean_size") ?? 1000
+    cleanSizeGiven = parameters.given.contains("clean_size")
   }
 
   /// Creates the audit with explicit settings (tests).
@@ -125,6 +128,7 @@ public struct NeuralCleanse: AuditMethod {
     self.costMultiplier = costMultiplier
     self.earlyStopPatience = earlyStopPatience
     self.cleanSize = cleanSize
+    cleanSizeGiven = false
   }
 
   public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {

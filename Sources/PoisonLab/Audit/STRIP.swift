@@ -41,6 +41,8 @@ public struct STRIP: AuditMethod {
   public let frr: Double
   public let inputs: Int
   public let cleanSize: Int
+  /// Whether `clean_size` was given.
+  public let cleanSizeGiven: Bool
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -55,6 +57,7 @@ public struct STRIP: AuditMethod {
     frr = parameters.double("frr") ?? 0.01
     inputs = parameters.int("inputs") ?? 1000
     cleanSize = parameters.int("clean_size") ?? 1000
+    cleanSizeGiven = parameters.given.contains("clean_size")
   }
 
   public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {
@@ -80,6 +83,13 @@ public struct STRIP: AuditMethod {
     }
     findings.cleanEntropies = test
     return findings
+  }
+
+  /// The `n` blends of one input, their logits and the evaluator's buffers
+  /// for a batch of them.
+  public func workingBytes(features: Int, network: Network) -> Int {
+    n.multipliedSaturating(features + network.outputCount).multipliedSaturating(4)
+      .addingSaturating(Evaluator.workspaceBytes(network: network))
   }
 
   /// The mean prediction entropy of each sample of `data` over `n` blends.

@@ -83,6 +83,14 @@ public struct Experiment {
           ScenarioError(p.path(key), "asks for \(size) samples but the data has \(set.count)"))
       }
     }
+    let testCount = p.int("test_size").map { min($0, test.count) } ?? test.count
+    if let audit = scenario.audit, audit.cleanSizeGiven, audit.cleanSize > testCount - 1 {
+      problems.append(
+        ScenarioError(
+          JSONPath.root.appending("audit").appending("clean_size"),
+          "asks for \(audit.cleanSize) clean test samples but the test set has \(testCount), and the audit measures on at least one other; at most \(max(0, testCount - 1))"
+        ))
+    }
     for entry in scenario.attacks {
       if let poisoning = entry.attack as? any DataPoisoning,
         let problem = poisoning.check(against: train, at: entry.path)

@@ -309,6 +309,7 @@ extension Experiment {
           audit.cleanSize.multipliedSaturating(d).multipliedSaturating(8)
             .addingSaturating(network.trainingBytes(batch: 64).multipliedSaturating(threads))
             .addingSaturating(parameterBytes.multipliedSaturating(2))
+            .addingSaturating(audit.workingBytes(features: d, network: network))
         ))
     }
     parts.append(

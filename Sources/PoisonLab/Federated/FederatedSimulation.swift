@@ -19,8 +19,9 @@
 /// 3. Updates are ordered by client id. If any defense of the chain is
 ///    robust, updates holding NaN/Inf are rejected (and flagged) first; the
 ///    filters run in order, then the aggregator.
-/// 4. `global += server_learning_rate * aggregate`; a non-finite global model
-///    stops the run as diverged.
+/// 4. `global += server_learning_rate * aggregate`; a non-finite global model,
+///    or a finite one whose test loss is not (outputs that overflow), stops
+///    the run as diverged.
 ///
 /// Round records report `malicious` (updates from active attackers received),
 /// `flagged` (updates rejected or given zero weight), and detection
@@ -431,6 +432,14 @@ struct FederatedSimulation {
       var record = experiment.evaluate(
         parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators,
         round: round)
+      guard record.loss.isFinite else {
+        throw .diverged(
+          round: round,
+          detail:
+            "the test loss became NaN or infinite: the global model's weights are finite but so large that "
+            + "its outputs overflow (a huge update reached \(chain.names.last ?? "the aggregator")); "
+            + "use a robust defense, a smaller clip or lower the learning rates")
+      }
       record.malicious = maliciousCount
       record.flagged = flaggedCount
       record.detectionPrecision = flaggedCount > 0 ? Double(caught) / Double(flaggedCount) : nil

@@ -456,7 +456,7 @@ public enum SVGChart {
       (0, 34, 78), (35, 60, 107), (75, 86, 108), (108, 110, 114), (138, 135, 121),
       (168, 161, 118), (202, 188, 106), (237, 216, 84), (253, 234, 69),
     ]
-    let x = min(max(t, 0), 1) * Double(stops.count - 1)
+    let x = (t.isNaN ? 0 : min(max(t, 0), 1)) * Double(stops.count - 1)
     let i = min(Int(x), stops.count - 2)
     let f = x - Double(i)
     let (a, b) = (stops[i], stops[i + 1])

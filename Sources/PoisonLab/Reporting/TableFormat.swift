@@ -19,8 +19,10 @@ public struct TableFormat: ParameterlessFormat {
 
   private static func fixed(_ x: Double?, _ digits: Int) -> String {
     guard let x else { return "-" }
-    guard x.isFinite else { return "\(x)" }
     let scale = (0..<digits).reduce(1.0) { r, _ in r * 10 }
+    // Non-finite, or too large for fixed digits in an Int (a diverging loss,
+    // a boosted norm): Swift's shortest form, e.g. 2.7e+28.
+    guard x.isFinite, abs(x) * scale < 1e15 else { return "\(x)" }
     let scaled = (abs(x) * scale).rounded()
     let whole = Int(scaled / scale)
     let fraction = Int(scaled) - whole * Int(scale)

@@ -243,6 +243,28 @@ public struct SafeguardSettings: Sendable, Equatable {
           "responds to alarms, which only a monitor raises; add safeguards.monitor")
       }
     }
-    return validator.errors.count == errors ? settings : nil
+    let parsed = validator.errors.count == errors
+    // Settings that can never act in this many rounds (reported without
+    // hiding the checks the parsed settings feed further on).
+    if context.federated, let rounds = context.rounds {
+      if let window = settings.monitor?.window {
+        // A signal is compared with its last `window` rounds (FLDetector
+        // also needs a first prediction): before that nothing can fire.
+        let first = window + (settings.monitor?.signals.contains("fldetector") == true ? 2 : 1)
+        if first > rounds {
+          validator.fail(
+            p.path("monitor").appending("window"),
+            "\(window) leaves no round to watch: the first alarm can come in round \(first), and training.rounds is \(rounds); lower the window or add rounds"
+          )
+        }
+      }
+      if let after = settings.quarantine?.after, after > rounds {
+        validator.fail(
+          p.path("quarantine").appending("after"),
+          "\(after) flags need at least \(after) rounds, and training.rounds is \(rounds); no client could ever be quarantined"
+        )
+      }
+    }
+    return parsed ? settings : nil
   }
 }

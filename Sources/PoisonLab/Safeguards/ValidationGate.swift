@@ -7,8 +7,9 @@
 /// is rejected, and the model left unchanged, when the candidate's accuracy
 /// is more than `max_drop` below the last accepted model's, or (with
 /// `per_class_max_drop`) when any class's accuracy is more than that below
-/// its last accepted value. The model of round 0 (the initial one) is the
-/// first accepted model.
+/// its last accepted value. A candidate with a non-finite weight is always
+/// rejected. The model of round 0 (the initial one) is the first accepted
+/// model.
 ///
 /// This is the held-out "validation before deployment" check of production
 /// FL systems (Bonawitz et al. 2019, "Towards Federated Learning at Scale:
@@ -74,7 +75,9 @@ struct ValidationGate {
     accepted: Bool, accuracy: Double, classAccuracy: [Double]
   ) {
     let (a, perClass) = measure(candidate, evaluators: evaluators)
-    let accepted = passes(a, perClass)
+    // A model with a NaN or infinite weight is never deployed, whatever its
+    // predictions happen to score (argmax of NaN logits picks one class).
+    let accepted = candidate.allSatisfy(\.isFinite) && passes(a, perClass)
     if accepted {
       accuracy = a
       classAccuracy = perClass
@@ -101,7 +104,7 @@ struct ValidationGate {
       let base = row * d
       for j in alone.indices { alone[j] = global[j] + rate * updates.values[base + j] }
       let (a, perClass) = measure(alone, evaluators: evaluators)
-      if !passes(a, perClass) { failing.append(ids[row]) }
+      if !alone.allSatisfy(\.isFinite) || !passes(a, perClass) { failing.append(ids[row]) }
     }
     return Array(Set(failing)).sorted()
   }

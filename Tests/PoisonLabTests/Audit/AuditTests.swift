@@ -97,7 +97,8 @@ struct AuditTests {
     let flat =
       #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "logistic"}, "audit": {"name": "fine-pruning"}}"#
     #expect(
-      scenarioErrors(flat).first?.hasPrefix("audit.name: fine-pruning prunes the last hidden layer")
+      scenarioErrors(flat).first?.hasPrefix(
+        "audit.name: fine-pruning prunes the last hidden dense layer")
         == true)
     #expect(
       scenarioErrors(

@@ -25,7 +25,7 @@ struct SecureAggregator {
   ///   - seeds: the run's seed tree.
   ///   - threads: worker threads.
   /// - Returns: the aggregate (nil: the round failed) and the protocol's figures.
-  /// - Throws: `DefenseError` when the weights sum to zero.
+  /// - Throws: `DefenseError` when there is no update or the weights are not finite.
   func aggregate(
     _ arrival: ChannelStage.Arrival, chain: inout DefenseChain, round: Int, seeds: SeedTree,
     threads: Int
@@ -36,6 +36,15 @@ struct SecureAggregator {
     let weighted = chain.stages.last is FedAvg
     let weights = weighted ? set.weights : [Double](repeating: 1, count: n)
     let total = weights.reduce(0, +)
+    // Every client reports 0 samples: nothing to weigh, the round fails
+    // (skipped, model unchanged), as when too few clients survive.
+    if n > 0 && total == 0 {
+      return (
+        nil,
+        MetricRecord.SecureAggregationFigures(
+          failed: true, dropped: 0, clientSeconds: 0, serverSeconds: 0, bytesPerClient: 0)
+      )
+    }
     guard n > 0, total > 0, total.isFinite else {
       throw DefenseError(
         chain.names.last ?? "fedavg",

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+@testable import PoisonLab
+
+/// Each case the adversarial review of the newest scenario keys found
+/// (2026-12-02, session 18) stays fixed.
+@Suite("Reliability: the newest scenario keys", .serialized)
+struct ScenarioKeyReviewTests {
+  let smoke = CLI.root.path + "/scenarios/regression/smoke-federated.json"
+  var text: String { (try? String(contentsOfFile: smoke, encoding: .utf8)) ?? "" }
+
+  @Test("the table prints a finite 1e20-scale value instead of trapping (exit 0)")
+  func hugeValuesInTable() throws {
+    let r = try CLI.run([
+      "run", smoke, "--no-expect", "--format", "table", "--set",
+      #"attack={"name": "scaling", "clients": 1, "factor": 1e20, "start_round": 5, "participation": "scheduled"}"#,
+      "--set", #"defense={"name": "median"}"#, "--set",
+      #"safeguards={"monitor": {"signals": ["update_norm"], "window": 3}}"#, "--set",
+      "training.rounds=6",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("alarm in round 5") && r.stdout.contains("e+"), "\(r.stdout)")
+  }
+
+  @Test("the gate never accepts a model with a NaN weight; the run goes on (seed 4)")
+  func gateRejectsNaN() throws {
+    let rows = try records(
+      text, threads: 2,
+      overrides: [
+        "seed=4", "expect=null", "training.rounds=4", #"defense={"name": "fedavg"}"#,
+        #"attack={"name": "nan", "clients": 2, "start_round": 2}"#,
+        #"safeguards={"validation": {"size": 200, "max_drop": 0}}"#,
+      ])
+    let gates = rows.filter { $0.kind == .round }.map { $0.safeguards?.gate }
+    #expect(gates.dropFirst().allSatisfy { $0 == "rejected" }, "\(gates)")
+    #expect(rows.last?.accuracy.isFinite == true)
+  }
+
+  @Test(
+    "secure aggregation: a round whose clients all report 0 samples fails (skipped), not exit 3")
+  func zeroWeightsFailTheRound() throws {
+    let file = CLI.root.path + "/scenarios/regression/channel-secure-aggregation.json"
+    let r = try CLI.run([
+      "run", file, "--no-expect", "--format", "jsonl", "--set",
+      #"attack={"name": "scaling", "clients": 10, "reported_samples": 0, "factor": 1}"#, "--set",
+      "training.rounds=2",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains(#""secure_aggregation_failed_rounds": 2"#), "\(r.stdout)")
+  }
+
+  @Test("finite weights whose outputs overflow stop the run as diverged (exit 3)")
+  func overflowingOutputsDiverge() throws {
+    let file = CLI.root.path + "/scenarios/regression/channel-secure-aggregation.json"
+    let r = try CLI.run([
+      "run", file, "--no-expect", "--format", "jsonl", "--set",
+      "channel.secure_aggregation.clip=3e38", "--set",
+      #"attack={"name": "scaling", "clients": 2, "factor": 3e38}"#, "--set", "training.rounds=2",
+    ])
+    #expect(r.status == 3 && r.stderr.contains("test loss became NaN or infinite"), "\(r.stderr)")
+  }
+
+  @Test("settings that can never act, audits that cannot fit, expectations never measured: exit 2")
+  func refusedBeforeWork() throws {
+    #expect(
+      scenarioErrors(text, overrides: [#"safeguards={"monitor": {"window": 4}}"#]).contains {
+        $0.hasPrefix("safeguards.monitor.window: 4 leaves no round to watch")
+      })
+    #expect(
+      scenarioErrors(
+        text,
+        overrides: [
+          #"safeguards={"monitor": {"window": 3}, "quarantine": {"after": 5, "window": 5}}"#
+        ]
+      ).contains { $0.hasPrefix("safeguards.quarantine.after: 5 flags need at least 5 rounds") })
+    #expect(
+      scenarioErrors(text, overrides: [#"expect={"rollbacks": {"max": 0}}"#]) == [
+        "expect.rollbacks: is never measured in this scenario: responses come from safeguards.response, which it has not"
+      ])
+    let cnn = CLI.root.path + "/scenarios/regression/backdoor-synthetic-cnn.json"
+    let cnnText = try String(contentsOfFile: cnn, encoding: .utf8)
+    #expect(
+      scenarioErrors(
+        cnnText,
+        overrides: ["model.dense=[]", #"audit={"name": "fine-pruning", "clean_size": 10}"#]
+      ).first?.hasPrefix("audit.name: fine-pruning prunes the last hidden dense layer") == true)
+    #expect(
+      scenarioErrors(
+        cnnText, overrides: [#"audit={"name": "strip"}"#, #"expect={"audit_pruned": {"min": 1}}"#]
+      )
+      .first?.hasPrefix("expect.audit_pruned: is never measured") == true)
+    // A given clean_size larger than the test set is refused before training.
+    let big = try CLI.run([
+      "run", cnn, "--no-expect", "--format", "jsonl", "--set",
+      #"audit={"name": "strip", "clean_size": 100000}"#,
+    ])
+    #expect(
+      big.status == 2 && big.stderr.contains("audit.clean_size: asks for 100000"), "\(big.stderr)")
+  }
+
+  @Test("STRIP's blends are in the memory estimate: n 10000 on 128x128x3 inputs is refused")
+  func stripMemory() throws {
+    let scenario =
+      #"{"name": "s", "dataset": {"name": "synthetic", "classes": 3, "shape": [128, 128, 3], "train_size": 40, "test_size": 20}, "model": {"name": "mlp", "hidden": [4]}, "training": {"rounds": 1}, "attack": {"name": "backdoor", "fraction": 0.1, "target": 0}, "audit": {"name": "strip", "n": 10000, "clean_size": 10, "inputs": 1}}"#
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write("s.json", text: scenario)
+    let r = try CLI.run(["validate", file, "--max-memory", "600M", "--threads", "1"])
+    #expect(r.status == 2 && r.stderr.contains("audit"), "\(r.stderr)")
+  }
+
+  @Test("an error elsewhere in a pipeline scenario does not also blame its source filter")
+  func noCascade() throws {
+    let pipeline = try String(
+      contentsOfFile: CLI.root.path + "/scenarios/regression/pipeline-provenance.json",
+      encoding: .utf8)
+    #expect(scenarioErrors(pipeline, overrides: ["seed=-1"]).count == 1)
+    #expect(scenarioErrors(pipeline, overrides: ["descriptio=x"]).count == 1)
+  }
+}
