@@ -12,6 +12,9 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
   case csv(file: String, line: Int, column: Int?, reason: String)
   /// Two files that must agree do not (for example image and label counts).
   case mismatch(reason: String)
+  /// A `dataset` value the file turns out not to fit (a `label_column` name
+  /// the header lacks): a scenario error at `dataset.<key>` (exit 2).
+  case setting(key: String, reason: String)
 
   public var description: String {
     switch self {
@@ -25,6 +28,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
       return "\(file):\(line)" + (column.map { ":\($0)" } ?? "") + ": \(reason)"
     case .mismatch(let reason):
       return reason
+    case .setting(let key, let reason):
+      return "dataset.\(key): \(reason)"
     }
   }
 }

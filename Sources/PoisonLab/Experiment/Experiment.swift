@@ -73,6 +73,12 @@ public struct Experiment {
     do {
       (train, test) = try scenario.dataset.load(seeds: seeds)
     } catch {
+      if case .setting(let key, let reason) = error {
+        throw .scenario(
+          ScenarioErrors(
+            source: scenario.name,
+            errors: [ScenarioError(JSONPath.root.appending("dataset").appending(key), reason)]))
+      }
       throw .data(error)
     }
     let p = scenario.datasetParameters

@@ -418,7 +418,11 @@ extension Experiment {
       }
     }
     let train = p.int("train_size").map { min($0, size.train) } ?? size.train
-    if let problem = rootProblem(train: train) { problems.append(problem) }
+    // The gate's held-out set is carved first, then fltrust's root set, as the run does.
+    if let problem = validationProblem(train: train) { problems.append(problem) }
+    let afterValidation =
+      scenario.federation == nil ? train : train - (scenario.safeguards.validation?.size ?? 0)
+    if let problem = rootProblem(train: afterValidation) { problems.append(problem) }
     if size.exact, scenario.pipeline != nil {
       let share = scenario.sources.filter(\.trusted).reduce(0) { $0 + $1.share }
       if let problem = heldOutProblem(trusted: Int(Double(train) * share)) {

@@ -110,6 +110,45 @@ struct ScenarioKeyReviewTests {
     #expect(r.status == 2 && r.stderr.contains("audit"), "\(r.stderr)")
   }
 
+  @Test("csv: a label_column the header lacks is a scenario error with a did-you-mean (exit 2)")
+  func labelColumnTypo() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    var rows = "a,b,label\n"
+    for i in 0..<40 { rows += "\(i),\(i * 2),\(i % 2)\n" }
+    let data = dir.write("d.csv", text: rows)
+    let scenario = dir.write(
+      "s.json",
+      text:
+        #"{"name": "c", "dataset": {"name": "csv", "train": "\#(data)", "label_column": "lable"}, "model": {"name": "logistic"}, "training": {"rounds": 1}}"#
+    )
+    let r = try CLI.run(["run", scenario, "--format", "jsonl"])
+    #expect(r.status == 2, "\(r.stderr)")
+    #expect(
+      r.stderr.contains(#"dataset.label_column: "#) && r.stderr.contains(#"did you mean "label"?"#))
+  }
+
+  @Test("a gzipped csv is estimated from the size its trailer records, not its compressed size")
+  func gzipEstimate() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let line = (0..<50).map { _ in "1.5" }.joined(separator: ",") + ",0\n"
+    var text = "h" + (1...50).map { ",f\($0)" }.joined() + "\n"
+    text +=
+      String(repeating: line, count: 60_000)
+      + String(repeating: line.replacingOccurrences(of: ",0\n", with: ",1\n"), count: 60_000)
+    _ = dir.write("big.csv", text: text)
+    _ = try CLI.shell("gzip big.csv", in: dir.path)
+    let scenario = dir.write(
+      "s.json",
+      text:
+        #"{"name": "c", "dataset": {"name": "csv", "train": "big.csv.gz"}, "model": {"name": "logistic"}, "training": {"rounds": 1}}"#
+    )
+    #expect(CSVData.gzipSize(dir.path + "/big.csv.gz") == text.utf8.count)
+    let r = try CLI.run(["validate", scenario, "--max-memory", "20M"])
+    #expect(r.status == 2 && r.stderr.contains("needs an estimated"), "\(r.stderr)")
+  }
+
   @Test("an error elsewhere in a pipeline scenario does not also blame its source filter")
   func noCascade() throws {
     let pipeline = try String(

@@ -227,8 +227,20 @@ enum CSVData {
     let fields = firstLine.reduce(1) { $0 + ($1 == UInt8(ascii: ",") ? 1 : 0) }
     let lines = chunk.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
     let bytesPerLine = max(1, chunk.count / max(1, lines))
-    let total = stream.isCompressed ? max(size * 8, chunk.count) : size
+    let total = stream.isCompressed ? max(size * 8, chunk.count, gzipSize(path) ?? 0) : size
     return (fields, max(1, total / bytesPerLine + 1))
+  }
+
+  /// The uncompressed size a gzip file's trailer records (ISIZE, RFC 1952:
+  /// the last 4 bytes, little-endian, modulo 2^32), or nil.
+  static func gzipSize(_ path: String) -> Int? {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    defer { try? handle.close() }
+    guard let end = try? handle.seekToEnd(), end >= 18,
+      (try? handle.seek(toOffset: end - 4)) != nil,
+      let bytes = try? handle.read(upToCount: 4), bytes.count == 4
+    else { return nil }
+    return bytes.reversed().reduce(0) { $0 << 8 | Int($1) }
   }
 
   private struct Split {
@@ -337,10 +349,13 @@ enum CSVData {
           reason: "label_column \"\(name)\" names a column, but the file has no header row")
       }
       guard let index = header.firstIndex(where: { CSVReader.trimmed($0) == name }) else {
-        let known = header.map { "\"\(CSVReader.trimmed($0))\"" }.joined(separator: ", ")
-        throw .csv(
-          file: file, line: line, column: nil,
-          reason: "no column named \"\(name)\" (columns: \(known))")
+        let names = header.map { CSVReader.trimmed($0) }
+        let known = names.map { "\"\($0)\"" }.joined(separator: ", ")
+        throw .setting(
+          key: "label_column",
+          reason:
+            "\(file) has no column named \"\(name)\"\(Suggest.phrase(for: name, in: names)) (columns: \(known))"
+        )
       }
       return index
     case .index(let index):

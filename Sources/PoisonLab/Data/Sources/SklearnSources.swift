@@ -11,6 +11,17 @@
 /// `sklearn-wine` (178 x 13, 3), `sklearn-iris` (150 x 4, 3),
 /// `sklearn-digits` (1,797 x 64, 10; 8 x 8 images of 0-16 read as tabular).
 enum SklearnTables {
+  /// The sizes a table splits into (exact for Debian's copy; another `path`
+  /// may hold other rows).
+  static func size(rows: Int, features: Int, classes: Int, testFraction: Double, path: String?)
+    -> DataSize
+  {
+    let test = max(1, Int((Double(rows) * testFraction).rounded()))
+    return DataSize(
+      train: rows - test, test: test, shape: Shape(features: features), classes: classes,
+      exact: path == nil)
+  }
+
   /// Where Debian's `python3-sklearn` puts the files.
   static let folder = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
 
@@ -58,7 +69,7 @@ public struct SklearnBreastCancer: DatasetSource {
   public var knownClasses: Int? { 2 }
   public var knownShape: Shape? { Shape(features: 30) }
   public func estimatedSize() -> DataSize? {
-    DataSize(train: 569, test: 0, shape: Shape(features: 30), classes: 2, exact: false)
+    SklearnTables.size(rows: 569, features: 30, classes: 2, testFraction: testFraction, path: path)
   }
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -84,7 +95,7 @@ public struct SklearnWine: DatasetSource {
   public var knownClasses: Int? { 3 }
   public var knownShape: Shape? { Shape(features: 13) }
   public func estimatedSize() -> DataSize? {
-    DataSize(train: 178, test: 0, shape: Shape(features: 13), classes: 3, exact: false)
+    SklearnTables.size(rows: 178, features: 13, classes: 3, testFraction: testFraction, path: path)
   }
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -109,7 +120,7 @@ public struct SklearnIris: DatasetSource {
   public var knownClasses: Int? { 3 }
   public var knownShape: Shape? { Shape(features: 4) }
   public func estimatedSize() -> DataSize? {
-    DataSize(train: 150, test: 0, shape: Shape(features: 4), classes: 3, exact: false)
+    SklearnTables.size(rows: 150, features: 4, classes: 3, testFraction: testFraction, path: path)
   }
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -135,7 +146,8 @@ public struct SklearnDigits: DatasetSource {
   public var knownClasses: Int? { 10 }
   public var knownShape: Shape? { Shape(features: 64) }
   public func estimatedSize() -> DataSize? {
-    DataSize(train: 1797, test: 0, shape: Shape(features: 64), classes: 10, exact: false)
+    SklearnTables.size(
+      rows: 1797, features: 64, classes: 10, testFraction: testFraction, path: path)
   }
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
