@@ -184,7 +184,7 @@ public struct SafeguardSettings: Sendable, Equatable {
         if !updates.isEmpty {
           validator.fail(
             m.path("signals"),
-            "\(updates.joined(separator: ", ")) read client updates, which a pipeline has none of; "
+            "\(updates.joined(separator: ", ")) \(updates.count == 1 ? "reads" : "read") client updates, which a pipeline has none of; "
               + "a pipeline watches \(SignalMonitor.modelSignals.joined(separator: ", "))")
         }
       } else if signals.contains("new_data_loss") {

@@ -24,6 +24,12 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
   }
 
+  /// The type and a brief of the value for messages (`a string "x"`, `null`).
+  public var described: String {
+    if case .null = self { return "null" }
+    return "\(typeName) \(brief)"
+  }
+
   /// The JSON type name used in messages.
   public var typeName: String {
     switch self {

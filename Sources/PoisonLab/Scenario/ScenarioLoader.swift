@@ -371,7 +371,7 @@ public enum ScenarioLoader {
       ? "none are available in this version" : "known: " + names.joined(separator: ", ")
     guard case .object = value else {
       validator.fail(
-        path, "expected an object {\"name\": ...}, got \(value.typeName) \(value.brief)")
+        path, "expected an object {\"name\": ...}, got \(value.described)")
       return nil
     }
     guard let nameValue = value["name"] else {
@@ -703,7 +703,7 @@ public enum ScenarioLoader {
       if !perUpdate.isEmpty {
         validator.fail(
           root.appending("safeguards").appending("monitor").appending("signals"),
-          "\(perUpdate.joined(separator: ", ")) read each client's update, but channel.secure_aggregation "
+          "\(perUpdate.joined(separator: ", ")) \(perUpdate.count == 1 ? "reads" : "read") each client's update, but channel.secure_aggregation "
             + "lets the server see only their sum; keep validation_accuracy, or remove channel.secure_aggregation"
         )
       }

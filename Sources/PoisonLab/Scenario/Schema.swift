@@ -290,10 +290,10 @@ public struct SchemaValidator {
       for candidate in types where ValueType.matchesJSONType(candidate, value) {
         return check(value, candidate, at: path)
       }
-      fail(path, "expected \(type.summary), got \(value.typeName) \(value.brief)")
+      fail(path, "expected \(type.summary), got \(value.described)")
       return nil
     default:
-      fail(path, "expected \(type.summary), got \(value.typeName) \(value.brief)")
+      fail(path, "expected \(type.summary), got \(value.described)")
       return nil
     }
   }
@@ -312,7 +312,7 @@ public struct SchemaValidator {
     context: String = ""
   ) -> Parameters? {
     guard case .object(let members) = value else {
-      fail(path, "expected an object, got \(value.typeName) \(value.brief)")
+      fail(path, "expected an object, got \(value.described)")
       return nil
     }
     let allowed = extraKeys + specs.map(\.key)

@@ -177,7 +177,7 @@ struct PipelineBehaviourTests {
       errors(["training.rounds=3"]).first?.hasPrefix("training.rounds: a pipeline trains") == true)
     #expect(
       errors([#"safeguards={"monitor": {"signals": ["update_norm"]}}"#]).first?.contains(
-        "update_norm read client updates") == true)
+        "update_norm reads client updates") == true)
     #expect(
       errors([#"safeguards={"validation": {"size": 100, "attribute": true}}"#]).first?.hasPrefix(
         "safeguards.validation.attribute: tests each client's update alone") == true)

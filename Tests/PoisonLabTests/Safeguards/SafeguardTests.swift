@@ -391,7 +391,7 @@ struct SafeguardReviewTests {
       ])
     #expect(
       errors.contains {
-        $0.hasPrefix("safeguards.monitor.signals: update_norm read each client's update")
+        $0.hasPrefix("safeguards.monitor.signals: update_norm reads each client's update")
       })
     #expect(errors.contains { $0.hasPrefix("safeguards.quarantine: nothing can flag a client") })
     #expect(
