@@ -89,7 +89,9 @@ struct AggregateCommand: ParsableCommand {
     let facts = updates.hasSuffix(".npy") ? String(updates.dropLast(4)) + ".json" : nil
     try checkDistinct([
       ("the updates", updates), ("--weights", weights), ("--server-update", serverUpdate),
-      ("the round's .json", facts), ("--output", output),
+      ("the round's .json", facts),
+      ("the round's server update", UpdateExport.sidecar(of: updates)?.serverUpdate),
+      ("--output", output),
     ])
     try checkOutput(output)
     // Locked now: a second writer is refused before the updates are read.

@@ -49,6 +49,9 @@ struct AuditCommand: ParsableCommand {
     guard ["table", "json"].contains(format) else {
       throw ValidationError("unknown format \"\(format)\" (allowed: table, json)")
     }
+    if let plot, plot.isEmpty || OutputPath.isStandardOutput(plot) {
+      throw ValidationError("--plot takes a file: standard output carries the audit's findings")
+    }
   }
 
   func run() throws {

@@ -97,11 +97,17 @@ struct RunCommand: ParsableCommand {
         "--force replaces the existing files of --output FILE, --save-model FILE, --checkpoint-dir or --save-updates; give one of them"
       )
     }
-    if let output, let plot,
-      OutputPath.isStandardOutput(output) && OutputPath.isStandardOutput(plot)
+    // Standard output carries the records or the table unless they go to a
+    // file and --quiet silences the table: only then may the SVG take it.
+    if let plot, OutputPath.isStandardOutput(plot),
+      output == nil || OutputPath.isStandardOutput(output ?? "") || !quiet
     {
       throw ValidationError(
-        "--output - and --plot - would both write to standard output; give one of them a file")
+        "--plot - would share standard output with the records or the table; give --plot a file, or add --output FILE --quiet"
+      )
+    }
+    for (option, path) in [("--output", output), ("--plot", plot)] where path?.isEmpty == true {
+      throw ValidationError("\(option) takes a file path (or -), got an empty one")
     }
     for (option, path) in [("--save-model", saveModel), ("--init-model", initModel)] {
       if let path, path.isEmpty || OutputPath.isStandardOutput(path) {
@@ -335,24 +341,28 @@ struct RunCommand: ParsableCommand {
     planner.updateExport = saveUpdates
     planner.modelFiles = ModelFileOptions(
       initial: initModel, checkpointEvery: checkpointEvery, checkpointDirectory: checkpointDir)
+    // An unreadable --init-model is the run's own error (exit 3, naming it).
+    let state = planner.initialModelState()
+    guard state != .unreadable else { return }
     var existing: [(option: String, path: String)] = []
     for file in planner.plannedRoundFiles() {
-      guard let kind = try? SystemFile.kind(of: file.path) else { continue }
-      guard kind == .regular else {
-        do {
-          try OutputPath.check(file.path)
-        } catch {
-          Terminal.error("poisonlab: \(file.option): \(error)")
-          throw ExitCode(Exit.runtime)
-        }
-        continue
+      do {
+        // The file and its partial file must be regular or missing.
+        try OutputPath.check(file.path)
+      } catch {
+        Terminal.error("poisonlab: \(file.option): \(error)")
+        throw ExitCode(Exit.runtime)
       }
-      existing.append(file)
+      if (try? SystemFile.kind(of: file.path)) == .some(.regular) { existing.append(file) }
     }
     guard let first = existing.first, !force else { return }
     let more = existing.count > 1 ? " and \(existing.count - 1) more round file(s)" : ""
+    let why =
+      state == .startsOver
+      ? " (--init-model \(initModel ?? "") was not saved by this scenario and seed, so the run starts at round 1)"
+      : ""
     Terminal.error(
-      "poisonlab: \(first.option): \(first.path)\(more) of an earlier run would be replaced; add --force to replace them, or give an empty folder"
+      "poisonlab: \(first.option): \(first.path)\(more) of an earlier run would be replaced\(why); add --force to replace them, or give an empty folder"
     )
     throw ExitCode(Exit.invalid)
   }
@@ -361,9 +371,15 @@ struct RunCommand: ParsableCommand {
   /// holds: the rows of a run that did not finish.
   static func holdsUnfinishedRows(_ partial: String) -> Bool {
     guard (try? SystemFile.kind(of: partial)) == .some(.regular),
-      let size = try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int,
-      size > 0
+      let handle = FileHandle(forReadingAtPath: partial)
     else { return false }
+    let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+    try? handle.close()
+    // A row: a JSON object (JSONL, JSON), or a CSV line after the header;
+    // a header or an opening bracket alone is not one.
+    let text = String(decoding: head, as: UTF8.self)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+    guard text.contains("{") || lines.count > 1 else { return false }
     // Locked: a run is writing it, which the output's own lock reports.
     guard let unheld = try? SystemFile.lockExisting(partial) else { return false }
     unheld.close()

@@ -204,7 +204,11 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
     guard let path, !OutputPath.isStandardOutput(path) else { continue }
     let folder = URL(fileURLWithPath: OutputPath.folder(of: path)).standardizedFileURL
       .resolvingSymlinksInPath().path
-    let key = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? path)
+    var key = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? path)
+    // A symbolic link (an input named through a link) is its target.
+    if (try? SystemFile.kind(of: key)) == .some(.symbolicLink) {
+      key = URL(fileURLWithPath: key).resolvingSymlinksInPath().path
+    }
     for candidate in [key, key + ".partial"] {
       if let other = seen[candidate] {
         Terminal.error(
@@ -233,6 +237,7 @@ func lockFolders(_ folders: [(option: String, path: String?)]) throws -> [System
     guard seen.insert(key).inserted else { continue }
     do {
       locks.append(try SystemFile.lockFolder(path, shown: "\(option) \(path)"))
+      try SystemFile.probeWritable(path, shown: "\(option) \(path)")
     } catch {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)

@@ -90,13 +90,7 @@ public struct Experiment {
       }
     }
     let testCount = p.int("test_size").map { min($0, test.count) } ?? test.count
-    if let audit = scenario.audit, audit.cleanSizeGiven, audit.cleanSize > testCount - 1 {
-      problems.append(
-        ScenarioError(
-          JSONPath.root.appending("audit").appending("clean_size"),
-          "asks for \(audit.cleanSize) clean test samples but the test set has \(testCount), and the audit measures on at least one other; at most \(max(0, testCount - 1))"
-        ))
-    }
+    if let problem = cleanSizeProblem(test: testCount) { problems.append(problem) }
     for entry in scenario.attacks {
       if let poisoning = entry.attack as? any DataPoisoning,
         let problem = poisoning.check(against: train, at: entry.path)

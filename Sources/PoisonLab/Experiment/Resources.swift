@@ -357,6 +357,20 @@ extension Experiment {
     )
   }
 
+  /// A given `audit.clean_size` the test set cannot hold (the audit
+  /// measures on at least one other sample), or nil.
+  /// - Parameter test: test samples after subsampling.
+  /// - Returns: the problem, or nil.
+  func cleanSizeProblem(test: Int) -> ScenarioError? {
+    guard let audit = scenario.audit, audit.cleanSizeGiven, audit.cleanSize > test - 1 else {
+      return nil
+    }
+    return ScenarioError(
+      JSONPath.root.appending("audit").appending("clean_size"),
+      "asks for \(audit.cleanSize) clean test samples but the test set has \(test), and the audit measures on at least one other; at most \(max(0, test - 1))"
+    )
+  }
+
   /// A server root set (`fltrust`'s `root_size`) that leaves too few
   /// training samples for the clients, or nil.
   /// - Parameter train: training samples before the root set is taken.
@@ -418,6 +432,12 @@ extension Experiment {
       }
     }
     let train = p.int("train_size").map { min($0, size.train) } ?? size.train
+    if size.exact,
+      let problem = cleanSizeProblem(
+        test: p.int("test_size").map { min($0, size.test) } ?? size.test)
+    {
+      problems.append(problem)
+    }
     // The gate's held-out set is carved first, then fltrust's root set, as the run does.
     if let problem = validationProblem(train: train) { problems.append(problem) }
     let afterValidation =

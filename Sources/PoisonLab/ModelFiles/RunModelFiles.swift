@@ -156,7 +156,33 @@ extension Experiment {
   }
 }
 
+/// What `--init-model` is to a run, read from the file's header alone.
+public enum InitialModelState: Equatable, Sendable {
+  /// No `--init-model`.
+  case none
+  /// It cannot be read (the run reports why, exit 3).
+  case unreadable
+  /// Saved by this scenario and seed after this round: the run resumes after it.
+  case resumes(round: Int)
+  /// Another scenario's or seed's weights: the run starts at round 1 from them.
+  case startsOver
+}
+
 extension Experiment {
+  /// What `--init-model` is to this run (header only; the tensors are
+  /// checked when the run loads them).
+  public func initialModelState() -> InitialModelState {
+    guard let path = modelFiles.initial else { return .none }
+    guard let bytes = try? FileBytes.read(path, limit: 1 << 31),
+      let header = try? Safetensors.decode(bytes, file: path).metadata
+    else { return .unreadable }
+    guard header["scenario_sha256"] == fingerprint,
+      header["seed"].flatMap({ UInt64($0) }) == scenario.seed,
+      let round = header["round"].flatMap({ Int($0) }), round >= 0
+    else { return .startsOver }
+    return .resumes(round: round)
+  }
+
   /// The files this run writes into its round folders, `--checkpoint-dir`
   /// (`round-NNNN.safetensors`) and `--save-updates` (`round-NNNN.npy`,
   /// `.json`, `.aggregate.npy`, `.server.npy`), for the rounds it will run: from
@@ -167,13 +193,7 @@ extension Experiment {
   public func plannedRoundFiles() -> [(option: String, path: String)] {
     let last = scenario.pipeline?.cycles ?? scenario.training.rounds
     var first = scenario.pipeline == nil ? 1 : 0
-    if scenario.pipeline == nil, let path = modelFiles.initial,
-      let bytes = try? FileBytes.read(path, limit: 1 << 31),
-      let header = try? Safetensors.decode(bytes, file: path).metadata,
-      header["scenario_sha256"] == fingerprint,
-      header["seed"].flatMap({ UInt64($0) }) == scenario.seed,
-      let round = header["round"].flatMap({ Int($0) }), round >= 0
-    {
+    if scenario.pipeline == nil, case .resumes(let round) = initialModelState() {
       first = round + 1
     }
     guard first <= last else { return [] }

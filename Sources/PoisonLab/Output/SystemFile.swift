@@ -101,6 +101,23 @@ public final class SystemFile {
     return file
   }
 
+  /// Checks that files can be created in `folder`: creates and removes a
+  /// probe file (`.poisonlab-probe-PID`), so that a folder the run cannot
+  /// write is reported before any work instead of after it.
+  /// - Parameters:
+  ///   - folder: the folder.
+  ///   - shown: the option and folder the user named, for messages.
+  /// - Throws: `SinkError` with the operating system's reason.
+  public static func probeWritable(_ folder: String, shown: String) throws(SinkError) {
+    let probe = folder + "/.poisonlab-probe-\(getpid())"
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+      throw SinkError(path: shown, reason: "cannot create files there: \(Self.reason(errno))")
+    }
+    _ = Glibc.close(fd)
+    _ = unlink(probe)
+  }
+
   private func lock(shown: String) throws(SinkError) {
     guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
       let code = errno

@@ -250,7 +250,8 @@ public struct SafeguardSettings: Sendable, Equatable {
       if let window = settings.monitor?.window {
         // A signal is compared with its last `window` rounds (FLDetector
         // also needs a first prediction): before that nothing can fire.
-        let first = window + (settings.monitor?.signals.contains("fldetector") == true ? 2 : 1)
+        let onlyFLDetector = settings.monitor?.signals.allSatisfy { $0 == "fldetector" } == true
+        let first = window + (onlyFLDetector ? 2 : 1)
         if first > rounds {
           validator.fail(
             p.path("monitor").appending("window"),

@@ -399,46 +399,6 @@ public enum ScenarioLoader {
     return (index, parameters)
   }
 
-  /// Why `metric` would always be null in a run of `document` (an `expect`
-  /// on it could only miss), or nil when the run measures it.
-  static func unmeasured(_ metric: String, in document: JSONValue) -> String? {
-    let guards = document["safeguards"]
-    let audit: String? =
-      if case .string(let name)? = document["audit"]?["name"] { name } else { nil }
-    switch metric {
-    case "first_alarm_round", "time_to_detect", "false_alarms":
-      return guards?["monitor"] == nil
-        ? "alarms come from safeguards.monitor, which it has not" : nil
-    case "rollbacks", "recovery_rounds":
-      return guards?["response"] == nil
-        ? "responses come from safeguards.response, which it has not" : nil
-    case "gate_rejected_rounds":
-      return guards?["validation"] == nil
-        ? "the gate is safeguards.validation, which it has not" : nil
-    case "quarantined", "false_quarantined":
-      return guards?["quarantine"] == nil && guards?["response"] == nil
-        ? "clients are shut out by safeguards.quarantine or a response, which it has not" : nil
-    case "secure_aggregation_failed_rounds":
-      return document["channel"]?["secure_aggregation"] == nil
-        ? "it has no channel.secure_aggregation" : nil
-    case "messages", "rejected_signature", "rejected_stale", "rejected_unknown",
-      "rejected_duplicate", "honest_dropped":
-      return document["federation"] == nil
-        ? "the update channel exists in federated runs only" : nil
-    case "audit_false_rejection", "audit_false_acceptance":
-      return audit.map { $0 != "strip" } == true
-        ? "strip reports it, the audit is \(audit ?? "")" : nil
-    case "audit_accuracy_after", "audit_attack_success_after", "audit_pruned":
-      return audit.map { $0 != "fine-pruning" } == true
-        ? "fine-pruning reports it, the audit is \(audit ?? "")" : nil
-    case "audit_anomaly_index":
-      return audit.map { $0 != "neural-cleanse" } == true
-        ? "neural-cleanse reports it, the audit is \(audit ?? "")" : nil
-    default:
-      return nil
-    }
-  }
-
   private static func build(
     _ document: JSONValue, baseDirectory: String, validator: inout SchemaValidator
   ) -> Scenario? {
@@ -771,10 +731,6 @@ public enum ScenarioLoader {
         if member.key.hasPrefix("source_detection_") && document["pipeline"] == nil {
           validator.fail(
             path, "is measured by a pipeline's source filter; the scenario has no pipeline block")
-          continue
-        }
-        if let missing = Self.unmeasured(member.key, in: document) {
-          validator.fail(path, "is never measured in this scenario: \(missing)")
           continue
         }
         guard let p = validator.object(member.value, specs, at: path) else { continue }

@@ -167,6 +167,13 @@ struct FileOptionReviewTests {
       [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0] + Array(header.utf8)
       + [UInt8](repeating: 0, count: 8)
     #expect(throws: DataError.self) { try NPYArray(parsing: npy, file: "d.npy") }
+    // The same key in double quotes counts too (NumPy would read the last one).
+    var mixed = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), \"shape\": (2, 1), }"
+    mixed += String(repeating: " ", count: 118 - mixed.utf8.count) + "\n"
+    let both =
+      [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(mixed.utf8.count), 0] + Array(mixed.utf8)
+      + [UInt8](repeating: 0, count: 8)
+    #expect(throws: DataError.self) { try NPYArray(parsing: both, file: "d.npy") }
     do {
       _ = try NPYArray(parsing: npy, file: "d.npy")
     } catch {
@@ -183,6 +190,76 @@ struct FileOptionReviewTests {
     } catch {
       #expect("\(error)".contains(#"duplicate key "a""#), "\(error)")
     }
+  }
+
+  @Test(
+    "third review: links to inputs, the export's server file, header-only partials, late folder errors"
+  )
+  func thirdReview() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    // An input named through a symbolic link is still the input.
+    let matrix = dir.write("u.csv", text: "1,2\n3,4\n5,6\n")
+    _ = try CLI.shell("ln -s u.csv link.csv", in: dir.path)
+    let linked = try CLI.run([
+      "aggregate", dir.path + "/link.csv", "--defense", "median", "--output", matrix,
+    ])
+    #expect(linked.status == 2, "\(linked.stderr)")
+    #expect(try String(contentsOfFile: matrix, encoding: .utf8) == "1,2\n3,4\n5,6\n")
+    // The server update an export's facts name is an input too.
+    _ = try CLI.shell("mkdir up", in: dir.path)
+    #expect(
+      try CLI.run([
+        "run", smoke, "--no-expect", "--format", "jsonl", "--save-updates", dir.path + "/up",
+        "--set", #"defense={"name": "fltrust"}"#, "--set", "training.rounds=1",
+      ]).status == 0)
+    let server = dir.path + "/up/round-0001.server.npy"
+    let before = try Data(contentsOf: URL(fileURLWithPath: server))
+    let overwrite = try CLI.run([
+      "aggregate", dir.path + "/up/round-0001.npy", "--defense", "fltrust", "--output", server,
+    ])
+    #expect(overwrite.status == 2, "\(overwrite.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: server)) == before)
+    // A header without rows is not an unfinished run's rows.
+    _ = dir.write("o.csv.partial", text: "type,scenario,round\n")
+    #expect(try CLI.run(["run", smoke, "--output", dir.path + "/o.csv", "--quiet"]).status == 0)
+    // A missing --init-model is its own error (exit 3), not a round-file refusal.
+    _ = try CLI.shell("mkdir ck", in: dir.path)
+    let ck = dir.path + "/ck"
+    #expect(
+      try CLI.run([
+        "run", smoke, "--no-expect", "--format", "jsonl", "--checkpoint-every", "1",
+        "--checkpoint-dir", ck,
+      ]).status == 0)
+    let missing = try CLI.run([
+      "run", smoke, "--no-expect", "--format", "jsonl", "--checkpoint-every", "1",
+      "--checkpoint-dir", ck, "--init-model", ck + "/round-0009.safetensors",
+    ])
+    #expect(missing.status == 3 && missing.stderr.contains("round-0009"), "\(missing.stderr)")
+    // A folder at a round file's partial name is refused before training.
+    _ = try CLI.shell("mkdir ck2 ck2/round-0003.safetensors.partial", in: dir.path)
+    let partial = try CLI.run([
+      "run", smoke, "--no-expect", "--format", "jsonl", "--checkpoint-every", "1",
+      "--checkpoint-dir", dir.path + "/ck2",
+    ])
+    #expect(partial.status == 3 && !partial.stdout.contains("round"), "\(partial.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.path + "/ck2/round-0001.safetensors"))
+    // A folder files cannot be created in is reported before training.
+    let proc = try CLI.run([
+      "run", smoke, "--no-expect", "--format", "jsonl", "--checkpoint-every", "1",
+      "--checkpoint-dir", "/proc",
+    ])
+    #expect(proc.status == 3 && !proc.stdout.contains("round"), "\(proc.stderr)")
+    // The SVG takes standard output only when nothing else does.
+    #expect(try CLI.run(["run", smoke, "--plot", "-"]).status == 2)
+    #expect(
+      try CLI.run(["run", smoke, "--output", dir.path + "/p.jsonl", "--plot", "-"]).status == 2)
+    #expect(try CLI.run(["run", smoke, "--output", "", "--quiet"]).status == 2)
+    #expect(
+      try CLI.run([
+        "audit", "m.safetensors", "--scenario", smoke, "--method", "strip", "--plot", "-",
+      ])
+      .status == 2)
   }
 
   @Test("usage: two outputs on standard output, - or an empty path as a model file (exit 2)")

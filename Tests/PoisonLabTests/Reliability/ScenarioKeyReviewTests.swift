@@ -61,7 +61,7 @@ struct ScenarioKeyReviewTests {
     #expect(r.status == 3 && r.stderr.contains("test loss became NaN or infinite"), "\(r.stderr)")
   }
 
-  @Test("settings that can never act, audits that cannot fit, expectations never measured: exit 2")
+  @Test("settings that can never act and audits that cannot fit: exit 2")
   func refusedBeforeWork() throws {
     #expect(
       scenarioErrors(text, overrides: [#"safeguards={"monitor": {"window": 4}}"#]).contains {
@@ -74,10 +74,8 @@ struct ScenarioKeyReviewTests {
           #"safeguards={"monitor": {"window": 3}, "quarantine": {"after": 5, "window": 5}}"#
         ]
       ).contains { $0.hasPrefix("safeguards.quarantine.after: 5 flags need at least 5 rounds") })
-    #expect(
-      scenarioErrors(text, overrides: [#"expect={"rollbacks": {"max": 0}}"#]) == [
-        "expect.rollbacks: is never measured in this scenario: responses come from safeguards.response, which it has not"
-      ])
+    // An expectation on a metric the run will not measure is an ablation's: accepted.
+    #expect(scenarioErrors(text, overrides: [#"expect={"rollbacks": {"max": 0}}"#]).isEmpty)
     let cnn = CLI.root.path + "/scenarios/regression/backdoor-synthetic-cnn.json"
     let cnnText = try String(contentsOfFile: cnn, encoding: .utf8)
     #expect(
@@ -85,11 +83,6 @@ struct ScenarioKeyReviewTests {
         cnnText,
         overrides: ["model.dense=[]", #"audit={"name": "fine-pruning", "clean_size": 10}"#]
       ).first?.hasPrefix("audit.name: fine-pruning prunes the last hidden dense layer") == true)
-    #expect(
-      scenarioErrors(
-        cnnText, overrides: [#"audit={"name": "strip"}"#, #"expect={"audit_pruned": {"min": 1}}"#]
-      )
-      .first?.hasPrefix("expect.audit_pruned: is never measured") == true)
     // A given clean_size larger than the test set is refused before training.
     let big = try CLI.run([
       "run", cnn, "--no-expect", "--format", "jsonl", "--set",
@@ -97,6 +90,26 @@ struct ScenarioKeyReviewTests {
     ])
     #expect(
       big.status == 2 && big.stderr.contains("audit.clean_size: asks for 100000"), "\(big.stderr)")
+  }
+
+  @Test(
+    "third review: window rule for mixed signals, clean_size checked by validate, CSV NaN words")
+  func thirdReview() throws {
+    // update_norm can alarm from round window + 1 even beside fldetector.
+    #expect(
+      scenarioErrors(
+        text,
+        overrides: [
+          "training.rounds=6",
+          #"safeguards={"monitor": {"signals": ["update_norm", "fldetector"], "window": 5}}"#,
+        ]
+      ).isEmpty)
+    let cnn = CLI.root.path + "/scenarios/regression/backdoor-synthetic-cnn.json"
+    let r = try CLI.run(["validate", cnn, "--set", #"audit={"name": "strip", "clean_size": 300}"#])
+    #expect(r.status == 2 && r.stderr.contains("audit.clean_size"), "\(r.stderr)")
+    #expect(CSVReader.parse("snan") == .notANumber)
+    #expect(CSVReader.parse("nan(5)") == .notANumber)
+    #expect(CSVReader.parse("-NaN").isNaNValue)
   }
 
   @Test("STRIP's blends are in the memory estimate: n 10000 on 128x128x3 inputs is refused")
@@ -157,4 +170,9 @@ struct ScenarioKeyReviewTests {
     #expect(scenarioErrors(pipeline, overrides: ["seed=-1"]).count == 1)
     #expect(scenarioErrors(pipeline, overrides: ["descriptio=x"]).count == 1)
   }
+}
+
+extension CSVReader.Number {
+  /// Whether this is a NaN value (NaN is not equal to itself).
+  var isNaNValue: Bool { if case .value(let x) = self { x.isNaN } else { false } }
 }

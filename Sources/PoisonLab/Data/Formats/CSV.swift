@@ -125,8 +125,14 @@ enum CSVReader {
   static func parse(_ text: String) -> Number {
     let cell = trimmed(text)
     // Decimal only, as NumPy's loadtxt reads it: Swift would also take hex (0x10).
-    guard !cell.contains(where: { $0 == "x" || $0 == "X" }), let value = Float(cell) else {
+    guard !cell.contains(where: { "xX(".contains($0) }), let value = Float(cell) else {
       return .notANumber
+    }
+    // Only the word nan (any case, any sign) is a NaN, as NumPy reads it; not snan.
+    if value.isNaN {
+      var word = cell.lowercased()
+      if word.hasPrefix("+") || word.hasPrefix("-") { word.removeFirst() }
+      if word != "nan" { return .notANumber }
     }
     if value.isInfinite {
       // Only the words inf and infinity mean infinity; 1e39 or 1e309 overflow.

@@ -90,7 +90,9 @@ public struct NPYArray: Sendable, Equatable {
     let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
     // NumPy writes each key once; a file naming one twice is ambiguous.
     for key in ["descr", "fortran_order", "shape"] {
-      let uses = header.components(separatedBy: "'\(key)'").count - 1
+      let uses =
+        header.components(separatedBy: "'\(key)'").count
+        + header.components(separatedBy: "\"\(key)\"").count - 2
       guard uses <= 1 else {
         throw .corrupt(file: file, reason: "the .npy header names '\(key)' \(uses) times")
       }
