@@ -195,17 +195,6 @@ struct RunCommand: ParsableCommand {
     try Self.checkFolder("--audit-dir", auditDir)
     try checkAuditFolder(
       auditDir, against: [("--output", output), ("--plot", plot), ("--save-model", saveModel)])
-    let others: [(option: String, path: String?)] = [
-      ("the scenario", self.scenario), ("--output", output), ("--plot", plot),
-      ("--save-model", saveModel), ("--init-model", initModel),
-    ]
-    try checkRoundFolder(
-      ("--save-updates", saveUpdates),
-      suffixes: [".npy", ".json", ".aggregate.npy", ".server.npy"], against: others)
-    // Resuming reads a checkpoint from the folder it writes to: --init-model may name one.
-    try checkRoundFolder(
-      ("--checkpoint-dir", checkpointDir), suffixes: [".safetensors"],
-      against: others.filter { $0.option != "--init-model" })
     // A second run writing into the same folders is refused now.
     let folderLocks = try lockFolders([
       ("--checkpoint-dir", checkpointDir), ("--save-updates", saveUpdates),
@@ -341,11 +330,28 @@ struct RunCommand: ParsableCommand {
     planner.updateExport = saveUpdates
     planner.modelFiles = ModelFileOptions(
       initial: initModel, checkpointEvery: checkpointEvery, checkpointDirectory: checkpointDir)
+    let planned = planner.plannedRoundFiles()
+    // No other option may name a file the run writes in a round (--init-model
+    // may: it is read before, and an earlier run's files are refused below).
+    let written = Dictionary(
+      planned.map { (resolvedPath($0.path), $0.option) }, uniquingKeysWith: { a, _ in a })
+    for (option, path) in [
+      ("the scenario", self.scenario), ("--output", output), ("--plot", plot),
+      ("--save-model", saveModel),
+    ] {
+      guard let path, !OutputPath.isStandardOutput(path),
+        let folder = written[resolvedPath(path)]
+      else { continue }
+      Terminal.error(
+        "poisonlab: \(option) \(path) is a round file that \(folder) writes in this run; give it another name or folder"
+      )
+      throw ExitCode(Exit.invalid)
+    }
     // An unreadable --init-model is the run's own error (exit 3, naming it).
     let state = planner.initialModelState()
     guard state != .unreadable else { return }
     var existing: [(option: String, path: String)] = []
-    for file in planner.plannedRoundFiles() {
+    for file in planned {
       do {
         // The file and its partial file must be regular or missing.
         try OutputPath.check(file.path)

@@ -202,13 +202,7 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
   var seen: [String: String] = [:]
   for (option, path) in outputs {
     guard let path, !OutputPath.isStandardOutput(path) else { continue }
-    let folder = URL(fileURLWithPath: OutputPath.folder(of: path)).standardizedFileURL
-      .resolvingSymlinksInPath().path
-    var key = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? path)
-    // A symbolic link (an input named through a link) is its target.
-    if (try? SystemFile.kind(of: key)) == .some(.symbolicLink) {
-      key = URL(fileURLWithPath: key).resolvingSymlinksInPath().path
-    }
+    let key = resolvedPath(path)
     for candidate in [key, key + ".partial"] {
       if let other = seen[candidate] {
         Terminal.error(
@@ -220,6 +214,16 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
     seen[key] = option
     seen[key + ".partial"] = option
   }
+}
+
+/// The file `path` names: its folder with links resolved, and the target of
+/// a symbolic link (an input named through a link is its target).
+func resolvedPath(_ path: String) -> String {
+  let folder = URL(fileURLWithPath: OutputPath.folder(of: path)).standardizedFileURL
+    .resolvingSymlinksInPath().path
+  let key = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? path)
+  guard (try? SystemFile.kind(of: key)) == .some(.symbolicLink) else { return key }
+  return URL(fileURLWithPath: key).resolvingSymlinksInPath().path
 }
 
 /// Locks the folders a command writes files into, each once, for as long as
@@ -244,24 +248,4 @@ func lockFolders(_ folders: [(option: String, path: String?)]) throws -> [System
     }
   }
   return locks
-}
-
-/// Refuses (exit 2) an input or output that names a file a run writes each
-/// round into `folder` (`round-NNNN` plus one of `suffixes`: checkpoints,
-/// update exports).
-/// - Parameters:
-///   - folder: the folder option and its value, if given.
-///   - suffixes: the endings of the files written there (`.safetensors`).
-///   - others: the other options and their paths.
-/// - Throws: `ExitCode(2)` after naming both options.
-func checkRoundFolder(
-  _ folder: (option: String, path: String?), suffixes: [String],
-  against others: [(option: String, path: String?)]
-) throws {
-  guard let dir = folder.path else { return }
-  try refuseNames(in: (folder.option, dir), taken: "a round-NNNN file", against: others) { name in
-    let stem = name.dropFirst("round-".count).prefix { $0.isNumber }
-    return name.hasPrefix("round-") && !stem.isEmpty
-      && suffixes.contains(String(name.dropFirst("round-".count + stem.count)))
-  }
 }

@@ -84,12 +84,18 @@ struct FileOptionReviewTests {
       "run", smoke, "--format", "jsonl", "--checkpoint-every", "1", "--checkpoint-dir",
       dir.path + "/ck", "--save-model", dir.path + "/ck/round-0002.safetensors",
     ])
-    #expect(clash.status == 2 && clash.stderr.contains("round-NNNN file"), "\(clash.stderr)")
+    #expect(clash.status == 2 && clash.stderr.contains("is a round file"), "\(clash.stderr)")
     let export = try CLI.run([
       "run", smoke, "--format", "jsonl", "--save-updates", dir.path + "/ck", "--plot",
       dir.path + "/ck/round-0001.json",
     ])
     #expect(export.status == 2, "\(export.stderr)")
+    // A round the run never reaches is not its file (4 rounds here).
+    let beyond = try CLI.run([
+      "run", smoke, "--no-expect", "--format", "jsonl", "--checkpoint-every", "1",
+      "--checkpoint-dir", dir.path + "/ck", "--save-model", dir.path + "/ck/round-9999.safetensors",
+    ])
+    #expect(beyond.status == 0, "\(beyond.stderr)")
   }
 
   @Test("an unfinished run's rows are kept: refused without --force; no row, no partial file")
