@@ -175,7 +175,7 @@ struct RunCommand: ParsableCommand {
     try checkOutput(plot)
     // Locked now: a second writer of the curves is refused before training.
     let plotFile = try plot.map { try ReservedOutput($0) }
-    try checkOutput(saveModel)
+    try checkOutput(saveModel, streamable: false)
     if saveUpdates != nil
       && (scenario.federation == nil || scenario.channel.secureAggregation != nil)
     {
@@ -354,7 +354,7 @@ struct RunCommand: ParsableCommand {
     for file in planned {
       do {
         // The file and its partial file must be regular or missing.
-        try OutputPath.check(file.path)
+        try OutputPath.check(file.path, streamable: false)
       } catch {
         Terminal.error("poisonlab: \(file.option): \(error)")
         throw ExitCode(Exit.runtime)

@@ -126,11 +126,14 @@ final class ReservedOutput {
 }
 
 /// Refuses, before any work, an output path poisonlab must not replace.
+/// - Parameters:
+///   - path: the option's value, if given.
+///   - streamable: whether the option takes `-` (named in the advice).
 /// - Throws: `ExitCode(3)` after saying why on standard error.
-func checkOutput(_ path: String?) throws {
+func checkOutput(_ path: String?, streamable: Bool = true) throws {
   guard let path, !OutputPath.isStandardOutput(path) else { return }
   do {
-    try OutputPath.check(path)
+    try OutputPath.check(path, streamable: streamable)
   } catch {
     Terminal.error("poisonlab: \(error)")
     throw ExitCode(Exit.runtime)
@@ -153,7 +156,8 @@ func checkAuditFolder(_ folder: String?, against outputs: [(option: String, path
     let path = folder + "/" + name
     guard (try? SystemFile.kind(of: path)) != .some(.regular) else { continue }
     do {
-      try OutputPath.check(name.hasSuffix(".partial") ? String(path.dropLast(8)) : path)
+      try OutputPath.check(
+        name.hasSuffix(".partial") ? String(path.dropLast(8)) : path, streamable: false)
     } catch {
       Terminal.error("poisonlab: --audit-dir: \(error)")
       throw ExitCode(Exit.runtime)

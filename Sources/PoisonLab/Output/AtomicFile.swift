@@ -115,14 +115,17 @@ public enum OutputPath {
   /// Refuses an output path that poisonlab must not replace: anything but a
   /// regular file or a missing path, at `path` or at `path.partial`, and a
   /// path whose folder does not exist.
-  /// - Parameter path: the output file.
+  /// - Parameters:
+  ///   - path: the output file.
+  ///   - streamable: whether the option takes `-` (standard output), which
+  ///     the message then suggests for a device or a FIFO.
   /// - Throws: `SinkError` saying what the path is and what to do instead.
-  public static func check(_ path: String) throws(SinkError) {
+  public static func check(_ path: String, streamable: Bool = true) throws(SinkError) {
     guard !path.isEmpty else { throw SinkError(path: "\"\"", reason: "an empty output path") }
     for candidate in [path, path + ".partial"] {
       guard let kind = try SystemFile.kind(of: candidate), kind != .regular else { continue }
       let hint =
-        candidate == path && kind != .directory && kind != .symbolicLink
+        streamable && candidate == path && kind != .directory && kind != .symbolicLink
         ? "; to write there, use `-` (standard output) and redirect it" : ""
       throw SinkError(
         path: candidate,

@@ -250,6 +250,14 @@ struct FileOptionReviewTests {
     ])
     #expect(partial.status == 3 && !partial.stdout.contains("round"), "\(partial.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir.path + "/ck2/round-0001.safetensors"))
+    // A FIFO at a round file's name: refused, without advice to use `-`,
+    // which the folder options do not take.
+    _ = try CLI.shell("mkdir ck3 && mkfifo ck3/round-0001.safetensors", in: dir.path)
+    let fifo = try CLI.run([
+      "run", smoke, "--no-expect", "--format", "jsonl", "--checkpoint-every", "1",
+      "--checkpoint-dir", dir.path + "/ck3",
+    ])
+    #expect(fifo.status == 3 && !fifo.stderr.contains("redirect"), "\(fifo.stderr)")
     // A folder files cannot be created in is reported before training.
     let proc = try CLI.run([
       "run", smoke, "--no-expect", "--format", "jsonl", "--checkpoint-every", "1",
