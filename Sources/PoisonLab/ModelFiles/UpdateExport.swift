@@ -78,7 +78,7 @@ public enum UpdateExport {
     guard let bytes = try? FileBytes.read(path, limit: 64 << 20),
       let text = String(validating: bytes, as: UTF8.self), let json = try? JSONParser.parse(text),
       case .string("poisonlab-round")? = json["format"],
-      case .number(let r)? = json["round"], let round = Int(exactly: r),
+      case .number(let r)? = json["round"], let round = Int(exactly: r), round >= 1,
       case .number(let s)? = json["seed"], let seed = UInt64(exactly: s),
       case .array(let ids)? = json["clients"], case .array(let w)? = json["reported_samples"]
     else { return nil }
