@@ -23,6 +23,15 @@ extension Experiment {
     let loaded = try loadModel(file, network: network, input: test.shape)
     let normalizer = loaded.normalizer ?? self.normalizer(fittedTo: train)
     normalizer.apply(to: &test)
+    // Finite offsets and factors can still overflow on these inputs.
+    guard test.features.allSatisfy(\.isFinite) else {
+      throw .data(
+        .corrupt(
+          file: file,
+          reason:
+            "its normalization turns the scenario's test inputs into infinite or NaN values; it does not belong to this data"
+        ))
+    }
     if probe != nil, var inputs = probe?.inputs {
       normalizer.apply(to: &inputs)
       probe?.inputs = inputs

@@ -33,6 +33,29 @@ struct FileOptionReviewTests {
     }
   }
 
+  @Test("a finite normalization that overflows the scenario's inputs is refused by audit (exit 3)")
+  func overflowingNormalization() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = CLI.root.path + "/scenarios/regression/backdoor-synthetic-cnn.json"
+    let model = dir.path + "/m.safetensors"
+    #expect(
+      try CLI.run(["run", file, "--no-expect", "--format", "jsonl", "--save-model", model]).status
+        == 0)
+    let shape = Shape(height: 12, width: 12, channels: 1)
+    let network = try ScenarioLoader.load(file: file).model.build(input: shape, classes: 3)
+    let loaded = try ModelFile.load(model, network: network, input: shape)
+    let bad = dir.path + "/bad.safetensors"
+    try ModelFile.save(
+      loaded.parameters, network: network, input: shape,
+      metadata: ModelFile.Metadata(
+        architecture: "{}", scenario: "x", seed: 3, round: 4,
+        normalizer: Normalizer(offset: [-3e38], factor: [3e38])),
+      to: bad)
+    let r = try CLI.run(["audit", bad, "--scenario", file, "--method", "strip"])
+    #expect(r.status == 3 && r.stderr.contains("normalization turns"), "\(r.stderr)")
+  }
+
   @Test("audit --plot and aggregate --output may not name one of their inputs (exit 2, untouched)")
   func inputsNotOverwritten() throws {
     let dir = TemporaryDirectory()
