@@ -173,9 +173,7 @@ extension Experiment {
   /// checked when the run loads them).
   public func initialModelState() -> InitialModelState {
     guard let path = modelFiles.initial else { return .none }
-    guard let bytes = try? FileBytes.read(path, limit: 1 << 31),
-      let header = try? Safetensors.decode(bytes, file: path).metadata
-    else { return .unreadable }
+    guard let header = Safetensors.metadata(ofFile: path) else { return .unreadable }
     guard header["scenario_sha256"] == fingerprint,
       header["seed"].flatMap({ UInt64($0) }) == scenario.seed,
       let round = header["round"].flatMap({ Int($0) }), round >= 0

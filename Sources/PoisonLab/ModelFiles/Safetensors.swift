@@ -1,3 +1,5 @@
+import Foundation
+
 /// The safetensors format (Hugging Face, github.com/huggingface/safetensors).
 ///
 /// An 8-byte little-endian header length N, N bytes of a JSON header, then
@@ -50,10 +52,26 @@ enum Safetensors {
     return bytes
   }
 
-  /// The tensors (in data order) and metadata of a file's bytes.
+  /// The `__metadata__` of a file, read from its header alone (the tensors
+  /// are neither read nor checked), or nil when the header is not readable.
+  /// - Parameter path: the file.
+  /// - Returns: the metadata.
+  static func metadata(ofFile path: String) -> [String: String]? {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    defer { try? handle.close() }
+    guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
+    let length = prefix.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    guard length <= UInt64(maxHeader), let header = try? handle.read(upToCount: Int(length)),
+      header.count == Int(length),
+      let parsed = try? headerMembers(Array(prefix) + Array(header), file: path)
+    else { return nil }
+    return try? metadata(in: parsed.members, file: path)
+  }
+
+  /// The header's members (tensors and `__metadata__`) and where the data begins.
   /// - Throws: `DataError.corrupt` naming `file` and what is wrong.
-  static func decode(_ bytes: [UInt8], file: String) throws(DataError)
-    -> (tensors: [Tensor], metadata: [String: String])
+  private static func headerMembers(_ bytes: [UInt8], file: String) throws(DataError)
+    -> (members: [JSONMember], headerEnd: Int)
   {
     func corrupt(_ reason: String) -> DataError { .corrupt(file: file, reason: reason) }
     guard bytes.count >= 8 else {
@@ -81,21 +99,39 @@ enum Safetensors {
     guard case .object(let members) = header else {
       throw corrupt("its header is not a JSON object")
     }
+    return (members, headerEnd)
+  }
+
+  /// The `__metadata__` strings among the header's members.
+  /// - Throws: `DataError.corrupt` when it is not an object of strings.
+  private static func metadata(in members: [JSONMember], file: String) throws(DataError)
+    -> [String: String]
+  {
     var metadata: [String: String] = [:]
-    var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
-    for member in members {
-      if member.key == "__metadata__" {
-        guard case .object(let items) = member.value else {
-          throw corrupt("__metadata__ is not an object of strings")
-        }
-        for item in items {
-          guard case .string(let s) = item.value else {
-            throw corrupt("__metadata__.\(item.key) is not a string")
-          }
-          metadata[item.key] = s
-        }
-        continue
+    for member in members where member.key == "__metadata__" {
+      guard case .object(let items) = member.value else {
+        throw .corrupt(file: file, reason: "__metadata__ is not an object of strings")
       }
+      for item in items {
+        guard case .string(let s) = item.value else {
+          throw .corrupt(file: file, reason: "__metadata__.\(item.key) is not a string")
+        }
+        metadata[item.key] = s
+      }
+    }
+    return metadata
+  }
+
+  /// The tensors (in data order) and metadata of a file's bytes.
+  /// - Throws: `DataError.corrupt` naming `file` and what is wrong.
+  static func decode(_ bytes: [UInt8], file: String) throws(DataError)
+    -> (tensors: [Tensor], metadata: [String: String])
+  {
+    func corrupt(_ reason: String) -> DataError { .corrupt(file: file, reason: reason) }
+    let (members, headerEnd) = try headerMembers(bytes, file: file)
+    let metadata = try metadata(in: members, file: file)
+    var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
+    for member in members where member.key != "__metadata__" {
       guard case .string(let dtype)? = member.value["dtype"] else {
         throw corrupt("tensor \(member.key) has no dtype")
       }

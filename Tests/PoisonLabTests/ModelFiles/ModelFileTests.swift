@@ -20,6 +20,13 @@ struct SafetensorsTests {
     let decoded = try Safetensors.decode(bytes, file: "x")
     #expect(decoded.tensors == [Safetensors.Tensor(name: "a", shape: [2], values: [1, -2])])
     #expect(decoded.metadata == ["k": "v"])
+    // The header alone gives the metadata, also when the tensor data is cut off.
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    #expect(Safetensors.metadata(ofFile: dir.write("m.safetensors", bytes)) == ["k": "v"])
+    let cut = dir.write("cut.safetensors", Array(bytes[0..<(8 + padded.count)]))
+    #expect(Safetensors.metadata(ofFile: cut) == ["k": "v"])
+    #expect(Safetensors.metadata(ofFile: dir.write("short", [1, 2, 3])) == nil)
   }
 
   @Test("corrupt files are named errors: truncated, bad length, dtype, holes, shape mismatch")
