@@ -373,8 +373,9 @@ struct RunCommand: ParsableCommand {
     throw ExitCode(Exit.invalid)
   }
 
-  /// Whether `partial` is a non-empty regular file that no other process
-  /// holds: the rows of a run that did not finish.
+  /// Whether `partial` is a regular file that no other process holds and
+  /// that holds at least one row (a JSON object, or a CSV line after the
+  /// header): the rows of a run that did not finish.
   static func holdsUnfinishedRows(_ partial: String) -> Bool {
     guard (try? SystemFile.kind(of: partial)) == .some(.regular),
       let handle = FileHandle(forReadingAtPath: partial)
