@@ -160,7 +160,7 @@ struct RunCommand: ParsableCommand {
     // The rows an interrupted or failed run left are not deleted silently
     // either (a partial file another run holds is reported as locked below).
     if let output, !OutputPath.isStandardOutput(output), !force,
-      Self.holdsUnfinishedRows(output + ".partial")
+      OutputPath.holdsUnfinishedRows(output + ".partial")
     {
       Terminal.error(
         "poisonlab: \(output).partial holds the rows of an unfinished run; move it away, or add --force to start over"
@@ -322,75 +322,24 @@ struct RunCommand: ParsableCommand {
       ? nil : "\(method.descriptor.name) draws none (it reports figures only)"
   }
 
-  /// Refuses, before any work, the round files this run would write when one
-  /// is not a regular file (exit 3), or exists without `--force` (exit 2:
-  /// the files of an earlier run are not replaced silently).
+  /// Refuses, before any work, the round files this run would write when
+  /// another output names one, when one is not a regular file (exit 3), or
+  /// when one exists without `--force` (exit 2).
   func checkRoundFiles(_ scenario: Scenario, threads: Int) throws {
     var planner = Experiment(scenario: scenario, threads: threads)
     planner.updateExport = saveUpdates
     planner.modelFiles = ModelFileOptions(
       initial: initModel, checkpointEvery: checkpointEvery, checkpointDirectory: checkpointDir)
-    let planned = planner.plannedRoundFiles()
-    // No other option may name a file the run writes in a round (--init-model
-    // may: it is read before, and an earlier run's files are refused below).
-    let written = Dictionary(
-      planned.map { (resolvedPath($0.path), $0.option) }, uniquingKeysWith: { a, _ in a })
-    for (option, path) in [
-      ("the scenario", self.scenario), ("--output", output), ("--plot", plot),
-      ("--save-model", saveModel),
-    ] {
-      guard let path, !OutputPath.isStandardOutput(path),
-        let folder = written[resolvedPath(path)]
-      else { continue }
-      Terminal.error(
-        "poisonlab: \(option) \(path) is a round file that \(folder) writes in this run; give it another name or folder"
-      )
-      throw ExitCode(Exit.invalid)
+    do {
+      try planner.checkRoundFiles(
+        besides: [
+          ("the scenario", self.scenario), ("--output", output), ("--plot", plot),
+          ("--save-model", saveModel),
+        ], force: force)
+    } catch {
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(error.exitCode)
     }
-    // An unreadable --init-model is the run's own error (exit 3, naming it).
-    let state = planner.initialModelState()
-    guard state != .unreadable else { return }
-    var existing: [(option: String, path: String)] = []
-    for file in planned {
-      do {
-        // The file and its partial file must be regular or missing.
-        try OutputPath.check(file.path, streamable: false)
-      } catch {
-        Terminal.error("poisonlab: \(file.option): \(error)")
-        throw ExitCode(Exit.runtime)
-      }
-      if (try? SystemFile.kind(of: file.path)) == .some(.regular) { existing.append(file) }
-    }
-    guard let first = existing.first, !force else { return }
-    let more = existing.count > 1 ? " and \(existing.count - 1) more round file(s)" : ""
-    let why =
-      state == .startsOver
-      ? " (--init-model \(initModel ?? "") was not saved by this scenario and seed, so the run starts at round 1)"
-      : ""
-    Terminal.error(
-      "poisonlab: \(first.option): \(first.path)\(more) of an earlier run would be replaced\(why); add --force to replace them, or give an empty folder"
-    )
-    throw ExitCode(Exit.invalid)
-  }
-
-  /// Whether `partial` is a regular file that no other process holds and
-  /// that holds at least one row (a JSON object, or a CSV line after the
-  /// header): the rows of a run that did not finish.
-  static func holdsUnfinishedRows(_ partial: String) -> Bool {
-    guard (try? SystemFile.kind(of: partial)) == .some(.regular),
-      let handle = FileHandle(forReadingAtPath: partial)
-    else { return false }
-    let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
-    try? handle.close()
-    // A row: a JSON object (JSONL, JSON), or a CSV line after the header;
-    // a header or an opening bracket alone is not one.
-    let text = String(decoding: head, as: UTF8.self)
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-    guard text.contains("{") || lines.count > 1 else { return false }
-    // Locked: a run is writing it, which the output's own lock reports.
-    guard let unheld = try? SystemFile.lockExisting(partial) else { return false }
-    unheld.close()
-    return true
   }
 
   /// Refuses a folder option that names no folder (exit 3).

@@ -206,7 +206,7 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
   var seen: [String: String] = [:]
   for (option, path) in outputs {
     guard let path, !OutputPath.isStandardOutput(path) else { continue }
-    let key = resolvedPath(path)
+    let key = OutputPath.resolved(path)
     for candidate in [key, key + ".partial"] {
       if let other = seen[candidate] {
         Terminal.error(
@@ -218,16 +218,6 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
     seen[key] = option
     seen[key + ".partial"] = option
   }
-}
-
-/// The file `path` names: its folder with links resolved, and the target of
-/// a symbolic link (an input named through a link is its target).
-func resolvedPath(_ path: String) -> String {
-  let folder = URL(fileURLWithPath: OutputPath.folder(of: path)).standardizedFileURL
-    .resolvingSymlinksInPath().path
-  let key = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? path)
-  guard (try? SystemFile.kind(of: key)) == .some(.symbolicLink) else { return key }
-  return URL(fileURLWithPath: key).resolvingSymlinksInPath().path
 }
 
 /// Locks the folders a command writes files into, each once, for as long as

@@ -107,6 +107,41 @@ public final class AtomicFile {
 
 /// Checks on output paths, made before any work starts.
 public enum OutputPath {
+  /// The file `path` names: its folder with links resolved, and the target of
+  /// a symbolic link (an input named through a link is its target), so that
+  /// two names of one file compare equal.
+  /// - Parameter path: a file path.
+  /// - Returns: the resolved path.
+  public static func resolved(_ path: String) -> String {
+    let folder = URL(fileURLWithPath: folder(of: path)).standardizedFileURL
+      .resolvingSymlinksInPath().path
+    let key = folder + "/" + (path.split(separator: "/").last.map(String.init) ?? path)
+    guard (try? SystemFile.kind(of: key)) == .some(.symbolicLink) else { return key }
+    return URL(fileURLWithPath: key).resolvingSymlinksInPath().path
+  }
+
+  /// Whether `partial` is a regular file that no other process holds and
+  /// that holds at least one row (a JSON object, or a CSV line after the
+  /// header): the rows of a run that did not finish, which a new run must
+  /// not delete silently.
+  /// - Parameter partial: an output's `.partial` file.
+  /// - Returns: whether it holds an unfinished run's rows.
+  public static func holdsUnfinishedRows(_ partial: String) -> Bool {
+    guard (try? SystemFile.kind(of: partial)) == .some(.regular),
+      let handle = FileHandle(forReadingAtPath: partial)
+    else { return false }
+    let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+    try? handle.close()
+    // A header or an opening bracket alone is not a row.
+    let text = String(decoding: head, as: UTF8.self)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+    guard text.contains("{") || lines.count > 1 else { return false }
+    // Locked: a run is writing it, which the output's own lock reports.
+    guard let unheld = try? SystemFile.lockExisting(partial) else { return false }
+    unheld.close()
+    return true
+  }
+
   /// `-` names standard output.
   /// - Parameter path: an output option's value.
   /// - Returns: whether it means standard output.

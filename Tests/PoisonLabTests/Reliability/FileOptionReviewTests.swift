@@ -9,6 +9,61 @@ import Testing
 struct FileOptionReviewTests {
   let smoke = CLI.root.path + "/scenarios/regression/smoke-federated.json"
 
+  @Test("the library refuses round files before work: named twice, not regular, an earlier run's")
+  func roundFileCheck() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let text = try String(contentsOfFile: smoke, encoding: .utf8)
+    var experiment = Experiment(scenario: try scenario(text), threads: 1)
+    experiment.modelFiles = ModelFileOptions(checkpointEvery: 2, checkpointDirectory: dir.path)
+    #expect(experiment.plannedRoundFiles().map(\.path).count == 2)
+    // Nothing there yet: fine.
+    try experiment.checkRoundFiles(besides: [("--output", dir.path + "/rows.jsonl")], force: false)
+    // --plot naming round 2's checkpoint through another spelling of the folder.
+    let twice = dir.path + "/./round-0002.safetensors"
+    #expect(
+      throws: RoundFileProblem.namedTwice(
+        option: "--plot", path: twice, folderOption: "--checkpoint-dir")
+    ) {
+      try experiment.checkRoundFiles(besides: [("--plot", twice)], force: true)
+    }
+    // An earlier run's file: exit 2 without force, fine with it.
+    _ = dir.write("round-0004.safetensors", text: "x")
+    do {
+      try experiment.checkRoundFiles(besides: [], force: false)
+      Issue.record("an earlier run's round file was not refused")
+    } catch {
+      #expect(error.exitCode == 2)
+      #expect(error.description.contains("round-0004.safetensors of an earlier run"))
+    }
+    try experiment.checkRoundFiles(besides: [], force: true)
+    // A folder at a round file's partial name: exit 3 even with force.
+    try FileManager.default.createDirectory(
+      atPath: dir.path + "/round-0002.safetensors.partial", withIntermediateDirectories: false)
+    do {
+      try experiment.checkRoundFiles(besides: [], force: true)
+      Issue.record("a folder in place of a round file's partial was not refused")
+    } catch {
+      #expect(error.exitCode == 3 && error.description.hasPrefix("--checkpoint-dir: "))
+    }
+  }
+
+  @Test("a partial output counts as an unfinished run's rows only when it holds a row")
+  func unfinishedRows() {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let cases: [(String, Bool)] = [
+      ("", false), ("[\n", false), ("round,accuracy\n", false),
+      ("round,accuracy\n1,0.5\n", true), ("{\"kind\":\"round\"}\n", true),
+    ]
+    for (index, (text, rows)) in cases.enumerated() {
+      let path = dir.write("out\(index).jsonl.partial", text: text)
+      #expect(OutputPath.holdsUnfinishedRows(path) == rows, "\(text.debugDescription)")
+    }
+    #expect(!OutputPath.holdsUnfinishedRows(dir.path + "/missing.partial"))
+    #expect(!OutputPath.holdsUnfinishedRows(dir.path))
+  }
+
   @Test("a model file's normalization must fit the model: wrong length, 0, inf are named (no trap)")
   func normalizationChecked() throws {
     let good = try ModelFile.normalization(
