@@ -63,6 +63,17 @@ public struct Experiment {
     public var normalizer: Normalizer
   }
 
+  /// The failure a data error makes: a `dataset` setting the files
+  /// contradict is the scenario's (exit 2, at `dataset.<key>`), anything
+  /// else the data's (exit 3).
+  func datasetFailure(_ error: DataError) -> RunFailure {
+    guard case .setting(let key, let reason) = error else { return .data(error) }
+    return .scenario(
+      ScenarioErrors(
+        source: scenario.name,
+        errors: [ScenarioError(JSONPath.root.appending("dataset").appending(key), reason)]))
+  }
+
   /// Loads the data, checks the scenario against it, and subsamples.
   /// - Returns: the raw training and test sets.
   /// - Throws: `RunFailure.data` or `.scenario`.
@@ -73,13 +84,7 @@ public struct Experiment {
     do {
       (train, test) = try scenario.dataset.load(seeds: seeds)
     } catch {
-      if case .setting(let key, let reason) = error {
-        throw .scenario(
-          ScenarioErrors(
-            source: scenario.name,
-            errors: [ScenarioError(JSONPath.root.appending("dataset").appending(key), reason)]))
-      }
-      throw .data(error)
+      throw datasetFailure(error)
     }
     let p = scenario.datasetParameters
     var problems: [ScenarioError] = []

@@ -417,6 +417,7 @@ extension Experiment {
   /// - Throws: `RunFailure.scenario` listing every problem.
   @discardableResult
   public func preflight(budget: MemoryBudget?) throws(RunFailure) -> MemoryEstimate? {
+    if let problem = scenario.dataset.settingProblem() { throw datasetFailure(problem) }
     guard let size = scenario.dataset.estimatedSize() else { return nil }
     var problems: [ScenarioError] = []
     if let problem = scenario.model.check(input: size.shape, at: JSONPath.root.appending("model")) {

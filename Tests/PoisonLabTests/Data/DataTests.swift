@@ -229,8 +229,8 @@ struct CSVTests {
         == ":1:3: the label column holds 1 distinct value(s); classification needs at least 2")
     #expect(failure("a,b,c\n1,2,x\n", #", "label_column": "d""#).contains("no column named \"d\""))
     #expect(
-      failure("1,2,a\n3,4,b\n", #", "label_column": 5"#).contains(
-        "label_column 5 is out of range for 3 columns"))
+      failure("1,2,a\n3,4,b\n", #", "label_column": 5"#)
+        == " has 3 columns (allowed: 0 to 2, or -1 to -3 from the end)")
     #expect(failure("1,nan,a\n3,4,b\n").contains("expected a finite number, found \"nan\""))
   }
 

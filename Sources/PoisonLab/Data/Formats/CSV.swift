@@ -20,14 +20,16 @@ enum CSVReader {
   /// The longest row accepted, in bytes (8 MiB: a million short numbers).
   static let maxRowBytes = 8 << 20
 
-  /// Calls `body` with every row of `path` and its line number.
+  /// Calls `body` with every row of `path` (or its first `limit` rows) and
+  /// its line number.
   /// - Parameters:
   ///   - path: the file (gzip-compressed or not).
+  ///   - limit: the most rows to read.
   ///   - body: receives each row; may throw to stop.
   /// - Throws: `DataError.csv` for an unterminated quote, a stray quote or an
   ///   over-long row, and any error `body` throws.
   static func rows(
-    of path: String, _ body: ([String], Int) throws(DataError) -> Void
+    of path: String, limit: Int = .max, _ body: ([String], Int) throws(DataError) -> Void
   ) throws(DataError) {
     let stream = try ByteStream(path: path)
     var field: [UInt8] = []
@@ -40,6 +42,7 @@ enum CSVReader {
     var quotedStart = 0
     var fieldWasQuoted = false
     var first = true
+    var delivered = 0
     func endField() {
       row.append(String(decoding: field, as: UTF8.self))
       field.removeAll(keepingCapacity: true)
@@ -47,11 +50,14 @@ enum CSVReader {
     }
     func endRow() throws(DataError) {
       endField()
-      if !(row.count == 1 && row[0].isEmpty) { try body(row, rowLine) }
+      if !(row.count == 1 && row[0].isEmpty) {
+        try body(row, rowLine)
+        delivered += 1
+      }
       row.removeAll(keepingCapacity: true)
       rowBytes = 0
     }
-    while var chunk = try stream.nextChunk() {
+    reading: while var chunk = try stream.nextChunk() {
       if first {
         first = false
         if chunk.starts(with: [0xEF, 0xBB, 0xBF]) { chunk = chunk.dropFirst(3) }
@@ -85,6 +91,7 @@ enum CSVReader {
           endField()
         case UInt8(ascii: "\n"):
           try endRow()
+          if delivered >= limit { break reading }
           line += 1
           rowLine = line
         case UInt8(ascii: "\r"):
@@ -103,6 +110,7 @@ enum CSVReader {
         }
       }
     }
+    if delivered >= limit { return }
     if pendingQuote { inQuotes = false }
     if inQuotes {
       throw .csv(
@@ -218,6 +226,37 @@ enum CSVData {
         shape: Shape(features: s.width), classes: names.count, isImage: false, classNames: names)
     }
     return (dataset(trainSplit), testSplit.map(dataset))
+  }
+
+  /// Checks the `dataset` settings that a file's first rows can contradict
+  /// (a `label_column` name the header lacks, an index beyond the columns,
+  /// a name without a header), before loading: `validate` and the run's
+  /// preflight report them at `dataset.label_column` (exit 2).
+  /// - Parameters:
+  ///   - path: the training file.
+  ///   - labelColumn: where the label is (nil: the last column).
+  ///   - header: whether the first row is a header (nil: detect).
+  /// - Returns: the `.setting` problem, or nil (also when the file cannot be
+  ///   read: loading reports that).
+  static func settingProblem(_ path: String, labelColumn: LabelColumn?, header: Bool?) -> DataError?
+  {
+    guard let labelColumn else { return nil }
+    // The first row, or the second after scikit-learn's counts line.
+    var first: (row: [String], line: Int)?
+    try? CSVReader.rows(of: path, limit: 2) { (row, line) throws(DataError) in
+      let counts = first == nil && header == nil && CSVReader.sklearnHeader(row) != nil
+      if first == nil && !counts { first = (row, line) }
+    }
+    guard let first, first.row.count >= 2 else { return nil }
+    let hasHeader = header ?? CSVReader.isHeader(first.row)
+    do {
+      _ = try labelIndex(
+        labelColumn, header: hasHeader ? first.row : nil, columns: first.row.count, file: path,
+        line: first.line)
+    } catch {
+      if case .setting = error { return error }
+    }
+    return nil
   }
 
   /// The field count of the first row and an upper bound on the rows (the
@@ -350,9 +389,11 @@ enum CSVData {
       return columns - 1
     case .name(let name):
       guard let header else {
-        throw .csv(
-          file: file, line: line, column: nil,
-          reason: "label_column \"\(name)\" names a column, but the file has no header row")
+        throw .setting(
+          key: "label_column",
+          reason:
+            "\"\(name)\" names a column, but \(file) has no header row (line \(line) is data); give a 0-based index, or header: true if line \(line) is a header"
+        )
       }
       guard let index = header.firstIndex(where: { CSVReader.trimmed($0) == name }) else {
         let names = header.map { CSVReader.trimmed($0) }
@@ -367,9 +408,11 @@ enum CSVData {
     case .index(let index):
       let resolved = index < 0 ? columns + index : index
       guard resolved >= 0 && resolved < columns else {
-        throw .csv(
-          file: file, line: line, column: nil,
-          reason: "label_column \(index) is out of range for \(columns) columns")
+        throw .setting(
+          key: "label_column",
+          reason:
+            "\(index) is out of range: \(file) has \(columns) columns (allowed: 0 to \(columns - 1), or -1 to -\(columns) from the end)"
+        )
       }
       return resolved
     }

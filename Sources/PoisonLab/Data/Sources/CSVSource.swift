@@ -38,6 +38,11 @@ public struct CSVSource: DatasetSource {
       exact: false)
   }
 
+  /// A `label_column` the training file's first rows contradict.
+  public func settingProblem() -> DataError? {
+    CSVData.settingProblem(train, labelColumn: labelColumn, header: header)
+  }
+
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
     guard let train = parameters.string("train") else { return nil }

@@ -17,6 +17,14 @@ public protocol DatasetSource: Plugin {
   /// What loading will hold, estimated before loading (for the memory
   /// budget and the checks `validate` shares with `run`); nil when unknown.
   func estimatedSize() -> DataSize?
+  /// A `dataset` setting that the data's files contradict, found cheaply
+  /// before loading (read from a file's first lines), so that `validate`
+  /// reports it; nil when none is found or nothing can be checked early.
+  func settingProblem() -> DataError?
+}
+
+extension DatasetSource {
+  public func settingProblem() -> DataError? { nil }
 }
 
 /// The size of a dataset as estimated before loading it.
