@@ -139,7 +139,9 @@ struct AggregateCommand: ParsableCommand {
         "poisonlab: \(updates): its .json describes \(sidecar.clients.count) rows, the matrix has \(n); ignoring the .json"
       )
     }
-    if let sidecar, sidecar.weights.contains(where: { !($0 >= 0) }) || sidecar.quarantined < 0 {
+    if let sidecar, sidecar.weights.contains(where: { !($0 >= 0) }) || sidecar.quarantined < 0
+      || sidecar.rejectedByChannel < 0
+    {
       Terminal.error("poisonlab: \(updates): its .json holds negative weights or quarantine counts")
       throw ExitCode(Exit.runtime)
     }
@@ -162,14 +164,18 @@ struct AggregateCommand: ParsableCommand {
       if format != "json" {
         Terminal.line(
           "round \(exported.round) of a --save-updates export: weights, client ids, seed, round and "
-            + "the \(exported.quarantined) client(s) quarantined (rules assume f less them) from its .json"
+            + "the \(exported.quarantined) client(s) quarantined and \(exported.rejectedByChannel) "
+            + "whose message the channel rejected (rules assume f less them) from its .json"
         )
       }
     }
     var chain: DefenseChain
     let resolved: JSONValue
     do {
-      (chain, resolved) = try ScenarioLoader.defenseChain(json, source: "--defense", updates: n)
+      // Checked as the run checked it: against the round's selected clients,
+      // those whose message the channel rejected included.
+      (chain, resolved) = try ScenarioLoader.defenseChain(
+        json, source: "--defense", updates: n + (exported?.rejectedByChannel ?? 0))
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
@@ -182,7 +188,8 @@ struct AggregateCommand: ParsableCommand {
       result = try chain.run(
         set, round: round ?? exported?.round ?? 1, threads: workers,
         previousAggregate: nil, seeds: SeedTree(seed ?? exported?.seed ?? 0),
-        clients: exported?.clients, serverUpdate: server, quarantined: exported?.quarantined ?? 0)
+        clients: exported?.clients, serverUpdate: server, quarantined: exported?.quarantined ?? 0,
+        rejectedByChannel: exported?.rejectedByChannel ?? 0)
     } catch {
       Terminal.error("poisonlab: defense \(error)")
       throw ExitCode(Exit.runtime)

@@ -92,8 +92,12 @@ public struct Tamper: ChannelAttack {
         }
       }
       // A rewrite that changed no bit (factor 1, noise below float32
-      // resolution) leaves an honest message.
-      if messages[index].update != original { messages[index].origin = .malicious }
+      // resolution) leaves an honest message; one that changed only bits
+      // (0 negated to -0) is a tampered message, which a signature catches.
+      let changed = !messages[index].update.elementsEqual(original) {
+        $0.bitPattern == $1.bitPattern
+      }
+      if changed { messages[index].origin = .malicious }
     }
   }
 }

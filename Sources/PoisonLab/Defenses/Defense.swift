@@ -105,6 +105,11 @@ public struct DefenseContext: Sendable {
   public var serverUpdate: [Float]?
   /// Clients the safeguards quarantined so far (presumed Byzantine, never selected).
   public var quarantined: Int = 0
+  /// Selected clients left without an accepted update because the update
+  /// channel rejected a message this round (a forged, tampered or replayed
+  /// message in their place, stopped by authentication: presumed
+  /// Byzantine, as a non-finite update is).
+  public var rejectedByChannel: Int = 0
 
   /// Creates a context.
   /// - Parameters:
@@ -129,11 +134,12 @@ public struct DefenseContext: Sendable {
   }
 
   /// The Byzantine count a rule should assume: the declared `f` less the
-  /// updates already rejected as non-finite and the clients quarantined.
+  /// updates already rejected as non-finite, the selected clients whose
+  /// message the channel rejected, and the clients quarantined.
   /// - Parameter declared: the rule's `f`.
-  /// - Returns: `max(0, declared - rejectedNonFinite - quarantined)`.
+  /// - Returns: `max(0, declared - rejectedNonFinite - rejectedByChannel - quarantined)`.
   public func effectiveF(_ declared: Int) -> Int {
-    max(0, declared - rejectedNonFinite - quarantined)
+    max(0, declared - rejectedNonFinite - rejectedByChannel - quarantined)
   }
 }
 

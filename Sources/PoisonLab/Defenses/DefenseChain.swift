@@ -82,11 +82,14 @@ public struct DefenseChain: Sendable {
   ///   - clients: the client id of each update (default: the row numbers).
   ///   - serverUpdate: the server's update on its root data, for rules that need one.
   ///   - quarantined: clients quarantined so far (rules assume `f` less them).
+  ///   - rejectedByChannel: selected clients whose message the channel
+  ///     rejected this round (rules assume `f` less them too).
   /// - Returns: the aggregate and the flags.
   /// - Throws: `DefenseError` when a stage cannot run on the updates it receives.
   public mutating func run(
     _ updates: UpdateSet, round: Int, threads: Int, previousAggregate: [Float]?, seeds: SeedTree,
-    clients: [Int]? = nil, serverUpdate: [Float]? = nil, quarantined: Int = 0
+    clients: [Int]? = nil, serverUpdate: [Float]? = nil, quarantined: Int = 0,
+    rejectedByChannel: Int = 0
   ) throws(DefenseError) -> Result {
     let ids = clients ?? Array(0..<updates.count)
     var set = updates
@@ -111,6 +114,7 @@ public struct DefenseChain: Sendable {
         rng: seeds.generator("defense", round, index))
       context.serverUpdate = serverUpdate
       context.quarantined = quarantined
+      context.rejectedByChannel = rejectedByChannel
       // Rows still map one-to-one to clients unless a filter mixed them.
       context.clients = set.owners.map { $0.count == 1 ? ids[$0[0]] : -1 }
       contexts.append(context)

@@ -336,6 +336,13 @@ struct FederatedSimulation {
         rows: received, d: d, groups: setup.groups, threads: experiment.threads)
       channelTotals.add(arrival.counts)
 
+      // Selected clients left without an accepted message because the
+      // channel rejected one (a forgery, tampered or replayed message in
+      // their place): rules assume f less them. Rejected extra messages
+      // (sybils, duplicates) leave no selected client silent and count not.
+      let answered = Set(arrival.ids)
+      let rejectedByChannel = min(
+        arrival.rejectedIds.count, selected.filter { !answered.contains($0) }.count)
       // The defense chain, or secure aggregation.
       var aggregate = [Float](repeating: 0, count: d)
       var flaggedAccepted = [Bool](repeating: false, count: arrival.updates.count)
@@ -356,7 +363,8 @@ struct FederatedSimulation {
             arrival.updates, round: round, threads: experiment.threads,
             previousAggregate: previousAggregate, seeds: seeds, clients: arrival.ids,
             serverUpdate: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
-            quarantined: safeguards?.quarantine.clients.count ?? 0)
+            quarantined: safeguards?.quarantine.clients.count ?? 0,
+            rejectedByChannel: rejectedByChannel)
           aggregate = outcome.aggregate
           flaggedAccepted = outcome.flagged
           exportRound = true
@@ -371,7 +379,8 @@ struct FederatedSimulation {
             ids: arrival.ids, malicious: arrival.malicious, flagged: flaggedAccepted,
             server: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
             aggregate: aggregate, defense: scenario.resolved["defense"] ?? .null,
-            quarantined: safeguards?.quarantine.clients.count ?? 0)
+            quarantined: safeguards?.quarantine.clients.count ?? 0,
+            rejectedByChannel: rejectedByChannel)
         } catch {
           throw .output(error)
         }

@@ -9,7 +9,8 @@
 /// row), `malicious` (ground truth per row), `reported_samples` (each row's
 /// FedAvg weight under the channel's policy), `flagged` (rows the chain
 /// rejected or gave zero weight), `quarantined` (clients quarantined before
-/// the round), `defense` (the resolved chain) and the file names.
+/// the round), `rejected_by_channel` (selected clients whose message the
+/// channel rejected this round; rules assume `f` less both), `defense` (the resolved chain) and the file names.
 /// `poisonlab aggregate DIR/round-NNNN.npy --defense CHAIN` reads the JSON
 /// next to the matrix and reproduces the round's aggregate bit for bit for
 /// every rule that keeps no state across rounds.
@@ -22,7 +23,8 @@ public enum UpdateExport {
   /// Writes one round.
   static func write(
     directory: String, round: Int, seed: UInt64, updates: UpdateSet, ids: [Int], malicious: [Bool],
-    flagged: [Bool], server: [Float]?, aggregate: [Float], defense: JSONValue, quarantined: Int
+    flagged: [Bool], server: [Float]?, aggregate: [Float], defense: JSONValue, quarantined: Int,
+    rejectedByChannel: Int = 0
   ) throws(SinkError) {
     let base = stem(directory, round: round)
     let name = String(base.split(separator: "/").last ?? "")
@@ -45,6 +47,7 @@ public enum UpdateExport {
       JSONMember(
         "flagged", .array(flagged.indices.filter { flagged[$0] }.map { .number(Double($0)) })),
       JSONMember("quarantined", .number(Double(quarantined))),
+      JSONMember("rejected_by_channel", .number(Double(rejectedByChannel))),
       JSONMember("defense", defense),
       JSONMember("updates", .string(name + ".npy")),
       JSONMember("aggregate", .string(name + ".aggregate.npy")),
@@ -66,6 +69,8 @@ public enum UpdateExport {
     public var clients: [Int]
     public var weights: [Double]
     public var quarantined: Int
+    /// Selected clients whose message the channel rejected that round.
+    public var rejectedByChannel: Int
     /// The server update's path, when the round had one.
     public var serverUpdate: String?
   }
@@ -91,10 +96,14 @@ public enum UpdateExport {
     }
     var quarantined = 0
     if case .number(let q)? = json["quarantined"] { quarantined = Int(exactly: q) ?? 0 }
+    var rejectedByChannel = 0
+    if case .number(let r)? = json["rejected_by_channel"] {
+      rejectedByChannel = Int(exactly: r) ?? 0
+    }
     return Round(
       round: round, seed: seed,
       clients: ids.compactMap { if case .number(let x) = $0 { Int(exactly: x) } else { nil } },
       weights: w.compactMap { if case .number(let x) = $0 { x } else { nil } },
-      quarantined: quarantined, serverUpdate: server)
+      quarantined: quarantined, rejectedByChannel: rejectedByChannel, serverUpdate: server)
   }
 }
