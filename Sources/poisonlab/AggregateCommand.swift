@@ -139,8 +139,9 @@ struct AggregateCommand: ParsableCommand {
         "poisonlab: \(updates): its .json describes \(sidecar.clients.count) rows, the matrix has \(n); ignoring the .json"
       )
     }
-    if let sidecar, sidecar.weights.contains(where: { !($0 >= 0) }) || sidecar.quarantined < 0
-      || sidecar.rejectedByChannel < 0
+    if let sidecar,
+      sidecar.weights.contains(where: { !($0 >= 0) }) || sidecar.quarantined < 0
+        || sidecar.rejectedByChannel < 0
     {
       Terminal.error("poisonlab: \(updates): its .json holds negative weights or quarantine counts")
       throw ExitCode(Exit.runtime)

@@ -7,7 +7,9 @@
 /// the key it presents, so its signatures verify: authentication is not sybil
 /// resistance (Douceur 2002). `closed` enrolment rejects them as unknown.
 /// Each reports `reported_samples` (default: the mean local count of the
-/// federation's clients).
+/// federation's clients). When the attacks before it (in the attack list)
+/// left no honest update in transit, the update is computed from every
+/// update in transit.
 public struct Sybil: ChannelAttack {
   public static let descriptor = PluginDescriptor(
     name: "sybil", summary: "new identities each round, each sending a crafted update",
@@ -62,10 +64,13 @@ public struct Sybil: ChannelAttack {
     _ messages: inout [ChannelMessage], round: ChannelRound, rng: inout SplitMix64
   ) {
     guard round.active else { return }
+    // The honest updates in transit; when other attacks left none, every
+    // update in transit (with none at all there is nothing to craft from).
     let honest = messages.filter { $0.origin == .honest }
-    guard let d = messages.first?.update.count, !honest.isEmpty else { return }
+    let seen = honest.isEmpty ? messages : honest
+    guard let d = messages.first?.update.count else { return }
     let benign = UpdateSet(
-      values: Array(honest.map(\.update).joined()), count: honest.count, dimension: d)
+      values: Array(seen.map(\.update).joined()), count: seen.count, dimension: d)
     let view = AttackView(
       benign: benign, attackers: identities, received: messages.count + identities)
     let crafted = update.craft(view, rng: &rng)

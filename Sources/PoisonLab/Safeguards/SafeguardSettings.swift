@@ -244,25 +244,36 @@ public struct SafeguardSettings: Sendable, Equatable {
       }
     }
     let parsed = validator.errors.count == errors
-    // Settings that can never act in this many rounds (reported without
-    // hiding the checks the parsed settings feed further on).
+    // Settings that can never act in this many rounds or cycles (reported
+    // without hiding the checks the parsed settings feed further on). A
+    // federated run reviews rounds 1...R; a pipeline reviews cycles 0...C
+    // (the initial training included).
+    let horizon: (reviews: Int, first: Int, unit: String, key: String, watched: String)?
     if context.federated, let rounds = context.rounds {
+      horizon = (rounds, 1, "round", "training.rounds is \(rounds)", "client")
+    } else if context.pipeline, let cycles = context.cycles {
+      horizon = (cycles + 1, 0, "cycle", "pipeline.cycles is \(cycles)", "source")
+    } else {
+      horizon = nil
+    }
+    if let horizon {
+      let (reviews, first, unit, key, watched) = horizon
       if let window = settings.monitor?.window {
-        // A signal is compared with its last `window` rounds (FLDetector
+        // A signal is compared with its last `window` reviews (FLDetector
         // also needs a first prediction): before that nothing can fire.
         let onlyFLDetector = settings.monitor?.signals.allSatisfy { $0 == "fldetector" } == true
-        let first = window + (onlyFLDetector ? 2 : 1)
-        if first > rounds {
+        let firstAlarm = window + (onlyFLDetector ? 1 : 0)
+        if firstAlarm >= reviews {
           validator.fail(
             p.path("monitor").appending("window"),
-            "\(window) leaves no round to watch: the first alarm can come in round \(first), and training.rounds is \(rounds); lower the window or add rounds"
+            "\(window) leaves no \(unit) to watch: the first alarm can come in \(unit) \(firstAlarm + first), and \(key); lower the window or add \(unit)s"
           )
         }
       }
-      if let after = settings.quarantine?.after, after > rounds {
+      if let after = settings.quarantine?.after, after > reviews {
         validator.fail(
           p.path("quarantine").appending("after"),
-          "\(after) flags need at least \(after) rounds, and training.rounds is \(rounds); no client could ever be quarantined"
+          "\(after) flags need at least \(after) \(unit)s, and \(key); no \(watched) could ever be quarantined"
         )
       }
     }

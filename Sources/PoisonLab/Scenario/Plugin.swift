@@ -53,6 +53,8 @@ public struct ScenarioContext: Sendable {
   public var rounds: Int?
   /// Centralized runs: whether the scenario has a `pipeline` block.
   public var pipeline = false
+  /// Pipelines: the retraining cycles after the initial training.
+  public var cycles: Int?
   /// The names of the `sources` entries.
   public var sourceNames: [String] = []
   /// How many sources are trusted.

@@ -419,6 +419,7 @@ public enum ScenarioLoader {
     var context = ScenarioContext(
       federated: federated, isImage: nil, classes: nil, shape: nil, baseDirectory: baseDirectory)
     if case .number(let x)? = top?["training"]?["rounds"] { context.rounds = Int(exactly: x) }
+    if case .number(let x)? = top?["pipeline"]?["cycles"] { context.cycles = Int(exactly: x) }
 
     // federation (the partition is resolved below)
     var federationParameters: Parameters?
@@ -659,12 +660,14 @@ public enum ScenarioLoader {
 
     if channel.secureAggregation != nil {
       // The monitor's per-update signals and the quarantine need each update too.
-      let perUpdate = (safeguards.monitor?.signals ?? []).filter { $0 != "validation_accuracy" }
+      let perUpdate = (safeguards.monitor?.signals ?? []).filter {
+        !SignalMonitor.modelSignals.contains($0)
+      }
       if !perUpdate.isEmpty {
         validator.fail(
           root.appending("safeguards").appending("monitor").appending("signals"),
           "\(perUpdate.joined(separator: ", ")) \(perUpdate.count == 1 ? "reads" : "read") each client's update, but channel.secure_aggregation "
-            + "lets the server see only their sum; keep validation_accuracy, or remove channel.secure_aggregation"
+            + "lets the server see only their sum; keep validation_accuracy and class_accuracy (they read the model), or remove channel.secure_aggregation"
         )
       }
       if safeguards.validation?.attribute == true {

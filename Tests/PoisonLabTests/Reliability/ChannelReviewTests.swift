@@ -67,7 +67,8 @@ struct ChannelReviewTests {
     #expect(mine.map(\.bitPattern) == simulator.map(\.bitPattern))
   }
 
-  @Test("tamper that changes only bits (0 negated to -0) is a malicious message, not an honest drop")
+  @Test(
+    "tamper that changes only bits (0 negated to -0) is a malicious message, not an honest drop")
   func tamperComparesBits() throws {
     // A learning rate of 1e-10 leaves float32 updates of exactly 0.
     let text = federated(
@@ -91,5 +92,57 @@ struct ChannelReviewTests {
     #expect(
       try rounds(text, threads: 2).map { [$0.accuracy, $0.loss] }
         == rows.map { [$0.accuracy, $0.loss] })
+  }
+
+  @Test(
+    "a pipeline's monitor window or quarantine that no cycle can reach is refused, as a run's is")
+  func pipelineHorizon() {
+    let pipe =
+      #"{"name": "p", "dataset": {"name": "sklearn-breast-cancer"}, "model": {"name": "logistic"}, "sources": [{"name": "h", "share": 0.4, "trust": "trusted"}, {"name": "a", "share": 0.3, "trust": "untrusted"}, {"name": "c", "share": 0.3, "trust": "untrusted"}], "pipeline": {"cycles": 3}, "attack": {"name": "label-flip", "sources": ["c"], "fraction": 0.4, "mapping": "reverse"}, "defense": {"name": "provenance", "validation_size": 50}, "safeguards": {"validation": {"size": 30}, "monitor": {"signals": ["validation_accuracy"], "window": WINDOW}, "quarantine": {"after": AFTER, "window": 5}, "response": {"name": "rollback"}}}"#
+    func errors(window: Int, after: Int) -> [String] {
+      scenarioErrors(
+        pipe.replacingOccurrences(of: "WINDOW", with: "\(window)")
+          .replacingOccurrences(of: "AFTER", with: "\(after)"))
+    }
+    // Cycles 0...3 are reviewed: a window of 3 alarms first in cycle 3; 4 flags fit in 4 reviews.
+    #expect(errors(window: 3, after: 4) == [])
+    #expect(
+      errors(window: 4, after: 5) == [
+        "safeguards.monitor.window: 4 leaves no cycle to watch: the first alarm can come in cycle 4, and pipeline.cycles is 3; lower the window or add cycles",
+        "safeguards.quarantine.after: 5 flags need at least 5 cycles, and pipeline.cycles is 3; no source could ever be quarantined",
+      ])
+    // --set reaches the check.
+    #expect(
+      scenarioErrors(
+        pipe.replacingOccurrences(of: "WINDOW", with: "4").replacingOccurrences(
+          of: "AFTER", with: "3"), overrides: ["pipeline.cycles=4"]) == [])
+  }
+
+  @Test(
+    "class_accuracy reads the model, so it runs under secure aggregation as validation_accuracy does"
+  )
+  func classAccuracyUnderSecureAggregation() {
+    let text = federated(
+      #""federation": {"clients": 6}, "channel": {"secure_aggregation": {"name": "pairwise-masking", "clip": 1}}, "defense": {"name": "fedavg"}, "safeguards": {"validation": {"size": 30}, "monitor": {"signals": ["class_accuracy", "validation_accuracy"], "window": 3}}"#,
+      rounds: 6)
+    #expect(scenarioErrors(text) == [])
+    let perUpdate = text.replacingOccurrences(
+      of: #"["class_accuracy", "validation_accuracy"]"#, with: #"["class_accuracy", "update_norm"]"#
+    )
+    #expect(
+      scenarioErrors(perUpdate).first?.hasPrefix(
+        "safeguards.monitor.signals: update_norm reads each client's update") == true)
+  }
+
+  @Test("sybils send even when tampering left no honest message in transit")
+  func sybilsWithoutHonestMessages() throws {
+    for tampered in [3, 4] {
+      let text = federated(
+        #""federation": {"clients": 4}, "channel": {"authentication": "ed25519"}, "attack": [{"name": "tamper", "messages": \#(tampered)}, {"name": "sybil", "identities": 3, "update": {"name": "sign-flip"}}], "defense": {"name": "fedavg"}"#,
+        rounds: 1)
+      let row = try #require(try rounds(text).first)
+      #expect(row.channel?.messages == 7 && row.channel?.rejectedUnknown == 3, "\(tampered)")
+      #expect(row.channel?.rejectedSignature == tampered)
+    }
   }
 }
