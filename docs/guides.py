@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes docs/guides/<family>/<name>.md for every attack, defense and partition.
 
-Usage: .build/release/poisonlab list --json | python3 docs/guides.py
+Usage: .build/release/poisonlab list --json | python3 docs/guides.py [--check]
+With --check nothing is written: the guides that differ from what would be
+written are listed and the exit code is 1 (DocsTests runs it).
 Each guide takes the definition from the plug-in's `///` doc comment in
 Sources/ (the one source of the formula and the paper) and the parameters from
 the registry, and adds an example scenario block. DocsTests checks that
@@ -92,6 +94,8 @@ HAND_WRITTEN = {
 
 
 def main():
+    check = '--check' in sys.argv[1:]
+    stale = []
     listing = json.load(sys.stdin)
     for family, folder in FOLDERS.items():
         docs = doc_comments(folder)
@@ -121,7 +125,19 @@ def main():
             lines += ['## Example', '', 'Add to a scenario (see `scenarios/` for complete files):', '', '```json', snippet, '```', '']
             if source:
                 lines += [f'Source: [`{source}`](../../../{source}).', '']
-            open(os.path.join(out_dir, plugin['name'] + '.md'), 'w').write('\n'.join(lines))
+            path = os.path.join(out_dir, plugin['name'] + '.md')
+            text = '\n'.join(lines)
+            if check:
+                current = open(path).read() if os.path.exists(path) else None
+                if current != text:
+                    stale.append(os.path.relpath(path, ROOT))
+            else:
+                open(path, 'w').write(text)
+    if stale:
+        print('stale guides (regenerate with: poisonlab list --json | python3 docs/guides.py):')
+        for path in stale:
+            print('  ' + path)
+        sys.exit(1)
 
 
 main()

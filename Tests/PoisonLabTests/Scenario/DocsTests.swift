@@ -111,6 +111,12 @@ struct DocsTests {
     }
   }
 
+  @Test("the generated guides are what docs/guides.py writes from list --json and the doc comments")
+  func guidesCurrent() throws {
+    let r = try CLI.shell(#""$POISONLAB" list --json | python3 docs/guides.py --check"#)
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+  }
+
   @Test("generated guides carry no doc-link markup (``Symbol``)")
   func guidesPlainText() throws {
     let root = CLI.root.appendingPathComponent("docs/guides")
