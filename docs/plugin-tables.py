@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Regenerates the plug-in tables of docs/scenarios.md from `poisonlab list --json`.
 
-Usage: .build/release/poisonlab list --json | python3 docs/plugin-tables.py docs/scenarios.md
+Usage: .build/release/poisonlab list --json | python3 docs/plugin-tables.py docs/scenarios.md [--check]
 The tables sit between the markers <!-- plugins:begin --> and <!-- plugins:end -->.
+With --check nothing is written: a page whose tables differ from what would
+be written exits 1 (DocsTests runs it). Write prose outside the markers.
 DocsTests fails when a registered plug-in or key is missing from the page.
 """
 import json
@@ -61,7 +63,14 @@ def main():
     begin, end = '<!-- plugins:begin -->', '<!-- plugins:end -->'
     head, rest = page.split(begin)
     _, tail = rest.split(end)
-    open(path, 'w').write(head + begin + '\n\n' + '\n'.join(body) + '\n' + end + tail)
+    text = head + begin + '\n\n' + '\n'.join(body) + '\n' + end + tail
+    if '--check' in sys.argv[2:]:
+        if text != page:
+            print(f'{path}: the plug-in tables are stale; regenerate with: '
+                  f'poisonlab list --json | python3 docs/plugin-tables.py {path}')
+            sys.exit(1)
+        return
+    open(path, 'w').write(text)
 
 
 main()

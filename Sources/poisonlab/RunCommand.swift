@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
       when the run completes; standard output then shows the table (unless --quiet).
 
       --set takes JSON values: --set training.learning_rate=0.1, --set 'model.hidden=[100]', \
-      --set attack.name=label-flip (a bare word is a string). Overrides are validated like the file.
+      --set defense.name=median (a bare word is a string). Overrides are validated like the file.
 
       Exit codes: 0 ok; 1 an expect threshold missed; 2 invalid scenario or usage; \
       3 runtime failure (data missing or corrupt, divergence, I/O); 130 interrupted (Ctrl-C), \

@@ -30,6 +30,7 @@ public enum Guides {
     // The blocks whose guides are not one plug-in's.
     all += [
       ("validation", "the validation gate (safeguards.validation)"),
+      ("monitor", "signals watched every round, and their alarms (safeguards.monitor)"),
       ("quarantine", "quarantine of clients or sources flagged too often (safeguards.quarantine)"),
       ("response", "what an alarm triggers: rollback or retrain (safeguards.response)"),
     ].map { topic in

@@ -111,10 +111,13 @@ struct DocsTests {
     }
   }
 
-  @Test("the generated guides are what docs/guides.py writes from list --json and the doc comments")
+  @Test("the generated guides and plug-in tables are what the scripts write from list --json")
   func guidesCurrent() throws {
     let r = try CLI.shell(#""$POISONLAB" list --json | python3 docs/guides.py --check"#)
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    let tables = try CLI.shell(
+      #""$POISONLAB" list --json | python3 docs/plugin-tables.py docs/scenarios.md --check"#)
+    #expect(tables.status == 0, "\(tables.stdout)\(tables.stderr)")
   }
 
   @Test("generated guides carry no doc-link markup (``Symbol``)")
@@ -140,6 +143,7 @@ struct DocsTests {
     }
     for (file, keys) in [
       ("validation", ["size", "max_drop", "per_class_max_drop"]),
+      ("monitor", ["signals", "window", "threshold"]),
       ("quarantine", ["after", "window"]),
       ("response", ["rollback", "retrain"]),
     ] {

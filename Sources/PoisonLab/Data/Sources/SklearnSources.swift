@@ -22,6 +22,11 @@ enum SklearnTables {
       exact: path == nil)
   }
 
+  /// What every table's entry in `list` and the docs says.
+  static let notes = [
+    "read from Debian's python3-sklearn (/usr/lib/python3/dist-packages/sklearn/datasets/data/; make deps installs it, and a missing file names the package) by the csv reader, which checks scikit-learn's first line of counts and class names against the rows"
+  ]
+
   /// Where Debian's `python3-sklearn` puts the files.
   static let folder = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
 
@@ -62,7 +67,7 @@ public struct SklearnBreastCancer: DatasetSource {
     name: "sklearn-breast-cancer",
     summary: "Wisconsin diagnostic breast cancer, 569 x 30, 2 classes (Debian's python3-sklearn)",
     reference: "Street, Wolberg & Mangasarian 1993; the UCI copy scikit-learn ships",
-    parameters: SklearnTables.parameters)
+    parameters: SklearnTables.parameters, notes: SklearnTables.notes)
   let path: String?
   let testFraction: Double
   public var isImage: Bool { false }
@@ -88,7 +93,7 @@ public struct SklearnWine: DatasetSource {
     name: "sklearn-wine",
     summary: "wine recognition, 178 x 13, 3 classes (Debian's python3-sklearn)",
     reference: "Forina et al.; the UCI copy scikit-learn ships",
-    parameters: SklearnTables.parameters)
+    parameters: SklearnTables.parameters, notes: SklearnTables.notes)
   let path: String?
   let testFraction: Double
   public var isImage: Bool { false }
@@ -113,7 +118,7 @@ public struct SklearnIris: DatasetSource {
     name: "sklearn-iris",
     summary: "Fisher's iris, 150 x 4, 3 classes (Debian's python3-sklearn)",
     reference: "Fisher 1936; the UCI copy scikit-learn ships",
-    parameters: SklearnTables.parameters)
+    parameters: SklearnTables.parameters, notes: SklearnTables.notes)
   let path: String?
   let testFraction: Double
   public var isImage: Bool { false }
@@ -139,7 +144,7 @@ public struct SklearnDigits: DatasetSource {
     summary:
       "8x8 handwritten digits as 64 features, 1,797 samples, 10 classes (Debian's python3-sklearn)",
     reference: "Alpaydin & Kaynak 1998; the UCI copy scikit-learn ships",
-    parameters: SklearnTables.parameters)
+    parameters: SklearnTables.parameters, notes: SklearnTables.notes)
   let path: String?
   let testFraction: Double
   public var isImage: Bool { false }
