@@ -85,6 +85,13 @@ struct CheckCommand: ParsableCommand {
         file: file, name: file, status: "ERROR", detail: "invalid scenario: \(first)",
         seconds: seconds(), exitCode: Exit.invalid)
     }
+    guard scenario.sweep.isEmpty else {
+      return Outcome(
+        file: file, name: scenario.name, status: "ERROR",
+        detail:
+          "the scenario has a sweep block: check runs one scenario; run the sweep with `poisonlab sweep` (each run's summary records expect_passed), or drop the block with --set sweep=null",
+        seconds: seconds(), exitCode: Exit.invalid)
+    }
     guard !scenario.expectations.isEmpty else {
       return Outcome(
         file: file, name: scenario.name, status: "ERROR",

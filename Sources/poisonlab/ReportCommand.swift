@@ -39,7 +39,7 @@ struct ReportCommand: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The table's metrics, comma-separated (default: accuracy, attack_success, robust_accuracy, detection_precision, detection_recall); any numeric record field, e.g. flagged,epsilon,false_alarms.",
+      "The table's metrics, comma-separated (default: accuracy, attack_success, robust_accuracy, detection_precision, detection_recall); any numeric field of the records, e.g. flagged,epsilon,false_alarms,total_seconds (with --round, fields only the summary holds, the totals, show -).",
       valueName: "metrics"))
   var metrics: String?
 
@@ -88,6 +88,10 @@ struct ReportCommand: ParsableCommand {
     if metrics != nil && metricList.allSatisfy(\.isEmpty) {
       throw ValidationError("--metrics needs at least one metric")
     }
+    if let html, OutputPath.isStandardOutput(html) {
+      throw ValidationError(
+        "--html - would mix the page with the table on standard output; give --html a file")
+    }
     if panels != nil && plots == nil && html == nil {
       throw ValidationError(
         "--panels draws small multiples into --plots or --html; give one of them")
@@ -101,6 +105,8 @@ struct ReportCommand: ParsableCommand {
   }
 
   func run() throws {
+    // Files to write outlive a reader of the table that went away (| head).
+    Terminal.outlivesReader = plots != nil || html != nil
     let names = ["curves.svg", "heatmap.svg"] + (panels != nil ? ["panels.svg"] : [])
     let files = plots.map { folder in names.map { folder + "/" + $0 } } ?? []
     try checkDistinct(
@@ -162,6 +168,15 @@ struct ReportCommand: ParsableCommand {
       try Self.write(curves, to: plots + "/curves.svg")
       if let heatmap { try Self.write(heatmap, to: plots + "/heatmap.svg") }
       if let multiples { try Self.write(multiples, to: plots + "/panels.svg") }
+      // A picture this report does not draw is left as it was: say so.
+      for (name, drawn) in [("heatmap.svg", heatmap != nil), ("panels.svg", multiples != nil)]
+      where !drawn && (try? SystemFile.kind(of: plots + "/" + name)) != nil {
+        Terminal.error(
+          "poisonlab: \(plots)/\(name) is from an earlier report and was left as it was (this one draws "
+            + (name == "heatmap.svg"
+              ? "no heatmap: it needs attack and defense axes in --by" : "no panels: no --panels")
+            + ")")
+      }
     }
     if let html {
       var figures: [(heading: String, svg: String)] = []

@@ -17,7 +17,8 @@ struct SweepCommand: ParsableCommand {
       records it as a "skipped" row.
 
       Output is JSON Lines: each run's round records and summary, with "run_id" (a hash of the \
-      resolved scenario), "run_index" (its position in the expansion) and "axes" added, written \
+      resolved scenario), "run_index" (its position in the expansion), "axes" and "sweep_id" (a \
+      hash of the base scenario, the --set values and the axis paths) added, written \
       when the run completes, in expansion order, whatever --jobs. With an existing --output, runs \
       already in it are skipped (a killed sweep resumes where it stopped); a torn last line is \
       removed. --shard K/N runs the runs whose index is K-1 modulo N, so N shards cover the sweep \
@@ -251,6 +252,7 @@ struct SweepCommand: ParsableCommand {
       var members = [
         JSONMember("type", .string(type)), JSONMember("run_id", .string(run.id)),
         JSONMember("run_index", .number(Double(run.index))), JSONMember("axes", .object(run.axes)),
+        JSONMember("sweep_id", .string(run.sweepID)),
       ]
       members += fields.filter { $0.key != "type" }
       return JSONValue.object(members).serialized() + "\n"

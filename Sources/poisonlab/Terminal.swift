@@ -210,7 +210,9 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
     for candidate in [key, key + ".partial"] {
       if let other = seen[candidate] {
         Terminal.error(
-          "poisonlab: \(other) and \(option) name the same file (or one's partial file): \(path); give each its own file"
+          other == option
+            ? "poisonlab: \(path) is named twice (as \(option)); name each file once"
+            : "poisonlab: \(other) and \(option) name the same file (or one's partial file): \(path); give each its own file"
         )
         throw ExitCode(Exit.invalid)
       }

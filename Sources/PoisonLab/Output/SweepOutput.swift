@@ -71,9 +71,10 @@ public final class SweepOutput {
 
   /// What in `text` is not a sweep's output, described, or nil.
   ///
-  /// Foreign are JSON objects without a `run_id` and `type`, and (in a file
-  /// with no sweep row at all) any line. Torn lines of a sweep's own output
-  /// are not foreign.
+  /// Foreign are complete lines that are not JSON objects with a `run_id`
+  /// and a `type` (a note, a run's rows, text), and (in a file with no sweep
+  /// row at all) any line. The torn tail of a sweep's own output (the text
+  /// after the last newline) is not foreign.
   static func foreign(_ text: String) -> String? {
     var sweepRows = 0
     var others = 0
@@ -83,14 +84,17 @@ public final class SweepOutput {
     whole.removeLast()
     for line in whole where !line.allSatisfy(\.isWhitespace) {
       lines += 1
-      guard let value = try? JSONParser.parse(String(line)) else { continue }
-      if case .string? = value["run_id"], case .string? = value["type"] {
+      if let value = try? JSONParser.parse(String(line)), case .string? = value["run_id"],
+        case .string? = value["type"]
+      {
         sweepRows += 1
       } else {
         others += 1
       }
     }
-    if others > 0 { return "\(others) JSON line(s) without a run_id (not a sweep's rows)" }
+    if others > 0 {
+      return "\(others) line(s) that are not a sweep's rows (no JSON object with a run_id)"
+    }
     if sweepRows == 0 && lines > 0 { return "\(lines) line(s), none of them a sweep's row" }
     return nil
   }

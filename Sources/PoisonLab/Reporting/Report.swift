@@ -9,6 +9,9 @@ public struct Report: Sendable {
     public var id: String
     /// The sweep axes of the run (empty for `run` outputs).
     public var axes: [JSONMember]
+    /// The sweep's configuration (`sweep_id`; nil for `run` outputs and
+    /// sweeps written before it was recorded).
+    public var sweep: String? = nil
     /// `ok`, `error` or `skipped`.
     public var status: String
     /// Why it failed or was skipped.
@@ -55,7 +58,14 @@ public struct Report: Sendable {
   /// summary record.
   public static var selectableMetrics: [String] {
     var names = MetricRecord.metricNames
-    for extra in ["validation_accuracy", "seconds", "malicious_total", "flagged_total"]
+    for extra in [
+      "validation_accuracy", "seconds", "malicious_total", "flagged_total", "rounds",
+      "total_seconds", "mean_seconds_per_round", "messages_total", "rejected_signature_total",
+      "rejected_stale_total", "rejected_unknown_total", "rejected_duplicate_total",
+      "honest_dropped_total", "secagg_dropped", "secagg_client_seconds", "secagg_server_seconds",
+      "secagg_bytes_per_client", "audit_threshold", "audit_accuracy_before",
+      "audit_attack_success_before",
+    ]
     where !names.contains(extra) {
       names.append(extra)
     }
@@ -82,6 +92,11 @@ public struct Report: Sendable {
   public var cells: [Cell]
   /// Combinations of observed axis values that have no run.
   public var missing: [[String]]
+  /// Whether combinations without a run exist but are too many to list
+  /// (more than ``maxListedCombinations`` combinations of the observed values).
+  public var missingUnlisted = false
+  /// The most combinations of observed axis values checked for missing runs.
+  public static let maxListedCombinations = 10_000
 
   /// Reads JSONL files.
   /// - Parameters:
@@ -98,6 +113,9 @@ public struct Report: Sendable {
     var scenarioOf: [String: String] = [:]
     var federated = false
     var index: [String: Int] = [:]
+    // Outputs of `run` carry no run_id: a run is the rows up to its summary
+    // (or error), so that runs appended to one file stay apart.
+    var finished: [String: Int] = [:]
     for file in files {
       let bytes = try FileBytes.read(file, regularOnly: false)
       for (n, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n").enumerated() {
@@ -106,8 +124,11 @@ public struct Report: Sendable {
         }
         let record = JSONValue.object(members)
         let scenario: String = { if case .string(let s)? = record["scenario"] { s } else { "" } }()
+        let plain = "\(file):\(scenario)"
         let id: String = {
-          if case .string(let s)? = record["run_id"] { s } else { "\(file):\(scenario)" }
+          if case .string(let s)? = record["run_id"] { return s }
+          let earlier = finished[plain, default: 0]
+          return earlier == 0 ? plain : "\(plain)#\(earlier + 1)"
         }()
         let axes: [JSONMember] = { if case .object(let a)? = record["axes"] { a } else { [] } }()
         if index[id] == nil {
@@ -117,7 +138,10 @@ public struct Report: Sendable {
         let r = index[id] ?? 0
         if !scenario.isEmpty { scenarioOf[id] = scenario }
         if case .number? = record["messages"] { federated = true }
-        let fields = members.filter { !["type", "run_id", "run_index", "axes"].contains($0.key) }
+        if case .string(let sweep)? = record["sweep_id"] { runs[r].sweep = sweep }
+        let fields = members.filter {
+          !["type", "run_id", "run_index", "axes", "sweep_id"].contains($0.key)
+        }
         switch record["type"] {
         case .string("round")?:
           // Rounds are whole numbers within training.rounds' range.
@@ -133,9 +157,11 @@ public struct Report: Sendable {
           runs[r].rounds.append((round, fields))
         case .string("summary")?:
           runs[r].summary = fields
+          if record["run_id"] == nil { finished[plain, default: 0] += 1 }
         case .string(let status)? where status == "error" || status == "skipped":
           runs[r].status = status
           if case .string(let m)? = record["message"] { runs[r].message = m }
+          if record["run_id"] == nil { finished[plain, default: 0] += 1 }
         default:
           break
         }
@@ -156,17 +182,14 @@ public struct Report: Sendable {
     for axis in grouping {
       let values = runs.compactMap { run in run.axes.first { $0.key == axis }?.value }
       var names: [String: Int] = [:]
-      var distinct: [String] = []
-      for value in values where !distinct.contains(value.serialized()) {
-        distinct.append(value.serialized())
+      var distinct = Set<String>()
+      var unique: [JSONValue] = []
+      for value in values where distinct.insert(value.serialized()).inserted {
+        unique.append(value)
         if case .string(let n)? = value["name"] { names[n, default: 0] += 1 }
       }
       var map: [String: String] = [:]
-      var unique: [JSONValue] = []
-      for value in values where !unique.contains(where: { $0.serialized() == value.serialized() }) {
-        unique.append(value)
-      }
-      for value in values {
+      for value in unique {
         switch value {
         case .string(let s): map[value.serialized()] = s
         case .object:
@@ -193,11 +216,13 @@ public struct Report: Sendable {
     }
     var order: [[String]] = []
     var members: [[Int]] = []
+    var cellOf: [[String]: Int] = [:]
     for (i, run) in runs.enumerated() {
       let k = key(run)
-      if let c = order.firstIndex(of: k) {
+      if let c = cellOf[k] {
         members[c].append(i)
       } else {
+        cellOf[k] = order.count
         order.append(k)
         members.append([i])
       }
@@ -206,15 +231,28 @@ public struct Report: Sendable {
       cell(key: k, runs: indices.map { runs[$0] }, round: round, metrics: metrics)
     }
     var missing: [[String]] = []
+    var missingUnlisted = false
     if !grouping.isEmpty {
       let values = grouping.indices.map { g in
-        order.reduce(into: [String]()) { if !$0.contains($1[g]) { $0.append($1[g]) } }
+        var seen = Set<String>()
+        return order.compactMap { seen.insert($0[g]).inserted ? $0[g] : nil }
       }
       var counters = [Int](repeating: 0, count: grouping.count)
-      let total = values.reduce(1) { $0 * $1.count }
+      // The combinations of the observed values: listed only when they are
+      // few (runs that vary every axis at once make a grid of no use).
+      var total = 1
+      for axis in values {
+        let (product, overflow) = total.multipliedReportingOverflow(by: axis.count)
+        total = overflow ? Int.max : product
+      }
+      if total > Self.maxListedCombinations {
+        missingUnlisted = total > order.count
+        total = 0
+      }
+      let present = Set(order)
       for _ in 0..<total {
         let combination = grouping.indices.map { values[$0][counters[$0]] }
-        if !order.contains(combination) { missing.append(combination) }
+        if !present.contains(combination) { missing.append(combination) }
         var g = grouping.count - 1
         while g >= 0 {
           counters[g] += 1
@@ -225,6 +263,7 @@ public struct Report: Sendable {
       }
     }
     var report = Report(by: grouping, runs: runs, cells: cells, missing: missing)
+    report.missingUnlisted = missingUnlisted
     report.metrics = metrics
     report.round = round
     var configurations: [String] = []
@@ -233,7 +272,10 @@ public struct Report: Sendable {
       // A sweep over `name` runs several scenario names in one configuration.
       let name = run.axes.contains { $0.key == "name" } ? "" : scenarioOf[run.id] ?? "?"
       let axes = run.axes.map(\.key).joined(separator: ", ")
-      let description = axes.isEmpty ? name : "\(name) (\(axes))"
+      // Sweeps record their configuration: the same axes run with another
+      // base file or other --set values are another configuration.
+      let sweep = run.sweep.map { ", sweep_id \($0)" } ?? ""
+      let description = axes.isEmpty ? name + sweep : "\(name) (\(axes)\(sweep))"
       if !configurations.contains(description) { configurations.append(description) }
     }
     // One configuration can still hide two: the same axis values run twice
@@ -341,11 +383,8 @@ public struct Report: Sendable {
     let statistics: [(String, Statistic?)] = metrics.map { metric in
       let values = ok.compactMap { run in fields(run).flatMap { value($0, metric) } }
       guard !values.isEmpty else { return (metric, nil) }
-      let mean = values.reduce(0, +) / Double(values.count)
-      let variance =
-        values.count > 1
-        ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
-      return (metric, Statistic(mean: mean, std: variance.squareRoot(), count: values.count))
+      let (mean, std) = Self.meanAndStd(values)
+      return (metric, Statistic(mean: mean, std: std, count: values.count))
     }
     let curves: [(String, [(x: Double, mean: Double, std: Double)])] = [
       "accuracy", "attack_success",
@@ -360,18 +399,57 @@ public struct Report: Sendable {
       return (
         metric,
         byRound.keys.sorted().map { round in
-          let values = byRound[round] ?? []
-          let mean = values.reduce(0, +) / Double(max(1, values.count))
-          let variance =
-            values.count > 1
-            ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
-          return (Double(round), mean, variance.squareRoot())
+          let (mean, std) = Self.meanAndStd(byRound[round] ?? [])
+          return (Double(round), mean, std)
         }
       )
     }
     return Cell(
       key: key, runs: ok.count, failed: runs.filter { $0.status == "error" }.count,
       skipped: runs.filter { $0.status == "skipped" }.count, statistics: statistics, curves: curves)
+  }
+
+  /// The mean and the sample standard deviation (n - 1; 0 for one value)
+  /// of finite values, computed on values scaled by their largest magnitude
+  /// so that finite values near Double's limit give a finite mean.
+  /// - Parameter values: the values.
+  /// - Returns: (0, 0) for no values.
+  static func meanAndStd(_ values: [Double]) -> (mean: Double, std: Double) {
+    guard !values.isEmpty else { return (0, 0) }
+    let scale = values.reduce(0) { max($0, abs($1)) }
+    guard scale > 0, scale.isFinite else {
+      // All zeros, or a non-finite value that no scaling can help.
+      let mean = values.reduce(0, +) / Double(values.count)
+      return (mean, scale > 0 ? .nan : 0)
+    }
+    let scaled = values.map { $0 / scale }
+    let m = scaled.reduce(0, +) / Double(values.count)
+    let variance =
+      values.count > 1
+      ? scaled.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1) : 0
+    return (m * scale, variance.squareRoot() * scale)
+  }
+
+  /// The mean and sample standard deviation of the runs of several cells
+  /// pooled into one, from each cell's mean, sample standard deviation and
+  /// count: `sum((n_i - 1) s_i^2 + n_i (m_i - M)^2) / (N - 1)`.
+  /// - Parameter parts: the cells' statistics.
+  /// - Returns: the pooled statistic.
+  static func pooled(_ parts: [Statistic]) -> Statistic {
+    let n = parts.reduce(0) { $0 + $1.count }
+    guard n > 0 else { return Statistic(mean: 0, std: 0, count: 0) }
+    let scale = parts.reduce(0) { max($0, abs($1.mean), $1.std) }
+    guard scale > 0, scale.isFinite else {
+      return Statistic(mean: parts[0].mean, std: scale > 0 ? .nan : 0, count: n)
+    }
+    let mean = parts.reduce(0) { $0 + $1.mean / scale * Double($1.count) } / Double(n)
+    let squares = parts.reduce(0) { total, part in
+      let s = part.std / scale
+      let d = part.mean / scale - mean
+      return total + Double(part.count - 1) * s * s + Double(part.count) * d * d
+    }
+    let std = n > 1 ? (squares / Double(n - 1)).squareRoot() * scale : 0
+    return Statistic(mean: mean * scale, std: std, count: n)
   }
 
   /// The metrics whose lower values are good for the defender.
@@ -414,7 +492,12 @@ public struct Report: Sendable {
   /// The text of `statistic` as `mean +- std` (4 decimals), or `-`.
   public static func format(_ statistic: Statistic?) -> String {
     guard let s = statistic else { return "-" }
-    return s.count > 1
-      ? String(format: "%.4f ± %.4f", s.mean, s.std) : String(format: "%.4f", s.mean)
+    return s.count > 1 ? "\(number(s.mean)) ± \(number(s.std))" : number(s.mean)
+  }
+
+  /// A value with 4 decimals, or in exponent form (4 significant digits)
+  /// from 1e9 on, where fixed decimals would print hundreds of digits.
+  public static func number(_ x: Double) -> String {
+    abs(x) < 1e9 || !x.isFinite ? String(format: "%.4f", x) : String(format: "%.4g", x)
   }
 }

@@ -122,9 +122,8 @@ extension Report {
           return SVGChart.HeatCell(
             mean: matching[0].mean, std: matching[0].std, count: matching[0].count)
         }
-        let n = matching.reduce(0) { $0 + $1.count }
-        let mean = matching.reduce(0) { $0 + $1.mean * Double($1.count) } / Double(n)
-        return SVGChart.HeatCell(mean: mean, std: 0, count: n)
+        let pooled = Report.pooled(matching)
+        return SVGChart.HeatCell(mean: pooled.mean, std: pooled.std, count: pooled.count)
       }
     }
     let when = round.map { "round \($0)" } ?? "final"
@@ -189,12 +188,14 @@ extension Report {
         JSONMember("worst_case", .array(worst)),
         JSONMember(
           "missing",
-          .array(missing.map { .object(zip(by, $0).map { JSONMember($0, .string($1)) }) })),
+          missingUnlisted
+            ? .null
+            : .array(missing.map { .object(zip(by, $0).map { JSONMember($0, .string($1)) }) })),
       ]).serialized(indent: 2) + "\n"
     case "csv":
       return ([head] + rows).map {
         $0.map {
-          $0.contains(",") || $0.contains("\"")
+          $0.contains(where: { ",\"\n\r".contains($0) })
             ? "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" : $0
         }
         .joined(separator: ",")
@@ -203,23 +204,38 @@ extension Report {
       var text =
         "| " + head.joined(separator: " | ") + " |\n|"
         + head.map { _ in "---" }.joined(separator: "|") + "|\n"
-      text += rows.map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n") + "\n"
-      return text + worstText(metric, markdown: true)
+      // A cell is one line, and a bar inside it is not a column break.
+      func cell(_ text: String) -> String {
+        text.replacingOccurrences(of: "|", with: "\\|").split(whereSeparator: \.isNewline)
+          .joined(separator: " ")
+      }
+      text +=
+        rows.map { "| " + $0.map(cell).joined(separator: " | ") + " |" }.joined(separator: "\n")
+        + "\n"
+      return text + unlistedNote + worstText(metric, markdown: true)
     default:
       let widths = head.indices.map { i in
         ([head[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0
       }
       func line(_ r: [String]) -> String {
         r.enumerated().map { i, v in
+          // Widths in characters (padding(toLength:) counts UTF-16 units).
           i < by.count
-            ? v.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            : String(repeating: " ", count: widths[i] - v.count) + v
+            ? v + String(repeating: " ", count: max(0, widths[i] - v.count))
+            : String(repeating: " ", count: max(0, widths[i] - v.count)) + v
         }
         .joined(separator: "  ")
       }
       return ([line(head)] + rows.map(line)).joined(separator: "\n") + "\n"
-        + worstText(metric, markdown: false)
+        + unlistedNote + worstText(metric, markdown: false)
     }
+  }
+
+  /// Says that combinations without a run were not listed (too many).
+  var unlistedNote: String {
+    missingUnlisted
+      ? "\n(combinations of the axis values without a run are not listed: more than \(Report.maxListedCombinations))\n"
+      : ""
   }
 
   func worstText(_ metric: String, markdown: Bool) -> String {
@@ -232,8 +248,8 @@ extension Report {
     for w in worst {
       text +=
         markdown
-        ? "| \(w.defense) | \(String(format: "%.4f", w.value)) | \(w.attack) |\n"
-        : "  \(w.defense): \(String(format: "%.4f", w.value)) (\(w.attack))\n"
+        ? "| \(w.defense) | \(Report.number(w.value)) | \(w.attack) |\n"
+        : "  \(w.defense): \(Report.number(w.value)) (\(w.attack))\n"
     }
     return text
   }
@@ -278,7 +294,7 @@ extension Report {
         "<h2>Worst case over attacks (\(escape(metric)))</h2>\n<div class=\"wide\"><table><tr><th>defense</th><th>\(escape(metric))</th><th>attack</th></tr>\n"
       for w in worst {
         page +=
-          "<tr><td class=\"k\">\(escape(w.defense))</td><td>\(String(format: "%.4f", w.value))</td><td class=\"k\">\(escape(w.attack))</td></tr>\n"
+          "<tr><td class=\"k\">\(escape(w.defense))</td><td>\(Report.number(w.value))</td><td class=\"k\">\(escape(w.attack))</td></tr>\n"
       }
       page += "</table></div>\n"
     }

@@ -107,6 +107,11 @@ public struct SweepPlan: Sendable {
     public var scenario: Result<Scenario, ScenarioErrors>
     /// A stable id: FNV-1a (64 bits) of the resolved scenario (or of the axes when invalid).
     public var id: String
+    /// The sweep's configuration, the same for all its runs: FNV-1a of the
+    /// base scenario, the `--set` overrides and the axis paths (not their
+    /// values or the seeds), so that `report` can tell two sweeps apart
+    /// whose runs share the axes but not the settings.
+    public var sweepID: String = ""
   }
 
   /// The most runs one sweep may expand to (each run is validated, and held,
@@ -186,8 +191,44 @@ public struct SweepPlan: Sendable {
       }
     }
     axes = merged
+    // An axis inside a later axis's path would be overwritten in every run
+    // (a later one inside an earlier one refines it, and is kept).
+    for (i, inner) in axes.enumerated() {
+      if let outer = axes[(i + 1)...].first(where: {
+        inner.path.hasPrefix($0.path + ".") || inner.path.hasPrefix($0.path + "[")
+      }) {
+        throw ScenarioErrors(
+          source: file,
+          errors: [
+            ScenarioError(
+              JSONPath.root.appending("sweep"),
+              "the axis \(inner.path) would be overwritten in every run by the later axis \(outer.path); "
+                + "drop one of them (an axis of the file's sweep block: edit the block, or replace it with --set 'sweep={...}')"
+            )
+          ])
+      }
+    }
+    // An override inside an axis's path would be overwritten in every run.
+    for assignment in overrides {
+      let path = String(assignment.prefix { $0 != "=" })
+      if let axis = axes.first(where: {
+        path == $0.path || path.hasPrefix($0.path + ".") || path.hasPrefix($0.path + "[")
+      }) {
+        throw ScenarioErrors(
+          source: file,
+          errors: [
+            ScenarioError(
+              JSONPath.root.appending("sweep"),
+              "--set \(path) would be overwritten in every run by the sweep axis \(axis.path); "
+                + "drop the --set, or the axis (one of the file's sweep block: edit the block, or replace it with --set 'sweep={...}')"
+            )
+          ])
+      }
+    }
     let directory = (file as NSString).deletingLastPathComponent
     let base = document.serialized()
+    let sweepID = fnv1a(
+      ([base] + overrides + axes.map { "axis " + $0.path }).joined(separator: "\n"))
     var runs: [Run] = []
     var counters = [Int](repeating: 0, count: axes.count)
     var total = 1
@@ -221,7 +262,8 @@ public struct SweepPlan: Sendable {
       }
       let key =
         (try? scenario.get().resolved.serialized()) ?? JSONValue.object(members).serialized()
-      runs.append(Run(index: index, axes: members, scenario: scenario, id: fnv1a(key)))
+      runs.append(
+        Run(index: index, axes: members, scenario: scenario, id: fnv1a(key), sweepID: sweepID))
       // Advance the counters, last axis fastest.
       var axis = axes.count - 1
       while axis >= 0 {

@@ -76,7 +76,7 @@ struct ResumeTests {
     #expect(comparableLines(resumed) == comparableLines(reference))
   }
 
-  @Test("sift: complete runs are kept; partial, duplicated, unparseable and torn lines go")
+  @Test("sift: complete runs are kept; partial, duplicated and torn lines go; a note is refused")
   func sift() throws {
     let expected: [String: Set<Int>?] = [
       "a": [1, 2], "b": [1, 2], "c": [1, 2], "s": Set<Int>?.none,
@@ -91,7 +91,6 @@ struct ResumeTests {
       {"type": "round", "run_id": "c", "round": 1}
       {"type": "round", "run_id": "c", "round": 2}
       {"type": "summary", "run_id": "c", "round": 2}
-      not json
       {"type": "skipped", "run_id": "s"}
       {"type": "round", "run_id": "a"
       """
@@ -101,7 +100,14 @@ struct ResumeTests {
     let output = try SweepOutput(path: path, expectedRows: expected)
     output.close()
     #expect(output.completed == ["a", "s"])
-    #expect(output.removedLines == 8)
+    #expect(output.removedLines == 7)
+    // A complete line that is not a sweep's row (a note) is never removed:
+    // the file is refused as it is.
+    let noted = dir.write(
+      "n.jsonl",
+      text: text.replacingOccurrences(
+        of: "\n{\"type\": \"skipped", with: "\nnot json\n{\"type\": \"skipped"))
+    #expect(throws: SinkError.self) { try SweepOutput(path: noted, expectedRows: expected) }
   }
 
   @Test("kill -9 at random points (seed 11), then resume: identical to an uninterrupted sweep")

@@ -261,14 +261,14 @@ struct ForeignSweepOutputTests {
     let smoke = CLI.root.path + "/scenarios/regression/smoke-synthetic.json"
     let notes = dir.write("notes.txt", text: "my notes\n")
     let r = try CLI.run(["sweep", smoke, "--seeds", "0", "--output", notes, "--quiet"])
-    #expect(r.status == 3 && r.stderr.contains("none of them a sweep's row"), "\(r.stderr)")
+    #expect(r.status == 3 && r.stderr.contains("not a sweep's rows"), "\(r.stderr)")
     #expect(try String(contentsOfFile: notes, encoding: .utf8) == "my notes\n")
     #expect(!FileManager.default.fileExists(atPath: notes + ".partial"))
     let rows = dir.path + "/run.jsonl"
     #expect(try CLI.run(["run", smoke, "--output", rows, "--quiet"]).status == 0)
     let before = try String(contentsOfFile: rows, encoding: .utf8)
     let again = try CLI.run(["sweep", smoke, "--seeds", "0", "--output", rows, "--quiet"])
-    #expect(again.status == 3 && again.stderr.contains("without a run_id"), "\(again.stderr)")
+    #expect(again.status == 3 && again.stderr.contains("not a sweep's rows"), "\(again.stderr)")
     #expect(try String(contentsOfFile: rows, encoding: .utf8) == before)
     // A torn first line (a kill during the first append) is still resumed.
     let torn = dir.write("torn.jsonl", text: #"{"type": "rou"#)
