@@ -105,11 +105,13 @@ struct AuditCommand: ParsableCommand {
         findings, title: "STRIP on \(model): prediction entropy of blended inputs")
       try writeOutput(Array(svg.utf8), to: plot)
     }
-    let fields = AuditFindings.fields(findings).filter { $0.value != .null }
+    // JSON carries every field, null included (as a run's summary does);
+    // the table shows the measured ones.
     if format == "json" {
-      Terminal.out(JSONValue.object(fields).serialized() + "\n")
+      Terminal.out(JSONValue.object(AuditFindings.fields(findings)).serialized() + "\n")
       return
     }
+    let fields = AuditFindings.fields(findings).filter { $0.value != .null }
     var text = "audit of \(model) with \(findings.method) on \(loaded.name)'s data\n"
     for field in fields { text += "  \(field.key): \(field.value.serialized())\n" }
     Terminal.out(text)

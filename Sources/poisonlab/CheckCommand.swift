@@ -115,7 +115,8 @@ struct CheckCommand: ParsableCommand {
         e.min.map { ">= \(JSONValue.format($0))" }, e.max.map { "<= \(JSONValue.format($0))" },
       ].compactMap { $0 }
       return "\(e.metric) \(value) \(bounds.joined(separator: " and "))"
-        + (e.miss(summary.metric(e.metric)) == nil ? "" : " MISSED")
+        + (e.miss(summary.metric(e.metric), monitored: scenario.safeguards.monitor != nil) == nil
+          ? "" : " MISSED")
     }
     let passed = summary.totals?.expectPassed == true
     return Outcome(

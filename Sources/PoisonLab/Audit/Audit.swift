@@ -112,6 +112,8 @@ public struct AuditFindings: Sendable, Equatable {
   public var falsePositive: Bool? = nil
   /// STRIP: the entropy threshold (inputs below it are rejected).
   public var threshold: Double? = nil
+  /// STRIP: the false rejection rate the threshold was set at (`frr`).
+  public var targetFalseRejection: Double? = nil
   /// STRIP: share of clean inputs rejected.
   public var falseRejection: Double? = nil
   /// STRIP: share of triggered inputs accepted.

@@ -8,7 +8,9 @@ import Foundation
 /// Each input is superimposed with `n` images drawn from the defender's
 /// clean samples (stream `("audit", "strip", input)`): in raw pixel units the
 /// two images are added and clipped to [0, 255] (the official code's
-/// saturating `cv2.addWeighted(x, 1, y, 1, 0)`), then normalised again. The
+/// saturating `cv2.addWeighted(x, 1, y, 1, 0)`), then normalised again;
+/// for images whose raw values are not pixels (`synthetic`) the range is
+/// widened to the defender's samples' own raw range. The
 /// input's entropy is the mean over the blends of `-sum p log2 p` of the
 /// model's softmax. The threshold is the `frr` quantile of the defender's
 /// own clean samples' entropies (false rejection rate `frr` on clean
@@ -70,6 +72,7 @@ public struct STRIP: AuditMethod {
     let index = min(sorted.count - 1, max(0, Int((frr * Double(sorted.count)).rounded(.down))))
     let threshold = sorted[index]
     findings.threshold = threshold
+    findings.targetFalseRejection = frr
     let test = entropies(of: clean, pool: pool, input: input, seed: "clean")
     findings.falseRejection =
       Double(test.filter { $0 < threshold }.count) / Double(max(1, test.count))
@@ -104,6 +107,16 @@ public struct STRIP: AuditMethod {
       let k = norm.offset.count == 1 ? 0 : j
       return (r - norm.offset[k]) * norm.factor[k]
     }
+    // Pixels saturate at [0, 255]; raw values outside it (not pixels) widen the range.
+    var low: Float = 0
+    var high: Float = 255
+    for p in 0..<pool.count {
+      for j in 0..<d {
+        let r = raw(pool.features[p * d + j], j)
+        low = min(low, r)
+        high = max(high, r)
+      }
+    }
     let evaluator = Evaluator(network: input.network)
     let last = input.network.layers.count - 1
     let classes = input.network.outputCount
@@ -116,7 +129,7 @@ public struct STRIP: AuditMethod {
         let p = rng.nextInt(below: pool.count)
         for j in 0..<d {
           let sum = raw(data.features[i * d + j], j) + raw(pool.features[p * d + j], j)
-          blends[b * d + j] = normalized(min(max(sum, 0), 255), j)
+          blends[b * d + j] = normalized(min(max(sum, low), high), j)
         }
       }
       let set = Dataset(
@@ -175,9 +188,12 @@ extension STRIP {
       series.append(SVGChart.Series(name: "triggered inputs", points: triggered))
     }
     if let t = findings.threshold {
+      let percent = (findings.targetFalseRejection ?? 0.01) * 100
+      let shown =
+        percent == percent.rounded() ? String(Int(percent)) : String(format: "%.2g", percent)
       series.append(
         SVGChart.Series(
-          name: "threshold (1% FRR)", points: [(t, 0), (t, top * 1.05)], dashed: true))
+          name: "threshold (\(shown)% FRR)", points: [(t, 0), (t, top * 1.05)], dashed: true))
     }
     return SVGChart.lines(
       title: title, xLabel: "mean prediction entropy (bits) over the blends",

@@ -12,16 +12,10 @@ extension Experiment {
   public func auditSavedModel(_ file: String) throws(RunFailure) -> AuditFindings {
     BLAS.setThreads(1)
     var (train, test) = try loadData()
-    var probe: AttackProbe?
-    for entry in scenario.attacks {
-      if let poisoning = entry.attack as? any DataPoisoning, let p = poisoning.probe(test: test) {
-        probe = p
-        break
-      }
-    }
     let network = scenario.model.build(input: test.shape, classes: test.classes)
     let loaded = try loadModel(file, network: network, input: test.shape)
     let normalizer = loaded.normalizer ?? self.normalizer(fittedTo: train)
+    let probe = auditProbe(rawTest: test, normalizer: normalizer)
     normalizer.apply(to: &test)
     // Finite offsets and factors can still overflow on these inputs.
     guard test.features.allSatisfy(\.isFinite) else {
@@ -31,10 +25,6 @@ extension Experiment {
           reason:
             "its normalization turns the scenario's test inputs into infinite or NaN values; it does not belong to this data"
         ))
-    }
-    if probe != nil, var inputs = probe?.inputs {
-      normalizer.apply(to: &inputs)
-      probe?.inputs = inputs
     }
     train = Dataset(
       features: [], labels: [], shape: train.shape, classes: train.classes, isImage: train.isImage)

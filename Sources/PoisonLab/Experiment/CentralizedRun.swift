@@ -98,7 +98,7 @@ struct CentralizedRun {
       round: max(training.rounds, firstRound - 1), parameters: parameters, network: network,
       input: data.train.shape, normalizer: data.normalizer)
     let audit = try experiment.runAudit(
-      parameters: parameters, network: network, test: data.test, probe: data.probe,
+      parameters: parameters, network: network, test: data.test, probe: data.auditProbe,
       normalizer: data.normalizer)
     let summary = experiment.summarize(
       last: last

@@ -57,6 +57,8 @@ public struct Experiment {
     public var test: Dataset
     /// Where attack success is measured, normalised (nil without a targeted attack).
     public var probe: AttackProbe?
+    /// The audit's backdoor probe, normalised (see `auditProbe(rawTest:normalizer:)`).
+    public var auditProbe: AttackProbe? = nil
     /// Indices of poisoned training samples.
     public var poisoned: [Int]
     /// The normalisation applied (raw inputs: `(x - offset) * factor`).
@@ -173,6 +175,7 @@ public struct Experiment {
       if probe == nil { probe = poisoning.probe(test: test) }
     }
     let normalizer = normalizer(fittedTo: train)
+    let auditProbe = auditProbe(rawTest: test, normalizer: normalizer)
     normalizer.apply(to: &train)
     normalizer.apply(to: &test)
     if probe != nil, var inputs = probe?.inputs {
@@ -180,7 +183,8 @@ public struct Experiment {
       probe?.inputs = inputs
     }
     return PreparedData(
-      train: train, test: test, probe: probe, poisoned: poisoned.sorted(), normalizer: normalizer)
+      train: train, test: test, probe: probe, auditProbe: auditProbe, poisoned: poisoned.sorted(),
+      normalizer: normalizer)
   }
 
   /// Runs the scenario, handing each record to `emit` as soon as it exists.
@@ -228,7 +232,10 @@ public struct Experiment {
       expectMisses: [])
     complete(&totals)
     summary.totals = totals
-    let misses = scenario.expectations.compactMap { $0.miss(summary.metric($0.metric)) }
+    let monitored = scenario.safeguards.monitor != nil
+    let misses = scenario.expectations.compactMap {
+      $0.miss(summary.metric($0.metric), monitored: monitored)
+    }
     summary.totals?.expectPassed = scenario.expectations.isEmpty ? nil : misses.isEmpty
     summary.totals?.expectMisses = misses
     return summary

@@ -362,9 +362,16 @@ extension Experiment {
   /// - Parameter test: test samples after subsampling.
   /// - Returns: the problem, or nil.
   func cleanSizeProblem(test: Int) -> ScenarioError? {
-    guard let audit = scenario.audit, audit.cleanSizeGiven, audit.cleanSize > test - 1 else {
-      return nil
+    guard let audit = scenario.audit else { return nil }
+    // The default is capped at the test set less one, but never below the
+    // 10 samples a given clean_size needs: an audit of fewer measures nothing.
+    if !audit.cleanSizeGiven && test < 11 {
+      return ScenarioError(
+        JSONPath.root.appending("audit"),
+        "needs at least 10 clean test samples for the defender and one more to measure on; the test set has \(test) (raise dataset.test_size)"
+      )
     }
+    guard audit.cleanSizeGiven, audit.cleanSize > test - 1 else { return nil }
     return ScenarioError(
       JSONPath.root.appending("audit").appending("clean_size"),
       "asks for \(audit.cleanSize) clean test samples but the test set has \(test), and the audit measures on at least one other; at most \(max(0, test - 1))"

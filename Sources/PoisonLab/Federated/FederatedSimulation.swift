@@ -47,6 +47,8 @@ struct FederatedSimulation {
     var groups: [AttackGroup]
     var test: Dataset
     var probe: AttackProbe?
+    /// The audit's backdoor probe, normalised.
+    var auditProbe: AttackProbe?
     var poisonedSamples: Int
     /// The server's clean root data (rules with a `rootSize`), normalised.
     var root: Dataset?
@@ -117,6 +119,7 @@ struct FederatedSimulation {
         poisoned[client] = data
       }
     }
+    let auditProbe = experiment.auditProbe(rawTest: test, normalizer: normalizer)
     normalizer.apply(to: &test)
     if root != nil, var data = root {
       normalizer.apply(to: &data)
@@ -133,7 +136,8 @@ struct FederatedSimulation {
     train = held
     return Setup(
       clean: clean, poisoned: poisoned, roles: roles, groups: groups, test: test, probe: probe,
-      poisonedSamples: poisonedSamples, root: root, validation: validation, normalizer: normalizer)
+      auditProbe: auditProbe, poisonedSamples: poisonedSamples, root: root, validation: validation,
+      normalizer: normalizer)
   }
 
   /// The clients selected in `round`, ascending; quarantined clients
@@ -478,7 +482,7 @@ struct FederatedSimulation {
     let safeguardTotals = safeguards?.totals
     let secureFailed = scenario.channel.secureAggregation != nil ? secureFailedRounds : nil
     let audit = try experiment.runAudit(
-      parameters: global, network: network, test: setup.test, probe: setup.probe,
+      parameters: global, network: network, test: setup.test, probe: setup.auditProbe,
       normalizer: setup.normalizer)
     let summary = experiment.summarize(
       last: last

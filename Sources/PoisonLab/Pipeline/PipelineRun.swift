@@ -301,7 +301,8 @@ struct PipelineRun {
       round: cycles, parameters: live, network: network, input: train.shape,
       normalizer: normalizer)
     let audit = try experiment.runAudit(
-      parameters: live, network: network, test: test, probe: probe, normalizer: normalizer)
+      parameters: live, network: network, test: test, probe: data.auditProbe,
+      normalizer: normalizer)
     let summary = experiment.summarize(
       last: last
         ?? experiment.evaluate(

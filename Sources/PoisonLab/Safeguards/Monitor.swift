@@ -125,7 +125,9 @@ struct SignalMonitor {
       guard let reading = active[index].observe(round) else { continue }
       switch reading {
       case .scored(let values, let suspects):
-        for value in values {
+        // A value that is not finite neither alarms nor joins the history
+        // (a NaN there would blind the signal for a whole window).
+        for value in values where value.value.isFinite {
           var past = history[value.name] ?? []
           if let z = Self.robustZ(
             value.value, against: past.suffix(settings.window).map(\.value),

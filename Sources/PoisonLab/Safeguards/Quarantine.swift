@@ -29,9 +29,13 @@ struct Quarantine {
   init(settings: SafeguardSettings.Quarantine?) { self.settings = settings }
 
   /// Records a round: who took part and who was flagged.
+  ///
+  /// An id that sent two messages in the round (a forgery beside the
+  /// genuine one) took part once: one strike at most per round.
   mutating func record(participants: [Int], flagged: Set<Int>) {
     guard let settings else { return }
-    for id in participants {
+    var seen = Set<Int>()
+    for id in participants where seen.insert(id).inserted {
       var h = history[id] ?? []
       h.append(flagged.contains(id))
       if h.count > settings.window { h.removeFirst(h.count - settings.window) }

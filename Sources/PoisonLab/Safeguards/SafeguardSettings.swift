@@ -206,6 +206,14 @@ public struct SafeguardSettings: Sendable, Equatable {
           "fldetector clusters the clients' scores exactly (O(n^2) per round) and takes at most \(FLDetector.maxClients) clients per round, got \(n)"
         )
       }
+      if validator.given(at: p.path("monitor")).contains("threshold"),
+        !signals.isEmpty, signals.allSatisfy({ $0 == "fldetector" })
+      {
+        validator.fail(
+          m.path("threshold"),
+          "applies to the z-scored signals, and fldetector decides by its own gap statistic; remove it, or watch another signal too"
+        )
+      }
       settings.monitor = Monitor(
         signals: signals, window: m.int("window") ?? 10, threshold: m.double("threshold") ?? 3.5)
     }
@@ -215,6 +223,14 @@ public struct SafeguardSettings: Sendable, Equatable {
       validator.fail(
         p.path("quarantine"),
         "in a pipeline, sources are flagged by a source filter (defense) or the monitor; with neither, the quarantine can never act"
+      )
+    }
+    if p["quarantine"] != nil && context.federated && !context.chainFlags && p["monitor"] == nil
+      && settings.validation?.attribute != true
+    {
+      validator.fail(
+        p.path("quarantine"),
+        "counts flags, and nothing here flags a client: the defense chain (fedavg or mean) flags no update, and there is no monitor and no validation.attribute; add a robust defense or one of them"
       )
     }
     if case .object(let members)? = p["quarantine"] {

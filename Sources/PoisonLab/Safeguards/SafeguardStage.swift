@@ -22,6 +22,8 @@ struct SafeguardStage {
   private let initial: [Float]
   private var checkpoints: [Int: [Float]] = [:]
   private var accepted: [Int: [Int]] = [:]  // client -> rounds whose update it had accepted
+  /// Rounds the gate rejected (their training was discarded already).
+  private var gateRejectedRounds = Set<Int>()
   private var alarmed = false
   /// The round of the last restart (retrain), 0 before any, or the round a resumed run began after.
   private var lastRestart = 0
@@ -161,7 +163,9 @@ struct SafeguardStage {
         }
       }
     }
-    for id in ids {
+    if gateDecision == "rejected" { gateRejectedRounds.insert(round) }
+    // Accepted: the gate kept the round and the chain did not flag the update.
+    for id in ids where gateDecision != "rejected" && !flagged.contains(id) {
       var rounds = accepted[id] ?? []
       rounds.append(round)
       if rounds.count > keep { rounds.removeFirst(rounds.count - keep) }
@@ -203,12 +207,18 @@ struct SafeguardStage {
         }
         let saved = checkpoints.keys.filter { $0 >= implicated }.min() ?? round
         model = checkpoints[saved] ?? global
-        recoveryRounds += round - saved + 1
+        // The rounds undone, less those the gate had discarded already.
+        recoveryRounds +=
+          (saved...max(saved, round)).filter { !gateRejectedRounds.contains($0) }
+          .count
         monitor?.rollBack(to: saved)
       case .retrain:
         model = initial
-        // The rounds trained since the last restart are discarded.
-        recoveryRounds += round - lastRestart
+        // The rounds trained since the last restart are discarded (less
+        // those the gate had discarded already).
+        recoveryRounds +=
+          (lastRestart..<round).filter { !gateRejectedRounds.contains($0 + 1) }
+          .count
         lastRestart = round
         checkpoints = [:]
         monitor?.reset()

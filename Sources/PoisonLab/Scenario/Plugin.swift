@@ -62,6 +62,10 @@ public struct ScenarioContext: Sendable {
   /// Pipelines: whether the defense is a source filter (read before the
   /// defenses are parsed, for the safeguards' checks).
   public var pipelineHasFilter = false
+  /// Federated runs: whether the defense chain can flag an update (any
+  /// stage but `fedavg` and `mean`, which flag nothing, not even a
+  /// non-finite update); read before the defenses are parsed.
+  public var chainFlags = true
 
   /// Creates a context.
   /// - Parameters:

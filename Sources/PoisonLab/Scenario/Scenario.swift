@@ -34,12 +34,15 @@ public struct Expectation: Sendable, Equatable {
   public var max: Double?
 
   /// A description of the miss, or nil when `value` meets the threshold.
-  /// - Parameter value: the final value (nil: the metric was null).
+  /// - Parameters:
+  ///   - value: the final value (nil: the metric was null).
+  ///   - monitored: whether the run had a monitor (a null alarm round then
+  ///     means no alarm fired, else that nothing was watched).
   /// - Returns: a description of the miss, or nil when `value` meets the threshold.
-  public func miss(_ value: Double?) -> String? {
+  public func miss(_ value: Double?, monitored: Bool = true) -> String? {
     guard let value else {
       let why =
-        ["first_alarm_round", "time_to_detect"].contains(metric)
+        monitored && ["first_alarm_round", "time_to_detect"].contains(metric)
         ? "no alarm fired" : "not measured in this run"
       return "\(metric) is null (\(why)), expected \(range)"
     }

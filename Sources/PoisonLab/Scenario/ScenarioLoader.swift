@@ -490,6 +490,20 @@ public enum ScenarioLoader {
       context.pipelineHasFilter = Registry.role(.defenses, name) == "source filter"
     }
     context.trustedSources = sources.filter(\.trusted).count
+    if federated {
+      let blocks: [JSONValue] =
+        switch top?["defense"] {
+        case .array(let items)?: items
+        case let block?: [block]
+        case nil: [.object([JSONMember("name", .string("fedavg"))])]
+        }
+      context.chainFlags = blocks.contains { block in
+        guard case .string(let name)? = block["name"],
+          let type = Registry.defenses.first(where: { $0.descriptor.name == name })
+        else { return true }  // unknown: its own error comes with the defenses
+        return !type.propagatesNonFinite
+      }
+    }
     // An error elsewhere at the top level leaves `top` nil: the pipeline and
     // its sources are still there, and the blocks checked now must not
     // report them missing (their own errors come once the others are fixed).

@@ -290,7 +290,8 @@ struct SafeguardBehaviourTests {
         == true)
     #expect(
       scenarioErrors(
-        safeguardBase, overrides: [#"safeguards={"quarantine": {"after": 4, "window": 3}}"#]
+        safeguardBase,
+        overrides: [#"safeguards={"quarantine": {"after": 4, "window": 3}}"#, "defense.name=median"]
       )
       .first?.hasPrefix("safeguards.quarantine.after: must be at most window (3)") == true)
     #expect(

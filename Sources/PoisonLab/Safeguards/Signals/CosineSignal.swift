@@ -19,7 +19,11 @@ struct CosineSignal: MonitorSignal {
   init(window: Int) {}
 
   mutating func observe(_ round: MonitorRound) -> SignalReading? {
-    let set = round.updates
+    // Non-finite updates are left out (the defense chain rejects and flags them).
+    let finite = (0..<round.updates.count).filter {
+      RoundStatistics.norm(round.updates, $0).isFinite
+    }
+    let set = round.updates.selecting(finite)
     let n = set.count
     guard n >= 3 else { return nil }
     let norms = (0..<n).map { RoundStatistics.norm(set, $0) }
@@ -40,7 +44,7 @@ struct CosineSignal: MonitorSignal {
     let spread = (cosines.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(cosines.count))
       .squareRoot()
     let suspects = RoundStatistics.outliers(meanCosine, threshold: 3.5, upward: false).map {
-      round.ids[$0]
+      round.ids[finite[$0]]
     }
     return .scored([("cosine_spread", spread, true)], suspects: suspects)
   }

@@ -23,10 +23,13 @@ struct UpdateNormSignal: MonitorSignal {
 
   mutating func observe(_ round: MonitorRound) -> SignalReading? {
     let set = round.updates
-    guard set.count > 0 else { return nil }
-    let norms = (0..<set.count).map { RoundStatistics.norm(set, $0) }
+    // Non-finite updates are left out: the defense chain rejects and flags
+    // them, and a NaN norm would compare with nothing.
+    let rows = (0..<set.count).filter { RoundStatistics.norm(set, $0).isFinite }
+    guard !rows.isEmpty else { return nil }
+    let norms = rows.map { RoundStatistics.norm(set, $0) }
     let suspects = RoundStatistics.outliers(norms, threshold: threshold, upward: true).map {
-      round.ids[$0]
+      round.ids[rows[$0]]
     }
     return .scored(
       [
