@@ -291,7 +291,9 @@ struct SafeguardBehaviourTests {
     #expect(
       scenarioErrors(
         safeguardBase,
-        overrides: [#"safeguards={"quarantine": {"after": 4, "window": 3}}"#, "defense.name=median"]
+        overrides: [
+          #"safeguards={"quarantine": {"after": 4, "window": 3}}"#, "defense.name=median",
+        ]
       )
       .first?.hasPrefix("safeguards.quarantine.after: must be at most window (3)") == true)
     #expect(
