@@ -65,6 +65,9 @@ def example(family, plugin):
         return {'federation': {'clients': 20}, 'attack': block, 'defense': {'name': 'median'}}
     if family == 'defenses' and plugin['role'] == 'sanitizer':
         return {'attack': {'name': 'backdoor', 'fraction': 0.1, 'target': 0}, 'defense': block}
+    if family == 'defenses' and plugin['name'] == 'authenticate':
+        return {'federation': {'clients': 20}, 'attack': {'name': 'tamper', 'messages': 4},
+                'defense': [block, {'name': 'fedavg'}]}
     if family == 'defenses':
         after = 'mean' if plugin['name'] == 'dp' else 'median'
         chain = block if plugin['role'] == 'aggregator' else [block, {'name': after}]
@@ -72,7 +75,9 @@ def example(family, plugin):
     if family == 'audits':
         return {'attack': {'name': 'backdoor', 'fraction': 0.1, 'target': 0}, 'audit': block}
     if family == 'signals':
-        monitor = {'signals': [plugin['name']], 'window': 10, 'threshold': 3.5}
+        monitor = {'signals': [plugin['name']], 'window': 10}
+        if plugin['name'] != 'fldetector':  # it decides by its gap statistic
+            monitor['threshold'] = 3.5
         guards = {'monitor': monitor}
         if plugin['name'] == 'validation_accuracy':
             guards['validation'] = {'size': 1000, 'max_drop': 0.02}

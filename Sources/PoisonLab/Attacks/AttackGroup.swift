@@ -68,6 +68,15 @@ public struct AttackGroup: Sendable, Equatable {
       doc: "sampled: attackers are sampled like everyone; scheduled: always selected when attacking"
     )
 
+  /// `reported_samples` of the attackers on the network (`tamper`, `replay`).
+  ///
+  /// The count written into the messages they rewrite.
+  static let networkReportedSamplesKey = ParameterSpec(
+    "reported_samples", .integer(min: 0, max: 1_000_000_000_000), mode: .federated,
+    doc:
+      "the sample count written into the messages it rewrites (default: left as the message had it; a lie when larger)"
+  )
+
   /// `reported_samples`: the count the attackers claim.
   static let reportedSamplesKey = ParameterSpec(
     "reported_samples", .integer(min: 0, max: 1_000_000_000_000), mode: .federated,

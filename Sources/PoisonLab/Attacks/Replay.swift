@@ -8,6 +8,8 @@
 /// binds a message to a round and it is aggregated as if fresh. Replayed
 /// clients are chosen uniformly among those of round `r - lag` that sent an
 /// honest message again in round `r` (stream `("attack", group, round)`).
+/// With `reported_samples` the replayed messages claim that sample count
+/// instead (no longer byte for byte: the signature fails too).
 public struct Replay: ChannelAttack {
   public static let descriptor = PluginDescriptor(
     name: "replay",
@@ -21,7 +23,7 @@ public struct Replay: ChannelAttack {
       ParameterSpec(
         "lag", .integer(min: 1, max: 1_000), default: .number(1),
         doc: "rounds between capture and replay"),
-    ] + AttackGroup.scheduleKeys,
+    ] + AttackGroup.scheduleKeys + [AttackGroup.networkReportedSamplesKey],
     notes: [
       "federated runs only", "no clients of its own: the attacker is on the network",
       "keeps lag rounds of captured messages in memory",
@@ -31,6 +33,8 @@ public struct Replay: ChannelAttack {
   public let messages: Int
   /// Rounds between capture and replay.
   public let lag: Int
+  /// The sample count the replayed messages claim (nil: the captured one).
+  public let reportedSamples: Int?
   /// Honest messages captured, by round.
   private var captured: [Int: [ChannelMessage]] = [:]
 
@@ -39,6 +43,7 @@ public struct Replay: ChannelAttack {
     guard requireFederatedChannel("replay", parameters, context, &validator) else { return nil }
     messages = parameters.int("messages") ?? 1
     lag = parameters.int("lag") ?? 1
+    reportedSamples = parameters.int("reported_samples")
     if let perRound = context.clientsPerRound, messages > perRound {
       validator.fail(
         parameters.path("messages"),
@@ -71,6 +76,7 @@ public struct Replay: ChannelAttack {
         var replayed = old[k]
         replayed.origin = .malicious
         replayed.slot = messages[index].slot
+        if let count = reportedSamples { replayed.reportedSamples = count }
         messages[index] = replayed
       }
     }

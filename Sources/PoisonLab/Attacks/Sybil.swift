@@ -1,5 +1,5 @@
-/// Sybils: the attacker creates `identities` new identities each round, each
-/// with its own Ed25519 key, and sends `update` (a crafted-update attack,
+/// Sybils: the attacker creates `identities` (the scenario contract's
+/// `count`) new identities each round, each with its own Ed25519 key, and sends `update` (a crafted-update attack,
 /// computed from the honest updates it sees on the network) from each.
 ///
 /// Identity ids follow the federation's and are never reused (every sybil
@@ -16,14 +16,23 @@ public struct Sybil: ChannelAttack {
     reference: "Douceur 2002, The Sybil Attack (IPTPS); Fung et al. 2020, FoolsGold (RAID)",
     parameters: [
       ParameterSpec(
-        "identities", .integer(min: 1, max: 10_000), default: .number(10),
-        doc: "new identities per round"),
+        "identities", .integer(min: 1, max: 10_000),
+        doc: "new identities per round (default 10)"),
+      ParameterSpec(
+        "count", .integer(min: 1, max: 10_000),
+        doc: "the scenario contract's name for identities (give one of the two)"),
       ParameterSpec(
         "update", .anyObject, required: true,
         doc:
           "the crafted update each sends, a crafted-update attack object, e.g. {\"name\": \"sign-flip\"}"
       ),
-    ] + AttackGroup.scheduleKeys + [AttackGroup.reportedSamplesKey],
+    ] + AttackGroup.scheduleKeys + [
+      ParameterSpec(
+        "reported_samples", .integer(min: 0, max: 1_000_000_000_000), mode: .federated,
+        doc:
+          "the sample count each identity reports (default: the mean local count of the federation's clients)"
+      )
+    ],
     notes: [
       "federated runs only", "no clients of its own; its update sees the honest updates in transit",
     ])
@@ -56,7 +65,13 @@ public struct Sybil: ChannelAttack {
       return nil
     }
     self.update = update
-    identities = parameters.int("identities") ?? 10
+    if parameters.given.contains("identities") && parameters.given.contains("count") {
+      validator.fail(
+        parameters.path("count"),
+        "is the contract's name for identities; give one of the two, not both")
+      return nil
+    }
+    identities = parameters.int("identities") ?? parameters.int("count") ?? 10
     reportedSamples = parameters.int("reported_samples")
   }
 

@@ -96,9 +96,9 @@ public struct MetricRecord: Sendable, Equatable {
     public var totalSeconds: Double
     /// `totalSeconds / rounds`.
     public var meanSecondsPerRound: Double
-    /// Distinct malicious items (poisoned samples in centralized runs).
+    /// Malicious items summed over the rounds (poisoned samples in centralized runs).
     public var maliciousTotal: Int
-    /// Distinct items the defenses flagged.
+    /// Items the defenses flagged, summed over the rounds.
     public var flaggedTotal: Int
     /// Whether every `expect` threshold held (nil: no `expect`).
     public var expectPassed: Bool?
@@ -155,7 +155,7 @@ public struct MetricRecord: Sendable, Equatable {
   /// Federated runs: the ids of the clients whose messages were rejected
   /// or flagged this round, ascending (nil in centralized runs).
   public var flaggedClients: [Int]? = nil
-  /// Test accuracy of each class (written on the summary).
+  /// Test accuracy of each class (every evaluated round, and the summary).
   public var classAccuracy: [Double]? = nil
   /// The test confusion matrix, `[true class][predicted class]` (written on the summary).
   public var confusion: [[Int]]? = nil

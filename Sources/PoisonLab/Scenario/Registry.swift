@@ -72,6 +72,7 @@ public enum Registry {
     NearestNeighborMixing.self,
     Bucketing.self,
     AnomalyFilter.self,
+    Authenticate.self,
     SpectralSignatures.self,
     ActivationClustering.self,
     Provenance.self,
