@@ -29,6 +29,11 @@ public enum ScenarioSchema {
     }
     var properties: [JSONMember] = []
     for spec in ScenarioLoader.topLevel {
+      defer {
+        if let last = properties.popLast() {
+          properties.append(JSONMember(last.key, nullable(last.value, spec)))
+        }
+      }
       switch spec.key {
       case "dataset", "model":
         properties.append(JSONMember(spec.key, described(ref(spec.key), spec)))
@@ -94,6 +99,20 @@ public enum ScenarioSchema {
     ])
   }
 
+  /// An optional key's schema also allows null: a key set to null is left
+  /// out (the contract: null removes an optional block).
+  private static func nullable(_ value: JSONValue, _ spec: ParameterSpec) -> JSONValue {
+    guard !spec.isRequired else { return value }
+    var members = [
+      JSONMember("anyOf", .array([value, .object([JSONMember("type", .string("null"))])]))
+    ]
+    // Editors show the description of the key, not of its branches.
+    if let description = value["description"] {
+      members.append(JSONMember("description", description))
+    }
+    return .object(members)
+  }
+
   private static func described(_ value: JSONValue, _ spec: ParameterSpec) -> JSONValue {
     guard case .object(var members) = value else { return value }
     members.append(JSONMember("description", .string(doc(spec))))
@@ -110,7 +129,9 @@ public enum ScenarioSchema {
 
   private static func plugin(_ d: PluginDescriptor, family: PluginFamily) -> JSONValue {
     var properties = [JSONMember("name", .object([JSONMember("const", .string(d.name))]))]
-    for spec in d.parameters { properties.append(JSONMember(spec.key, type(spec))) }
+    for spec in d.parameters {
+      properties.append(JSONMember(spec.key, nullable(type(spec), spec)))
+    }
     var members = [
       JSONMember("title", .string(d.name)),
       JSONMember(
@@ -138,7 +159,7 @@ public enum ScenarioSchema {
   private static func object(_ specs: [ParameterSpec]) -> JSONValue {
     .object([
       JSONMember("type", .string("object")),
-      JSONMember("properties", .object(specs.map { JSONMember($0.key, type($0)) })),
+      JSONMember("properties", .object(specs.map { JSONMember($0.key, nullable(type($0), $0)) })),
       JSONMember("required", .array(specs.filter(\.isRequired).map { .string($0.key) })),
       JSONMember("additionalProperties", .bool(false)),
     ])

@@ -59,6 +59,24 @@ struct SchemaTests {
     }
   }
 
+  @Test("null on an optional key passes the schema and poisonlab alike; on a required one neither")
+  func nulls() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let good = dir.write(
+      "null.json",
+      text:
+        #"{"name": "n", "dataset": {"name": "synthetic", "train_size": null}, "model": {"name": "mlp", "hidden": null}, "training": {"rounds": null}, "attack": null, "expect": null}"#
+    )
+    let (status, output) = try validate([good])
+    #expect(status == 0, "\(output)")
+    #expect(try ScenarioLoader.load(file: good).attacks.isEmpty)
+    let bad = dir.write(
+      "required.json", text: #"{"name": "n", "dataset": {"name": "synthetic"}, "model": null}"#)
+    #expect(try validate([bad]).0 == 1)
+    #expect(throws: ScenarioErrors.self) { try ScenarioLoader.load(file: bad) }
+  }
+
   @Test("the schema covers every plug-in and key of the registry")
   func coverage() throws {
     let text = ScenarioSchema.document().serialized()
