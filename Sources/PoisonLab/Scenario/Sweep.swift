@@ -141,6 +141,8 @@ public struct SweepPlan: Sendable {
     } catch {
       throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "not valid JSON: \(error)")])
     }
+    // A key set to null is left out (`"sweep": null` is no sweep block).
+    document = ScenarioLoader.withoutNullMembers(document)
     // `--set sweep...` changes the sweep block itself, before it is expanded.
     let isSweepAssignment = { (assignment: String) in
       assignment.hasPrefix("sweep=") || assignment.hasPrefix("sweep.")

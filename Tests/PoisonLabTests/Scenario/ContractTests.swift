@@ -56,6 +56,21 @@ struct ContractTests {
     #expect(missing.contains { $0.hasPrefix("model:") }, "\(missing)")
   }
 
+  @Test("a sweep file's \"sweep\": null is no sweep block; null values of an axis stay values")
+  func nullSweep() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let none = dir.write("none.json", text: federated(#""sweep": null"#))
+    let plan = try SweepPlan.expand(file: none, grids: [], seeds: [0, 1], overrides: [])
+    #expect(plan.runs.count == 2 && plan.axes.map(\.path) == ["seed"])
+    let axis = dir.write(
+      "axis.json",
+      text: federated(#""sweep": {"attack": [null, {"name": "gaussian", "clients": 1}]}"#))
+    let runs = try SweepPlan.expand(file: axis, grids: [], seeds: nil, overrides: []).runs
+    #expect(runs.count == 2)
+    #expect(try runs[0].scenario.get().attacks.isEmpty && runs[1].scenario.get().attacks.count == 1)
+  }
+
   @Test("tamper takes the contract's fraction (a share, rounded, at least one) or messages")
   func tamperFraction() throws {
     let text = federated(
