@@ -173,10 +173,13 @@ struct AggregateCommand: ParsableCommand {
     var chain: DefenseChain
     let resolved: JSONValue
     do {
-      // Checked as the run checked it: against the round's selected clients,
-      // those whose message the channel rejected included.
+      // Checked as the run checked it: against the round's clients, those
+      // whose message the channel rejected and those quarantined included.
+      let excluded = [exported?.rejectedByChannel ?? 0, exported?.quarantined ?? 0].reduce(0) {
+        $0 + min($1, 1_000_000)
+      }
       (chain, resolved) = try ScenarioLoader.defenseChain(
-        json, source: "--defense", updates: n + (exported?.rejectedByChannel ?? 0))
+        json, source: "--defense", updates: n + excluded)
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)

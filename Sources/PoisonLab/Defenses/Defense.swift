@@ -139,7 +139,12 @@ public struct DefenseContext: Sendable {
   /// - Parameter declared: the rule's `f`.
   /// - Returns: `max(0, declared - rejectedNonFinite - rejectedByChannel - quarantined)`.
   public func effectiveF(_ declared: Int) -> Int {
-    max(0, declared - rejectedNonFinite - rejectedByChannel - quarantined)
+    // Saturating: counts read from a round file may be anything.
+    var f = max(0, declared)
+    for excluded in [rejectedNonFinite, rejectedByChannel, quarantined] {
+      f -= min(f, max(0, excluded))
+    }
+    return f
   }
 }
 

@@ -134,7 +134,7 @@ public enum OutputPath {
     try? handle.close()
     // A header or an opening bracket alone is not a row.
     let text = String(decoding: head, as: UTF8.self)
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+    let lines = TextLines.split(text).filter { !$0.allSatisfy(\.isWhitespace) }
     guard text.contains("{") || lines.count > 1 else { return false }
     // Locked: a run is writing it, which the output's own lock reports.
     guard let unheld = try? SystemFile.lockExisting(partial) else { return false }

@@ -80,7 +80,7 @@ public final class SweepOutput {
     var others = 0
     var lines = 0
     // The text after the last newline is a torn write (a kill during an append): not foreign.
-    var whole = text.split(separator: "\n", omittingEmptySubsequences: false)
+    var whole = TextLines.split(text)
     whole.removeLast()
     for line in whole where !line.allSatisfy(\.isWhitespace) {
       lines += 1
@@ -107,7 +107,7 @@ public final class SweepOutput {
   static func sift(_ text: String, expectedRows: [String: Set<Int>?]) -> (
     kept: String, completed: Set<String>, removed: Int
   ) {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    var lines = TextLines.split(text)
     let torn = !(lines.last?.isEmpty ?? true)
     lines.removeLast()  // the text after the last newline: empty, or a torn line
     struct Seen {
@@ -189,5 +189,21 @@ public final class SweepOutput {
       self.partialLock = nil
     }
     file.close()
+  }
+}
+
+/// Lines of a text file, split at every line feed.
+///
+/// Swift's `String` reads `"\r\n"` as one character, so splitting at the
+/// character `"\n"` would not split a CRLF file at all; this splits at the
+/// line-feed scalar and leaves a line's `"\r"` on it (JSON takes it as
+/// white space).
+enum TextLines {
+  /// The lines of `text`; the text after the last line feed is the last
+  /// element (empty when the text ends with one).
+  static func split(_ text: String) -> [String] {
+    text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
+      String(String.UnicodeScalarView($0))
+    }
   }
 }

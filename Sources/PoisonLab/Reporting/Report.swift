@@ -118,7 +118,8 @@ public struct Report: Sendable {
     var finished: [String: Int] = [:]
     for file in files {
       let bytes = try FileBytes.read(file, regularOnly: false)
-      for (n, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n").enumerated() {
+      for (n, line) in TextLines.split(String(decoding: bytes, as: UTF8.self)).enumerated()
+      where !line.allSatisfy(\.isWhitespace) {
         guard case .object(let members) = (try? JSONParser.parse(String(line))) ?? .null else {
           throw .csv(file: file, line: n + 1, column: nil, reason: "not a JSON object")
         }

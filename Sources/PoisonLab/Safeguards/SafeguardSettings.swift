@@ -225,12 +225,16 @@ public struct SafeguardSettings: Sendable, Equatable {
         "in a pipeline, sources are flagged by a source filter (defense) or the monitor; with neither, the quarantine can never act"
       )
     }
-    if p["quarantine"] != nil && context.federated && !context.chainFlags && p["monitor"] == nil
+    // Suspects come from the signals that read client updates; the model
+    // signals (validation_accuracy, class_accuracy) suspect nobody.
+    let monitorSuspects =
+      settings.monitor?.signals.contains { !SignalMonitor.modelSignals.contains($0) } ?? false
+    if p["quarantine"] != nil && context.federated && !context.chainFlags && !monitorSuspects
       && settings.validation?.attribute != true
     {
       validator.fail(
         p.path("quarantine"),
-        "counts flags, and nothing here flags a client: the defense chain (fedavg or mean) flags no update, and there is no monitor and no validation.attribute; add a robust defense or one of them"
+        "counts flags, and nothing here flags a client: the defense chain (fedavg, mean, authenticate and filters that flag nothing) flags no update, and no monitor signal that reads client updates and no validation.attribute suspects one; add a robust defense or one of them"
       )
     }
     if case .object(let members)? = p["quarantine"] {

@@ -173,17 +173,26 @@ public enum ScenarioLoader {
       throw ScenarioErrors(
         source: source, errors: [ScenarioError(.root, "not valid JSON: \(error)")])
     }
-    // A key set to null in the file is left out, as `--set KEY=null` leaves
-    // it out (the contract: null removes an optional block).
-    document = withoutNullMembers(document)
     var problems: [ScenarioError] = []
     for assignment in overrides {
       if let problem = Override.apply(assignment, to: &document) { problems.append(problem) }
     }
+    // A key set to null, in the file or in a --set value, is left out (the
+    // contract: null removes an optional block); a misspelt one is still
+    // reported below.
+    var nulls: [(path: JSONPath, key: String)] = []
+    document = withoutNullMembers(document, at: .root, removed: &nulls)
     if let seed { Override.set(&document, path: [.key("seed")], value: .number(Double(seed))) }
     if !problems.isEmpty { throw ScenarioErrors(source: source, errors: problems) }
     var validator = SchemaValidator(federated: document["federation"] != nil)
     let scenario = build(document, baseDirectory: baseDirectory, validator: &validator)
+    for (path, key) in nulls {
+      guard let allowed = validator.allowed(at: path), !allowed.contains(key) else { continue }
+      validator.fail(
+        path.appending(key),
+        "unknown key\(Suggest.phrase(for: key, in: allowed)) (allowed: \(allowed.joined(separator: ", ")))"
+      )
+    }
     guard validator.errors.isEmpty, let scenario else {
       throw ScenarioErrors(source: source, errors: validator.errors)
     }
@@ -193,14 +202,33 @@ public enum ScenarioLoader {
   /// `value` with every object member whose value is null left out, at any
   /// depth (array elements stay: a sweep axis may list null as a value).
   static func withoutNullMembers(_ value: JSONValue) -> JSONValue {
+    var removed: [(path: JSONPath, key: String)] = []
+    return withoutNullMembers(value, at: .root, removed: &removed)
+  }
+
+  /// `value` without null members; `removed` receives where each was.
+  static func withoutNullMembers(
+    _ value: JSONValue, at path: JSONPath, removed: inout [(path: JSONPath, key: String)]
+  ) -> JSONValue {
     switch value {
     case .object(let members):
-      return .object(
-        members.filter { $0.value != .null }.map {
-          JSONMember($0.key, withoutNullMembers($0.value))
-        })
+      var kept: [JSONMember] = []
+      for member in members {
+        if member.value == .null {
+          removed.append((path, member.key))
+        } else {
+          kept.append(
+            JSONMember(
+              member.key,
+              withoutNullMembers(member.value, at: path.appending(member.key), removed: &removed)))
+        }
+      }
+      return .object(kept)
     case .array(let items):
-      return .array(items.map(withoutNullMembers))
+      return .array(
+        items.enumerated().map {
+          withoutNullMembers($1, at: path.appending($0), removed: &removed)
+        })
     default:
       return value
     }

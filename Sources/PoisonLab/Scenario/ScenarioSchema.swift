@@ -45,7 +45,14 @@ public enum ScenarioSchema {
           let i = members.firstIndex(where: { $0.key == "properties" }),
           case .object(var props) = members[i].value
         {
-          props.append(JSONMember("partition", ref("partition")))
+          props.append(
+            JSONMember(
+              "partition",
+              .object([
+                JSONMember(
+                  "anyOf",
+                  .array([ref("partition"), .object([JSONMember("type", .string("null"))])]))
+              ])))
           members[i].value = .object(props)
           keys = .object(members)
         }
@@ -77,15 +84,26 @@ public enum ScenarioSchema {
       JSONMember(
         "additionalProperties",
         .object([
-          JSONMember("type", .string("object")),
           JSONMember(
-            "properties",
-            .object([
-              JSONMember("min", .object([JSONMember("type", .string("number"))])),
-              JSONMember("max", .object([JSONMember("type", .string("number"))])),
-            ])),
-          JSONMember("minProperties", .number(1)),
-          JSONMember("additionalProperties", .bool(false)),
+            "anyOf",
+            .array([
+              .object([
+                JSONMember("type", .string("object")),
+                JSONMember(
+                  "properties",
+                  .object([
+                    JSONMember(
+                      "min",
+                      .object([JSONMember("type", .array([.string("number"), .string("null")]))])),
+                    JSONMember(
+                      "max",
+                      .object([JSONMember("type", .array([.string("number"), .string("null")]))])),
+                  ])),
+                JSONMember("minProperties", .number(1)),
+                JSONMember("additionalProperties", .bool(false)),
+              ]),
+              .object([JSONMember("type", .string("null"))]),
+            ]))
         ])),
     ])
   }
@@ -95,7 +113,14 @@ public enum ScenarioSchema {
       JSONMember("type", .string("object")),
       JSONMember(
         "additionalProperties",
-        .object([JSONMember("type", .string("array")), JSONMember("minItems", .number(1))])),
+        .object([
+          JSONMember(
+            "anyOf",
+            .array([
+              .object([JSONMember("type", .string("array")), JSONMember("minItems", .number(1))]),
+              .object([JSONMember("type", .string("null"))]),
+            ]))
+        ])),
     ])
   }
 

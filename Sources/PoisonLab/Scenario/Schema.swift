@@ -182,6 +182,11 @@ public struct SchemaValidator {
   public var errors: [ScenarioError] = []
   /// The keys the user wrote in each object checked, by path (defaults excluded).
   private var givenKeys: [String: [String]] = [:]
+  /// The keys allowed in each object checked, by path.
+  private var allowedKeys: [String: [String]] = [:]
+
+  /// The keys an object checked at `path` allows (nil: none checked there).
+  public func allowed(at path: JSONPath) -> [String]? { allowedKeys[path.description] }
 
   /// The keys written by the user in the object at `path` (empty if none was checked there).
   /// - Parameter path: the object's location.
@@ -316,6 +321,7 @@ public struct SchemaValidator {
       return nil
     }
     let allowed = extraKeys + specs.map(\.key)
+    allowedKeys[path.description] = allowed
     let before = errors.count
     givenKeys[path.description] = members.map(\.key)
     for member in members where !allowed.contains(member.key) {

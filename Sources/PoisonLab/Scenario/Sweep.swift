@@ -141,8 +141,6 @@ public struct SweepPlan: Sendable {
     } catch {
       throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "not valid JSON: \(error)")])
     }
-    // A key set to null is left out (`"sweep": null` is no sweep block).
-    document = ScenarioLoader.withoutNullMembers(document)
     // `--set sweep...` changes the sweep block itself, before it is expanded.
     let isSweepAssignment = { (assignment: String) in
       assignment.hasPrefix("sweep=") || assignment.hasPrefix("sweep.")
@@ -153,6 +151,17 @@ public struct SweepPlan: Sendable {
       }
     }
     let overrides = overrides.filter { !isSweepAssignment($0) }
+    // A key set to null is left out (`"sweep": null` is no sweep block; a
+    // null axis is none); the runs' own nulls are left out when each is decoded.
+    if case .object(var members) = document {
+      members.removeAll { $0.key == "sweep" && $0.value == .null }
+      if let i = members.firstIndex(where: { $0.key == "sweep" }),
+        case .object(let axes) = members[i].value
+      {
+        members[i].value = .object(axes.filter { $0.value != .null })
+      }
+      document = .object(members)
+    }
     var axes: [SweepAxis] = []
     if case .object(var members) = document,
       let i = members.firstIndex(where: { $0.key == "sweep" })
@@ -229,8 +238,14 @@ public struct SweepPlan: Sendable {
     }
     let directory = (file as NSString).deletingLastPathComponent
     let base = document.serialized()
+    // The configuration: the base scenario as the --set values leave it
+    // (nulls out, keys sorted, so that their order and no-op values do not
+    // count), and the axis paths.
+    var configured = document
+    for assignment in overrides { _ = Override.apply(assignment, to: &configured) }
     let sweepID = fnv1a(
-      ([base] + overrides + axes.map { "axis " + $0.path }).joined(separator: "\n"))
+      ([Self.canonical(ScenarioLoader.withoutNullMembers(configured)).serialized()]
+        + axes.map { "axis " + $0.path }.sorted()).joined(separator: "\n"))
     var runs: [Run] = []
     var counters = [Int](repeating: 0, count: axes.count)
     var total = 1
@@ -276,6 +291,17 @@ public struct SweepPlan: Sendable {
       }
     }
     return SweepPlan(axes: axes, runs: runs)
+  }
+
+  /// `value` with every object's members sorted by key, at any depth.
+  static func canonical(_ value: JSONValue) -> JSONValue {
+    switch value {
+    case .object(let members):
+      return .object(
+        members.sorted { $0.key < $1.key }.map { JSONMember($0.key, canonical($0.value)) })
+    case .array(let items): return .array(items.map(canonical))
+    default: return value
+    }
   }
 
   /// FNV-1a 64-bit hash as 16 hex digits.

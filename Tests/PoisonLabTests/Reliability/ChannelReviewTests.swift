@@ -145,4 +145,30 @@ struct ChannelReviewTests {
       #expect(row.channel?.rejectedSignature == tampered)
     }
   }
+
+  @Test("aggregate reproduces a round after a quarantine (validated against the round's clients)")
+  func exportAfterQuarantine() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write(
+      "s.json",
+      text: federated(
+        #""federation": {"clients": 7}, "attack": {"name": "sign-flip", "clients": 2, "scale": 5}, "defense": {"name": "multi-krum", "f": 2}, "safeguards": {"quarantine": {"after": 1, "window": 1}}"#,
+        rounds: 3))
+    try FileManager.default.createDirectory(
+      atPath: dir.path + "/up", withIntermediateDirectories: false)
+    let run = try CLI.run(["run", file, "--quiet", "--save-updates", dir.path + "/up"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let sidecar = try #require(UpdateExport.sidecar(of: dir.path + "/up/round-0002.npy"))
+    #expect(sidecar.quarantined == 2 && sidecar.clients.count == 5)
+    let out = dir.path + "/agg.npy"
+    let aggregate = try CLI.run([
+      "aggregate", dir.path + "/up/round-0002.npy", "--defense", #"{"name": "multi-krum", "f": 2}"#,
+      "--output", out, "--format", "json",
+    ])
+    #expect(aggregate.status == 0, "\(aggregate.stderr)")
+    let mine = try MatrixFile.read(out).values
+    let simulator = try MatrixFile.read(dir.path + "/up/round-0002.aggregate.npy").values
+    #expect(mine.map(\.bitPattern) == simulator.map(\.bitPattern))
+  }
 }

@@ -169,4 +169,33 @@ struct ReportReviewTests {
     let twice = try CLI.run(["check", quick, quick])
     #expect(twice.status == 2 && twice.stderr.contains("is named twice"), "\(twice.stderr)")
   }
+
+  @Test("a sweep output with CRLF line ends resumes without losing runs")
+  func crlfResume() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let out = dir.path + "/r.jsonl"
+    _ = try CLI.run(["sweep", sweep, "--seeds", "0-1", "--threads", "1", "--output", out])
+    let text = try String(contentsOfFile: out, encoding: .utf8)
+    try text.replacingOccurrences(of: "\n", with: "\r\n").write(
+      toFile: out, atomically: false, encoding: .utf8)
+    let again = try CLI.run(["sweep", sweep, "--seeds", "0-2", "--threads", "1", "--output", out])
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(again.stderr.contains("18 already in"), "\(again.stderr)")
+    let report = try Report.read([out], by: nil)
+    #expect(report.runs.count == 27 && report.runs.allSatisfy { $0.status == "ok" })
+  }
+
+  @Test("sweep_id ignores the order of --set values and --set values the file already holds")
+  func sweepIDCanonical() throws {
+    let id = { (overrides: [String]) throws(ScenarioErrors) -> String in
+      try SweepPlan.expand(
+        file: sweep, grids: [], seeds: [0], overrides: overrides
+      ).runs[0].sweepID
+    }
+    let a = try id(["training.rounds=1", "federation.clients=9"])
+    #expect(try id(["federation.clients=9", "training.rounds=1"]) == a)
+    #expect(try id(["federation.clients=9", "training.rounds=1", "training.batch_size=16"]) == a)
+    #expect(try id(["training.rounds=2", "federation.clients=9"]) != a)
+  }
 }

@@ -109,4 +109,31 @@ struct SafeguardAuditReviewTests {
     let findings = try #require(summary?.totals?.audit)
     #expect(findings.attackSuccessBefore != nil)
   }
+
+  @Test("f less the excluded clients saturates at 0, whatever counts a round file holds")
+  func effectiveFSaturates() {
+    var context = DefenseContext(round: 1, threads: 1, rejectedNonFinite: 1)
+    context.rejectedByChannel = Int.max
+    context.quarantined = Int.max
+    #expect(context.effectiveF(3) == 0)
+    context.rejectedByChannel = 1
+    context.quarantined = 0
+    #expect(context.effectiveF(3) == 1)
+  }
+
+  @Test(
+    "a quarantine fed only by model signals (they suspect nobody) is refused with a fedavg chain")
+  func quarantineModelSignals() {
+    let text = federated(
+      #""defense": {"name": "fedavg"}, "safeguards": {"quarantine": {"after": 1}, "validation": {"size": 20}, "monitor": {"signals": ["validation_accuracy"], "window": 3}}"#
+    )
+    #expect(
+      scenarioErrors(text).first?.hasPrefix(
+        "safeguards.quarantine: counts flags, and nothing here flags a client") == true)
+    #expect(
+      scenarioErrors(
+        text.replacingOccurrences(
+          of: #"["validation_accuracy"]"#, with: #"["validation_accuracy", "update_norm"]"#))
+        == [])
+  }
 }

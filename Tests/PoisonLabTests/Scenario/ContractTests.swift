@@ -137,4 +137,19 @@ struct ContractTests {
     #expect(scenarioErrors(replay) == [])
     #expect(try rounds(replay).last?.malicious == 1)
   }
+
+  @Test("a misspelt key set to null is still an unknown key (null leaves out known keys only)")
+  func nullTypos() {
+    let typo = federated(#""defence": null"#)
+    #expect(
+      scenarioErrors(typo).first?.hasPrefix(#"defence: unknown key; did you mean "defense"?"#)
+        == true)
+    let nested = federated(#""attack": {"name": "tamper", "bogus": null}"#)
+    #expect(scenarioErrors(nested).first?.hasPrefix("attack.bogus: unknown key") == true)
+    // A null inside a --set value is left out as one in the file.
+    #expect(
+      scenarioErrors(
+        federated(#""attack": {"name": "tamper", "messages": 2}"#),
+        overrides: [#"attack={"name": "tamper", "fraction": null, "messages": 2}"#]) == [])
+  }
 }
