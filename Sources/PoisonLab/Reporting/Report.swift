@@ -116,6 +116,7 @@ public struct Report: Sendable {
     // Outputs of `run` carry no run_id: a run is the rows up to its summary
     // (or error), so that runs appended to one file stay apart.
     var finished: [String: Int] = [:]
+    var lastRound: [String: Double] = [:]
     for file in files {
       let bytes = try FileBytes.read(file, regularOnly: false)
       for (n, line) in TextLines.split(String(decoding: bytes, as: UTF8.self)).enumerated()
@@ -126,6 +127,13 @@ public struct Report: Sendable {
         let record = JSONValue.object(members)
         let scenario: String = { if case .string(let s)? = record["scenario"] { s } else { "" } }()
         let plain = "\(file):\(scenario)"
+        // A round that does not follow the last one starts another run (the
+        // one before was killed before its summary).
+        if record["run_id"] == nil, case .string("round")? = record["type"],
+          case .number(let value)? = record["round"], let last = lastRound[plain], value <= last
+        {
+          finished[plain, default: 0] += 1
+        }
         let id: String = {
           if case .string(let s)? = record["run_id"] { return s }
           let earlier = finished[plain, default: 0]
@@ -156,13 +164,20 @@ public struct Report: Sendable {
             )
           }
           runs[r].rounds.append((round, fields))
+          if record["run_id"] == nil { lastRound[plain] = value }
         case .string("summary")?:
           runs[r].summary = fields
-          if record["run_id"] == nil { finished[plain, default: 0] += 1 }
+          if record["run_id"] == nil {
+            finished[plain, default: 0] += 1
+            lastRound[plain] = nil
+          }
         case .string(let status)? where status == "error" || status == "skipped":
           runs[r].status = status
           if case .string(let m)? = record["message"] { runs[r].message = m }
-          if record["run_id"] == nil { finished[plain, default: 0] += 1 }
+          if record["run_id"] == nil {
+            finished[plain, default: 0] += 1
+            lastRound[plain] = nil
+          }
         default:
           break
         }

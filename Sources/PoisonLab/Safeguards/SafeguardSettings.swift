@@ -99,8 +99,10 @@ public struct SafeguardSettings: Sendable, Equatable {
       "window", .integer(min: 3, max: 1_000), default: .number(10),
       doc: "rounds of its own history a signal is compared with (FLDetector: its N)"),
     ParameterSpec(
-      "threshold", .number(atLeast: 0, open: true), default: .number(3.5),
-      doc: "robust z-score, (x - median) / (1.4826 MAD), beyond which an alarm fires"),
+      "threshold", .number(atLeast: 0, open: true),
+      doc:
+        "robust z-score, (x - median) / (1.4826 MAD), beyond which an alarm fires (default 3.5; z-scored signals only, not fldetector)"
+    ),
   ]
 
   static let quarantineKeys: [ParameterSpec] = [

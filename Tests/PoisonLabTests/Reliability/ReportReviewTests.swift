@@ -117,6 +117,14 @@ struct ReportReviewTests {
     #expect(cell.runs == 3)
     let accuracy = cell.statistics.first { $0.metric == "accuracy" }?.value
     #expect(abs((accuracy?.mean ?? 0) - 0.2) < 1e-12 && accuracy?.count == 3)
+    // A run killed before its summary does not merge into the next one.
+    let killed =
+      #"{"type": "round", "scenario": "s", "round": 1, "accuracy": 0.9}"# + "\n"
+      + #"{"type": "round", "scenario": "s", "round": 2, "accuracy": 0.9}"# + "\n"
+      + rows.joined(separator: "\n") + "\n"
+    let withKilled = try Report.read([dir.write("killed.jsonl", text: killed)], by: nil)
+    #expect(withKilled.runs.count == 4 && withKilled.runs[0].status == "error")
+    #expect(withKilled.runs[1].rounds.count == 1)
   }
 
   @Test(

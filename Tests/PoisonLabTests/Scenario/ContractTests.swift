@@ -152,4 +152,25 @@ struct ContractTests {
         federated(#""attack": {"name": "tamper", "messages": 2}"#),
         overrides: [#"attack={"name": "tamper", "fraction": null, "messages": 2}"#]) == [])
   }
+
+  @Test(
+    "every scenario's resolved form (what validate prints) validates again and resolves to itself")
+  func resolvedRoundTrip() throws {
+    let directory = CLI.root.appendingPathComponent("scenarios")
+    let files = try FileManager.default.subpathsOfDirectory(atPath: directory.path)
+      .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".invalid.json") }.sorted()
+    #expect(files.count > 50)
+    for file in files {
+      let path = directory.appendingPathComponent(file).path
+      let first = try ScenarioLoader.load(file: path)
+      let text = first.resolved.serialized()
+      do {
+        let again = try ScenarioLoader.decode(
+          text, source: file, baseDirectory: (path as NSString).deletingLastPathComponent)
+        #expect(again.resolved == first.resolved, "\(file)")
+      } catch {
+        Issue.record("\(file): the resolved scenario is refused: \(error)")
+      }
+    }
+  }
 }

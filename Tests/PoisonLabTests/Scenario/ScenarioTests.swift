@@ -157,7 +157,7 @@ struct ScenarioResolutionTests {
     let s = try scenario(minimal, overrides: ["attack.name=label-flip", "attack.mapping=reverse"])
     #expect(
       s.resolved.serialized()
-        == #"{"name": "m", "description": "", "seed": 0, "dataset": {"name": "synthetic", "classes": 3, "features": 20, "train_size": 1000, "test_size": 500, "separation": 3, "normalize": "standard"}, "model": {"name": "mlp", "hidden": [200, 200], "activation": "relu"}, "training": {"rounds": 10, "batch_size": 32, "learning_rate": 0.05, "momentum": 0, "weight_decay": 0}, "attack": {"name": "label-flip", "fraction": 0.1, "mapping": "reverse"}, "evaluation": {"every": 1}}"#
+        == #"{"name": "m", "description": "", "seed": 0, "dataset": {"name": "synthetic", "classes": 3, "train_size": 1000, "test_size": 500, "separation": 3, "normalize": "standard"}, "model": {"name": "mlp", "hidden": [200, 200], "activation": "relu"}, "training": {"rounds": 10, "batch_size": 32, "learning_rate": 0.05, "momentum": 0, "weight_decay": 0}, "attack": {"name": "label-flip", "fraction": 0.1, "mapping": "reverse"}, "evaluation": {"every": 1}}"#
     )
     #expect(s.training.optimizer == SGD(learningRate: 0.05))
   }

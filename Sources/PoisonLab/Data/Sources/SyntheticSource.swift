@@ -9,8 +9,8 @@ public struct SyntheticSource: DatasetSource {
       ParameterSpec(
         "classes", .integer(min: 2, max: 1000), default: .number(3), doc: "number of classes"),
       ParameterSpec(
-        "features", .integer(min: 1, max: 1_000_000), default: .number(20),
-        doc: "features per sample of tabular data (give either features or shape)"),
+        "features", .integer(min: 1, max: 1_000_000),
+        doc: "features per sample of tabular data (default 20; give either features or shape)"),
       ParameterSpec(
         "shape", .array(.integer(min: 1, max: 4096), minCount: 3, maxCount: 3),
         doc: "[height, width, channels]: generate images of this shape"),
