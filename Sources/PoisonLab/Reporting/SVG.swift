@@ -188,12 +188,12 @@ public enum SVGChart {
       }
       svg +=
         "<rect x=\"\(number(ox))\" y=\"\(number(oy))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\" fill=\"#ffffff\" stroke=\"#333333\"/>\n"
-      for i in 0...5 {
-        let y = yRange.lowerBound + Double(i) / 5 * (yRange.upperBound - yRange.lowerBound)
+      let (yTicks, yDecimals) = Self.yTicks(yRange.lowerBound, yRange.upperBound)
+      for y in yTicks {
         svg +=
           "<line x1=\"\(number(ox))\" y1=\"\(number(py(y)))\" x2=\"\(number(ox + plotWidth))\" y2=\"\(number(py(y)))\" stroke=\"#e4e4e4\"/>\n"
         svg +=
-          "<text x=\"\(number(ox - 6))\" y=\"\(number(py(y) + 4))\" text-anchor=\"end\" font-size=\"11\">\(String(format: "%.1f", y))</text>\n"
+          "<text x=\"\(number(ox - 6))\" y=\"\(number(py(y) + 4))\" text-anchor=\"end\" font-size=\"11\">\(String(format: "%.\(yDecimals)f", y))</text>\n"
       }
       let ticks = xTicks(xMin, xMax, integer: integerX)
       let fractional = ticks.contains { $0 != $0.rounded() }
@@ -310,6 +310,36 @@ public enum SVGChart {
     default:
       return "<circle cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"\(number(r))\" \(paint)/>\n"
     }
+  }
+
+  /// Y ticks at multiples of a 1-2-2.5-5 step (at most 6 of them over the
+  /// range), and the decimals that print the step exactly: each label is
+  /// the value at its grid line, never a rounding of an odd fraction.
+  static func yTicks(_ lo: Double, _ hi: Double) -> (ticks: [Double], decimals: Int) {
+    let span = hi - lo
+    guard span > 0, span.isFinite else { return ([lo], 1) }
+    var magnitude = pow(10, (log10(span / 5)).rounded(.down))
+    var step = magnitude
+    search: while true {
+      for factor in [1.0, 2, 2.5, 5] where span / (factor * magnitude) <= 5.0001 {
+        step = factor * magnitude
+        break search
+      }
+      magnitude *= 10
+    }
+    var decimals = 0
+    while decimals < 6 {
+      let scaled = step * pow(10, Double(decimals))
+      if abs(scaled - scaled.rounded()) < 1e-9 { break }
+      decimals += 1
+    }
+    var ticks: [Double] = []
+    var k = (lo / step - 1e-9).rounded(.up)
+    while k * step <= hi + step * 1e-9 {
+      ticks.append(k * step == 0 ? 0 : k * step)
+      k += 1
+    }
+    return (ticks, max(decimals, 1))
   }
 
   private static func xTicks(_ lo: Double, _ hi: Double, integer: Bool = true) -> [Double] {

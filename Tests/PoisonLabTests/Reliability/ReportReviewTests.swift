@@ -206,4 +206,17 @@ struct ReportReviewTests {
     #expect(try id(["federation.clients=9", "training.rounds=1", "training.batch_size=16"]) == a)
     #expect(try id(["training.rounds=2", "federation.clients=9"]) != a)
   }
+
+  @Test("y ticks sit at a 1-2-2.5-5 step and print it exactly (no 0.66 labelled 0.7)")
+  func yTicks() {
+    let unit = SVGChart.yTicks(0, 1)
+    #expect(unit.ticks.count == 6 && unit.decimals == 1)
+    #expect(zip(unit.ticks, [0, 0.2, 0.4, 0.6, 0.8, 1.0]).allSatisfy { abs($0 - $1) < 1e-12 })
+    let strip = SVGChart.yTicks(0, 1.155)
+    #expect(strip.ticks == [0, 0.25, 0.5, 0.75, 1.0] && strip.decimals == 2)
+    let narrow = SVGChart.yTicks(0.5, 0.9)
+    #expect(narrow.ticks.count == 5 && narrow.decimals == 1)
+    #expect(abs(narrow.ticks[0] - 0.5) < 1e-12 && abs(narrow.ticks[4] - 0.9) < 1e-12)
+    #expect(SVGChart.yTicks(3, 3).ticks == [3])
+  }
 }
