@@ -16,11 +16,13 @@ public struct DBA: DataPoisoning {
     summary: "distributed backdoor: each attacker stamps one piece of the global trigger",
     reference:
       "Xie, Huang, Chen & Li 2020, DBA: Distributed Backdoor Attacks against Federated Learning (ICLR)",
-    parameters: Backdoor.descriptor.parameters.filter { $0.key != "fraction" } + [
-      ParameterSpec(
-        "parts", .integer(min: 1, max: 4096), default: .number(4),
-        doc: "local triggers the global trigger is split into (at most its pixel count)")
-    ],
+    // `fraction` and `sources` are a centralized run's keys; DBA is federated.
+    parameters: Backdoor.descriptor.parameters.filter { !["fraction", "sources"].contains($0.key) }
+      + [
+        ParameterSpec(
+          "parts", .integer(min: 1, max: 4096), default: .number(4),
+          doc: "local triggers the global trigger is split into (at most its pixel count)")
+      ],
     notes: ["federated runs only", "image datasets only"])
 
   /// The backdoor each attacker runs, with the global trigger.

@@ -27,7 +27,9 @@ public struct TrustedOnly: SourceFilter {
   init() {}
 
   public func screen(_ cycle: Screening) -> ScreeningResult {
-    ScreeningResult(
-      samples: cycle.deliveries.flatMap(\.samples), sources: cycle.deliveries.map(\.source))
+    // A source that delivered nothing this cycle had nothing rejected.
+    let delivered = cycle.deliveries.filter { !$0.samples.isEmpty }
+    return ScreeningResult(
+      samples: delivered.flatMap(\.samples), sources: delivered.map(\.source))
   }
 }

@@ -452,8 +452,10 @@ extension Experiment {
       scenario.federation == nil ? train : train - (scenario.safeguards.validation?.size ?? 0)
     if let problem = rootProblem(train: afterValidation) { problems.append(problem) }
     if size.exact, scenario.pipeline != nil {
-      let share = scenario.sources.filter(\.trusted).reduce(0) { $0 + $1.share }
-      if let problem = heldOutProblem(trusted: Int(Double(train) * share)) {
+      // The split's own counts (largest remainder), as the run sees them.
+      let quotas = SourceSplit.largestRemainder(scenario.sources.map(\.share), total: train)
+      let trusted = zip(scenario.sources, quotas).filter { $0.0.trusted }.reduce(0) { $0 + $1.1 }
+      if let problem = heldOutProblem(trusted: trusted) {
         problems.append(problem)
       }
     }

@@ -251,6 +251,9 @@ struct PipelineRun {
           if scenario.safeguards.response == .retrain {
             // Restart from the initial weights on the data accepted so far, without the suspects.
             candidate = try fit(initial, accepted, cycle: cycle)
+            // The retrained model goes live: the gate judges the next
+            // cycles against it, not against the untrained initial weights.
+            guardrail.restarted(with: candidate, evaluators: evaluators)
           }
         }
         let (rowFigures, alarms) = guardrail.account(

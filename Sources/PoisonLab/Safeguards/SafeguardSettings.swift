@@ -283,8 +283,12 @@ public struct SafeguardSettings: Sendable, Equatable {
       if let window = settings.monitor?.window {
         // A signal is compared with its last `window` reviews (FLDetector
         // also needs a first prediction): before that nothing can fire.
-        let onlyFLDetector = settings.monitor?.signals.allSatisfy { $0 == "fldetector" } == true
-        let firstAlarm = window + (onlyFLDetector ? 1 : 0)
+        // fldetector needs a first prediction, new_data_loss a first
+        // delivery (cycle 1): alone, they alarm a review later.
+        let late =
+          settings.monitor?.signals.allSatisfy { $0 == "fldetector" || $0 == "new_data_loss" }
+          == true
+        let firstAlarm = window + (late ? 1 : 0)
         if firstAlarm >= reviews {
           validator.fail(
             p.path("monitor").appending("window"),

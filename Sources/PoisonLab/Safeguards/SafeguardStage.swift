@@ -55,6 +55,15 @@ struct SafeguardStage {
     keep = (settings.monitor?.window ?? 1) + 1
   }
 
+  /// A pipeline's `retrain` response trained a new model from the initial
+  /// weights on the data accepted so far: the gate's baseline becomes it.
+  /// - Parameters:
+  ///   - model: the retrained model, now live.
+  ///   - evaluators: evaluators for the gate's held-out set.
+  mutating func restarted(with model: [Float], evaluators: [Evaluator]) {
+    gate?.reset(to: model, evaluators: evaluators)
+  }
+
   /// Saves the model a round starts from.
   mutating func begin(round: Int, global: [Float]) {
     guard settings.response == .rollback else { return }

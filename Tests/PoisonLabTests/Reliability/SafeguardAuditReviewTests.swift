@@ -136,4 +136,52 @@ struct SafeguardAuditReviewTests {
           of: #"["validation_accuracy"]"#, with: #"["validation_accuracy", "update_norm"]"#))
         == [])
   }
+
+  /// A breast-cancer pipeline with `extra` keys.
+  func pipeline(_ extra: String) -> String {
+    #"{"name": "p", "seed": 0, "dataset": {"name": "sklearn-breast-cancer"}, "model": {"name": "logistic"}, "training": {"batch_size": 16, "learning_rate": 0.05}, \#(extra)}"#
+  }
+
+  @Test(
+    "new_data_loss alone alarms from cycle window + 1 at the earliest: a window that cannot is refused"
+  )
+  func newDataLossHorizon() {
+    let sources =
+      #""sources": [{"name": "h", "share": 0.4, "trust": "trusted"}, {"name": "a", "share": 0.6}], "pipeline": {"cycles": 4}"#
+    let text = { (window: Int) in
+      pipeline(
+        sources
+          + #", "safeguards": {"monitor": {"signals": ["new_data_loss"], "window": \#(window)}}"#)
+    }
+    #expect(scenarioErrors(text(3)) == [])
+    #expect(
+      scenarioErrors(text(4)).first?.hasPrefix(
+        "safeguards.monitor.window: 4 leaves no cycle to watch: the first alarm can come in cycle 5"
+      )
+        == true)
+  }
+
+  @Test("the held-out sets are checked against the split's own trusted count (largest remainder)")
+  func heldOutCount() throws {
+    // 455 training samples: h gets 137 (0.3 x 455 = 136.5, rounded up by
+    // the largest remainder), so 68 held out is less than half, 69 is not.
+    let text = { (size: Int) in
+      self.pipeline(
+        #""sources": [{"name": "h", "share": 0.3, "trust": "trusted"}, {"name": "a", "share": 0.7}], "pipeline": {"cycles": 2}, "defense": {"name": "provenance", "validation_size": \#(size)}"#
+      )
+    }
+    try Experiment(scenario: try scenario(text(68)), threads: 1).preflight(budget: nil)
+    do {
+      try Experiment(scenario: try scenario(text(69)), threads: 1).preflight(budget: nil)
+      Issue.record("69 of 137 trusted samples was not refused")
+    } catch {
+      #expect("\(error)".contains("of the trusted sources' 137 samples"), "\(error)")
+    }
+  }
+
+  @Test("dba takes no centralized keys (fraction, sources): it is federated only")
+  func dbaKeys() {
+    let keys = Registry.descriptors(.attacks).first { $0.name == "dba" }?.parameters.map(\.key)
+    #expect(keys?.contains("sources") == false && keys?.contains("fraction") == false)
+  }
 }
