@@ -142,17 +142,20 @@ struct ScenarioKeyReviewTests {
     // validate finds it too, from the file's first line, as do an index
     // beyond the columns and a name for a file without a header.
     let bare = dir.write("bare.csv", text: "1,2,0\n3,4,1\n")
-    for (file, column, phrase) in [
-      (data, #""lable""#, #"did you mean "label"?"#),
-      (data, "3", "3 is out of range: "), (data, "-4", "-4 is out of range: "),
-      (bare, #""label""#, "has no header row"),
-    ] {
+    func validate(_ file: String, _ column: String) throws -> CLI.Result {
       let s = dir.write(
         "v.json",
         text:
           #"{"name": "c", "dataset": {"name": "csv", "train": "\#(file)", "label_column": \#(column)}, "model": {"name": "logistic"}}"#
       )
-      let v = try CLI.run(["validate", s])
+      return try CLI.run(["validate", s])
+    }
+    for (file, column, phrase) in [
+      (data, #""lable""#, #"did you mean "label"?"#),
+      (data, "3", "3 is out of range: "), (data, "-4", "-4 is out of range: "),
+      (bare, #""label""#, "has no header row"),
+    ] {
+      let v = try validate(file, column)
       #expect(v.status == 2, "\(column): \(v.stderr)")
       #expect(
         v.stderr.contains("dataset.label_column: ") && v.stderr.contains(phrase),
@@ -161,12 +164,7 @@ struct ScenarioKeyReviewTests {
     // Valid ones pass: a name, a negative index, and scikit-learn's counts line skipped.
     let sklearn = dir.write("sk.csv", text: "4,2,a,b\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
     for (file, column) in [(data, #""label""#), (data, "-3"), (sklearn, "0")] {
-      let s = dir.write(
-        "v.json",
-        text:
-          #"{"name": "c", "dataset": {"name": "csv", "train": "\#(file)", "label_column": \#(column)}, "model": {"name": "logistic"}}"#
-      )
-      let v = try CLI.run(["validate", s])
+      let v = try validate(file, column)
       #expect(v.status == 0, "\(column): \(v.stderr)")
     }
   }
