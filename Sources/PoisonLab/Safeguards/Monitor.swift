@@ -72,7 +72,7 @@ public struct Alarm: Sendable, Equatable {
 /// normal's standard deviation) and alarms beyond `threshold` in its bad
 /// direction, once its history holds `window` values. When the MAD is 0 the
 /// mean absolute deviation times 1.2533 stands in; a constant history gives
-/// no scale and scores 0. Scores are always finite. Every value joins its history, alarm or not; a rollback takes
+/// no scale and scores 0. Scores are always finite. Every finite value joins its history, alarm or not (a non-finite one neither alarms nor joins it); a rollback takes
 /// the undone rounds' values out again.
 struct SignalMonitor {
   /// The signals, in `list` order.
