@@ -15,8 +15,9 @@ struct AggregateCommand: ParsableCommand {
       and the per-row scores where the rule has them; --output writes the aggregate (.npy float32 \
       or .csv).
 
-      Exit codes: 0 ok; 2 invalid --defense or usage; 3 unreadable or malformed files, or a rule \
-      that cannot run on these rows.
+      Exit codes: 0 ok; 2 invalid --defense or usage, an `f` or `m` the number of rows does not \
+      allow included; 3 unreadable or malformed files, or a rule that cannot run on these rows \
+      (anomaly on fewer than 3, a robust rule given only non-finite rows).
 
       Examples:
         poisonlab aggregate updates.npy --defense median --format json

@@ -6,7 +6,7 @@ struct ListCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
     abstract:
-      "List datasets, models, attacks, defenses and output formats with their parameters, and the channel block's keys.",
+      "List datasets, models, partitions, attacks, defenses, audits and output formats with their parameters, the channel and safeguards blocks' keys, and the monitor's signals.",
     discussion: """
       Examples:
         poisonlab list defenses
@@ -16,7 +16,7 @@ struct ListCommand: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")), or channel, safeguards.",
+      "A family: \(PluginFamily.allCases.map(\.rawValue).joined(separator: ", ")), or channel, safeguards, signals.",
       valueName: "family"))
   var family: String?
 
@@ -24,7 +24,7 @@ struct ListCommand: ParsableCommand {
   var json = false
 
   func validate() throws {
-    let names = PluginFamily.allCases.map(\.rawValue) + ["channel", "safeguards"]
+    let names = PluginFamily.allCases.map(\.rawValue) + ["channel", "safeguards", "signals"]
     if let family, PluginFamily(rawValue: family) == nil && !names.contains(family) {
       throw ValidationError(
         "unknown family \"\(family)\"\(Suggest.phrase(for: family, in: names)) (allowed: \(names.joined(separator: ", ")))"
@@ -34,10 +34,10 @@ struct ListCommand: ParsableCommand {
 
   func run() throws {
     let families: [PluginFamily] =
-      family == "channel" || family == "safeguards"
-      ? [] : family.flatMap(PluginFamily.init(rawValue:)).map { [$0] } ?? PluginFamily.allCases
+      family.map { PluginFamily(rawValue: $0).map { [$0] } ?? [] } ?? PluginFamily.allCases
     let showChannel = family == nil || family == "channel"
     let showSafeguards = family == nil || family == "safeguards"
+    let showSignals = showSafeguards || family == "signals"
     if json {
       var members = families.map { family in
         JSONMember(
@@ -49,6 +49,8 @@ struct ListCommand: ParsableCommand {
       }
       if showSafeguards {
         members.append(JSONMember("safeguards", .array(SafeguardSettings.keys.map(Self.json))))
+      }
+      if showSignals {
         members.append(
           JSONMember(
             "signals",
@@ -88,7 +90,10 @@ struct ListCommand: ParsableCommand {
     if showSafeguards {
       text += "\nsafeguards (the scenario's safeguards block, federated runs and pipelines)\n"
       for p in SafeguardSettings.keys { text += Self.describe(p, indent: "  ") }
-      text += "  monitor signals:\n"
+    }
+    if showSignals {
+      text +=
+        showSafeguards ? "  monitor signals:\n" : "monitor signals (safeguards.monitor.signals)\n"
       for d in SafeguardSettings.signals {
         text += "    \(d.name)  —  \(d.summary)\n"
         if let reference = d.reference { text += "        reference: \(reference)\n" }

@@ -14,7 +14,8 @@ struct ReportCommand: ParsableCommand {
       runs of a cell (the seeds), with the number of runs; failed, skipped and missing \
       combinations are shown as such. With an attack axis and a defense axis, the worst case over \
       attacks per defense is listed (lowest --metric, or highest attack_success). --round N reads \
-      round N instead of the final one; --metrics picks the table's columns. --plots writes \
+      round N instead of the final one; --metrics picks the table's columns (with a worst case, \
+      its --metric is shown too). --plots writes \
       curves.svg (clean accuracy and attack success per round, one panel each, mean with a ±1 std \
       band over seeds), heatmap.svg (attack x defense: mean ± std and n, with a colour bar) and, \
       with --panels AXIS, panels.svg (one panel per value of AXIS); --html writes one offline HTML \
@@ -118,15 +119,19 @@ struct ReportCommand: ParsableCommand {
       try RunCommand.checkFolder("--plots", plots)
       for file in files { try checkOutput(file) }
     }
-    let report: Report
+    var report: Report
     do {
-      // The heatmap's and the worst case's metric is always in the table.
+      // The heatmap's and the worst case's metric is in the table when
+      // the axes give a heatmap and a worst case.
       report = try Report.read(
         results, by: by.map { $0.split(separator: ",").map(String.init) }, round: round,
         metrics: metricList.contains(metric) ? metricList : metricList + [metric])
     } catch {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)
+    }
+    if !metricList.contains(metric) && report.worstCase(metric).isEmpty {
+      report = report.dropping(metric)
     }
     // An axis no run records would lump every run into one row.
     var recorded: [String] = []

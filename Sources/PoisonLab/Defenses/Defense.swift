@@ -198,8 +198,8 @@ func declaredF(
   if let n = context.clientsPerRound, !holds(n, f) {
     validator.fail(
       parameters.path("f"),
-      "\(name) needs \(requirement), but n = \(n) clients per round and f = \(f); lower f or raise clients_per_round"
-    )
+      "\(name) needs \(requirement), but n = \(n) \(context.updatesNoun) and f = \(f); lower f"
+        + (context.updatesAreRows ? "" : " or raise clients_per_round"))
     return nil
   }
   return f

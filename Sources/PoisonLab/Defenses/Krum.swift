@@ -104,7 +104,8 @@ public struct MultiKrum: Aggregator {
     self.f = f
     m = parameters.int("m")
     if let m, let n = context.clientsPerRound, m > n {
-      validator.fail(parameters.path("m"), "must be at most the \(n) clients per round, got \(m)")
+      validator.fail(
+        parameters.path("m"), "must be at most the \(n) \(context.updatesNoun), got \(m)")
       return nil
     }
   }

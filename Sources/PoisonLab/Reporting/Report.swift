@@ -479,6 +479,17 @@ public struct Report: Sendable {
   /// Whether a higher value of `metric` is good for the defender.
   public static func higherIsBetter(_ metric: String) -> Bool { !lowerIsBetter.contains(metric) }
 
+  /// The report without the column `metric` (`report` reads the worst
+  /// case's metric before it knows whether the axes allow a worst case).
+  /// - Parameter metric: the metric left out.
+  /// - Returns: the report.
+  public func dropping(_ metric: String) -> Report {
+    var copy = self
+    copy.metrics.removeAll { $0 == metric }
+    for i in copy.cells.indices { copy.cells[i].statistics.removeAll { $0.metric == metric } }
+    return copy
+  }
+
   /// For each value of the defense axis, the worst cell mean of `metric` over the attack axis.
   /// - Parameter metric: the metric judged.
   /// - Returns: `(defense, worst value, the attack giving it)`, or empty without both axes.

@@ -102,7 +102,8 @@ public indirect enum JSONValue: Sendable, Equatable {
   /// - Returns: the number as JSON text.
   public static func format(_ x: Double) -> String {
     guard x.isFinite else { return "null" }
-    if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
+    // Every integer a double holds exactly (seeds go up to 2^53 - 1).
+    if x == x.rounded() && abs(x) <= 9_007_199_254_740_992 { return String(Int64(x)) }
     return "\(x)"
   }
 

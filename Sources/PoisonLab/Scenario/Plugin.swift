@@ -47,6 +47,11 @@ public struct ScenarioContext: Sendable {
   public var clients: Int?
   /// Federated runs: clients selected per round (the updates a defense receives).
   public var clientsPerRound: Int?
+  /// `poisonlab aggregate`: the updates are the rows of a file, not a
+  /// round's clients (messages say "rows").
+  public var updatesAreRows = false
+  /// What `clientsPerRound` counts, for messages.
+  var updatesNoun: String { updatesAreRows ? "rows of updates" : "clients per round" }
   /// Federated runs: malicious clients over all attack groups.
   public var maliciousClients: Int = 0
   /// Training rounds.

@@ -116,16 +116,20 @@ public enum Suggest {
     closest(to: word, in: candidates).map { "; did you mean \"\($0)\"?" } ?? ""
   }
 
-  /// Levenshtein distance between two strings (by Unicode scalars).
+  /// Edit distance between two strings (by Unicode scalars): the optimal
+  /// string alignment distance, Levenshtein's insertions, deletions and
+  /// substitutions plus transpositions of two adjacent characters, so that
+  /// `medain` is one edit from `median` (and not nearer to `mean`).
   /// - Parameters:
   ///   - a: the first string.
   ///   - b: the second string.
-  /// - Returns: the number of insertions, deletions and substitutions.
+  /// - Returns: the number of insertions, deletions, substitutions and adjacent transpositions.
   public static func distance(_ a: String, _ b: String) -> Int {
     let x = Array(a.unicodeScalars)
     let y = Array(b.unicodeScalars)
     if x.isEmpty { return y.count }
     if y.isEmpty { return x.count }
+    var beforePrevious = [Int](repeating: 0, count: y.count + 1)
     var previous = Array(0...y.count)
     var current = [Int](repeating: 0, count: y.count + 1)
     for i in 1...x.count {
@@ -133,8 +137,11 @@ public enum Suggest {
       for j in 1...y.count {
         current[j] = min(
           previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+        if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] {
+          current[j] = min(current[j], beforePrevious[j - 2] + 1)
+        }
       }
-      swap(&previous, &current)
+      (beforePrevious, previous, current) = (previous, current, beforePrevious)
     }
     return previous[y.count]
   }

@@ -72,7 +72,9 @@ public enum ScenarioLoader {
       doc: "local epochs per selected client"),
     ParameterSpec(
       "local_steps", .integer(min: 1, max: 10_000_000), mode: .federated,
-      doc: "exactly this many local minibatch steps instead of local_epochs"),
+      doc:
+        "exactly this many local minibatch steps instead of local_epochs (beside it, a local_epochs other than 1 is refused)"
+    ),
     ParameterSpec(
       "batch_size", .integer(min: 1, max: 1_000_000), default: .number(32), doc: "minibatch size"),
     ParameterSpec(
@@ -248,6 +250,7 @@ public enum ScenarioLoader {
     var context = ScenarioContext(federated: true, isImage: nil, classes: nil, shape: nil)
     context.clientsPerRound = updates
     context.clients = updates
+    context.updatesAreRows = true
     let (defenses, json) = parseDefenses(
       value, at: JSONPath(components: [.key("defense")]), context: context, validator: &validator)
     guard validator.errors.isEmpty, let json else {
@@ -417,8 +420,11 @@ public enum ScenarioLoader {
       names.isEmpty
       ? "none are available in this version" : "known: " + names.joined(separator: ", ")
     guard case .object = value else {
-      validator.fail(
-        path, "expected an object {\"name\": ...}, got \(value.described)")
+      // A block's type check may have said so already.
+      if !validator.errors.contains(where: { $0.path == path }) {
+        validator.fail(
+          path, "expected an object {\"name\": ...}, got \(value.described)")
+      }
       return nil
     }
     guard let nameValue = value["name"] else {
@@ -662,6 +668,14 @@ public enum ScenarioLoader {
         localEpochs: t.int("local_epochs") ?? 1, localSteps: t.int("local_steps"),
         serverLearningRate: Float(t.double("server_learning_rate") ?? 1))
       trainingJSON = .object(members)
+      // local_steps replaces epochs (the contract); a second, different
+      // epoch count beside it would be silently ignored.
+      if let epochs = t.int("local_epochs"), epochs != 1, t.int("local_steps") != nil {
+        validator.fail(
+          t.path("local_epochs"),
+          "local_steps replaces local_epochs, so \(epochs) epochs would be ignored; "
+            + "give one of the two (set local_epochs to null)")
+      }
     }
 
     // partition

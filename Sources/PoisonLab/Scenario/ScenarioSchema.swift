@@ -35,7 +35,7 @@ public enum ScenarioSchema {
         }
       }
       switch spec.key {
-      case "dataset", "model":
+      case "dataset", "model", "audit":
         properties.append(JSONMember(spec.key, described(ref(spec.key), spec)))
       case "attack", "defense":
         properties.append(JSONMember(spec.key, described(oneOrMany(spec.key), spec)))

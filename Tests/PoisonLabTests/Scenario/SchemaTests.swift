@@ -50,6 +50,8 @@ struct SchemaTests {
       #"{"name": "e", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}, "trainig": {}}"#,
       #"{"name": "f", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}, "expect": {"acuracy": {"min": 1}}}"#,
       #"{"name": "g", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}, "federation": {"clients": 4}, "defense": {"name": "krum", "f": -1}}"#,
+      #"{"name": "h", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "mlp"}, "audit": {"name": "strp"}}"#,
+      #"{"name": "i", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "mlp"}, "audit": {"name": "strip", "n": 1}}"#,
     ]
     for (i, text) in bad.enumerated() {
       let file = dir.write("bad\(i).json", text: text)
@@ -80,7 +82,7 @@ struct SchemaTests {
   @Test("the schema covers every plug-in and key of the registry")
   func coverage() throws {
     let text = ScenarioSchema.document().serialized()
-    for family in [PluginFamily.datasets, .models, .partitions, .attacks, .defenses] {
+    for family in [PluginFamily.datasets, .models, .partitions, .attacks, .defenses, .audits] {
       for d in Registry.descriptors(family) {
         #expect(text.contains(#"{"const": "\#(d.name)"}"#), "\(d.name)")
         for spec in d.parameters {
