@@ -100,9 +100,8 @@ public struct MinMaxAttack: UpdateAttack {
     } else {
       bound = pairwise.max() ?? 0
     }
-    let norms = benign.norms().map { $0 * $0 }
     func satisfied(_ g: [Float]) -> Bool {
-      let distances = benign.squaredDistances(to: g, rowSquaredNorms: norms)
+      let distances = benign.squaredDistances(to: g)
       return minSum ? distances.reduce(0, +) <= bound : (distances.max() ?? 0) <= bound
     }
     var lambda = gamma

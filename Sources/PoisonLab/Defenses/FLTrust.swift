@@ -53,13 +53,13 @@ public struct FLTrust: Aggregator {
     let n = updates.count
     let serverNorm = server.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     let norms = updates.norms()
-    let distances = updates.squaredDistances(to: server, rowSquaredNorms: norms.map { $0 * $0 })
+    // Cosines from dot products in double: independent of the updates'
+    // sizes (a difference of squared norms cancelled for an update of 1e17).
+    let dots = updates.dots(with: server)
     let trust = (0..<n).map { i -> Double in
       let denominator = norms[i] * serverNorm
       guard denominator > 0 else { return 0 }
-      let cosine =
-        (norms[i] * norms[i] + serverNorm * serverNorm - distances[i]) / (2 * denominator)
-      return max(0, cosine)
+      return min(1, max(0, dots[i] / denominator))
     }
     let total = trust.reduce(0, +)
     guard total > 0 else {

@@ -3,9 +3,11 @@
 ///
 /// `v <- sum_i b_i g_i / sum_i b_i` with `b_i = a_i / max(nu, |v - g_i|)`,
 /// `a_i` the sample weights, starting from the weighted mean, until the step
-/// is at most `tolerance * |v|` or `iterations` are done. Distances use
-/// `|v|^2 + |g_i|^2 - 2 v.g_i` with one `sgemv` per iteration. No update is
-/// rejected; `scores` are the final normalised weights `b_i / sum b`.
+/// is at most `tolerance * |v|` or `iterations` are done. Distances are
+/// summed in double from the differences `v - g_i` (the Gram form
+/// `|v|^2 + |g_i|^2 - 2 v.g_i` in float32 overflowed for one update of 1e19
+/// and handed it the median). No update is rejected; `scores` are the final
+/// normalised weights `b_i / sum b`.
 public struct GeometricMedian: Aggregator {
   public static let descriptor = PluginDescriptor(
     name: "geometric-median", summary: "smoothed Weiszfeld geometric median (RFA)",
@@ -53,12 +55,11 @@ public struct GeometricMedian: Aggregator {
   ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
     let n = updates.count
     guard n > 0 else { throw DefenseError("geometric-median", "no update to aggregate") }
-    let squaredNorms = updates.norms().map { $0 * $0 }
     var v = updates.weightedMean()
     var beta = updates.weights
     for _ in 0..<iterations {
       let vv = v.reduce(0.0) { $0 + Double($1) * Double($1) }
-      let distances = updates.squaredDistances(to: v, rowSquaredNorms: squaredNorms)
+      let distances = updates.squaredDistances(to: v)
       for i in 0..<n { beta[i] = updates.weights[i] / max(nu, distances[i].squareRoot()) }
       let next = updates.weightedMean(using: beta)
       var step = 0.0

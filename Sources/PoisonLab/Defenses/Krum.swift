@@ -4,8 +4,10 @@
 /// nearest other updates (squared distances, as in the paper, Flower and
 /// epfml; ByzFL averages over n - f - 1 and FLPoison sums unsquared
 /// distances over n - f - 1). Krum outputs the update with the lowest score
-/// and flags every other. Needs `n > 2f + 2`. Distances come from one Gram
-/// `sgemm`.
+/// and flags every other. Needs `n > 2f + 2`. Distances come from a Gram
+/// `sgemm` of the updates centred on their mean and scaled by a power of
+/// two, so that huge, tiny or far-from-the-origin updates keep their
+/// order.
 public struct Krum: Aggregator {
   public static let descriptor = PluginDescriptor(
     name: "krum", summary: "the update closest to its n - f - 2 nearest neighbours",

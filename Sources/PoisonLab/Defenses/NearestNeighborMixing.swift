@@ -2,8 +2,8 @@
 ///
 /// Nearest-neighbour mixing (Allouah et al., AISTATS 2023, "Fixing by
 /// Mixing"): every update is replaced by the mean of its `n - f` nearest
-/// updates (itself included), by squared Euclidean distance from one Gram
-/// `sgemm`. Rows keep their owner and weight; nothing is rejected.
+/// updates (itself included), by squared Euclidean distance from a Gram
+/// `sgemm` of the centred, scaled updates. Rows keep their owner and weight; nothing is rejected.
 public struct NearestNeighborMixing: UpdateFilter {
   public static let descriptor = PluginDescriptor(
     name: "nnm", summary: "replace each update by the mean of its n - f nearest updates",

@@ -138,73 +138,146 @@ public struct UpdateSet: Sendable, Equatable {
     }
   }
 
-  /// Squared Euclidean distances between all rows, from one Gram-matrix
-  /// `sgemm`: `|a - b|^2 = |a|^2 + |b|^2 - 2 a.b` (clamped at 0).
+  /// Squared Euclidean distances between all rows, from a Gram matrix of
+  /// the rows, centred and scaled by a power of two:
+  /// `|a - b|^2 = |a'|^2 + |b'|^2 - 2 a'.b'` with `x' = s (x - c)`, which
+  /// leaves the distances unchanged (divided by `s^2` again). The scale
+  /// keeps the float32 products from overflowing (rows of 1e19) or
+  /// underflowing (rows of 1e-25). The centre `c` is the rows' mean when
+  /// a component they share is larger than their spread around it (it
+  /// would cancel the products' leading digits), else 0 (so that small
+  /// integers stay exact and ties stay ties). The `sgemm`s run over blocks
+  /// of about a million floats; entries are clamped at 0.
   /// - Returns: the symmetric `count x count` matrix, row-major.
   public func squaredDistances() -> [Double] {
     let n = count
-    var gram = [Float](repeating: 0, count: n * n)
     guard n > 0 else { return [] }
-    values.withUnsafeBufferPointer { m in
-      gram.withUnsafeMutableBufferPointer { g in
-        guard let a = m.baseAddress, let c = g.baseAddress else { return }
-        BLAS.gemm(
-          .none, .transposed, m: n, n: n, k: dimension, a: a, lda: dimension, b: a, ldb: dimension,
-          c: c, ldc: n)
+    var centre = [Double](repeating: 0, count: dimension)
+    for i in 0..<n {
+      for j in 0..<dimension { centre[j] += Double(values[i * dimension + j]) }
+    }
+    for j in 0..<dimension { centre[j] /= Double(n) }
+    var offset = 0.0
+    var spread = 0.0
+    for j in 0..<dimension { offset = max(offset, abs(centre[j])) }
+    for i in 0..<n {
+      for j in 0..<dimension {
+        spread = max(spread, abs(Double(values[i * dimension + j]) - centre[j]))
       }
     }
+    if offset <= spread { centre = [Double](repeating: 0, count: dimension) }
+    let gram = gramMatrix { i, j in Double(values[i * dimension + j]) - centre[j] }
     var out = [Double](repeating: 0, count: n * n)
     for i in 0..<n {
       for j in 0..<n where i != j {
-        out[i * n + j] = max(
-          0, Double(gram[i * n + i]) + Double(gram[j * n + j]) - 2 * Double(gram[i * n + j]))
+        out[i * n + j] = max(0, gram[i * n + i] + gram[j * n + j] - 2 * gram[i * n + j])
       }
     }
     return out
   }
 
-  /// Cosine similarity between all rows, from the same Gram `sgemm` as
-  /// ``squaredDistances()``: `cos(a, b) = (|a|^2 + |b|^2 - |a - b|^2) / (2 |a| |b|)`,
-  /// 0 when either row is zero or the Gram entry overflowed.
+  /// Cosine similarity between all rows, from a Gram matrix of the rows
+  /// divided by their norms (double): `cos(a, b) = (a / |a|).(b / |b|)`,
+  /// exact to float32 rounding for rows of any size; 0 when either row is
+  /// zero.
   /// - Returns: the symmetric `count x count` matrix, row-major (diagonal 1 for nonzero rows).
   public func cosineSimilarities() -> [Double] {
     let n = count
     let norms = norms()
-    let distances = squaredDistances()
+    let gram = gramMatrix { i, j in
+      norms[i] > 0 ? Double(values[i * dimension + j]) / norms[i] : 0
+    }
     var out = [Double](repeating: 0, count: n * n)
     for i in 0..<n {
       for j in 0..<n where norms[i] > 0 && norms[j] > 0 {
-        let cosine =
-          (norms[i] * norms[i] + norms[j] * norms[j] - distances[i * n + j])
-          / (2 * norms[i] * norms[j])
-        out[i * n + j] = cosine.isFinite ? min(1, max(-1, cosine)) : 0
+        out[i * n + j] = i == j ? 1 : min(1, max(-1, gram[i * n + j]))
       }
     }
     return out
   }
 
-  /// Squared Euclidean distance from `vector` to every row, from one `sgemv`:
-  /// `|v - g_i|^2 = |v|^2 + |g_i|^2 - 2 v.g_i` (clamped at 0).
-  /// - Parameters:
-  ///   - vector: a vector of `dimension` floats.
-  ///   - rowSquaredNorms: `|g_i|^2` when already known (saves a pass).
-  /// - Returns: one distance per row.
-  public func squaredDistances(to vector: [Float], rowSquaredNorms: [Double]? = nil) -> [Double] {
+  /// The Gram matrix `X X^T` of the rows `X[i][j] = entry(i, j)`, each
+  /// entry rounded to float32 after scaling by the power of two that
+  /// brings the largest to [0.5, 1); the products accumulate in `sgemm`
+  /// over column blocks of about a million floats, and the result is
+  /// divided by the scale squared in double.
+  /// - Parameter entry: the matrix entry, in double.
+  /// - Returns: the `count x count` matrix, row-major.
+  private func gramMatrix(_ entry: (Int, Int) -> Double) -> [Double] {
     let n = count
-    var dots = [Float](repeating: 0, count: n)
+    guard n > 0 else { return [] }
+    var largest = 0.0
+    for i in 0..<n {
+      for j in 0..<dimension { largest = max(largest, abs(entry(i, j))) }
+    }
+    guard largest > 0, largest.isFinite else { return [Double](repeating: 0, count: n * n) }
+    let scale = Double(sign: .plus, exponent: -(largest.exponent + 1), significand: 1)
+    let width = max(1, min(dimension, (1 << 20) / n))
+    var block = [Float](repeating: 0, count: n * width)
+    var gram = [Float](repeating: 0, count: n * n)
+    var start = 0
+    while start < dimension {
+      let columns = min(width, dimension - start)
+      for i in 0..<n {
+        for k in 0..<columns { block[i * columns + k] = Float(entry(i, start + k) * scale) }
+      }
+      block.withUnsafeBufferPointer { b in
+        gram.withUnsafeMutableBufferPointer { g in
+          guard let a = b.baseAddress, let c = g.baseAddress else { return }
+          BLAS.gemm(
+            .none, .transposed, m: n, n: n, k: columns, a: a, lda: columns, b: a, ldb: columns,
+            beta: start == 0 ? 0 : 1, c: c, ldc: n)
+        }
+      }
+      start += columns
+    }
+    let unscale = 1 / (scale * scale)
+    return gram.map { Double($0) * unscale }
+  }
+
+  /// Squared Euclidean distance from `vector` to every row, summed in
+  /// double from the differences: exact to double rounding for any finite
+  /// float32 values (the Gram form `|v|^2 + |g|^2 - 2 v.g` in float32
+  /// overflows past 1e19 and cancels far from the origin).
+  /// - Parameter vector: a vector of `dimension` floats.
+  /// - Returns: one distance per row.
+  public func squaredDistances(to vector: [Float]) -> [Double] {
     values.withUnsafeBufferPointer { m in
-      vector.withUnsafeBufferPointer { x in
-        dots.withUnsafeMutableBufferPointer { y in
-          guard let a = m.baseAddress, let xv = x.baseAddress, let yv = y.baseAddress else {
-            return
+      vector.withUnsafeBufferPointer { v in
+        (0..<count).map { i in
+          var sums = SIMD4<Double>()
+          var j = 0
+          while j + 4 <= dimension {
+            let a = SIMD4<Double>(
+              Double(m[i * dimension + j]), Double(m[i * dimension + j + 1]),
+              Double(m[i * dimension + j + 2]), Double(m[i * dimension + j + 3]))
+            let b = SIMD4<Double>(
+              Double(v[j]), Double(v[j + 1]), Double(v[j + 2]), Double(v[j + 3]))
+            let difference = a - b
+            sums += difference * difference
+            j += 4
           }
-          BLAS.gemv(.none, m: n, n: dimension, a: a, lda: dimension, x: xv, y: yv)
+          var total = sums.sum()
+          while j < dimension {
+            let difference = Double(m[i * dimension + j]) - Double(v[j])
+            total += difference * difference
+            j += 1
+          }
+          return total
         }
       }
     }
-    let vv = vector.reduce(0.0) { $0 + Double($1) * Double($1) }
-    let norms = rowSquaredNorms ?? self.norms().map { $0 * $0 }
-    return (0..<n).map { max(0, vv + norms[$0] - 2 * Double(dots[$0])) }
+  }
+
+  /// The dot product of `vector` with every row, summed in double.
+  /// - Parameter vector: a vector of `dimension` floats.
+  /// - Returns: one product per row.
+  public func dots(with vector: [Float]) -> [Double] {
+    (0..<count).map { i in
+      var total = 0.0
+      for j in 0..<dimension { total += Double(values[i * dimension + j]) * Double(vector[j]) }
+      return total
+    }
   }
 
   /// Applies `reduce` to every coordinate's column of values, in parallel over
