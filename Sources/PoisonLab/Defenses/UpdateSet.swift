@@ -138,8 +138,9 @@ public struct UpdateSet: Sendable, Equatable {
     }
   }
 
-  /// Squared Euclidean distances between all rows, from a Gram matrix of
-  /// the rows, centred and scaled by a power of two:
+  /// Squared Euclidean distances between all rows, from a Gram matrix.
+  ///
+  /// The rows are centred and scaled by a power of two:
   /// `|a - b|^2 = |a'|^2 + |b'|^2 - 2 a'.b'` with `x' = s (x - c)`, which
   /// leaves the distances unchanged (divided by `s^2` again). The scale
   /// keeps the float32 products from overflowing (rows of 1e19) or

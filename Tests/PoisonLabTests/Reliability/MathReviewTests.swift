@@ -3,10 +3,10 @@ import Testing
 
 @testable import PoisonLab
 
-/// Each wrong result the correctness review of the defenses and attacks
-/// found against independent NumPy implementations (2026-12-02, session
-/// 20) stays fixed. The review's scripts compared float64 references; the
-/// cases here are hand-computed.
+/// Each wrong result the review of the defenses and attacks found stays fixed.
+///
+/// The review (2026-12-02, session 20) compared float64 NumPy references;
+/// the cases here are hand-computed.
 @Suite("Reliability: defense and attack arithmetic")
 struct MathReviewTests {
   /// Five honest rows near (1, 1, 1, 1) and one attacker row `attacker`.
