@@ -188,6 +188,10 @@ struct AggregateCommand: ParsableCommand {
     let workers = try Threads.resolve(threads)
     let set = UpdateSet(values: matrix.values, count: n, dimension: d, weights: rowWeights)
     let result: DefenseChain.Result
+    // BLAS on one thread, as in the simulator: OpenBLAS's threaded sgemm
+    // and sgemv round differently from one thread count to another, and a
+    // replayed round must equal the simulator's bit for bit.
+    BLAS.setThreads(1)
     let began = ContinuousClock.now
     do {
       result = try chain.run(

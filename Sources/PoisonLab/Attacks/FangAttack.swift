@@ -10,8 +10,11 @@
 ///   `[b w_min, w_min]` when `w_min <= 0`) if `s_j = +1`, with `w_max`,
 ///   `w_min` the benign extremes.
 /// - Against `krum`: all attackers send `-lambda s`, with `lambda` halved
-///   from the paper's upper bound until Krum (assuming f = the attackers)
-///   picks a malicious update or `lambda < 1e-5`.
+///   from the paper's upper bound (Section 4.2: the smallest sum of a
+///   benign update's distances to its `m - c - 2` nearest benign updates,
+///   over `(m - 2c - 1) sqrt d`, plus the largest benign update norm over
+///   `sqrt d`) until Krum (assuming f = the attackers) picks a malicious
+///   update or `lambda < 1e-5`.
 public struct FangAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "fang", summary: "full-knowledge attack tailored to trimmed-mean, median or krum",
@@ -68,17 +71,40 @@ public struct FangAttack: UpdateAttack {
     return out
   }
 
+  /// The paper's upper bound on `lambda` against Krum (Fang et al. 2020,
+  /// Section 4.2): `min_i sum_{l in G_i} D(w_l, w_i) / ((m - 2c - 1) sqrt d)
+  /// + max_i D(w_i, w_Re) / sqrt d`, with `G_i` the `m - c - 2` benign
+  /// updates nearest to benign update `i` and `D(w_i, w_Re)` its norm (the
+  /// distance to the global model it started from).
+  /// - Parameters:
+  ///   - distances: the benign updates' pairwise distances, `n x n` row-major.
+  ///   - norms: the benign updates' norms.
+  ///   - m: clients of the round (benign and attackers).
+  ///   - c: attackers.
+  ///   - dimension: `d`.
+  /// - Returns: the bound.
+  static func krumBound(distances: [Double], norms: [Double], m: Int, c: Int, dimension: Int)
+    -> Double
+  {
+    let n = norms.count
+    let root = Double(dimension).squareRoot()
+    let nearest = max(0, min(n - 1, m - c - 2))
+    let sums = (0..<n).map { i in
+      (0..<n).filter { $0 != i }.map { distances[i * n + $0] }.sorted().prefix(nearest)
+        .reduce(0, +)
+    }
+    let first = m - 2 * c - 1 > 0 ? (sums.min() ?? 0) / (Double(m - 2 * c - 1) * root) : 0
+    return first + (norms.max() ?? 0) / root
+  }
+
   private func krum(_ view: AttackView, s: [Float]) -> [Float] {
     let benign = view.benign
     let m = benign.count + view.attackers
     let c = view.attackers
-    let d = Double(view.dimension)
-    let pairwise = benign.squaredDistances().map { $0.squareRoot() }
     let n = benign.count
-    let minSum = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + pairwise[i * n + $1] } }.min() ?? 0
-    let maxNorm = benign.norms().max() ?? 0
-    var lambda =
-      (m - 2 * c - 1 > 0 ? minSum / (Double(m - 2 * c - 1) * d) : 0) + maxNorm / d.squareRoot()
+    var lambda = Self.krumBound(
+      distances: benign.squaredDistances().map { $0.squareRoot() }, norms: benign.norms(), m: m,
+      c: c, dimension: view.dimension)
     while lambda >= 1e-5 {
       let candidate = s.map { -Float(lambda) * $0 }
       var rows = benign.values

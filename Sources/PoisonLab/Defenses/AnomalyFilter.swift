@@ -3,7 +3,10 @@
 /// rejected when `|z_norm| > threshold` or `z_cosine > threshold`.
 ///
 /// `z = (x - mean) / std` over the round's updates (population std); a
-/// statistic with zero spread rejects nothing. `scores` hold, per update,
+/// statistic with zero spread rejects nothing (for the norms, a spread
+/// below 1e-12 of the largest norm counts as zero, so that updates of
+/// any size are judged alike; cosine distances have no scale, and a
+/// spread below 1e-12 is zero). `scores` hold, per update,
 /// the larger of `|z_norm|` and `z_cosine`. (A 3-sigma rule on update
 /// statistics, as FedML's `3sigma` defense; the threshold is configurable.)
 public struct AnomalyFilter: UpdateFilter {
@@ -29,10 +32,16 @@ public struct AnomalyFilter: UpdateFilter {
   public init(threshold: Double) { self.threshold = threshold }
 
   /// `(x - mean) / std`, or zeros when the spread is zero.
-  static func zScores(_ x: [Double]) -> [Double] {
+  /// - Parameters:
+  ///   - x: the statistic of every update.
+  ///   - relative: whether zero spread is judged against the largest `|x|`
+  ///     (norms) rather than absolutely (cosine distances).
+  /// - Returns: one z-score per update.
+  static func zScores(_ x: [Double], relative: Bool) -> [Double] {
     let mean = x.reduce(0, +) / Double(x.count)
     let std = (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count)).squareRoot()
-    return x.map { std > 1e-12 ? ($0 - mean) / std : 0 }
+    let zero = relative ? 1e-12 * (x.map(abs).max() ?? 0) : 1e-12
+    return x.map { std > zero ? ($0 - mean) / std : 0 }
   }
 
   public mutating func filter(
@@ -50,8 +59,8 @@ public struct AnomalyFilter: UpdateFilter {
       let denominator = norms[i] * medianNorm
       return denominator > 0 ? 1 - dot / denominator : 1
     }
-    let zNorm = Self.zScores(norms)
-    let zCosine = Self.zScores(cosineDistances)
+    let zNorm = Self.zScores(norms, relative: true)
+    let zCosine = Self.zScores(cosineDistances, relative: false)
     let scores = (0..<n).map { max(abs(zNorm[$0]), zCosine[$0]) }
     let rejected = (0..<n).filter { scores[$0] > threshold }
     updates = updates.selecting((0..<n).filter { scores[$0] <= threshold })

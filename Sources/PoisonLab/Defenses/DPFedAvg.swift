@@ -5,7 +5,9 @@
 /// Every update is clipped to L2 norm `clip` (`g_i / max(1, |g_i| / clip)`);
 /// after the aggregator (which must be the unweighted `mean`, right after
 /// this stage) Gaussian noise `N(0, (noise_multiplier * clip / m)^2)` is
-/// added to every coordinate of the mean of the `m` received updates. Each
+/// added to every coordinate of the mean of the `m` updates it averaged
+/// (rows rejected before it, non-finite ones or an earlier filter's, do
+/// not count: the noise on the sum stays `noise_multiplier * clip`). Each
 /// round is a sampled Gaussian mechanism with rate
 /// `q = clients_per_round / clients`; round rows report the epsilon spent so
 /// far at `delta` by RDP accounting (``RDPAccountant``: Mironov, Talwar &

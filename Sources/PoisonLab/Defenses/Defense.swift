@@ -62,7 +62,7 @@ public protocol UpdateFilter: Defense {
   /// Changes the aggregate after the aggregator ran (e.g. adds DP noise).
   /// - Parameters:
   ///   - aggregate: the aggregate update.
-  ///   - received: the number of updates the chain received.
+  ///   - received: the number of updates the aggregator averaged (after every rejection).
   ///   - context: the round's facts.
   mutating func postprocess(_ aggregate: inout [Float], received: Int, context: DefenseContext)
 }

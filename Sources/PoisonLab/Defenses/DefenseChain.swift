@@ -143,7 +143,9 @@ public struct DefenseChain: Sendable {
         scores.append((name, perUpdate))
       }
     }
-    postprocess(&aggregate, received: updates.count, contexts: contexts, round: round, seeds: seeds)
+    // The updates the aggregator averaged: rows a stage rejected (a
+    // non-finite one, an anomaly) add nothing to the sum the noise hides.
+    postprocess(&aggregate, received: set.count, contexts: contexts, round: round, seeds: seeds)
     return Result(
       aggregate: aggregate, flagged: flagged, rejectedNonFinite: rejected, scores: scores)
   }

@@ -6,6 +6,11 @@
 /// centred `n x b` matrix (LAPACK `sgesdd`), score each update by
 /// `s_i = ((g_i - mu) . v)^2`, and keep the `n - c f` lowest scores. The
 /// updates kept in every iteration are averaged; the others are flagged.
+/// When no update is kept in every iteration (the subsets' kept sets need
+/// not overlap: without outliers, 10 updates with `c f = 4` over 5
+/// iterations often share none), the aggregate is the zero update, the
+/// model stays as it was and every update is flagged, as FLTrust does
+/// when it trusts none (the paper's code would average an empty set).
 /// Defaults follow the paper: 5 iterations, 10,000 coordinates, `c = 1`.
 public struct DivideAndConquer: Aggregator {
   public static let descriptor = PluginDescriptor(

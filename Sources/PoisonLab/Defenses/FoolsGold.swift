@@ -8,7 +8,9 @@ import Glibc
 ///
 /// Per round, each client's history `H_i` (the sum of its updates so far,
 /// kept across rounds by client id) gives pairwise cosine similarities
-/// `cs_ij` (`i != j`); with `v_i = max_j cs_ij`:
+/// less the identity, `cs = cos(H_i, H_j) - I`, as the official code
+/// computes them (a nonzero history's own entry is 0, so `v_i >= 0` and
+/// pardoning never flips a similarity's sign); with `v_i = max_j cs_ij`:
 /// 1. pardoning: `cs_ij *= v_i / v_j` when `v_i < v_j`;
 /// 2. `w_i = 1 - max_j cs_ij`, clipped to [0, 1], divided by `max w`, and
 ///    values of 1 set to 0.99;
@@ -35,17 +37,18 @@ public struct FoolsGold: Aggregator {
   /// Creates the rule with empty histories.
   public init() {}
 
-  /// FoolsGold's weights from a matrix of cosine similarities (diagonal ignored).
-  /// - Parameter cs: `n x n` similarities.
+  /// FoolsGold's weights from a matrix of cosine similarities.
+  /// - Parameter cs: `n x n` similarities (diagonal 1 for a nonzero
+  ///   history, 0 for a zero one; the identity is subtracted here).
   /// - Returns: one weight in [0, 1] per client.
   public static func weights(similarities cs: [[Double]]) -> [Double] {
     let n = cs.count
     guard n > 1 else { return [Double](repeating: 1, count: n) }
     var cs = cs
-    for i in 0..<n { cs[i][i] = -.infinity }
+    for i in 0..<n { cs[i][i] -= 1 }
     let v = cs.map { $0.max() ?? 0 }
     for i in 0..<n {
-      for j in 0..<n where i != j && v[i] < v[j] && v[j] > 0 { cs[i][j] *= v[i] / v[j] }
+      for j in 0..<n where i != j && v[i] < v[j] { cs[i][j] *= v[i] / v[j] }
     }
     var w = cs.map { min(1, max(0, 1 - ($0.max() ?? 0))) }
     let top = w.max() ?? 0

@@ -82,6 +82,105 @@ struct MathReviewTests {
     #expect(centred.outcome.flagged == shifted.outcome.flagged)
   }
 
+  @Test("FoolsGold subtracts the identity as the official code: pardoning never flips a sign")
+  func foolsGoldPardoning() throws {
+    // Goldens: Tests/PoisonLabTests/Defenses/foolsgold_reference.py. Client
+    // 0's largest similarity off the diagonal is negative; with the diagonal
+    // left out, pardoning multiplied its negative similarities by a
+    // negative ratio and gave clients 1 and 2 0.857 instead of 0.670.
+    let histories: [[Float]] = [
+      [-1, -1, 0], [0.9, 0.3, 1], [0.9, -0.8, 0.2], [0, 0.5, -0.9], [0.3, 0.2, -0.3],
+    ]
+    var rule = FoolsGold()
+    var context = DefenseContext(round: 1)
+    context.clients = Array(0..<5)
+    let (_, outcome) = try rule.aggregate(UpdateSet(rows: histories), context: context)
+    let expected = [1, 0.669_860_666_727, 0.669_860_666_727, 0, 0]
+    #expect(
+      zip(outcome.scores ?? [], expected).allSatisfy { abs($0 - $1) < 1e-6 },
+      "\(outcome.scores ?? [])")
+    #expect(outcome.flagged == [3, 4])
+  }
+
+  @Test("fang's lambda bound against Krum sums the m - c - 2 nearest benign distances, over sqrt d")
+  func fangKrumBound() {
+    // Benign updates 1, 2, 4, 8 along one axis of d = 4; m = 5, c = 1: the
+    // 2 nearest others' distances sum to 4, 3, 5, 10 (min 3), so the bound
+    // is 3 / ((5 - 2 - 1) * 2) + 8 / 2 = 4.75 (summing all others and
+    // dividing by d gave 9 / 8 + 4 = 5.125).
+    let points: [Double] = [1, 2, 4, 8]
+    let distances = points.flatMap { a in points.map { b in abs(a - b) } }
+    let bound = FangAttack.krumBound(distances: distances, norms: points, m: 5, c: 1, dimension: 4)
+    #expect(abs(bound - 4.75) < 1e-12)
+  }
+
+  @Test("dnc: no update kept in every iteration gives the zero update, every update flagged")
+  func dncEmpty() throws {
+    var state = SplitMix64(seed: 11)
+    let rows = (0..<10).map { _ in (0..<50).map { _ in Float(state.nextGaussian()) } }
+    let (agg, outcome) = try aggregate(
+      DivideAndConquer(f: 4, iterations: 5, dimensions: 10, c: 1.5), rows)
+    // 6 of 10 removed per iteration: 4 kept each time; 5 random-like
+    // subsets of 4 share none here.
+    if outcome.flagged.count == 10 {
+      #expect(agg.allSatisfy { $0 == 0 })
+    } else {
+      Issue.record("seed 11 kept \(10 - outcome.flagged.count) updates; pick another seed")
+    }
+  }
+
+  @Test("anomaly judges tiny updates as it judges unit ones (zero spread is relative for norms)")
+  func anomalyTiny() throws {
+    for scale: Float in [1, 1e-13, 1e-20] {
+      var rows = (0..<9).map { i in [Float(1 + 0.01 * Double(i)) * scale, 0] }
+      rows.append([10 * scale, 0])
+      var filter = AnomalyFilter(threshold: 2)
+      var set = UpdateSet(rows: rows)
+      let outcome = try filter.filter(&set, context: DefenseContext(round: 1))
+      #expect(outcome.flagged == [9], "\(scale)")
+    }
+  }
+
+  @Test("dp's noise is noise_multiplier x clip over the updates averaged, not over those received")
+  func dpNoiseAfterRejections() throws {
+    // 10 zero updates of which 5 hold NaN: the mean of the 5 left is 0, so
+    // the aggregate is the noise alone, std z C / 5 = 0.2 (it was z C / 10).
+    let chain = try ScenarioLoader.defenseChain(
+      try JSONParser.parse(
+        #"[{"name": "dp", "clip": 1, "noise_multiplier": 1}, {"name": "mean"}]"#),
+      source: "test", updates: 10
+    ).chain
+    var rule = chain
+    let d = 40_000
+    let rows = (0..<10).map { i in [Float](repeating: i < 5 ? .nan : 0, count: d) }
+    let result = try rule.run(
+      UpdateSet(rows: rows), round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(3))
+    let std = (result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(d))
+      .squareRoot()
+    #expect(abs(std - 0.2) < 0.005, "\(std)")
+  }
+
+  @Test("aggregate runs BLAS on one thread: OPENBLAS_NUM_THREADS 1 and 2 give the same bits")
+  func aggregateThreads() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    var state = SplitMix64(seed: 5)
+    // W1's size: OpenBLAS threads the sgemv of a mean from about here.
+    let values = (0..<(20 * 199_210)).map { _ in Float(state.nextGaussian() * 0.01) }
+    let file = dir.write("u.npy", NPYArray(shape: [20, 199_210], values: values).serialized())
+    var outputs: [[UInt8]] = []
+    for threads in ["1", "2"] {
+      let out = dir.path + "/a\(threads).npy"
+      let r = try CLI.run(
+        ["aggregate", file, "--defense", "mean", "--output", out, "--format", "json"],
+        environment: ["OPENBLAS_NUM_THREADS": threads])
+      #expect(r.status == 0, "\(r.stderr)")
+      outputs.append(Array(try Data(contentsOf: URL(fileURLWithPath: out))))
+    }
+    let identical = outputs[0] == outputs[1]
+    #expect(identical, "the aggregates differ between 1 and 2 BLAS threads")
+  }
+
   @Test("squared distances keep small integers exact (no centring when nothing is shared)")
   func exactIntegers() {
     let set = UpdateSet(rows: [[0, 0], [3, 4], [6, 8]])
