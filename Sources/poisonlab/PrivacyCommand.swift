@@ -12,7 +12,10 @@ struct PrivacyCommand: ParsableCommand {
       RDP of the sampled Gaussian mechanism (Mironov, Talwar & Zhang 2019) over TF-Privacy's \
       default orders, composed over --steps, converted with the classic bound \
       epsilon = min over orders of RDP - log(delta) / (order - 1). Assumes Poisson sampling with \
-      rate --sample-rate (records per step / records; clients per round / clients in DP-FedAvg).
+      rate --sample-rate (records per step / records; clients per round / clients in DP-FedAvg). \
+      No step, or a rate of 0, spends nothing: epsilon 0. An epsilon no order bounds (noise far \
+      too small) prints inf in the table and, JSON having no infinity, null with "unbounded": \
+      true.
 
       Example:
         poisonlab privacy --noise-multiplier 1 --sample-rate 0.5 --steps 100 \\
@@ -55,7 +58,7 @@ struct PrivacyCommand: ParsableCommand {
       Terminal.out(
         JSONValue.object([
           JSONMember("epsilon", .number(epsilon)), JSONMember("order", .number(order)),
-          JSONMember("delta", .number(delta)),
+          JSONMember("delta", .number(delta)), JSONMember("unbounded", .bool(!epsilon.isFinite)),
         ]).serialized() + "\n")
     } else {
       Terminal.out(

@@ -38,7 +38,7 @@ public struct Trigger: Sendable, Equatable {
       doc: "a corner, center, or [row, column] of the box's top-left pixel"),
     ParameterSpec(
       "margin", .integer(min: 0, max: nil), default: .number(0),
-      doc: "pixels between a corner box and the image edge"),
+      doc: "pixels between a corner box and the image edge (corner positions only)"),
     ParameterSpec(
       "value", .number(min: -1e6, max: 1e6, minOpen: false, maxOpen: false), default: .number(255),
       doc: "pixel value, raw units before normalisation"),
@@ -98,6 +98,12 @@ public struct Trigger: Sendable, Equatable {
         }
       } else if p.given.contains("pixels") {
         validator.fail(p.path("pixels"), "applies only to pattern \"pixels\", not \"\(pattern)\"")
+        return nil
+      } else if p.given.contains("margin"), corner == nil || corner == "center" {
+        validator.fail(
+          p.path("margin"),
+          "applies only to a corner position (bottom-right, bottom-left, top-right, top-left), not "
+            + (corner == "center" ? "\"center\"" : "[row, column]"))
         return nil
       }
     }

@@ -63,8 +63,11 @@ public struct Normalizer: Sendable, Equatable {
             low = min(low, x[start + i * stride])
             high = max(high, x[start + i * stride])
           }
+          // The range in double: a column spanning -3e38 to 3e38 has a
+          // range beyond float32 (its factor would be 0, its values NaN).
+          let range = Double(high) - Double(low)
           offset[column] = low
-          factor[column] = high - low > 0 ? 1 / (high - low) : 1
+          factor[column] = range > 0 ? Float(1 / range) : 1
         case .none:
           break
         }
@@ -82,7 +85,11 @@ public struct Normalizer: Sendable, Equatable {
     data.features.withUnsafeMutableBufferPointer { x in
       for i in 0..<x.count {
         let column = global ? 0 : i % d
-        x[i] = (x[i] - offset[column]) * factor[column]
+        let value = (x[i] - offset[column]) * factor[column]
+        // x - offset can pass float32's range when the product does not.
+        x[i] =
+          value.isFinite || !x[i].isFinite
+          ? value : Float((Double(x[i]) - Double(offset[column])) * Double(factor[column]))
       }
     }
   }

@@ -9,7 +9,9 @@
 /// (rows rejected before it, non-finite ones or an earlier filter's, do
 /// not count: the noise on the sum stays `noise_multiplier * clip`). Each
 /// round is a sampled Gaussian mechanism with rate
-/// `q = clients_per_round / clients`; round rows report the epsilon spent so
+/// `q = clients_per_round / clients` (over the clients not quarantined,
+/// whose chance of selection rises as others are shut out; RDP composes
+/// each round's rate); round rows report the epsilon spent so
 /// far at `delta` by RDP accounting (``RDPAccountant``: Mironov, Talwar &
 /// Zhang 2019, Poisson-sampling assumption, classic conversion).
 /// `scores` are the norms before clipping; nothing is rejected.

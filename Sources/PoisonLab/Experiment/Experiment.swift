@@ -119,6 +119,7 @@ public struct Experiment {
     if !problems.isEmpty {
       throw .scenario(ScenarioErrors(source: scenario.name, errors: problems))
     }
+    let before = Set(train.labels)
     if let size = p.int("train_size"), size < train.count {
       var rng = seeds.generator("subsample", "train")
       train = train.subset(
@@ -128,6 +129,33 @@ public struct Experiment {
       var rng = seeds.generator("subsample", "test")
       test = test.subset(
         Stratified.sample(labels: test.labels, classes: test.classes, size: size, rng: &rng))
+    }
+    // A class the model never sees in training cannot be learnt, and its
+    // test samples would score as errors without a word.
+    var trained = [Bool](repeating: false, count: train.classes)
+    for label in train.labels where Int(label) < trained.count { trained[Int(label)] = true }
+    if let missing = test.labels.first(where: { Int($0) < trained.count && !trained[Int($0)] }) {
+      let k = Int(missing)
+      let name = k < train.classNames.count ? " (label \"\(train.classNames[k])\")" : ""
+      let count = test.labels.filter { $0 == missing }.count
+      let reason =
+        "class \(k)\(name) has \(count) test sample(s) and no training sample"
+      if let size = p.int("train_size"), before.contains(missing) {
+        throw .scenario(
+          ScenarioErrors(
+            source: scenario.name,
+            errors: [
+              ScenarioError(
+                p.path("train_size"),
+                "\(size) training samples leave out \(reason); raise train_size (a stratified subsample keeps every class only with at least one sample per class)"
+              )
+            ]))
+      }
+      throw .data(
+        .mismatch(
+          reason:
+            "\(reason): the training data must hold every class the test data holds (with test_fraction, a class of one sample goes to the test set)"
+        ))
     }
     return (train, test)
   }
@@ -314,7 +342,7 @@ public struct Experiment {
     record.confusion = confusion
     record.classAccuracy = confusion.enumerated().map { c, row in
       let total = row.reduce(0, +)
-      return total > 0 ? Double(row[c]) / Double(total) : 0
+      return total > 0 ? Double(row[c]) / Double(total) : nil
     }
     return record
   }

@@ -222,11 +222,19 @@ struct FederatedSimulation {
     var last: MetricRecord?
     let d = network.parameterCount
 
+    // Each round's sampling rate for the privacy accountant: a client's
+    // chance of selection, k over the clients not quarantined (rounds
+    // before a resumed run's first round at the configured rate).
+    var samplingRates = [Double](
+      repeating: Double(federation.clientsPerRound) / Double(federation.clients),
+      count: max(0, firstRound - 1))
     for round in stride(from: firstRound, through: training.rounds, by: 1) {
       let roundStart = clock.now
       safeguards?.begin(round: round, global: global)
-      let selected = select(
-        round: round, setup: setup, excluded: safeguards?.quarantine.clients ?? [])
+      let excluded = safeguards?.quarantine.clients ?? []
+      let selected = select(round: round, setup: setup, excluded: excluded)
+      let eligible = (0..<federation.clients).filter { !excluded.contains($0) }.count
+      samplingRates.append(min(1, Double(federation.clientsPerRound) / Double(max(1, eligible))))
       guard !selected.isEmpty else {
         throw .defense(
           round: round,
@@ -466,10 +474,9 @@ struct FederatedSimulation {
       record.secureAggregation = secureFigures
       record.safeguards = safeguardFigures
       if let privacy = chain.privacy {
-        let q = Double(federation.clientsPerRound) / Double(federation.clients)
         record.epsilon =
           RDPAccountant.epsilon(
-            q: q, noiseMultiplier: privacy.noiseMultiplier, steps: round, delta: privacy.delta
+            rates: samplingRates, noiseMultiplier: privacy.noiseMultiplier, delta: privacy.delta
           ).epsilon
       }
       record.seconds = experiment.seconds(clock.now - roundStart)

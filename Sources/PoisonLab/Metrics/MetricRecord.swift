@@ -155,8 +155,9 @@ public struct MetricRecord: Sendable, Equatable {
   /// Federated runs: the ids of the clients whose messages were rejected
   /// or flagged this round, ascending (nil in centralized runs).
   public var flaggedClients: [Int]? = nil
-  /// Test accuracy of each class (every evaluated round, and the summary).
-  public var classAccuracy: [Double]? = nil
+  /// Test accuracy of each class (every evaluated round, and the summary);
+  /// nil for a class without test samples (not applicable).
+  public var classAccuracy: [Double?]? = nil
   /// The test confusion matrix, `[true class][predicted class]` (written on the summary).
   public var confusion: [[Int]]? = nil
   /// Wall-clock seconds of this round (training and evaluation).
@@ -333,7 +334,8 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("quarantined", count(safeguards?.quarantined)),
       JSONMember("false_quarantined", count(safeguards?.falseQuarantined)),
       JSONMember(
-        "class_accuracy", classAccuracy.map { .array($0.map { .number($0) }) } ?? .null),
+        "class_accuracy",
+        classAccuracy.map { .array($0.map { $0.map(JSONValue.number) ?? .null }) } ?? .null),
       JSONMember("seconds", .number(seconds)),
     ]
     if let totals {

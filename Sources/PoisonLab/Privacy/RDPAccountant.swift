@@ -36,10 +36,47 @@ public enum RDPAccountant {
   public static func epsilon(
     q: Double, noiseMultiplier: Double, steps: Int, delta: Double, orders: [Double] = orders
   ) -> (epsilon: Double, order: Double) {
+    epsilon(
+      steps: [(q, steps)], noiseMultiplier: noiseMultiplier, delta: delta, orders: orders)
+  }
+
+  /// The privacy spent by steps whose sampling rates differ (a client
+  /// quarantined in a federated run raises the others' chance of being
+  /// selected).
+  /// - Parameters:
+  ///   - rates: each step's sampling rate in [0, 1].
+  ///   - noiseMultiplier: noise std over sensitivity (> 0).
+  ///   - delta: the target delta in (0, 1).
+  ///   - orders: the RDP orders tried.
+  /// - Returns: the smallest epsilon and the order achieving it.
+  public static func epsilon(
+    rates: [Double], noiseMultiplier: Double, delta: Double, orders: [Double] = orders
+  ) -> (epsilon: Double, order: Double) {
+    var counts: [Double: Int] = [:]
+    for q in rates { counts[q, default: 0] += 1 }
+    return epsilon(
+      steps: counts.keys.sorted().map { ($0, counts[$0] ?? 0) }, noiseMultiplier: noiseMultiplier,
+      delta: delta, orders: orders)
+  }
+
+  /// RDP summed over groups of equal steps, then converted.
+  ///
+  /// No step that releases anything (no steps, or a sampling rate of 0) spends nothing:
+  /// epsilon 0, as dp-accounting's `RdpAccountant` reports (the
+  /// conversion alone would give `min log(1/delta) / (alpha - 1)`).
+  private static func epsilon(
+    steps: [(q: Double, count: Int)], noiseMultiplier: Double, delta: Double, orders: [Double]
+  ) -> (epsilon: Double, order: Double) {
+    guard steps.contains(where: { $0.q > 0 && $0.count > 0 }) else {
+      return (0, orders.first ?? 2)
+    }
     var best = (epsilon: Double.infinity, order: orders.first ?? 2)
     for alpha in orders {
-      let value =
-        Double(steps) * rdp(q: q, sigma: noiseMultiplier, alpha: alpha) - log(delta) / (alpha - 1)
+      var total = 0.0
+      for step in steps where step.count > 0 {
+        total += Double(step.count) * rdp(q: step.q, sigma: noiseMultiplier, alpha: alpha)
+      }
+      let value = total - log(delta) / (alpha - 1)
       if value < best.epsilon { best = (value, alpha) }
     }
     return (max(0, best.epsilon), best.order)

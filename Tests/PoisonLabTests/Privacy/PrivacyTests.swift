@@ -74,7 +74,10 @@ struct PrivacyTests {
       "1e-5", "--format", "json",
     ])
     #expect(r.status == 0)
-    #expect(r.stdout == #"{"epsilon": 2.0820845442568583, "order": 9.8, "delta": 1e-05}"# + "\n")
+    #expect(
+      r.stdout
+        == #"{"epsilon": 2.0820845442568583, "order": 9.8, "delta": 1e-05, "unbounded": false}"#
+        + "\n")
     #expect(
       try CLI.run([
         "privacy", "--noise-multiplier", "0", "--sample-rate", "0.01", "--steps", "1", "--delta",

@@ -43,13 +43,19 @@ enum CSVReader {
     var fieldWasQuoted = false
     var first = true
     var delivered = 0
-    func endField() {
-      row.append(String(decoding: field, as: UTF8.self))
+    func endField() throws(DataError) {
+      guard let text = String(validating: field, as: UTF8.self) else {
+        throw .csv(
+          file: path, line: rowLine, column: row.count + 1,
+          reason:
+            "is not UTF-8 text (save the file as UTF-8; a Latin-1 é would merge with other labels)")
+      }
+      row.append(text)
       field.removeAll(keepingCapacity: true)
       fieldWasQuoted = false
     }
     func endRow() throws(DataError) {
-      endField()
+      try endField()
       if !(row.count == 1 && row[0].isEmpty) {
         try body(row, rowLine)
         delivered += 1
@@ -88,7 +94,7 @@ enum CSVReader {
         }
         switch byte {
         case UInt8(ascii: ","):
-          endField()
+          try endField()
         case UInt8(ascii: "\n"):
           try endRow()
           if delivered >= limit { break reading }
@@ -162,7 +168,7 @@ enum CSVReader {
     return String(scalars)
   }
 
-  /// A header row: every field non-empty and non-numeric.
+  /// A row that can only be a header: every field non-empty and non-numeric.
   static func isHeader(_ row: [String]) -> Bool {
     row.allSatisfy { !trimmed($0).isEmpty && !isNumeric($0) }
   }
@@ -183,8 +189,9 @@ enum CSVReader {
 /// Loads tabular data from CSV: numeric features, labels numeric or strings.
 ///
 /// Labels are mapped to class ids in sorted order: numerically when every
-/// label is an integer, otherwise by byte order of the strings. The mapping
-/// covers the labels of both files, so train and test agree.
+/// label is a decimal number (spellings of one value, `1` and `1.0`, are
+/// one class), otherwise by byte order of the strings. The mapping covers
+/// the labels of both files, so train and test agree.
 enum CSVData {
   /// Parses one or two CSV files into datasets (the test set may be empty,
   /// to be split off by the caller).
@@ -209,7 +216,20 @@ enum CSVData {
         )
       }
     }
-    let allLabels = trainSplit.labels + (testSplit?.labels ?? [])
+    if header == true, let testPath, let trainHeader = trainSplit.header,
+      let testHeader = testSplit?.header, testHeader != trainHeader
+    {
+      // header: true is said of both files; a test file without one would
+      // silently lose its first row.
+      throw .mismatch(
+        reason:
+          "header: true, but the first row of \(testPath) (\(testHeader.joined(separator: ","))) "
+          + "is not the header of \(trainPath) (\(trainHeader.joined(separator: ","))); "
+          + "give both files the same header, or leave header out to detect it in each")
+    }
+    var allLabels = trainSplit.labels + (testSplit?.labels ?? [])
+    let canonical = canonicalLabels(Set(allLabels))
+    allLabels = allLabels.map { canonical[$0] ?? $0 }
     let names = sortedLabels(Set(allLabels))
     guard names.count >= 2 else {
       throw .csv(
@@ -222,7 +242,7 @@ enum CSVData {
     for (i, name) in names.enumerated() { ids[name] = Int32(i) }
     func dataset(_ s: Split) -> Dataset {
       Dataset(
-        features: s.features, labels: s.labels.map { ids[$0] ?? 0 },
+        features: s.features, labels: s.labels.map { ids[canonical[$0] ?? $0] ?? 0 },
         shape: Shape(features: s.width), classes: names.count, isImage: false, classNames: names)
     }
     return (dataset(trainSplit), testSplit.map(dataset))
@@ -248,7 +268,8 @@ enum CSVData {
       if first == nil && !counts { first = (row, line) }
     }
     guard let first, first.row.count >= 2 else { return nil }
-    let hasHeader = header ?? CSVReader.isHeader(first.row)
+    guard let hasHeader = try? firstRowIsHeader(path, labelColumn: labelColumn, header: header)
+    else { return nil }
     do {
       _ = try labelIndex(
         labelColumn, header: hasHeader ? first.row : nil, columns: first.row.count, file: path,
@@ -294,6 +315,49 @@ enum CSVData {
     var width = 0
     var labelIndex = 0
     var firstLine = 1
+    /// The header row, when the file has one.
+    var header: [String]?
+  }
+
+  /// Whether a file's first row (after scikit-learn's counts line) is a
+  /// header: as `header` says when given; else when no field of it is a
+  /// number, when it holds the `label_column` name, or when its label is
+  /// text while the labels of the next rows (up to 100) are all numbers
+  /// (a header such as `0,1,label`, whose feature names are numbers).
+  /// - Parameters:
+  ///   - path: the file.
+  ///   - labelColumn: where the label is (nil: the last column).
+  ///   - header: the user's setting, or nil.
+  /// - Throws: `DataError` when the file cannot be read.
+  /// - Returns: whether the first row is a header.
+  static func firstRowIsHeader(_ path: String, labelColumn: LabelColumn?, header: Bool?)
+    throws(DataError) -> Bool
+  {
+    if let header { return header }
+    var rows: [[String]] = []
+    var countsLine = false
+    try CSVReader.rows(of: path, limit: 101) { (row, _) throws(DataError) in
+      if rows.isEmpty && !countsLine && CSVReader.sklearnHeader(row) != nil {
+        countsLine = true
+        return
+      }
+      rows.append(row)
+    }
+    guard let first = rows.first, first.count >= 2 else { return false }
+    if CSVReader.isHeader(first) { return true }
+    let columns = first.count
+    let index: Int
+    switch labelColumn {
+    case .name(let name)?:
+      return first.contains { CSVReader.trimmed($0) == name }
+    case .index(let i)?:
+      index = i < 0 ? columns + i : i
+    case nil:
+      index = columns - 1
+    }
+    guard index >= 0, index < columns, rows.count >= 2 else { return false }
+    return !CSVReader.isNumeric(first[index])
+      && rows.dropFirst().allSatisfy { $0.count == columns && CSVReader.isNumeric($0[index]) }
   }
 
   private static func split(
@@ -302,6 +366,7 @@ enum CSVData {
     var result = Split()
     var columns = 0
     var sklearn: (samples: Int, features: Int, classes: Int, line: Int)?
+    let hasHeader = try firstRowIsHeader(file, labelColumn: labelColumn, header: header)
     try CSVReader.rows(of: file) { (row, line) throws(DataError) in
       // With `header` given, the user decides; detected only when it is not.
       if columns == 0 && sklearn == nil && header == nil,
@@ -319,12 +384,13 @@ enum CSVData {
             file: file, line: line, column: nil,
             reason: "needs at least 2 columns (features and a label), found \(columns)")
         }
-        // A header: every field of the first row is non-numeric text.
-        let hasHeader = header ?? CSVReader.isHeader(row)
         result.labelIndex = try labelIndex(
           labelColumn, header: hasHeader ? row : nil, columns: columns, file: file, line: line)
         result.width = columns - 1
-        if hasHeader { return }
+        if hasHeader {
+          result.header = row.map(CSVReader.trimmed)
+          return
+        }
       }
       guard row.count == columns else {
         throw .csv(
@@ -418,11 +484,31 @@ enum CSVData {
     }
   }
 
-  /// Labels sorted numerically when all are integers, else by bytes.
+  /// When every label is a decimal number, each spelling mapped to one
+  /// name per value (`1`, `1.0`, `+1` and `01` are one class, named `1`);
+  /// empty when some label is text (labels are then compared as strings).
+  /// - Parameter labels: the distinct labels as written.
+  /// - Returns: spelling -> canonical name.
+  static func canonicalLabels(_ labels: Set<String>) -> [String: String] {
+    var out: [String: String] = [:]
+    for label in labels {
+      guard CSVReader.isNumeric(label), let value = Double(label), value.isFinite else {
+        return [:]
+      }
+      out[label] =
+        value == value.rounded() && abs(value) < 9_007_199_254_740_992
+        ? String(Int64(value)) : "\(value)"
+    }
+    return out
+  }
+
+  /// Labels sorted numerically when all are numbers, else by bytes.
   static func sortedLabels(_ labels: Set<String>) -> [String] {
-    let integers = labels.compactMap { label in Int(label).map { (label, $0) } }
-    if integers.count == labels.count {
-      return integers.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.map(\.0)
+    let numbers = labels.compactMap { label in
+      CSVReader.isNumeric(label) ? Double(label).map { (label, $0) } : nil
+    }
+    if numbers.count == labels.count {
+      return numbers.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.map(\.0)
     }
     return labels.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
   }

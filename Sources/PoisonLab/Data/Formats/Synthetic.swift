@@ -1,7 +1,9 @@
 /// Seeded Gaussian class clusters, for tests and quick demos.
 ///
 /// Class `c` has centre `mu_c = separation / sqrt(2) * u_c`, with `u_c` a
-/// uniformly random unit vector (so centres are about `separation` apart);
+/// uniformly random unit vector (so centres are about `separation` apart
+/// when the features are many and the directions nearly orthogonal; with
+/// one feature every direction is +1 or -1 and classes share centres);
 /// a sample is `mu_c + N(0, I)`. Classes are balanced (round-robin labels).
 /// With a `shape`, samples are images of that shape (so `cnn` and trigger
 /// backdoors apply); values stay in the same units.

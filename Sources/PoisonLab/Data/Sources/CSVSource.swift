@@ -1,5 +1,6 @@
 /// Tabular data from CSV files: numeric feature columns and one label
-/// column (numbers or strings, mapped to class ids in sorted order).
+/// column (numbers or strings, mapped to class ids in sorted order:
+/// numerically when every label is a number, else by bytes).
 public struct CSVSource: DatasetSource {
   public static let descriptor = PluginDescriptor(
     name: "csv",

@@ -20,7 +20,9 @@ public struct SyntheticSource: DatasetSource {
         "test_size", .integer(min: 1, max: nil), default: .number(500), doc: "test samples"),
       ParameterSpec(
         "separation", .number(atLeast: 0), default: .number(3),
-        doc: "distance between class centres in units of the noise std"),
+        doc:
+          "scale of the class centres in noise stds: each is separation / sqrt 2 from the origin in a random direction, so about separation apart with many features (with few, two directions can nearly coincide: 1 feature and 3 classes puts two on one side)"
+      ),
     ] + DatasetCommon.parameters.filter { $0.key == "normalize" })
 
   /// Most values (samples x features) a synthetic dataset may hold.
