@@ -91,7 +91,12 @@ public struct Trigger: Sendable, Equatable {
             p.path("pixels"), "pattern \"pixels\" needs a pixels list [[row, column], ...]")
           return nil
         }
-        for key in ["size", "position", "margin"] where p.given.contains(key) {
+        // Their defaults (which `validate` writes out) are harmless.
+        let otherThanDefault = [
+          "size": size != 3, "position": corner != "bottom-right", "margin": margin != 0,
+        ]
+        for key in ["size", "position", "margin"]
+        where p.given.contains(key) && otherThanDefault[key] == true {
           validator.fail(
             p.path(key), "does not apply to pattern \"pixels\" (its pixels are absolute positions)")
           return nil
@@ -99,7 +104,7 @@ public struct Trigger: Sendable, Equatable {
       } else if p.given.contains("pixels") {
         validator.fail(p.path("pixels"), "applies only to pattern \"pixels\", not \"\(pattern)\"")
         return nil
-      } else if p.given.contains("margin"), corner == nil || corner == "center" {
+      } else if p.given.contains("margin"), margin != 0, corner == nil || corner == "center" {
         validator.fail(
           p.path("margin"),
           "applies only to a corner position (bottom-right, bottom-left, top-right, top-left), not "

@@ -140,34 +140,21 @@ public struct UpdateSet: Sendable, Equatable {
 
   /// Squared Euclidean distances between all rows, from a Gram matrix.
   ///
-  /// The rows are centred and scaled by a power of two:
-  /// `|a - b|^2 = |a'|^2 + |b'|^2 - 2 a'.b'` with `x' = s (x - c)`, which
-  /// leaves the distances unchanged (divided by `s^2` again). The scale
-  /// keeps the float32 products from overflowing (rows of 1e19) or
-  /// underflowing (rows of 1e-25). The centre `c` is the rows' mean when
-  /// a component they share is larger than their spread around it (it
-  /// would cancel the products' leading digits), else 0 (so that small
-  /// integers stay exact and ties stay ties). The `sgemm`s run over blocks
-  /// of about a million floats; entries are clamped at 0.
+  /// `|a - b|^2 = |a'|^2 + |b'|^2 - 2 a'.b'` with `x' = x - c`, `c` the
+  /// coordinate-wise median of the rows (distances do not move with the
+  /// centre; a component the rows share would otherwise cancel the float32
+  /// products' leading digits, and the median ignores an outlier that a
+  /// mean would follow; small integers stay exact, so ties stay ties). Each
+  /// centred row is scaled by its own power of two for the float32 `sgemm`
+  /// (run over blocks of about a million floats) and the products are
+  /// unscaled in double: one update of 1e22 neither overflows nor flushes
+  /// the others' products to zero. Entries are clamped at 0.
   /// - Returns: the symmetric `count x count` matrix, row-major.
   public func squaredDistances() -> [Double] {
     let n = count
     guard n > 0 else { return [] }
-    var centre = [Double](repeating: 0, count: dimension)
-    for i in 0..<n {
-      for j in 0..<dimension { centre[j] += Double(values[i * dimension + j]) }
-    }
-    for j in 0..<dimension { centre[j] /= Double(n) }
-    var offset = 0.0
-    var spread = 0.0
-    for j in 0..<dimension { offset = max(offset, abs(centre[j])) }
-    for i in 0..<n {
-      for j in 0..<dimension {
-        spread = max(spread, abs(Double(values[i * dimension + j]) - centre[j]))
-      }
-    }
-    if offset <= spread { centre = [Double](repeating: 0, count: dimension) }
-    let gram = gramMatrix { i, j in Double(values[i * dimension + j]) - centre[j] }
+    let centre = coordinateWise(threads: 1) { Selection.median($0) }
+    let gram = gramMatrix { i, j in Double(values[i * dimension + j]) - Double(centre[j]) }
     var out = [Double](repeating: 0, count: n * n)
     for i in 0..<n {
       for j in 0..<n where i != j {
@@ -197,22 +184,23 @@ public struct UpdateSet: Sendable, Equatable {
     return out
   }
 
-  /// The Gram matrix `X X^T` of the rows `X[i][j] = entry(i, j)`, each
-  /// entry rounded to float32 after scaling by the power of two that
-  /// brings the largest to [0.5, 1); the products accumulate in `sgemm`
-  /// over column blocks of about a million floats, and the result is
-  /// divided by the scale squared in double.
+  /// The Gram matrix `X X^T` of the rows `X[i][j] = entry(i, j)`.
+  ///
+  /// Each row is scaled by the power of two `s_i` that brings its largest
+  /// entry to [0.5, 1) and rounded to float32; the products accumulate in
+  /// `sgemm` over column blocks of about a million floats, and entry
+  /// `(i, j)` is divided by `s_i s_j` in double (exact: powers of two).
   /// - Parameter entry: the matrix entry, in double.
   /// - Returns: the `count x count` matrix, row-major.
   private func gramMatrix(_ entry: (Int, Int) -> Double) -> [Double] {
     let n = count
     guard n > 0 else { return [] }
-    var largest = 0.0
-    for i in 0..<n {
+    let scales = (0..<n).map { i -> Double in
+      var largest = 0.0
       for j in 0..<dimension { largest = max(largest, abs(entry(i, j))) }
+      guard largest > 0, largest.isFinite else { return 0 }
+      return Double(sign: .plus, exponent: -(largest.exponent + 1), significand: 1)
     }
-    guard largest > 0, largest.isFinite else { return [Double](repeating: 0, count: n * n) }
-    let scale = Double(sign: .plus, exponent: -(largest.exponent + 1), significand: 1)
     let width = max(1, min(dimension, (1 << 20) / n))
     var block = [Float](repeating: 0, count: n * width)
     var gram = [Float](repeating: 0, count: n * n)
@@ -220,7 +208,7 @@ public struct UpdateSet: Sendable, Equatable {
     while start < dimension {
       let columns = min(width, dimension - start)
       for i in 0..<n {
-        for k in 0..<columns { block[i * columns + k] = Float(entry(i, start + k) * scale) }
+        for k in 0..<columns { block[i * columns + k] = Float(entry(i, start + k) * scales[i]) }
       }
       block.withUnsafeBufferPointer { b in
         gram.withUnsafeMutableBufferPointer { g in
@@ -232,8 +220,13 @@ public struct UpdateSet: Sendable, Equatable {
       }
       start += columns
     }
-    let unscale = 1 / (scale * scale)
-    return gram.map { Double($0) * unscale }
+    var out = [Double](repeating: 0, count: n * n)
+    for i in 0..<n {
+      for j in 0..<n where scales[i] > 0 && scales[j] > 0 {
+        out[i * n + j] = Double(gram[i * n + j]) / (scales[i] * scales[j])
+      }
+    }
+    return out
   }
 
   /// Squared Euclidean distance from `vector` to every row, summed in

@@ -138,23 +138,28 @@ public struct Experiment {
       let k = Int(missing)
       let name = k < train.classNames.count ? " (label \"\(train.classNames[k])\")" : ""
       let count = test.labels.filter { $0 == missing }.count
-      let reason =
-        "class \(k)\(name) has \(count) test sample(s) and no training sample"
-      if let size = p.int("train_size"), before.contains(missing) {
+      let reason = "class \(k)\(name) has \(count) test sample(s) and no training sample"
+      // train_size caused it when the data held the class before the
+      // subsample, or when it is the generator's size (synthetic).
+      let generated = scenario.dataset is SyntheticSource
+      if let size = p.int("train_size"), before.contains(missing) || generated {
         throw .scenario(
           ScenarioErrors(
             source: scenario.name,
             errors: [
               ScenarioError(
                 p.path("train_size"),
-                "\(size) training samples leave out \(reason); raise train_size (a stratified subsample keeps every class only with at least one sample per class)"
+                "\(size) training samples leave class \(k)\(name) without a training sample, but it has \(count) test sample(s); raise train_size to at least one sample per class (\(train.classes) classes)"
               )
             ]))
       }
+      let split =
+        scenario.dataset.isImage
+        ? "" : " (a test_fraction split sends the only sample of a class to the test set)"
       throw .data(
         .mismatch(
           reason:
-            "\(reason): the training data must hold every class the test data holds (with test_fraction, a class of one sample goes to the test set)"
+            "\(reason): the training data must hold every class the test data holds\(split)"
         ))
     }
     return (train, test)

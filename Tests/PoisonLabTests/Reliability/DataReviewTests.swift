@@ -74,6 +74,30 @@ struct DataReviewTests {
     }
   }
 
+  @Test(
+    "a first row with a text label is data when other rows share that label; nan labels are strings"
+  )
+  func firstRowAndOddLabels() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    // 150 numeric rows, then "other" again: the first row is data.
+    let lines =
+      ["0.5,0.5,other"] + (0..<150).map { "\(Double($0 % 2)),0.1,\($0 % 2)" } + ["1,1,other"]
+    let file = csv(dir, "o.csv", lines)
+    let data = try CSVData.load(trainPath: file, testPath: nil, labelColumn: nil, header: nil).train
+    #expect(data.count == 152 && data.classNames == ["0", "1", "other"])
+    // A nan label is not a number: byte order, the same every run.
+    let nan = csv(dir, "n.csv", rows(["nan", "1", "2"]))
+    #expect(
+      try CSVData.load(trainPath: nan, testPath: nil, labelColumn: nil, header: nil).train
+        .classNames == ["1", "2", "nan"])
+    // Integers beyond 2^53 stay distinct.
+    let big = csv(dir, "b.csv", rows(["9007199254740992", "9007199254740993", "9007199254740994"]))
+    #expect(
+      try CSVData.load(trainPath: big, testPath: nil, labelColumn: nil, header: nil).train
+        .classNames == ["9007199254740992", "9007199254740993", "9007199254740994"])
+  }
+
   @Test("labels that are not UTF-8 are a named error, not one merged class")
   func latin1() throws {
     let dir = TemporaryDirectory()
@@ -177,5 +201,9 @@ struct DataReviewTests {
     let corner =
       #"{"name": "m", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "mlp"}, "attack": {"name": "backdoor", "fraction": 0.1, "target": 0, "trigger": {"position": "top-left", "margin": 2}}}"#
     #expect(throws: Never.self) { try ScenarioLoader.decode(corner, source: "m.json") }
+    // validate writes margin 0 out: its output loads again.
+    let written =
+      #"{"name": "m", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "mlp"}, "attack": {"name": "backdoor", "fraction": 0.1, "target": 0, "trigger": {"position": "center", "margin": 0}}}"#
+    #expect(throws: Never.self) { try ScenarioLoader.decode(written, source: "m.json") }
   }
 }

@@ -61,12 +61,13 @@ struct MathReviewTests {
     }
   }
 
-  @Test("krum picks the same update at 1e-25, 1, 1e19 and with a shared component 1e4 x the spread")
+  @Test("krum picks the same update at 2^-83, 1, 2^64 and with a shared component 1e4 x the spread")
   func krumScaleAndOffset() throws {
     // Points 0, 1, 2, 3, 100 on a line (f = 1): scores 5, 2, 2, 5, 19013;
-    // the tie goes to the lexicographically smaller update, 1.
+    // the tie goes to the lexicographically smaller update, 1 (scales are
+    // powers of two, so the inputs stay exact multiples and the tie exact).
     let line: [Float] = [0, 1, 2, 3, 100]
-    for scale: Float in [1e-25, 1, 1e19] {
+    for scale: Float in [0x1p-83, 1, 0x1p64] {
       let (agg, outcome) = try aggregate(Krum(f: 1), line.map { [$0 * scale, 0] })
       #expect(agg == [scale, 0], "\(scale)")
       let scores = outcome.scores ?? []
@@ -179,6 +180,45 @@ struct MathReviewTests {
     }
     let identical = outputs[0] == outputs[1]
     #expect(identical, "the aggregates differ between 1 and 2 BLAS threads")
+  }
+
+  /// Krum's choice computed exactly in double (the test's own loops).
+  func exactKrum(_ rows: [[Float]], f: Int) -> Int {
+    let n = rows.count
+    let scores = (0..<n).map { i -> Double in
+      let distances = (0..<n).filter { $0 != i }.map { j in
+        zip(rows[i], rows[j]).reduce(0.0) {
+          $0 + (Double($1.0) - Double($1.1)) * (Double($1.0) - Double($1.1))
+        }
+      }.sorted()
+      return distances.prefix(n - f - 2).reduce(0, +)
+    }
+    return scores.indices.min { scores[$0] < scores[$1] } ?? 0
+  }
+
+  @Test(
+    "krum: one update of 1e22 does not flush the others' distances to zero; order does not matter")
+  func krumHugeOutlier() throws {
+    var state = SplitMix64(seed: 21)
+    var rows = (0..<6).map { _ in (0..<16).map { _ in Float(0.01 + 0.001 * state.nextGaussian()) } }
+    rows[0] = [Float](repeating: 0.06, count: 16)  // the attacker, far from the honest
+    rows.append([Float](repeating: 1e22, count: 16))
+    let expected = exactKrum(rows, f: 1)
+    #expect(expected != 0 && expected != 6)
+    let (_, outcome) = try aggregate(Krum(f: 1), rows)
+    #expect((0..<7).filter { !outcome.flagged.contains($0) } == [expected])
+    let reversed = Array(rows.reversed())
+    let (_, again) = try aggregate(Krum(f: 1), reversed)
+    #expect((0..<7).filter { !again.flagged.contains($0) } == [6 - expected])
+  }
+
+  @Test("krum: a shared component 1e5 x the spread plus one outlier keeps the exact choice")
+  func krumSharedAndOutlier() throws {
+    var state = SplitMix64(seed: 8)
+    var rows = (0..<7).map { _ in (0..<32).map { _ in Float(1000 + 0.01 * state.nextGaussian()) } }
+    rows.append([Float](repeating: -3000, count: 32))
+    let (_, outcome) = try aggregate(Krum(f: 1), rows)
+    #expect((0..<8).filter { !outcome.flagged.contains($0) } == [exactKrum(rows, f: 1)])
   }
 
   @Test("squared distances keep small integers exact (no centring when nothing is shared)")

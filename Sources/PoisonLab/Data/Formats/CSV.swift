@@ -320,10 +320,10 @@ enum CSVData {
   }
 
   /// Whether a file's first row (after scikit-learn's counts line) is a
-  /// header: as `header` says when given; else when no field of it is a
-  /// number, when it holds the `label_column` name, or when its label is
-  /// text while the labels of the next rows (up to 100) are all numbers
-  /// (a header such as `0,1,label`, whose feature names are numbers).
+  /// header, as far as the first row tells: as `header` says when given;
+  /// else when no field of it is a number, or when it holds the
+  /// `label_column` name. (A header whose feature names are numbers, such
+  /// as `0,1,label`, is found after reading: see `split`.)
   /// - Parameters:
   ///   - path: the file.
   ///   - labelColumn: where the label is (nil: the last column).
@@ -334,30 +334,21 @@ enum CSVData {
     throws(DataError) -> Bool
   {
     if let header { return header }
-    var rows: [[String]] = []
+    var first: [String]?
     var countsLine = false
-    try CSVReader.rows(of: path, limit: 101) { (row, _) throws(DataError) in
-      if rows.isEmpty && !countsLine && CSVReader.sklearnHeader(row) != nil {
+    try CSVReader.rows(of: path, limit: 2) { (row, _) throws(DataError) in
+      if first == nil && !countsLine && CSVReader.sklearnHeader(row) != nil {
         countsLine = true
         return
       }
-      rows.append(row)
+      if first == nil { first = row }
     }
-    guard let first = rows.first, first.count >= 2 else { return false }
+    guard let first, first.count >= 2 else { return false }
     if CSVReader.isHeader(first) { return true }
-    let columns = first.count
-    let index: Int
-    switch labelColumn {
-    case .name(let name)?:
+    if case .name(let name)? = labelColumn {
       return first.contains { CSVReader.trimmed($0) == name }
-    case .index(let i)?:
-      index = i < 0 ? columns + i : i
-    case nil:
-      index = columns - 1
     }
-    guard index >= 0, index < columns, rows.count >= 2 else { return false }
-    return !CSVReader.isNumeric(first[index])
-      && rows.dropFirst().allSatisfy { $0.count == columns && CSVReader.isNumeric($0[index]) }
+    return false
   }
 
   private static func split(
@@ -426,6 +417,16 @@ enum CSVData {
       }
     }
     guard columns > 0 else { throw .corrupt(file: file, reason: "no rows") }
+    // Undetected, a header whose feature names are numbers (`0,1,label`)
+    // reads as a data row with a text label; when every other label of the
+    // file is a number, it was the header.
+    if header == nil && !hasHeader && result.labels.count >= 2
+      && !isNumberLabel(result.labels[0])
+      && result.labels.dropFirst().allSatisfy(isNumberLabel)
+    {
+      result.labels.removeFirst()
+      result.features.removeFirst(result.width)
+    }
     guard !result.labels.isEmpty else {
       throw .corrupt(file: file, reason: "no data rows after the header")
     }
@@ -484,31 +485,49 @@ enum CSVData {
     }
   }
 
-  /// When every label is a decimal number, each spelling mapped to one
-  /// name per value (`1`, `1.0`, `+1` and `01` are one class, named `1`);
-  /// empty when some label is text (labels are then compared as strings).
+  /// Whether a label is a finite decimal number.
+  static func isNumberLabel(_ label: String) -> Bool {
+    CSVReader.isNumeric(label) && (Double(label)?.isFinite ?? false)
+  }
+
+  /// The value of a number label: exact for integers (also beyond 2^53),
+  /// else its double.
+  private static func numberKey(_ label: String) -> (value: Double, integer: Int?) {
+    (Double(label) ?? 0, Int(label))
+  }
+
+  /// When every label is a finite decimal number, each spelling mapped to
+  /// one name per value (`1`, `1.0`, `+1` and `01` are one class, named
+  /// `1`; integers stay exact beyond 2^53); empty when some label is not
+  /// (labels are then compared as strings).
   /// - Parameter labels: the distinct labels as written.
   /// - Returns: spelling -> canonical name.
   static func canonicalLabels(_ labels: Set<String>) -> [String: String] {
     var out: [String: String] = [:]
     for label in labels {
-      guard CSVReader.isNumeric(label), let value = Double(label), value.isFinite else {
-        return [:]
+      guard isNumberLabel(label) else { return [:] }
+      let (value, integer) = numberKey(label)
+      if let integer {
+        out[label] = String(integer)
+      } else if value == value.rounded() && abs(value) < 9_007_199_254_740_992 {
+        out[label] = String(Int64(value))
+      } else {
+        out[label] = "\(value)"
       }
-      out[label] =
-        value == value.rounded() && abs(value) < 9_007_199_254_740_992
-        ? String(Int64(value)) : "\(value)"
     }
     return out
   }
 
-  /// Labels sorted numerically when all are numbers, else by bytes.
+  /// Labels sorted numerically when all are finite numbers (integers
+  /// exactly), else by bytes.
   static func sortedLabels(_ labels: Set<String>) -> [String] {
-    let numbers = labels.compactMap { label in
-      CSVReader.isNumeric(label) ? Double(label).map { (label, $0) } : nil
-    }
-    if numbers.count == labels.count {
-      return numbers.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.map(\.0)
+    if labels.allSatisfy(isNumberLabel) {
+      return labels.sorted { a, b in
+        let (x, y) = (numberKey(a), numberKey(b))
+        if x.value != y.value { return x.value < y.value }
+        if let i = x.integer, let j = y.integer, i != j { return i < j }
+        return Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+      }
     }
     return labels.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
   }
