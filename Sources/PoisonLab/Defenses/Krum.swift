@@ -4,10 +4,12 @@
 /// nearest other updates (squared distances, as in the paper, Flower and
 /// epfml; ByzFL averages over n - f - 1 and FLPoison sums unsquared
 /// distances over n - f - 1). Krum outputs the update with the lowest score
-/// and flags every other. Needs `n > 2f + 2`. Distances come from a Gram
-/// `sgemm` of the updates centred on their mean and scaled by a power of
-/// two, so that huge, tiny or far-from-the-origin updates keep their
-/// order.
+/// and flags every other; equal scores go to the lexicographically smaller
+/// update, so the choice does not depend on the rows' order. Needs
+/// `n > 2f + 2`. Distances come from a Gram `sgemm` of the updates centred
+/// on their coordinate-wise median and scaled row by row by powers of two;
+/// pairs close against their size are recomputed exactly in double, so
+/// that huge, tiny or far-from-the-origin updates keep their order.
 public struct Krum: Aggregator {
   public static let descriptor = PluginDescriptor(
     name: "krum", summary: "the update closest to its n - f - 2 nearest neighbours",
@@ -54,11 +56,20 @@ public struct Krum: Aggregator {
     }
   }
 
-  /// Indices of the `m` lowest scores (ties: lower index first).
-  static func lowest(_ scores: [Double], _ m: Int) -> [Int] {
+  /// Indices of the `m` lowest scores (ties: the lexicographically smaller
+  /// update when `updates` is given, else the lower index).
+  static func lowest(_ scores: [Double], _ m: Int, updates: UpdateSet? = nil) -> [Int] {
     Array(
-      scores.indices.sorted { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        .prefix(m))
+      scores.indices.sorted { i, j in
+        if scores[i] != scores[j] { return scores[i] < scores[j] }
+        // Equal scores: the lexicographically smaller update, whatever
+        // the rows' order (as Bulyan); identical updates by position.
+        if let updates, updates.precedes(i, j) != updates.precedes(j, i) {
+          return updates.precedes(i, j)
+        }
+        return i < j
+      }
+      .prefix(m))
   }
 
   public mutating func aggregate(
@@ -68,7 +79,7 @@ public struct Krum: Aggregator {
     let f = context.effectiveF(self.f)
     try Self.check("krum", n: n, f: f)
     let scores = Self.scores(updates.squaredDistances(), n: n, neighbours: n - f - 2)
-    let best = Self.lowest(scores, 1)[0]
+    let best = Self.lowest(scores, 1, updates: updates)[0]
     return (
       updates.row(best), DefenseOutcome(flagged: (0..<n).filter { $0 != best }, scores: scores)
     )
@@ -128,7 +139,7 @@ public struct MultiKrum: Aggregator {
     let f = context.effectiveF(self.f)
     try Krum.check("multi-krum", n: n, f: f)
     let scores = Krum.scores(updates.squaredDistances(), n: n, neighbours: n - f - 2)
-    let chosen = Set(Krum.lowest(scores, min(n, m ?? n - f)))
+    let chosen = Set(Krum.lowest(scores, min(n, m ?? n - f), updates: updates))
     let weights = (0..<n).map { chosen.contains($0) ? 1.0 : 0.0 }
     return (
       updates.weightedMean(using: weights),

@@ -148,7 +148,10 @@ public struct UpdateSet: Sendable, Equatable {
   /// centred row is scaled by its own power of two for the float32 `sgemm`
   /// (run over blocks of about a million floats) and the products are
   /// unscaled in double: one update of 1e22 neither overflows nor flushes
-  /// the others' products to zero. Entries are clamped at 0.
+  /// the others' products to zero. A pair whose distance is below a tenth
+  /// of their squared distances from the centre (close updates far from
+  /// it, where the Gram form cancels) is summed exactly in double.
+  /// Entries are clamped at 0.
   /// - Returns: the symmetric `count x count` matrix, row-major.
   public func squaredDistances() -> [Double] {
     let n = count
@@ -157,11 +160,49 @@ public struct UpdateSet: Sendable, Equatable {
     let gram = gramMatrix { i, j in Double(values[i * dimension + j]) - Double(centre[j]) }
     var out = [Double](repeating: 0, count: n * n)
     for i in 0..<n {
-      for j in 0..<n where i != j {
-        out[i * n + j] = max(0, gram[i * n + i] + gram[j * n + j] - 2 * gram[i * n + j])
+      for j in (i + 1)..<max(i + 1, n) {
+        var distance = max(0, gram[i * n + i] + gram[j * n + j] - 2 * gram[i * n + j])
+        // Two updates close against their distance from the centre (two
+        // clusters far from the median) lose their digits in the Gram
+        // form: those pairs are summed exactly from the differences.
+        if distance < 0.1 * (gram[i * n + i] + gram[j * n + j]) {
+          distance = squaredDistance(i, j)
+        }
+        out[i * n + j] = distance
+        out[j * n + i] = distance
       }
     }
     return out
+  }
+
+  /// `|row_i - row_j|^2`, summed in double from the differences.
+  private func squaredDistance(_ i: Int, _ j: Int) -> Double {
+    values.withUnsafeBufferPointer { m in
+      guard let base = m.baseAddress else { return 0 }
+      return Self.squaredDifference(base + i * dimension, base + j * dimension, count: dimension)
+    }
+  }
+
+  /// `sum_k (a_k - b_k)^2` in double.
+  private static func squaredDifference(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
+  ) -> Double {
+    var sums = SIMD4<Double>()
+    var k = 0
+    while k + 4 <= count {
+      let x = SIMD4<Double>(Double(a[k]), Double(a[k + 1]), Double(a[k + 2]), Double(a[k + 3]))
+      let y = SIMD4<Double>(Double(b[k]), Double(b[k + 1]), Double(b[k + 2]), Double(b[k + 3]))
+      let difference = x - y
+      sums += difference * difference
+      k += 4
+    }
+    var total = sums.sum()
+    while k < count {
+      let difference = Double(a[k]) - Double(b[k])
+      total += difference * difference
+      k += 1
+    }
+    return total
   }
 
   /// Cosine similarity between all rows, from a Gram matrix of the rows
@@ -238,26 +279,11 @@ public struct UpdateSet: Sendable, Equatable {
   public func squaredDistances(to vector: [Float]) -> [Double] {
     values.withUnsafeBufferPointer { m in
       vector.withUnsafeBufferPointer { v in
-        (0..<count).map { i in
-          var sums = SIMD4<Double>()
-          var j = 0
-          while j + 4 <= dimension {
-            let a = SIMD4<Double>(
-              Double(m[i * dimension + j]), Double(m[i * dimension + j + 1]),
-              Double(m[i * dimension + j + 2]), Double(m[i * dimension + j + 3]))
-            let b = SIMD4<Double>(
-              Double(v[j]), Double(v[j + 1]), Double(v[j + 2]), Double(v[j + 3]))
-            let difference = a - b
-            sums += difference * difference
-            j += 4
-          }
-          var total = sums.sum()
-          while j < dimension {
-            let difference = Double(m[i * dimension + j]) - Double(v[j])
-            total += difference * difference
-            j += 1
-          }
-          return total
+        guard let rows = m.baseAddress, let point = v.baseAddress else {
+          return [Double](repeating: 0, count: count)
+        }
+        return (0..<count).map { i in
+          Self.squaredDifference(rows + i * dimension, point, count: dimension)
         }
       }
     }

@@ -153,8 +153,9 @@ public struct Experiment {
               )
             ]))
       }
+      // Tabular data without a test file is split by test_fraction.
       let split =
-        scenario.dataset.isImage
+        scenario.dataset.isImage || generated || p.string("test") != nil
         ? "" : " (a test_fraction split sends the only sample of a class to the test set)"
       throw .data(
         .mismatch(

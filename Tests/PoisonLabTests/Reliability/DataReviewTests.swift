@@ -14,6 +14,11 @@ struct DataReviewTests {
     dir.write(name, text: rows.joined(separator: "\n") + "\n")
   }
 
+  /// The class names of a training file read alone.
+  func names(_ path: String) throws -> [String] {
+    try CSVData.load(trainPath: path, testPath: nil, labelColumn: nil, header: nil).train.classNames
+  }
+
   /// Forty rows `x, y, label` cycling through `labels`, x and y by label.
   func rows(_ labels: [String]) -> [String] {
     (0..<40).map { i in
@@ -47,17 +52,14 @@ struct DataReviewTests {
     #expect(b?.labels.prefix(4) == [0, 1, 0, 1])
     let spelled = csv(dir, "spelled.csv", rows(["+1", "1", "01", "2"]))
     #expect(
-      try CSVData.load(trainPath: spelled, testPath: nil, labelColumn: nil, header: nil).train
-        .classNames == ["1", "2"])
+      try names(spelled) == ["1", "2"])
     let floats = csv(dir, "floats.csv", rows(["10.0", "2.0", "1.0"]))
     #expect(
-      try CSVData.load(trainPath: floats, testPath: nil, labelColumn: nil, header: nil).train
-        .classNames == ["1", "2", "10"])
+      try names(floats) == ["1", "2", "10"])
     // Text labels stay strings, in byte order.
     let text = csv(dir, "text.csv", rows(["b", "a", "10"]))
     #expect(
-      try CSVData.load(trainPath: text, testPath: nil, labelColumn: nil, header: nil).train
-        .classNames == ["10", "a", "b"])
+      try names(text) == ["10", "a", "b"])
   }
 
   @Test("a header whose feature names are numbers (0,1,label) is a header, not a class")
@@ -89,13 +91,22 @@ struct DataReviewTests {
     // A nan label is not a number: byte order, the same every run.
     let nan = csv(dir, "n.csv", rows(["nan", "1", "2"]))
     #expect(
-      try CSVData.load(trainPath: nan, testPath: nil, labelColumn: nil, header: nil).train
-        .classNames == ["1", "2", "nan"])
+      try names(nan) == ["1", "2", "nan"])
+    // pandas' default column names over text labels: a header.
+    let pandas = csv(dir, "p.csv", ["0,1,label"] + rows(["setosa", "virginica"]))
+    #expect(
+      try names(pandas) == ["setosa", "virginica"])
+    // Integers of any length are exact; one value in two spellings is one class.
+    let long = csv(dir, "l.csv", rows(["99999999999999999999", "100000000000000000000"]))
+    #expect(
+      try names(long) == ["99999999999999999999", "100000000000000000000"])
+    let spellings = csv(dir, "s.csv", rows(["9007199254740992.0", "9007199254740992", "7"]))
+    #expect(
+      try names(spellings) == ["7", "9007199254740992"])
     // Integers beyond 2^53 stay distinct.
     let big = csv(dir, "b.csv", rows(["9007199254740992", "9007199254740993", "9007199254740994"]))
     #expect(
-      try CSVData.load(trainPath: big, testPath: nil, labelColumn: nil, header: nil).train
-        .classNames == ["9007199254740992", "9007199254740993", "9007199254740994"])
+      try names(big) == ["9007199254740992", "9007199254740993", "9007199254740994"])
   }
 
   @Test("labels that are not UTF-8 are a named error, not one merged class")

@@ -221,6 +221,32 @@ struct MathReviewTests {
     #expect((0..<8).filter { !outcome.flagged.contains($0) } == [exactKrum(rows, f: 1)])
   }
 
+  @Test("krum: equal scores go to the lexicographically smaller update, in any row order")
+  func krumTieOrder() throws {
+    // Scores 1, 1, 4 (f = 0): rows [0] and [1] tie; [0] is chosen either way.
+    for rows: [[Float]] in [[[0], [1], [3]], [[1], [0], [3]], [[3], [1], [0]]] {
+      let (agg, _) = try aggregate(Krum(f: 0), rows)
+      #expect(agg == [0], "\(rows)")
+    }
+  }
+
+  @Test("nnm: two clusters far from the median mix within themselves, exactly")
+  func nnmFarClusters() throws {
+    // Rows 0-2 at (0, {0, 1, 5}, 0), rows 3-5 at 1e4 + ({0, 1, 5}, 0, 0):
+    // with f = 4 each row mixes with its 2 nearest (itself included).
+    // Row 5 (1e4 + 5) is 16 from row 4 (1e4 + 1) and 25 from row 3: it
+    // mixes with row 4, (1e4 + 3, 1e4, 1e4).
+    let rows: [[Float]] = [
+      [0, 0, 0], [0, 1, 0], [0, 5, 0], [10_000, 10_000, 10_000], [10_001, 10_000, 10_000],
+      [10_005, 10_000, 10_000],
+    ]
+    var mixer = NearestNeighborMixing(f: 4)
+    var set = UpdateSet(rows: rows)
+    _ = try mixer.filter(&set, context: DefenseContext(round: 1))
+    #expect(set.row(5) == [10_003, 10_000, 10_000], "\(set.row(5))")
+    #expect(set.row(2) == [0, 3, 0], "\(set.row(2))")
+  }
+
   @Test("squared distances keep small integers exact (no centring when nothing is shared)")
   func exactIntegers() {
     let set = UpdateSet(rows: [[0, 0], [3, 4], [6, 8]])

@@ -417,15 +417,24 @@ enum CSVData {
       }
     }
     guard columns > 0 else { throw .corrupt(file: file, reason: "no rows") }
-    // Undetected, a header whose feature names are numbers (`0,1,label`)
-    // reads as a data row with a text label; when every other label of the
-    // file is a number, it was the header.
+    // Undetected, a header whose feature names are numbers (`0,1,label`,
+    // as pandas writes a frame's default column names) reads as a data row
+    // with a text label; it was the header when every other label of the
+    // file is a number, or when its label is unique while every other
+    // label occurs at least twice.
     if header == nil && !hasHeader && result.labels.count >= 2
       && !isNumberLabel(result.labels[0])
-      && result.labels.dropFirst().allSatisfy(isNumberLabel)
     {
-      result.labels.removeFirst()
-      result.features.removeFirst(result.width)
+      var counts: [String: Int] = [:]
+      for label in result.labels { counts[label, default: 0] += 1 }
+      let first = result.labels[0]
+      let others = result.labels.dropFirst()
+      if others.allSatisfy(isNumberLabel)
+        || (counts[first] == 1 && counts.allSatisfy { $0.key == first || $0.value >= 2 })
+      {
+        result.labels.removeFirst()
+        result.features.removeFirst(result.width)
+      }
     }
     guard !result.labels.isEmpty else {
       throw .corrupt(file: file, reason: "no data rows after the header")
@@ -490,15 +499,43 @@ enum CSVData {
     CSVReader.isNumeric(label) && (Double(label)?.isFinite ?? false)
   }
 
-  /// The value of a number label: exact for integers (also beyond 2^53),
-  /// else its double.
-  private static func numberKey(_ label: String) -> (value: Double, integer: Int?) {
-    (Double(label) ?? 0, Int(label))
+  /// The value of a number label: its double, and for an integer written
+  /// in plain decimals (`-12`, `+012`, `12.000`) its exact digits, sign
+  /// first, without leading zeros (any length: `99999999999999999999` and
+  /// `100000000000000000000` stay two values).
+  private static func numberKey(_ label: String) -> (value: Double, integer: String?) {
+    let value = Double(label) ?? 0
+    var text = Substring(label)
+    var negative = false
+    if let sign = text.first, sign == "+" || sign == "-" {
+      negative = sign == "-"
+      text = text.dropFirst()
+    }
+    var whole = text
+    if let dot = text.firstIndex(of: ".") {
+      guard text[text.index(after: dot)...].allSatisfy({ $0 == "0" }) else { return (value, nil) }
+      whole = text[..<dot]
+    }
+    guard !whole.isEmpty, whole.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+      return (value, nil)
+    }
+    let digits = whole.drop { $0 == "0" }
+    if digits.isEmpty { return (value, "0") }
+    return (value, (negative ? "-" : "") + digits)
+  }
+
+  /// Whether exact integer `a` (as ``numberKey(_:)`` writes it) is below `b`.
+  private static func integerPrecedes(_ a: String, _ b: String) -> Bool {
+    let (na, nb) = (a.hasPrefix("-"), b.hasPrefix("-"))
+    if na != nb { return na }
+    let (x, y) = (a.drop { $0 == "-" }, b.drop { $0 == "-" })
+    let below = x.count != y.count ? x.count < y.count : x.lexicographicallyPrecedes(y)
+    return na ? (x != y && !below) : below
   }
 
   /// When every label is a finite decimal number, each spelling mapped to
   /// one name per value (`1`, `1.0`, `+1` and `01` are one class, named
-  /// `1`; integers stay exact beyond 2^53); empty when some label is not
+  /// `1`; integers exactly, at any length); empty when some label is not
   /// (labels are then compared as strings).
   /// - Parameter labels: the distinct labels as written.
   /// - Returns: spelling -> canonical name.
@@ -508,7 +545,7 @@ enum CSVData {
       guard isNumberLabel(label) else { return [:] }
       let (value, integer) = numberKey(label)
       if let integer {
-        out[label] = String(integer)
+        out[label] = integer
       } else if value == value.rounded() && abs(value) < 9_007_199_254_740_992 {
         out[label] = String(Int64(value))
       } else {
@@ -525,7 +562,7 @@ enum CSVData {
       return labels.sorted { a, b in
         let (x, y) = (numberKey(a), numberKey(b))
         if x.value != y.value { return x.value < y.value }
-        if let i = x.integer, let j = y.integer, i != j { return i < j }
+        if let i = x.integer, let j = y.integer, i != j { return integerPrecedes(i, j) }
         return Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
       }
     }
