@@ -223,11 +223,14 @@ struct FederatedSimulation {
     let d = network.parameterCount
 
     // Each round's sampling rate for the privacy accountant: a client's
-    // chance of selection, k over the clients not quarantined (rounds
-    // before a resumed run's first round at the configured rate).
-    var samplingRates = [Double](
-      repeating: Double(federation.clientsPerRound) / Double(federation.clients),
-      count: max(0, firstRound - 1))
+    // chance of selection, k over the clients not quarantined. The rounds
+    // before a resume come from the checkpoint (older files: the
+    // configured rate).
+    var samplingRates =
+      experiment.resumedSamplingRates(rounds: max(0, firstRound - 1))
+      ?? [Double](
+        repeating: Double(federation.clientsPerRound) / Double(federation.clients),
+        count: max(0, firstRound - 1))
     for round in stride(from: firstRound, through: training.rounds, by: 1) {
       let roundStart = clock.now
       safeguards?.begin(round: round, global: global)
@@ -448,7 +451,7 @@ struct FederatedSimulation {
       flaggedTotal += flaggedCount
       try experiment.checkpoint(
         round: round, parameters: global, network: network, input: inputShape,
-        normalizer: setup.normalizer)
+        normalizer: setup.normalizer, samplingRates: chain.privacy != nil ? samplingRates : nil)
       guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
       var record = experiment.evaluate(
         parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators,
@@ -485,7 +488,8 @@ struct FederatedSimulation {
     }
     try experiment.saveFinalModel(
       round: max(training.rounds, firstRound - 1), parameters: global, network: network,
-      input: inputShape, normalizer: setup.normalizer)
+      input: inputShape, normalizer: setup.normalizer,
+      samplingRates: chain.privacy != nil ? samplingRates : nil)
     let safeguardTotals = safeguards?.totals
     let secureFailed = scenario.channel.secureAggregation != nil ? secureFailedRounds : nil
     let audit = try experiment.runAudit(

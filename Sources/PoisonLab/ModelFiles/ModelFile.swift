@@ -15,8 +15,10 @@
 /// scenario's `model` block as JSON), `input_shape` (`[C, H, W]`, or
 /// `[features]`), `classes`, `scenario`, `scenario_sha256` (the resolved
 /// scenario but for rounds, description, expect and evaluation), `seed`, `round`,
-/// `poisonlab_version` and `normalization` (`{"offset": [...], "factor":
-/// [...]}`, applied to raw inputs as `(x - offset) * factor`).
+/// `poisonlab_version`, `normalization` (`{"offset": [...], "factor":
+/// [...]}`, applied to raw inputs as `(x - offset) * factor`) and, in a
+/// federated run with `dp`, `privacy_sampling_rates` (each round's rate so
+/// far, as JSON, which a resumed run's accountant composes).
 public enum ModelFile {
   /// poisonlab's version, written into every model file.
   public static let version = "0.1.0"
@@ -103,6 +105,9 @@ public enum ModelFile {
     /// SHA-256 of the resolved scenario without `training.rounds`,
     /// `description`, `expect` and `evaluation` (what a resume must match).
     public var fingerprint: String = ""
+    /// With the `dp` defense: each round's sampling rate so far, which a
+    /// resumed run's privacy accountant composes (a quarantine raises them).
+    public var samplingRates: [Double]? = nil
   }
 
   /// The bytes of a model file.
@@ -132,6 +137,10 @@ public enum ModelFile {
         JSONMember("factor", .array(n.factor.map { .number(Double($0)) })),
       ])
       meta.append(("normalization", json.serialized()))
+    }
+    if let rates = metadata.samplingRates {
+      meta.append(
+        ("privacy_sampling_rates", JSONValue.array(rates.map(JSONValue.number)).serialized()))
     }
     return Safetensors.encode(tensors, metadata: meta)
   }

@@ -95,10 +95,30 @@ extension Experiment {
   }
 
   /// What a model file of this run records.
-  func modelMetadata(round: Int, normalizer: Normalizer) -> ModelFile.Metadata {
+  func modelMetadata(round: Int, normalizer: Normalizer, samplingRates: [Double]? = nil)
+    -> ModelFile.Metadata
+  {
     ModelFile.Metadata(
       architecture: scenario.resolved["model"]?.serialized() ?? "{}", scenario: scenario.name,
-      seed: scenario.seed, round: round, normalizer: normalizer, fingerprint: fingerprint)
+      seed: scenario.seed, round: round, normalizer: normalizer, fingerprint: fingerprint,
+      samplingRates: samplingRates)
+  }
+
+  /// The sampling rates of the rounds before a resume, from the
+  /// `--init-model` file this run resumes from (nil: none recorded, or not
+  /// `rounds` of them).
+  /// - Parameter rounds: the rounds the file holds.
+  /// - Returns: one rate per round.
+  func resumedSamplingRates(rounds: Int) -> [Double]? {
+    guard let path = modelFiles.initial,
+      let text = Safetensors.metadata(ofFile: path)?["privacy_sampling_rates"],
+      case .array(let items)? = try? JSONParser.parse(text)
+    else { return nil }
+    let rates = items.compactMap { item -> Double? in
+      guard case .number(let q) = item, (0...1).contains(q) else { return nil }
+      return q
+    }
+    return rates.count == rounds && items.count == rounds ? rates : nil
   }
 
   /// SHA-256 (hex) of the resolved scenario without what a longer or
@@ -121,7 +141,8 @@ extension Experiment {
 
   /// Writes the checkpoint of `round` when one is due.
   func checkpoint(
-    round: Int, parameters: [Float], network: Network, input: Shape, normalizer: Normalizer
+    round: Int, parameters: [Float], network: Network, input: Shape, normalizer: Normalizer,
+    samplingRates: [Double]? = nil
   ) throws(RunFailure) {
     guard let every = modelFiles.checkpointEvery, let directory = modelFiles.checkpointDirectory,
       round % every == 0
@@ -129,7 +150,8 @@ extension Experiment {
     do {
       try ModelFile.save(
         parameters, network: network, input: input,
-        metadata: modelMetadata(round: round, normalizer: normalizer),
+        metadata: modelMetadata(
+          round: round, normalizer: normalizer, samplingRates: samplingRates),
         to: ModelFileOptions.checkpoint(directory, round: round))
     } catch {
       throw .output(error)
@@ -138,10 +160,12 @@ extension Experiment {
 
   /// Writes the final model when `--save-model` asks for it.
   func saveFinalModel(
-    round: Int, parameters: [Float], network: Network, input: Shape, normalizer: Normalizer
+    round: Int, parameters: [Float], network: Network, input: Shape, normalizer: Normalizer,
+    samplingRates: [Double]? = nil
   ) throws(RunFailure) {
     guard let path = modelFiles.save else { return }
-    let metadata = modelMetadata(round: round, normalizer: normalizer)
+    let metadata = modelMetadata(
+      round: round, normalizer: normalizer, samplingRates: samplingRates)
     do {
       if let reserved = modelFiles.reservedSave, reserved.path == path {
         try reserved.finish(

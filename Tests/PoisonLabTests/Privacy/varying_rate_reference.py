@@ -8,9 +8,10 @@ Zhang 2019, Section 3):
     epsilon = min over orders of RDP - log(delta) / (alpha - 1).
 
 Independent of poisonlab's closed forms (integer series, erfc series).
-Prints the golden of DataReviewTests.epsilonAfterQuarantine: 10 clients,
+Prints the goldens of DataReviewTests.epsilonAfterQuarantine (10 clients,
 5 per round, noise 1, delta 1e-5; quarantine leaves 10, 7, 6, 6, 6, 6
-clients to select from. Needs mpmath (python3-mpmath)."""
+clients to select from) and DataReviewTests.epsilonResumed (noise 1.1;
+10, 8, 7 clients). Needs mpmath (python3-mpmath)."""
 import mpmath as mp
 
 mp.mp.dps = 30
@@ -38,3 +39,5 @@ value, order = epsilon(rates, 1.0, 1e-5)
 print(f"quarantine rates: epsilon {float(value):.10f} at order {order}")
 value, order = epsilon([0.5] * 6, 1.0, 1e-5)
 print(f"constant rate 0.5: epsilon {float(value):.10f} at order {order}")
+value, order = epsilon([5 / 10, 5 / 8, 5 / 7], 1.1, 1e-5)
+print(f"resumed scenario's full run: epsilon {float(value):.10f} at order {order}")

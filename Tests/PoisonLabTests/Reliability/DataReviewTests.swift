@@ -41,6 +41,39 @@ struct DataReviewTests {
     #expect(RDPAccountant.epsilon(q: 0, noiseMultiplier: 1, steps: 100, delta: 1e-5).epsilon == 0)
   }
 
+  @Test("a run resumed from a checkpoint composes the rates the checkpoint recorded")
+  func epsilonResumed() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    // Quarantine shuts out 3 clients after round 1 and one more after
+    // round 2: rates 5/10, 5/8, 5/7 in the full run (golden:
+    // Tests/PoisonLabTests/Privacy/varying_rate_reference.py).
+    let scenario = dir.write(
+      "q.json",
+      text:
+        #"{"name": "dpq", "seed": 1, "dataset": {"name": "synthetic", "classes": 3, "features": 10, "train_size": 300, "test_size": 100}, "model": {"name": "logistic"}, "training": {"rounds": 3, "batch_size": 16, "learning_rate": 0.1}, "federation": {"clients": 10, "clients_per_round": 5}, "attack": {"name": "sign-flip", "clients": 3, "scale": 20}, "defense": [{"name": "anomaly", "threshold": 1.0}, {"name": "dp", "clip": 1, "noise_multiplier": 1.1}, {"name": "mean"}], "safeguards": {"quarantine": {"after": 1, "window": 1}}}"#
+    )
+    let epsilon = { (r: CLI.Result) throws -> Double in
+      let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+      guard case .number(let e)? = try JSONParser.parse(last)["epsilon"] else { return -1 }
+      return e
+    }
+    let full = try CLI.run([
+      "run", scenario, "--format", "jsonl", "--checkpoint-every", "1", "--checkpoint-dir", dir.path,
+    ])
+    #expect(full.status == 0, "\(full.stderr)")
+    #expect(abs(try epsilon(full) - 7.038_130_696) < 1e-6)
+    // The resumed round 3 runs without the quarantine (not saved): rate
+    // 5/10 after the recorded 5/10 and 5/8.
+    let resumed = try CLI.run([
+      "run", scenario, "--format", "jsonl", "--init-model", dir.path + "/round-0002.safetensors",
+    ])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let expected = RDPAccountant.epsilon(
+      rates: [0.5, 0.625, 0.5], noiseMultiplier: 1.1, delta: 1e-5)
+    #expect(abs(try epsilon(resumed) - expected.epsilon) < 1e-9)
+  }
+
   @Test("CSV labels that are numbers are one class per value, ordered numerically")
   func numericLabels() throws {
     let dir = TemporaryDirectory()
