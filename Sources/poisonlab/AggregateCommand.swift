@@ -17,7 +17,8 @@ struct AggregateCommand: ParsableCommand {
 
       Exit codes: 0 ok; 2 invalid --defense or usage, an `f` or `m` the number of rows does not \
       allow included; 3 unreadable or malformed files, or a rule that cannot run on these rows \
-      (anomaly on fewer than 3, a robust rule given only non-finite rows).
+      (anomaly on fewer than 3, a robust rule given only non-finite rows, an aggregate \
+      that overflows float32).
 
       Examples:
         poisonlab aggregate updates.npy --defense median --format json
@@ -201,6 +202,13 @@ struct AggregateCommand: ParsableCommand {
         rejectedByChannel: exported?.rejectedByChannel ?? 0)
     } catch {
       Terminal.error("poisonlab: defense \(error)")
+      throw ExitCode(Exit.runtime)
+    }
+    let nonFinite = result.aggregate.count { !$0.isFinite }
+    guard nonFinite == 0 else {
+      Terminal.error(
+        "poisonlab: the aggregate holds \(nonFinite) of \(d) values that are not finite (the "
+          + "rule's sums exceed float32's range); nothing written")
       throw ExitCode(Exit.runtime)
     }
     let elapsed = ContinuousClock.now - began

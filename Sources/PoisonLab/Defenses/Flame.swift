@@ -6,8 +6,9 @@
 ///    rejected. (The paper clusters the local models; with every client
 ///    starting from the same global model this compares the updates, as
 ///    reference re-implementations do.)
-/// 2. Adaptive clipping: `S = median_i |g_i|` over all `n` updates; each
-///    admitted update becomes `g_i min(1, S / |g_i|)`.
+/// 2. Adaptive clipping: `S = median_i |g_i|` over all `n` updates (in
+///    float32, in double when it exceeds float32's range); each admitted
+///    update becomes `g_i min(1, S / |g_i|)`.
 /// 3. Aggregation: the plain mean of the clipped admitted updates.
 /// 4. Adaptive noise: `N(0, (noise_lambda S)^2)` added to every coordinate
 ///    of the aggregate; `noise_lambda` defaults to the paper's 0.001 for image
@@ -63,7 +64,13 @@ public struct Flame: Aggregator {
     }
     let norms = updates.norms()
     var sorted = norms.map(Float.init)
-    let bound = Double(sorted.withUnsafeMutableBufferPointer { Selection.median($0) })
+    var bound = Double(sorted.withUnsafeMutableBufferPointer { Selection.median($0) })
+    if !bound.isFinite {
+      // Norms beyond float32's range (coordinates near its limit): the
+      // median of the double norms, which clips them back into range.
+      let exact = norms.sorted()
+      bound = n % 2 == 1 ? exact[n / 2] : exact[n / 2 - 1] / 2 + exact[n / 2] / 2
+    }
     var sum = [Double](repeating: 0, count: d)
     for i in admitted {
       let scale = norms[i] > bound ? bound / norms[i] : 1

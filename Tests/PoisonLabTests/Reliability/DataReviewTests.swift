@@ -180,6 +180,25 @@ struct DataReviewTests {
     #expect(loaded?.count == 40)
   }
 
+  @Test("a numeric header found in the training file is the header of a test file that repeats it")
+  func numericHeaderInTestFile() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let train = csv(dir, "train.csv", ["0,1,label"] + rows(["cat", "dog"]))
+    // Alone, neither test file tells: a header-only file had made "label"
+    // a class without training samples; two text labels occurring once each
+    // had kept the header as a sample of class "label".
+    let headerOnly = csv(dir, "empty.csv", ["0,1,label"])
+    #expect(throws: DataError.corrupt(file: headerOnly, reason: "no data rows after the header")) {
+      try CSVData.load(trainPath: train, testPath: headerOnly, labelColumn: nil, header: nil)
+    }
+    let short = csv(dir, "short.csv", ["0,1,label", "0.5,0.1,cat", "1.5,0.2,dog"])
+    let (a, b) = try CSVData.load(trainPath: train, testPath: short, labelColumn: nil, header: nil)
+    #expect(a.classNames == ["cat", "dog"])
+    #expect(b?.count == 2)
+    #expect(b?.labels == [0, 1])
+  }
+
   @Test("minmax on a column spanning -3e38..3e38 gives finite values in [0, 1]")
   func minmaxRange() {
     var data = Dataset(

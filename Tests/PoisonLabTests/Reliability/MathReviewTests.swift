@@ -253,4 +253,38 @@ struct MathReviewTests {
     #expect(set.squaredDistances() == [0, 25, 100, 25, 0, 25, 100, 25, 0])
     #expect(set.squaredDistances(to: [3, 0]) == [9, 16, 73])
   }
+
+  @Test("flame: norms beyond float32's range clip by the double median; the aggregate is finite")
+  func flameHugeNorms() throws {
+    // 4 coordinates of 2e38 give norms of 4e38 (beyond float32's 3.4e38):
+    // the float32 median had been inf, the clip none, the aggregate inf.
+    // Three equal rows and a fourth of half their size: median norm
+    // (4e38 + 4e38) / 2 = 4e38, nothing clipped, mean (1.75e38, ...).
+    let big: Float = 2e38
+    let rows: [[Float]] = [
+      [big, big, big, big], [big, big, big, big], [big, big, big, big],
+      [big / 2, big / 2, big / 2, big / 2],
+    ]
+    let (agg, _) = try aggregate(Flame(noiseLambda: 0), rows)
+    #expect(agg.allSatisfy { $0.isFinite }, "\(agg)")
+    #expect(allClose(agg, [1.75e38, 1.75e38, 1.75e38, 1.75e38], rtol: 1e-5), "\(agg)")
+  }
+
+  @Test("aggregate: an aggregate beyond float32's range is exit 3, nothing written")
+  func aggregateOverflow() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    // dp's noise, std noise_multiplier x clip / 2 = 1.5e68, overflows float32.
+    let file = dir.write(
+      "u.npy", NPYArray(shape: [2, 3], values: [1, 2, 3, 1, 2, 3]).serialized())
+    let out = dir.path + "/a.npy"
+    let r = try CLI.run([
+      "aggregate", file, "--defense",
+      #"[{"name": "dp", "clip": 3e38, "noise_multiplier": 1e30}, {"name": "mean"}]"#,
+      "--output", out, "--format", "json",
+    ])
+    #expect(r.status == 3, "\(r.status) \(r.stdout) \(r.stderr)")
+    #expect(r.stderr.contains("not finite"), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: out))
+  }
 }

@@ -216,6 +216,20 @@ enum CSVData {
         )
       }
     }
+    // Detected in the training file, a header with numeric names is the
+    // header of a test file that starts with the same row (the test file
+    // alone may not tell: a header-only file, or one whose labels are text).
+    if header == nil, let testPath, let trainHeader = trainSplit.header,
+      var test = testSplit, test.header == nil, test.firstRow == trainHeader
+    {
+      test.labels.removeFirst()
+      test.features.removeFirst(test.width)
+      (test.header, test.firstRow) = (trainHeader, nil)
+      guard !test.labels.isEmpty else {
+        throw .corrupt(file: testPath, reason: "no data rows after the header")
+      }
+      testSplit = test
+    }
     if header == true, let testPath, let trainHeader = trainSplit.header,
       let testHeader = testSplit?.header, testHeader != trainHeader
     {
@@ -317,6 +331,8 @@ enum CSVData {
     var firstLine = 1
     /// The header row, when the file has one.
     var header: [String]?
+    /// The first row's fields, when it was read as data.
+    var firstRow: [String]?
   }
 
   /// Whether a file's first row (after scikit-learn's counts line) is a
@@ -382,6 +398,7 @@ enum CSVData {
           result.header = row.map(CSVReader.trimmed)
           return
         }
+        result.firstRow = row.map(CSVReader.trimmed)
       }
       guard row.count == columns else {
         throw .csv(
@@ -434,6 +451,8 @@ enum CSVData {
       {
         result.labels.removeFirst()
         result.features.removeFirst(result.width)
+        result.header = result.firstRow
+        result.firstRow = nil
       }
     }
     guard !result.labels.isEmpty else {
