@@ -102,7 +102,7 @@ struct AuditCommand: ParsableCommand {
         throw ExitCode(Exit.invalid)
       }
       let svg = STRIP.histogram(
-        findings, title: "STRIP on \(model): prediction entropy of blended inputs")
+        findings, title: "STRIP on \(loaded.name): prediction entropy of blended inputs")
       try writeOutput(Array(svg.utf8), to: plot)
     }
     // JSON carries every field, null included (as a run's summary does);

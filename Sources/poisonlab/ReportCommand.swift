@@ -185,11 +185,9 @@ struct ReportCommand: ParsableCommand {
     }
     if let html {
       var figures: [(heading: String, svg: String)] = []
-      if let heatmap { figures.append(("\(metric) by attack and defense", heatmap)) }
-      figures.append(("Per-\(report.roundName) curves", curves))
-      if let multiples, let panels {
-        figures.append(("Per-\(report.roundName) curves by \(panels)", multiples))
-      }
+      if let heatmap { figures.append(("Heatmap: attack × defense", heatmap)) }
+      figures.append(("Curves", curves))
+      if let multiples, let panels { figures.append(("Small multiples by \(panels)", multiples)) }
       try Self.write(report.html(files: results, metric: metric, figures: figures), to: html)
     }
   }

@@ -279,7 +279,7 @@ struct RunCommand: ParsableCommand {
         if rounds.isEmpty {
           plotFile.cancel()
         } else {
-          writePlot(rounds, scenario: scenario, to: plotFile)
+          writePlot(rounds, scenario: scenario, to: plotFile, failure: "\(failure)")
         }
       }
       if case .output(let error) = failure {
@@ -310,8 +310,11 @@ struct RunCommand: ParsableCommand {
   /// Writes the curves of the rounds run so far (also after a failure).
   /// - Returns: false after saying why on standard error when it cannot be written.
   @discardableResult
-  func writePlot(_ rounds: [MetricRecord], scenario: Scenario, to file: ReservedOutput) -> Bool {
-    (try? file.finish(Array(Report.runFigure(rounds, scenario: scenario).utf8))) != nil
+  func writePlot(
+    _ rounds: [MetricRecord], scenario: Scenario, to file: ReservedOutput, failure: String? = nil
+  ) -> Bool {
+    let svg = Report.runFigure(rounds, scenario: scenario, failure: failure)
+    return (try? file.finish(Array(svg.utf8))) != nil
   }
 
   /// Why `--audit-dir` has nothing to hold for `audit`, or nil.

@@ -171,21 +171,24 @@ extension STRIP {
       guard !values.isEmpty else { return [] }
       var counts = [Double](repeating: 0, count: bins)
       for v in values { counts[min(bins - 1, Int((v - low) / width))] += 1 }
-      // A step outline: each bin's share held across its width.
-      var points: [(Double, Double)] = []
+      // A step outline: each bin's share held across its width, closed
+      // at 0 one bin beyond either end (so that no bin sits on the frame).
+      var points: [(Double, Double)] = [(low - width, 0), (low, 0)]
       for (b, c) in counts.enumerated() {
         let share = c / Double(values.count)
         points.append((low + Double(b) * width, share))
         points.append((low + Double(b + 1) * width, share))
       }
-      return points
+      return points + [(high, 0), (high + width, 0)]
     }
     let clean = shares(findings.cleanEntropies)
     let triggered = shares(findings.triggeredEntropies)
     let top = max((clean + triggered).map(\.1).max() ?? 1, 0.05)
-    var series = [SVGChart.Series(name: "clean inputs", points: clean)]
+    // Step outlines: no markers on their corners.
+    var series = [SVGChart.Series(name: "clean inputs", points: clean, style: 0, markers: false)]
     if !triggered.isEmpty {
-      series.append(SVGChart.Series(name: "triggered inputs", points: triggered))
+      series.append(
+        SVGChart.Series(name: "triggered inputs", points: triggered, style: 1, markers: false))
     }
     if let t = findings.threshold {
       let percent = (findings.targetFalseRejection ?? 0.01) * 100
@@ -193,7 +196,8 @@ extension STRIP {
         percent == percent.rounded() ? String(Int(percent)) : String(format: "%.2g", percent)
       series.append(
         SVGChart.Series(
-          name: "threshold (\(shown)% FRR)", points: [(t, 0), (t, top * 1.05)], dashed: true))
+          name: "threshold (\(shown)% FRR)", points: [(t, 0), (t, top * 1.1)], dashed: true,
+          neutral: true))
     }
     return SVGChart.lines(
       title: title, xLabel: "mean prediction entropy (bits) over the blends",

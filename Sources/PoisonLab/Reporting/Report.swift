@@ -112,6 +112,7 @@ public struct Report: Sendable {
     var runs: [Run] = []
     var scenarioOf: [String: String] = [:]
     var federated = false
+    var federatedRuns = Set<String>()
     var index: [String: Int] = [:]
     // Outputs of `run` carry no run_id: a run is the rows up to its summary
     // (or error), so that runs appended to one file stay apart.
@@ -146,7 +147,10 @@ public struct Report: Sendable {
         }
         let r = index[id] ?? 0
         if !scenario.isEmpty { scenarioOf[id] = scenario }
-        if case .number? = record["messages"] { federated = true }
+        if case .number? = record["messages"] {
+          federated = true
+          federatedRuns.insert(id)
+        }
         if case .string(let sweep)? = record["sweep_id"] { runs[r].sweep = sweep }
         let fields = members.filter {
           !["type", "run_id", "run_index", "axes", "sweep_id"].contains($0.key)
@@ -307,8 +311,16 @@ public struct Report: Sendable {
       seen[key] = run.id
     }
     report.configurations = configurations
-    let hasRoundZero = runs.contains { $0.rounds.contains { $0.round == 0 } }
-    report.roundName = federated ? "round" : hasRoundZero ? "cycle" : "epoch"
+    // Pipelines count cycles from 0, centralized runs epochs from 1.
+    let cycles = runs.contains { run in
+      !federatedRuns.contains(run.id) && run.rounds.contains { $0.round == 0 }
+    }
+    let epochs = runs.contains { run in
+      !federatedRuns.contains(run.id) && !run.rounds.isEmpty
+        && !run.rounds.contains { $0.round == 0 }
+    }
+    let names = [(federated, "round"), (cycles, "cycle"), (epochs, "epoch")].filter(\.0).map(\.1)
+    report.roundName = names.isEmpty ? "round" : names.joined(separator: " or ")
     return report
   }
 
@@ -490,19 +502,50 @@ public struct Report: Sendable {
     return copy
   }
 
-  /// For each value of the defense axis, the worst cell mean of `metric` over the attack axis.
+  /// One defense's worst case over the attacks.
+  public struct WorstCase: Sendable, Equatable {
+    /// The defense.
+    public var defense: String
+    /// The worst cell mean (nil when every run of the defense failed).
+    public var value: Double?
+    /// The attack giving it (nil with `value`).
+    public var attack: String?
+    /// Attacks under which runs failed, with the failed runs and all runs.
+    ///
+    /// A failed run (diverged, stopped) is worse than any value; it has no
+    /// number, so it is listed beside the worst value, never hidden.
+    public var failed: [Failure]
+
+    /// Runs of the defense that failed under one attack.
+    public struct Failure: Sendable, Equatable {
+      public var attack: String
+      public var failed: Int
+      public var runs: Int
+    }
+
+    /// `value (attack)`, then the failures.
+    public var text: String {
+      let worst = value.map { "\(Report.number($0)) (\(attack ?? "-"))" } ?? "every run failed"
+      let failures = failed.map { "\($0.attack) (\($0.failed) of \($0.runs) runs)" }
+      return failures.isEmpty
+        ? worst : worst + "; failed under " + failures.joined(separator: ", ")
+    }
+  }
+
+  /// For each value of the defense axis, the worst cell mean of `metric`
+  /// over the attack axis, and the attacks under which runs failed.
   /// - Parameter metric: the metric judged.
-  /// - Returns: `(defense, worst value, the attack giving it)`, or empty without both axes.
-  public func worstCase(_ metric: String) -> [(defense: String, value: Double, attack: String)] {
+  /// - Returns: one entry per defense, or empty without both axes.
+  public func worstCase(_ metric: String) -> [WorstCase] {
     guard let d = by.firstIndex(where: { $0.contains("defense") }),
       let a = by.firstIndex(where: { $0.contains("attack") })
     else { return [] }
-    var out: [(String, Double, String)] = []
+    var out: [WorstCase] = []
     for defense in cells.map({ $0.key[d] }).reduce(
       into: [String](), { if !$0.contains($1) { $0.append($1) } })
     {
-      let candidates = cells.filter { $0.key[d] == defense }.compactMap {
-        cell -> (Double, String)? in
+      let members = cells.filter { $0.key[d] == defense }
+      let candidates = members.compactMap { cell -> (Double, String)? in
         guard let s = cell.statistics.first(where: { $0.metric == metric })?.value else {
           return nil
         }
@@ -511,7 +554,21 @@ public struct Report: Sendable {
       let worst =
         Self.higherIsBetter(metric)
         ? candidates.min { $0.0 < $1.0 } : candidates.max { $0.0 < $1.0 }
-      if let worst { out.append((defense, worst.0, worst.1)) }
+      // Failures per attack (other grouping axes pooled).
+      var failures: [WorstCase.Failure] = []
+      for cell in members where cell.failed > 0 {
+        if let k = failures.firstIndex(where: { $0.attack == cell.key[a] }) {
+          failures[k].failed += cell.failed
+          failures[k].runs += cell.failed + cell.runs
+        } else {
+          failures.append(
+            WorstCase.Failure(
+              attack: cell.key[a], failed: cell.failed, runs: cell.failed + cell.runs))
+        }
+      }
+      guard worst != nil || !failures.isEmpty else { continue }
+      out.append(
+        WorstCase(defense: defense, value: worst?.0, attack: worst?.1, failed: failures))
     }
     return out
   }

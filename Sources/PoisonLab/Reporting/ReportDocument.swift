@@ -32,27 +32,99 @@ extension Report {
     }
   }
 
-  /// Per-round curves: one panel for clean accuracy and, when any run has
-  /// an attack success, one for it; every group in its colour and marker,
-  /// mean over the runs with a shaded ±1 std band.
+  /// Per-round curves: clean accuracy and attack success.
+  ///
+  /// One panel for clean accuracy and, when any run has an attack success,
+  /// one for it; every group in its colour and marker, mean over the runs
+  /// with a shaded ±1 std band. The report of a single
+  /// run marks its attack start, alarms and gate rejections, as
+  /// ``runFigure(_:scenario:failure:)`` does.
   /// - Returns: the SVG document.
   public func curvesFigure() -> String {
+    let events = runs.count == 1 ? Self.events(runs[0]) : []
     var panels = [
       SVGChart.Panel(
-        title: Self.metricLabel("accuracy"), yLabel: Self.metricLabel("accuracy"),
-        series: series("accuracy", cells: cells, name: name))
+        title: Self.metricLabel("accuracy"), yLabel: "rate",
+        series: series("accuracy", cells: cells, name: name), events: events)
     ]
     let success = series("attack_success", cells: cells, name: name)
     if !success.isEmpty {
       panels.append(
         SVGChart.Panel(
-          title: Self.metricLabel("attack_success"), yLabel: Self.metricLabel("attack_success"),
-          series: success))
+          title: Self.metricLabel("attack_success"), yLabel: "rate", series: success,
+          events: events))
     }
     let seeds = cells.map(\.runs).max() ?? 1
+    let failedRuns = runs.filter { $0.status == "error" }.count
+    let banded = panels.filter { $0.series.count <= SVGChart.maxBandedLines }.count
+    let note =
+      seeds <= 1
+      ? ""
+      : banded == panels.count
+        ? " (mean of the runs, band: ±1 std)"
+        : banded == 0
+          ? " (mean of the runs; too many lines for std bands)"
+          : " (mean of the runs, band: ±1 std in panels of at most \(SVGChart.maxBandedLines) lines)"
     return SVGChart.figure(
-      title: "Per-\(roundName) curves" + (seeds > 1 ? " (mean of the runs, band: ±1 std)" : ""),
-      xLabel: roundName, panels: panels, columns: 2)
+      title: "Curves per \(roundName)" + note,
+      xLabel: roundName, panels: panels, columns: 2,
+      legendTitle: by.isEmpty ? nil : by.joined(separator: " / "),
+      subtitle: failedRuns > 0 ? Self.failureNote(runs.filter { $0.status == "error" }) : nil)
+  }
+
+  /// Says which runs failed and why (the first message), for a figure's subtitle.
+  static func failureNote(_ failed: [Run]) -> String {
+    let first = failed.first?.message.map { ": \($0)" } ?? ""
+    let text =
+      failed.count == 1
+      ? "1 run failed and is not drawn\(first)"
+      : "\(failed.count) runs failed and are not drawn (first\(first))"
+    return text
+  }
+
+  /// The events of one run read back from its rows: the first round with
+  /// an attacker's message (after the first round), rounds with an alarm,
+  /// rounds the validation gate rejected.
+  static func events(_ run: Run) -> [SVGChart.Event] {
+    func number(_ fields: [JSONMember], _ key: String) -> Double? {
+      if case .number(let x)? = fields.first(where: { $0.key == key })?.value { return x }
+      return nil
+    }
+    return events(
+      run.rounds.map { row in
+        let alarms: Int = {
+          if case .array(let a)? = row.fields.first(where: { $0.key == "alarms" })?.value {
+            return a.count
+          }
+          return 0
+        }()
+        let gate: String? = {
+          if case .string(let g)? = row.fields.first(where: { $0.key == "gate" })?.value {
+            return g
+          }
+          return nil
+        }()
+        return (row.round, number(row.fields, "malicious") ?? 0, gate, alarms)
+      })
+  }
+
+  /// Events from `(round, malicious messages, gate decision, alarms)` per round.
+  static func events(_ rows: [(round: Int, malicious: Double, gate: String?, alarms: Int)])
+    -> [SVGChart.Event]
+  {
+    var events: [SVGChart.Event] = []
+    if let first = rows.first, let start = rows.first(where: { $0.malicious > 0 }),
+      start.round > first.round
+    {
+      events.append(SVGChart.Event(x: Double(start.round), kind: .attackStart))
+    }
+    for row in rows {
+      if row.alarms > 0 { events.append(SVGChart.Event(x: Double(row.round), kind: .alarm)) }
+      if row.gate == "rejected" {
+        events.append(SVGChart.Event(x: Double(row.round), kind: .rejected))
+      }
+    }
+    return events
   }
 
   /// Small multiples: one panel per value of `axis` (a grouping axis),
@@ -70,8 +142,9 @@ extension Report {
     }
     let panels = values.map { value in
       let members = cells.filter { $0.key[a] == value }
+      let failed = members.allSatisfy { $0.runs == 0 }
       return SVGChart.Panel(
-        title: value, yLabel: "rate",
+        title: failed ? "\(value) (every run failed)" : value, yLabel: "rate",
         series: series("accuracy", cells: members, name: { "\(rest($0)): accuracy" })
           + series(
             "attack_success", cells: members, dashed: true, name: { "\(rest($0)): attack success" }
@@ -90,11 +163,16 @@ extension Report {
       }
     }
     let dashed = styled.contains { $0.series.contains(where: \.dashed) }
+    let banded =
+      cells.contains { $0.runs > 1 }
+      && styled.allSatisfy { $0.series.count <= SVGChart.maxBandedLines }
+    let others = by.enumerated().filter { $0.offset != a }.map(\.element)
     return SVGChart.figure(
       title: (dashed
         ? "Clean accuracy (solid) and attack success (dashed)" : "Clean accuracy")
-        + " per \(roundName), by \(axis)",
-      xLabel: roundName, panels: styled, columns: min(3, styled.count))
+        + " per \(roundName), by \(axis)" + (banded ? " (band: ±1 std)" : ""),
+      xLabel: roundName, panels: styled, columns: min(3, styled.count),
+      legendTitle: others.isEmpty ? nil : others.joined(separator: " / "))
   }
 
   /// The attack x defense heatmap of `metric`, when both axes are grouped:
@@ -115,23 +193,38 @@ extension Report {
     let values: [[SVGChart.HeatCell?]] = attacks.map { attack in
       defenses.map { defense in
         // Other grouping axes are pooled: the cell holds every matching run.
-        let matching = cells.filter { $0.key[a] == attack && $0.key[d] == defense }
-          .compactMap { $0.statistics.first { $0.metric == metric }?.value }
-        guard !matching.isEmpty else { return nil }
-        if matching.count == 1 {
-          return SVGChart.HeatCell(
-            mean: matching[0].mean, std: matching[0].std, count: matching[0].count)
+        let members = cells.filter { $0.key[a] == attack && $0.key[d] == defense }
+        guard !members.isEmpty else { return nil }
+        let failed = members.reduce(0) { $0 + $1.failed }
+        let matching = members.compactMap { $0.statistics.first { $0.metric == metric }?.value }
+        guard !matching.isEmpty else {
+          // Runs without the metric (attack success of an attack without a
+          // trigger), or runs that all failed.
+          return SVGChart.HeatCell(mean: .nan, std: 0, count: 0, failed: failed)
         }
-        let pooled = Report.pooled(matching)
-        return SVGChart.HeatCell(mean: pooled.mean, std: pooled.std, count: pooled.count)
+        let pooled = matching.count == 1 ? matching[0] : Report.pooled(matching)
+        return SVGChart.HeatCell(
+          mean: pooled.mean, std: pooled.std, count: pooled.count, failed: failed)
       }
     }
     let when = round.map { "round \($0)" } ?? "final"
+    let observed = values.flatMap { $0.compactMap { $0 } }.filter { $0.count > 0 }.map(\.mean)
+    let rate = Self.rates.contains(metric) && observed.allSatisfy { (0...1).contains($0) }
     return SVGChart.heatmap(
       title: "\(Self.metricLabel(metric).capitalizedFirst) (\(when); mean ± std over runs)",
       rowLabel: by[a], columnLabel: by[d], rows: attacks, columns: defenses, cells: values,
-      metric: metric, higherIsBetter: Self.higherIsBetter(metric))
+      metric: Self.metricLabel(metric), higherIsBetter: Self.higherIsBetter(metric),
+      range: rate ? 0...1 : nil)
   }
+
+  /// Metrics that are shares in [0, 1]: their heatmaps colour the whole
+  /// range, so that a colour means the same value in every figure.
+  static let rates: Set<String> = [
+    "accuracy", "attack_success", "robust_accuracy", "detection_precision", "detection_recall",
+    "validation_accuracy", "audit_false_rejection", "audit_false_acceptance",
+    "audit_accuracy_after", "audit_attack_success_after", "audit_accuracy_before",
+    "audit_attack_success_before", "source_detection_precision", "source_detection_recall",
+  ]
 
   /// The table's header.
   var headers: [String] { by + ["runs", "failed"] + metrics }
@@ -175,10 +268,21 @@ extension Report {
               })),
         ])
       }
-      let worst: [JSONValue] = worstCase(metric).map {
+      let worst: [JSONValue] = worstCase(metric).map { w in
         .object([
-          JSONMember("defense", .string($0.defense)), JSONMember(metric, .number($0.value)),
-          JSONMember("attack", .string($0.attack)),
+          JSONMember("defense", .string(w.defense)),
+          JSONMember(metric, w.value.map { .number($0) } ?? .null),
+          JSONMember("attack", w.attack.map { .string($0) } ?? .null),
+          JSONMember(
+            "failed",
+            .array(
+              w.failed.map {
+                .object([
+                  JSONMember("attack", .string($0.attack)),
+                  JSONMember("runs_failed", .number(Double($0.failed))),
+                  JSONMember("runs", .number(Double($0.runs))),
+                ])
+              })),
         ])
       }
       return JSONValue.object([
@@ -246,10 +350,15 @@ extension Report {
       ? "\n| defense | worst \(metric) | attack |\n|---|---|---|\n"
       : "\nworst case over attacks (\(metric)):\n"
     for w in worst {
+      let value = w.value.map(Report.number) ?? "failed"
+      let attack =
+        ([w.attack].compactMap { $0 }
+        + w.failed.map { "\($0.attack): \($0.failed) of \($0.runs) runs failed" })
+        .joined(separator: "; ")
       text +=
         markdown
-        ? "| \(w.defense) | \(Report.number(w.value)) | \(w.attack) |\n"
-        : "  \(w.defense): \(Report.number(w.value)) (\(w.attack))\n"
+        ? "| \(w.defense.replacingOccurrences(of: "|", with: "\\|")) | \(value) | \(attack.replacingOccurrences(of: "|", with: "\\|")) |\n"
+        : "  \(w.defense): \(w.text)\n"
     }
     return text
   }
@@ -270,16 +379,19 @@ extension Report {
     page +=
       "<style>body{font-family:DejaVu Sans,Arial,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
     page +=
-      "td,th{border:1px solid #ccc;padding:4px 10px;text-align:right;white-space:nowrap}th{background:#f4f4f4}td.k{text-align:left}svg{max-width:100%;height:auto;display:block;margin:1em 0}.wide{overflow-x:auto}</style></head><body>\n"
+      "td,th{border:1px solid #ccc;padding:4px 10px;text-align:right;white-space:nowrap}th{background:#f4f4f4}td.k,th.k{text-align:left}svg{max-width:100%;height:auto;display:block;margin:1em 0}.wide{overflow-x:auto}</style></head><body>\n"
     page +=
-      "<h1>poisonlab report</h1>\n<p>\(escape(files.joined(separator: ", "))): \(runs.count) runs, "
+      "<h1>poisonlab report</h1>\n<p>\(escape(files.joined(separator: ", "))): \(runs.count) run\(runs.count == 1 ? "" : "s"), "
     page +=
-      "grouped by \(escape(by.isEmpty ? "nothing" : by.joined(separator: ", "))).</p>\n"
+      (by.isEmpty ? "not grouped" : "grouped by \(escape(by.joined(separator: ", ")))") + ".</p>\n"
     let when = round.map { "round \($0)" } ?? "final-round"
     // Wide tables scroll inside their own box instead of spilling off the page.
     page +=
       "<h2>\(when.capitalizedFirst) metrics (mean ± std over runs)</h2>\n<div class=\"wide\"><table><tr>"
-    page += headers.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+    page +=
+      headers.enumerated().map { i, h in
+        i < by.count ? "<th class=\"k\">\(escape(h))</th>" : "<th>\(escape(h))</th>"
+      }.joined() + "</tr>\n"
     for row in rows {
       page +=
         "<tr>"
@@ -291,10 +403,14 @@ extension Report {
     let worst = worstCase(metric)
     if !worst.isEmpty {
       page +=
-        "<h2>Worst case over attacks (\(escape(metric)))</h2>\n<div class=\"wide\"><table><tr><th>defense</th><th>\(escape(metric))</th><th>attack</th></tr>\n"
+        "<h2>Worst case over attacks (\(escape(metric)))</h2>\n<div class=\"wide\"><table><tr><th class=\"k\">defense</th><th>\(escape(metric))</th><th class=\"k\">attack</th></tr>\n"
       for w in worst {
+        let attack =
+          ([w.attack].compactMap { $0 }
+          + w.failed.map { "\($0.attack): \($0.failed) of \($0.runs) runs failed" })
+          .joined(separator: "; ")
         page +=
-          "<tr><td class=\"k\">\(escape(w.defense))</td><td>\(Report.number(w.value))</td><td class=\"k\">\(escape(w.attack))</td></tr>\n"
+          "<tr><td class=\"k\">\(escape(w.defense))</td><td>\(w.value.map(Report.number) ?? "failed")</td><td class=\"k\">\(escape(attack))</td></tr>\n"
       }
       page += "</table></div>\n"
     }
@@ -322,13 +438,17 @@ extension Report {
     scenario.federation != nil ? "round" : scenario.pipeline != nil ? "cycle" : "epoch"
   }
 
-  /// One run's curves (`run --plot`): accuracy, attack success (dashed) and
-  /// robust accuracy per round.
+  /// One run's curves (`run --plot`): accuracy, attack success (dashed),
+  /// robust accuracy and the validation gate's accuracy per round, with the
+  /// attack's start, the alarms and the rounds the gate rejected marked.
   /// - Parameters:
   ///   - rounds: the run's round records so far.
   ///   - scenario: the scenario.
+  ///   - failure: why the run stopped early, or nil.
   /// - Returns: the SVG document.
-  public static func runFigure(_ rounds: [MetricRecord], scenario: Scenario) -> String {
+  public static func runFigure(_ rounds: [MetricRecord], scenario: Scenario, failure: String? = nil)
+    -> String
+  {
     func series(_ name: String, _ value: (MetricRecord) -> Double?, dashed: Bool, style: Int)
       -> SVGChart.Series?
     {
@@ -340,10 +460,25 @@ extension Report {
       series("accuracy", { $0.accuracy }, dashed: false, style: 0),
       series("attack success", { $0.attackSuccess }, dashed: true, style: 1),
       series("robust accuracy", { $0.robustAccuracy }, dashed: false, style: 2),
+      series(
+        "validation accuracy (gate)", { $0.safeguards?.validationAccuracy }, dashed: false,
+        style: 4),
     ].compactMap { $0 }
+    let events = Self.events(
+      rounds.map {
+        (
+          $0.round, Double($0.malicious), $0.safeguards?.gate,
+          $0.safeguards?.alarms.count ?? 0
+        )
+      })
     let name = roundName(of: scenario)
+    let stopped = failure.map { reason in
+      let last = rounds.last.map { " after \(name) \($0.round)" } ?? ""
+      return "stopped\(last): \(reason)"
+    }
     return SVGChart.lines(
       title: "\(scenario.name): per-\(name) metrics", xLabel: name,
-      yLabel: lines.count > 1 ? "rate" : "clean accuracy", series: lines)
+      yLabel: lines.count > 1 ? "rate" : "clean accuracy", series: lines, events: events,
+      subtitle: stopped)
   }
 }

@@ -42,12 +42,17 @@ struct ReportTests {
     #expect(report.missing == [["alie", "krum"]])
     let worst = report.worstCase("accuracy")
     #expect(worst.map(\.defense) == ["median", "krum"])
-    #expect(isClose(worst[0].value, 0.7) && worst[0].attack == "ipm")
+    #expect(isClose(worst[0].value ?? 0, 0.7) && worst[0].attack == "ipm")
+    // alie/median's failed run is worse than any value: listed, not hidden.
+    #expect(worst[0].failed == [.init(attack: "alie", failed: 1, runs: 2)])
     let out = try CLI.run(["report", file])
     #expect(out.status == 0)
     #expect(out.stdout.contains("ipm          median           2        0  0.7000 ± 0.1414"))
     #expect(out.stdout.contains("alie         krum             0  missing"))
-    #expect(out.stdout.contains("worst case over attacks (accuracy):\n  median: 0.7000 (ipm)"))
+    #expect(
+      out.stdout.contains(
+        "worst case over attacks (accuracy):\n  median: 0.7000 (ipm); failed under alie (1 of 2 runs)"
+      ), "\(out.stdout)")
     let markdown = try CLI.run(["report", file, "--format", "markdown"])
     #expect(markdown.stdout.hasPrefix("| attack.name | defense.name | runs | failed | accuracy |"))
     let csv = try CLI.run(["report", file, "--format", "csv"])
@@ -85,7 +90,8 @@ struct ReportTests {
     // Two runs in ipm/median: mean ± std, n, and a ±1 std band; one run in ipm/krum.
     #expect(heatmap.contains(">0.700 ± 0.141</text>") && heatmap.contains(">n=2</text>"))
     #expect(heatmap.contains(">0.700</text>") && heatmap.contains(">no run</text>"))
-    #expect(heatmap.contains(">accuracy</text>"), "colour bar label")
+    #expect(heatmap.contains(">clean accuracy</text>"), "colour bar label")
+    #expect(heatmap.contains(">n=1, 1 failed</text>"), "alie/median: one run failed")
     #expect(curves.contains("<polygon") && curves.contains("fill-opacity=\"0.15\""))
     let html = try String(contentsOfFile: dir.path + "/report.html", encoding: .utf8)
     #expect(html.contains("<table>") && html.components(separatedBy: "<svg").count == 3)
@@ -136,7 +142,9 @@ struct ReportTests {
         == "backdoor(target=0, trigger=(pattern=square, size=2, value=6))")
   }
 
-  @Test("seed bands are drawn in every panel: full strength up to 4 lines, lighter above")
+  @Test(
+    "seed bands: full strength up to 4 lines, lighter up to 8, none above (they would cover the panel)"
+  )
   func bands() {
     func series(_ count: Int) -> [SVGChart.Series] {
       (0..<count).map { k in
@@ -149,9 +157,13 @@ struct ReportTests {
       panels: [SVGChart.Panel(title: "", yLabel: "y", series: series(3))])
     let many = SVGChart.figure(
       title: "t", xLabel: "round",
+      panels: [SVGChart.Panel(title: "", yLabel: "y", series: series(7))])
+    let tooMany = SVGChart.figure(
+      title: "t", xLabel: "round",
       panels: [SVGChart.Panel(title: "", yLabel: "y", series: series(9))])
     #expect(few.components(separatedBy: "fill-opacity=\"0.15\"").count - 1 == 3)
-    #expect(many.components(separatedBy: "fill-opacity=\"0.07\"").count - 1 == 9)
+    #expect(many.components(separatedBy: "fill-opacity=\"0.07\"").count - 1 == 7)
+    #expect(!tooMany.contains("fill-opacity"))
   }
 
   @Test("panel titles of any length wrap inside their panel and push the panels down")
