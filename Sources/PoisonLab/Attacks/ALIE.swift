@@ -18,7 +18,11 @@ import Glibc
 /// step 10, contraction 0.8), to maximise the distance between the output
 /// of the scenario's actual defense chain on the benign updates plus the
 /// attackers' and the benign mean. The attacker knows the defense, its
-/// parameters and the round's state.
+/// parameters and the round's state. With `knowledge: own` it runs the
+/// chain on its own benign updates plus the candidates, every rule
+/// assuming `f = max(1, c^2 / n)` (Shejwalkar & Houmansadr's
+/// unknown-benign experiments); a round in which the chain cannot run on
+/// those rows for any candidate stops the run (exit 3).
 public struct ALIE: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "alie", summary: "send mean - z x std of the benign updates (paper's z by default)",

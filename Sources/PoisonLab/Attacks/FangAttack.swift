@@ -1,5 +1,5 @@
-/// Fang et al.'s local model poisoning attacks (USENIX Security 2020), full
-/// knowledge, in update space (the global model is the reference).
+/// Fang et al.'s local model poisoning attacks (USENIX Security 2020), in
+/// update space (the global model is the reference).
 ///
 /// `s_j = sign(mean_j)` of the benign updates estimates the direction the
 /// coordinate would move without attack (0 counts as +1); `b = 2`.
@@ -15,9 +15,23 @@
 ///   over `(m - 2c - 1) sqrt d`, plus the largest benign update norm over
 ///   `sqrt d`) until Krum (assuming f = the attackers) picks a malicious
 ///   update or `lambda < 1e-5`.
+///
+/// With `knowledge: own` (the paper's partial knowledge) the attackers know
+/// only their own before-attack updates:
+///
+/// - against `trimmed-mean` and `median`, from their mean `mu_j` and
+///   population std `sigma_j`, each attacker sends per coordinate
+///   `mu_j - s_j sigma_j (3 + u)`, `u ~ U(0, 1)`, `s_j = sign(mu_j)`: values
+///   in `[mu_j + 3 sigma_j, mu_j + 4 sigma_j]` when `s_j = -1`, in
+///   `[mu_j - 4 sigma_j, mu_j - 3 sigma_j]` when `s_j = +1` (the official
+///   code's `partial_trim`);
+/// - against `krum`, the search above treats the attackers' own updates as
+///   the benign ones (Krum over those `c` and the `c` crafted ones), as the
+///   paper's partial-knowledge Krum attack does.
 public struct FangAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
-    name: "fang", summary: "full-knowledge attack tailored to trimmed-mean, median or krum",
+    name: "fang",
+    summary: "attack tailored to trimmed-mean, median or krum (full or partial knowledge)",
     reference:
       "Fang, Cao, Jia & Gong 2020, Local Model Poisoning Attacks to Byzantine-Robust Federated Learning (USENIX Security)",
     parameters: [
@@ -47,6 +61,7 @@ public struct FangAttack: UpdateAttack {
     let mean = view.benignMoments().mean
     let s: [Float] = mean.map { $0 < 0 ? -1 : 1 }
     if against == "krum" { return krum(view, s: s) }
+    if knowledge == .own { return partialTrim(view, s: s, rng: &rng) }
     var low = [Float](repeating: .infinity, count: d)
     var high = [Float](repeating: -.infinity, count: d)
     for i in 0..<benign.count {
@@ -66,6 +81,21 @@ public struct FangAttack: UpdateAttack {
           (from, to) = low[j] > 0 ? (low[j] / b, low[j]) : (b * low[j], low[j])
         }
         out[a * d + j] = from + (to - from) * rng.nextUnitFloat()
+      }
+    }
+    return out
+  }
+
+  /// The partial-knowledge attack on trimmed-mean and median: `mu - s
+  /// sigma (3 + u)` from the attackers' own updates, `u` drawn per attacker
+  /// and coordinate.
+  private func partialTrim(_ view: AttackView, s: [Float], rng: inout SplitMix64) -> [Float] {
+    let (mu, sigma) = view.benignMoments()
+    let d = view.dimension
+    var out = [Float](repeating: 0, count: view.attackers * d)
+    for a in 0..<view.attackers {
+      for j in 0..<d {
+        out[a * d + j] = mu[j] - s[j] * sigma[j] * (3 + rng.nextUnitFloat())
       }
     }
     return out

@@ -8,6 +8,10 @@
 /// `optimize: true` is ByzFL's optimal IPM: each round epsilon >= 0 is
 /// searched by ``LineMaximize`` against the scenario's actual defense
 /// chain, maximising the distance of its output from the benign mean.
+/// With `knowledge: own` it runs the chain on its own benign updates plus
+/// the candidates, every rule assuming `f = max(1, c^2 / n)` (Shejwalkar &
+/// Houmansadr's unknown-benign experiments); a round in which the chain
+/// cannot run on those rows for any candidate stops the run (exit 3).
 public struct IPM: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "ipm", summary: "send -epsilon x the mean benign update",

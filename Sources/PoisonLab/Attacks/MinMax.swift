@@ -32,7 +32,11 @@ enum Perturbation: String, CaseIterable {
 /// `aggregator_aware: true` replaces the distance condition by the
 /// AGR-tailored objective, with the scenario's actual defense chain in the
 /// loop (see ``MinMaxAttack/tailored(_:mean:direction:)``): the attacker
-/// knows the defense.
+/// knows the defense. With `knowledge: own` it runs the chain on its own
+/// benign updates plus the candidates, every rule assuming
+/// `f = max(1, c^2 / n)` (the official code's unknown-benign experiments);
+/// a round in which the chain cannot run on those rows for any candidate
+/// stops the run (exit 3).
 public struct MinMaxAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "min-max",
@@ -53,7 +57,7 @@ public struct MinMaxAttack: UpdateAttack {
       ParameterSpec(
         "aggregator_aware", .boolean, default: .bool(false), mode: .federated,
         doc:
-          "AGR-tailored: search the scale to maximise the deviation of the scenario's actual defense chain from the benign mean"
+          "AGR-tailored, the scenario's actual defense chain in the loop: the largest scale krum, multi-krum or bulyan still selects; against other rules the scale that moves the chain's output furthest from the benign mean"
       ),
     ] + updateAttackSpecs
 
@@ -124,13 +128,21 @@ public struct MinMaxAttack: UpdateAttack {
 }
 
 extension MinMaxAttack {
-  /// The AGR-tailored search of Shejwalkar & Houmansadr (their official
-  /// code's loop): from `lambda = gamma` with step `gamma`, keep `mean -
-  /// lambda p` when the defense chain's output on the benign updates plus
-  /// the attackers' deviates more from the benign mean than the previous
-  /// proposal did (then `lambda += step / 2`), else `lambda -= step / 2`;
-  /// halve the step; stop when the last success is within 1e-5 of lambda
-  /// (at most 200 proposals).
+  /// The AGR-tailored search of Shejwalkar & Houmansadr (their official code's loops).
+  ///
+  /// From `lambda = gamma` with step `gamma`, halving the step after each
+  /// proposal `mean - lambda p`, until the last success is within 1e-5 of
+  /// lambda (at most 200 proposals):
+  ///
+  /// - against a rule that selects rows (krum, multi-krum, bulyan:
+  ///   `our_attack_mkrum`), a proposal succeeds when the rule selects the
+  ///   malicious update (every attacker's row among those multi-krum keeps;
+  ///   an attacker's row as krum's choice); then `lambda += step / 2`, else
+  ///   `lambda -= step / 2`. (The official code starts from 3 there; here
+  ///   from `gamma` as elsewhere.)
+  /// - against other rules (`our_attack_trmean`), a proposal succeeds when
+  ///   the chain's output on the benign updates plus the attackers' deviates
+  ///   more from the benign mean than the previous proposal did.
   func tailored(_ view: AttackView, mean: [Float], direction p: [Float]) -> [Float] {
     var lambda = gamma
     var step = gamma
@@ -139,14 +151,20 @@ extension MinMaxAttack {
     var iterations = 0
     while abs(success - lambda) > 1e-5 && iterations < 200 {
       let candidate = zip(mean, p).map { $0 - Float(lambda) * $1 }
-      let loss = deviation(of: candidate, view: view, mean: mean)
-      if loss > previous {
+      let succeeded: Bool
+      if view.defenseSelects {
+        succeeded = selected(candidate, view: view)
+      } else {
+        let loss = deviation(of: candidate, view: view, mean: mean)
+        succeeded = loss > previous
+        previous = loss
+      }
+      if succeeded {
         success = lambda
         lambda += step / 2
       } else {
         lambda -= step / 2
       }
-      previous = loss
       step /= 2
       iterations += 1
     }

@@ -36,13 +36,44 @@ extension UpdateAttack {
   ///   - mean: the benign mean.
   /// - Returns: `||defense(benign + attackers x vector) - mean||`.
   public func deviation(of vector: [Float], view: AttackView, mean: [Float]) -> Double {
-    guard let aggregate = view.defense?(view.repeated(vector)) else { return 0 }
+    guard let aggregate = view.defense?(view.repeated(vector))?.aggregate else { return 0 }
     var total = 0.0
     for j in mean.indices {
       let e = Double(aggregate[j]) - Double(mean[j])
       total += e * e
     }
     return total.isFinite ? total.squareRoot() : 0
+  }
+
+  /// Whether a selecting rule (krum, multi-krum, bulyan) keeps the
+  /// malicious update when every attacker sends `vector`: as many
+  /// attackers' rows kept as the rule keeps rows, up to the attackers
+  /// (krum keeps one; false when the chain cannot run).
+  /// - Parameters:
+  ///   - vector: the malicious update.
+  ///   - view: the round.
+  /// - Returns: whether the attackers are selected.
+  public func selected(_ vector: [Float], view: AttackView) -> Bool {
+    guard let outcome = view.defense?(view.repeated(vector)) else { return false }
+    return outcome.attackersKept > 0
+      && outcome.attackersKept == min(view.attackers, outcome.kept)
+  }
+}
+
+/// What the defense chain did with a defense-aware attacker's candidate.
+public struct ProbeOutcome: Sendable {
+  /// The chain's aggregate.
+  public var aggregate: [Float]
+  /// The attackers' rows the chain kept (not flagged).
+  public var attackersKept: Int
+  /// The rows the chain kept in all.
+  public var kept: Int
+
+  /// Creates an outcome.
+  public init(aggregate: [Float], attackersKept: Int, kept: Int) {
+    self.aggregate = aggregate
+    self.attackersKept = attackersKept
+    self.kept = kept
   }
 }
 
@@ -70,7 +101,11 @@ public struct AttackView: Sendable {
   /// the given malicious rows (`attackers x dimension`), or nil when it
   /// cannot run: what a defense-aware attacker optimises against. Set only
   /// for attacks that declare ``UpdateAttack/knowsDefense``.
-  public var defense: (@Sendable ([Float]) -> [Float]?)? = nil
+  public var defense: (@Sendable ([Float]) -> ProbeOutcome?)? = nil
+  /// Whether the chain's aggregator selects rows (krum, multi-krum,
+  /// bulyan): an AGR-tailored search then asks that the malicious update
+  /// be selected.
+  public var defenseSelects = false
 
   /// Creates a view.
   /// - Parameters:

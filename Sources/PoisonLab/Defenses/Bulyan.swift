@@ -16,6 +16,8 @@
 /// update, not the lowest index as in Flower, so the aggregate does not
 /// depend on the order the updates arrive in.
 public struct Bulyan: Aggregator {
+  public static var selectsRows: Bool { true }
+
   public static let descriptor = PluginDescriptor(
     name: "bulyan", summary: "recursive Krum selection, then a median-centred coordinate-wise trim",
     reference:

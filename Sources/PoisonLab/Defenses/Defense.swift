@@ -85,6 +85,15 @@ public protocol Aggregator: Defense {
   mutating func aggregate(
     _ updates: UpdateSet, context: DefenseContext
   ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome)
+
+  /// Whether the rule selects some rows and averages them, flagging the
+  /// others (krum, multi-krum, bulyan): what AGR-tailored attacks aim at.
+  static var selectsRows: Bool { get }
+}
+
+extension Aggregator {
+  /// Most rules weigh or trim coordinates rather than select rows.
+  public static var selectsRows: Bool { false }
 }
 
 /// What a defense may know about the round.
@@ -110,6 +119,9 @@ public struct DefenseContext: Sendable {
   /// message in their place, stopped by authentication: presumed
   /// Byzantine, as a non-finite update is).
   public var rejectedByChannel: Int = 0
+  /// The Byzantine count every rule assumes instead of its declared `f`
+  /// (an attacker's probe of the chain on its own few rows), or nil.
+  public var assumedF: Int? = nil
 
   /// Creates a context.
   /// - Parameters:
@@ -133,14 +145,15 @@ public struct DefenseContext: Sendable {
     self.serverUpdate = serverUpdate
   }
 
-  /// The Byzantine count a rule should assume: the declared `f` less the
-  /// updates already rejected as non-finite, the selected clients whose
-  /// message the channel rejected, and the clients quarantined.
+  /// The Byzantine count a rule should assume: the declared `f` (or
+  /// `assumedF`) less the updates already rejected as non-finite, the
+  /// selected clients whose message the channel rejected, and the clients
+  /// quarantined.
   /// - Parameter declared: the rule's `f`.
   /// - Returns: `max(0, declared - rejectedNonFinite - rejectedByChannel - quarantined)`.
   public func effectiveF(_ declared: Int) -> Int {
     // Saturating: counts read from a round file may be anything.
-    var f = max(0, declared)
+    var f = max(0, assumedF ?? declared)
     for excluded in [rejectedNonFinite, rejectedByChannel, quarantined] {
       f -= min(f, max(0, excluded))
     }

@@ -11,6 +11,12 @@ public struct DefenseChain: Sendable {
   /// The stages' names.
   public var names: [String] { stages.map { type(of: $0).descriptor.name } }
 
+  /// Whether the aggregator selects rows (``Aggregator/selectsRows``).
+  public var selectsRows: Bool {
+    guard let last = stages.last else { return false }
+    return (type(of: last) as? any Aggregator.Type)?.selectsRows ?? false
+  }
+
   /// The root-data size the server needs, when a stage needs one.
   public var rootSize: Int? { stages.compactMap(\.rootSize).max() }
 
@@ -84,12 +90,14 @@ public struct DefenseChain: Sendable {
   ///   - quarantined: clients quarantined so far (rules assume `f` less them).
   ///   - rejectedByChannel: selected clients whose message the channel
   ///     rejected this round (rules assume `f` less them too).
+  ///   - assumedF: the `f` every rule assumes instead of its own (a
+  ///     defense-aware attacker's probe on its own rows), or nil.
   /// - Returns: the aggregate and the flags.
   /// - Throws: `DefenseError` when a stage cannot run on the updates it receives.
   public mutating func run(
     _ updates: UpdateSet, round: Int, threads: Int, previousAggregate: [Float]?, seeds: SeedTree,
     clients: [Int]? = nil, serverUpdate: [Float]? = nil, quarantined: Int = 0,
-    rejectedByChannel: Int = 0
+    rejectedByChannel: Int = 0, assumedF: Int? = nil
   ) throws(DefenseError) -> Result {
     let ids = clients ?? Array(0..<updates.count)
     var set = updates
@@ -115,6 +123,7 @@ public struct DefenseChain: Sendable {
       context.serverUpdate = serverUpdate
       context.quarantined = quarantined
       context.rejectedByChannel = rejectedByChannel
+      context.assumedF = assumedF
       // Rows still map one-to-one to clients unless a filter mixed them.
       context.clients = set.owners.map { $0.count == 1 ? ids[$0[0]] : -1 }
       contexts.append(context)

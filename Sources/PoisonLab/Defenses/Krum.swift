@@ -11,6 +11,8 @@
 /// pairs close against their size are recomputed exactly in double, so
 /// that huge, tiny or far-from-the-origin updates keep their order.
 public struct Krum: Aggregator {
+  public static var selectsRows: Bool { true }
+
   public static let descriptor = PluginDescriptor(
     name: "krum", summary: "the update closest to its n - f - 2 nearest neighbours",
     reference:
@@ -92,6 +94,8 @@ public struct Krum: Aggregator {
 /// lowest Krum scores (scores computed once, not recursively); the others
 /// are flagged. `m` defaults to `n - f` (ByzFL's choice).
 public struct MultiKrum: Aggregator {
+  public static var selectsRows: Bool { true }
+
   public static let descriptor = PluginDescriptor(
     name: "multi-krum", summary: "mean of the m updates with the lowest Krum scores",
     reference:

@@ -329,15 +329,33 @@ struct FederatedSimulation {
         var attackRng = seeds.generator("attack", g, round)
         var view = AttackView(
           benign: benign, own: own, attackers: positions.count, received: selected.count)
+        let log = ProbeLog()
         if attack.knowsDefense {
+          view.defenseSelects = chain.selectsRows
           view.defense = defenseProbe(
             chain: chain, group: g, positions: positions, received: received, selected: selected,
             benign: benign, omniscient: attack.knowledge == .omniscient, setup: setup, round: round,
             previousAggregate: previousAggregate, seeds: seeds,
             server: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
-            quarantined: safeguards?.quarantine.clients.count ?? 0)
+            quarantined: safeguards?.quarantine.clients.count ?? 0, log: log)
         }
         let updates = attack.craft(view, rng: &attackRng)
+        // A search that could never run the chain would send a blind
+        // update: the scenario asks for what the rows cannot give.
+        if let failure = log.blind {
+          let name = type(of: attack).descriptor.name
+          throw .defense(
+            round: round,
+            DefenseError(
+              name,
+              "knows the defense but could not run it on any candidate"
+                + (attack.knowledge == .own
+                  ? " (knowledge own: its \(positions.count) own updates plus the \(positions.count) candidates, "
+                    + "f taken as \(Self.ownProbeF(attackers: positions.count, received: selected.count)))"
+                  : "")
+                + ": \(failure); use knowledge omniscient, more attackers, or a rule these rows allow"
+            ))
+        }
         for (k, position) in positions.enumerated() {
           received.replaceSubrange(
             (position * d)..<((position + 1) * d), with: updates[(k * d)..<((k + 1) * d)])
@@ -561,12 +579,15 @@ struct FederatedSimulation {
   /// with the group's rows replaced by the candidate, with the clients'
   /// weights and ids, the server update and the quarantine count. An
   /// attacker that knows only its own updates runs it on them plus the
-  /// candidate.
+  /// candidates, every rule assuming `f = max(1, c^2 / n)` for `c`
+  /// attackers of `n` updates (``ownProbeF(attackers:received:)``), as the
+  /// official code of Shejwalkar & Houmansadr's unknown-benign experiments
+  /// does. `log` counts the evaluations and the failures.
   func defenseProbe(
     chain: DefenseChain, group g: Int, positions: [Int], received: [Float], selected: [Int],
     benign: UpdateSet, omniscient: Bool, setup: Setup, round: Int, previousAggregate: [Float]?,
-    seeds: SeedTree, server: [Float]?, quarantined: Int
-  ) -> @Sendable ([Float]) -> [Float]? {
+    seeds: SeedTree, server: [Float]?, quarantined: Int, log: ProbeLog
+  ) -> @Sendable ([Float]) -> ProbeOutcome? {
     let d = benign.dimension
     let weight: (Int) -> Double = { position in
       let client = selected[position]
@@ -581,6 +602,8 @@ struct FederatedSimulation {
     let slot = Dictionary(uniqueKeysWithValues: positions.enumerated().map { ($1, $0) })
     let attackerWeights = positions.map(weight)
     let threads = experiment.threads
+    let assumedF =
+      omniscient ? nil : Self.ownProbeF(attackers: positions.count, received: selected.count)
     return { candidate in
       var trial = chain
       let set: UpdateSet
@@ -600,11 +623,35 @@ struct FederatedSimulation {
           values: benign.values + candidate, count: benign.count + positions.count, dimension: d,
           weights: weights + attackerWeights)
       }
-      return try? trial.run(
-        set, round: round, threads: threads, previousAggregate: previousAggregate, seeds: seeds,
-        clients: omniscient ? ids : nil, serverUpdate: server, quarantined: quarantined
-      ).aggregate
+      let result: DefenseChain.Result
+      do {
+        result = try trial.run(
+          set, round: round, threads: threads, previousAggregate: previousAggregate,
+          seeds: seeds, clients: omniscient ? ids : nil, serverUpdate: server,
+          quarantined: quarantined, assumedF: assumedF)
+      } catch {
+        log.record(failure: "\(error)")
+        return nil
+      }
+      log.record(failure: nil)
+      // The attackers' rows: their positions, or the rows after the benign ones.
+      let attackerRows = omniscient ? positions : Array(benign.count..<set.count)
+      return ProbeOutcome(
+        aggregate: result.aggregate,
+        attackersKept: attackerRows.filter { !result.flagged[$0] }.count,
+        kept: result.flagged.filter { !$0 }.count)
     }
+  }
+
+  /// The `f` a defense-aware attacker with knowledge `own` assumes in its
+  /// probe: `max(1, c^2 / n)` (integer division), the official code's
+  /// `n_attacker_` (Shejwalkar & Houmansadr, unknown-benign experiments).
+  /// - Parameters:
+  ///   - attackers: `c`, the attackers of the round.
+  ///   - received: `n`, the updates of the round.
+  /// - Returns: the assumed `f`.
+  static func ownProbeF(attackers: Int, received: Int) -> Int {
+    max(1, attackers * attackers / max(1, received))
   }
 
   /// The rows `indices` of a row-major matrix, as an update set.

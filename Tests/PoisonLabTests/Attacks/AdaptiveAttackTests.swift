@@ -29,15 +29,49 @@ struct AdaptiveAttackTests {
     let benign = UpdateSet(rows: rows)
     var view = AttackView(benign: benign, attackers: attackers, received: 8 + attackers)
     let chain = DefenseChain([rule])
+    view.defenseSelects = chain.selectsRows
     view.defense = { malicious in
       var trial = chain
       let set = UpdateSet(
         values: benign.values + malicious, count: 8 + attackers, dimension: 40)
-      return try? trial.run(set, round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(1))
-        .aggregate
+      guard
+        let result = try? trial.run(
+          set, round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(1))
+      else { return nil }
+      return ProbeOutcome(
+        aggregate: result.aggregate,
+        attackersKept: (8..<(8 + attackers)).filter { !result.flagged[$0] }.count,
+        kept: result.flagged.filter { !$0 }.count)
     }
     return view
   }
+
+  @Test("AGR-tailored min-max against krum and multi-krum: the malicious update is selected")
+  func tailoredSelection() throws {
+    // The official our_attack_mkrum test: success when the rule keeps the
+    // attackers' rows. The first proposal (gamma = 50) is far outside the
+    // benign cloud and rejected; the search had kept it.
+    for rule in [MultiKrum(f: 3) as any Aggregator, Krum(f: 3), Bulyan(f: 1)] {
+      let attackers = rule is Bulyan ? 2 : 3
+      let v = view(rule, attackers: attackers)
+      let mean = v.benignMoments().mean
+      let aware = try scenarioAttack(
+        #"{"name": "min-max", "clients": \#(attackers), "aggregator_aware": true}"#)
+      var rng = SplitMix64(seed: 0)
+      let crafted = Array(aware.craft(v, rng: &rng).prefix(40))
+      #expect(aware.selected(crafted, view: v), "\(type(of: rule)): not selected")
+      // A real deviation from the mean, not the mean itself.
+      let moved = zip(crafted, mean).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+      #expect(moved > 1e-6, "\(type(of: rule)): \(moved)")
+      // And the agnostic attack at gamma 50's first proposal is rejected.
+      let length = Float(norm(mean))
+      let far = mean.map { $0 - 50 * $0 / length }
+      #expect(!aware.selected(far, view: v), "\(type(of: rule))")
+    }
+  }
+
+  /// The Euclidean norm.
+  func norm(_ v: [Float]) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
 
   @Test("optimized ALIE deviates the real rule at least as much as every fixed z of a grid")
   func optimizedALIE() throws {
