@@ -18,7 +18,7 @@ struct AggregateCommand: ParsableCommand {
       Exit codes: 0 ok; 2 invalid --defense or usage, an `f` or `m` the number of rows does not \
       allow included; 3 unreadable or malformed files, or a rule that cannot run on these rows \
       (anomaly on fewer than 3, a robust rule given only non-finite rows, an aggregate \
-      that overflows float32).
+      that is not finite: float32 overflow, or NaN/Inf rows under fedavg or mean).
 
       Examples:
         poisonlab aggregate updates.npy --defense median --format json
@@ -206,9 +206,15 @@ struct AggregateCommand: ParsableCommand {
     }
     let nonFinite = result.aggregate.count { !$0.isFinite }
     guard nonFinite == 0 else {
+      let inputs = (0..<n).filter { !set.isFinite(row: $0) }
+      let cause =
+        inputs.isEmpty
+        ? "the rule's sums exceed float32's range"
+        : "row(s) \(inputs.prefix(5).map(String.init).joined(separator: ", ")) hold NaN or Inf, "
+          + "which \(chain.names.joined(separator: " → ")) averages; robust rules reject such rows first"
       Terminal.error(
-        "poisonlab: the aggregate holds \(nonFinite) of \(d) values that are not finite (the "
-          + "rule's sums exceed float32's range); nothing written")
+        "poisonlab: the aggregate holds \(nonFinite) of \(d) values that are not finite (\(cause)); nothing written"
+      )
       throw ExitCode(Exit.runtime)
     }
     let elapsed = ContinuousClock.now - began

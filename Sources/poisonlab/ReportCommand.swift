@@ -185,7 +185,10 @@ struct ReportCommand: ParsableCommand {
     }
     if let html {
       var figures: [(heading: String, svg: String)] = []
-      if let heatmap { figures.append(("Heatmap: attack × defense", heatmap)) }
+      if let heatmap {
+        figures.append(
+          ("Heatmap: \(Report.metricLabel(metric)) by attack and defense", heatmap))
+      }
       figures.append(("Curves", curves))
       if let multiples, let panels { figures.append(("Small multiples by \(panels)", multiples)) }
       try Self.write(report.html(files: results, metric: metric, figures: figures), to: html)

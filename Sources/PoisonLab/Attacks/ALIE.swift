@@ -13,11 +13,15 @@ import Glibc
 /// gives 0.468). The common code variant `Phi^{-1}((n - f - s) / (n - f))`
 /// is not used: it gives z = 0 for n = 12, f = 2. `z` overrides.
 ///
-/// `optimize: true` is ByzFL's optimal ALIE: each round z >= 0 is searched
-/// by ByzFL's search, ``LineMaximize`` (20 evaluations from z = 0, first
+/// `optimize: true` is ByzFL's `Optimal_ALittleIsEnough` as ByzFL defines
+/// it: every attacker sends `mu + tau * sigma` with `sigma` the *sample*
+/// standard deviation (ddof 1) and ByzFL's sign (the plain attack keeps
+/// the official code's `-` and population std), `tau >= 0` searched each
+/// round by ByzFL's search, ``LineMaximize`` (20 evaluations from 0, first
 /// step 10, contraction 0.8), to maximise the distance between the output
 /// of the scenario's actual defense chain on the benign updates plus the
-/// attackers' and the benign mean. The attacker knows the defense, its
+/// attackers' and the benign mean. A fixed ByzFL `tau` is `z = -tau
+/// sqrt(m / (m - 1))` for `m` benign updates. The attacker knows the defense, its
 /// parameters and the round's state. With `knowledge: own` it runs the
 /// chain on its own benign updates plus the candidates, every rule
 /// assuming `f = max(1, c^2 / n)` (Shejwalkar & Houmansadr's
@@ -35,7 +39,7 @@ public struct ALIE: UpdateAttack {
       ParameterSpec(
         "optimize", .boolean, default: .bool(false), mode: .federated,
         doc:
-          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: 20 evaluations from 0, first step 10)"
+          "ByzFL's Optimal_ALittleIsEnough: send mu + tau x sample std, tau searched each round against the scenario's actual defense chain (20 evaluations from 0, first step 10)"
       ),
     ] + updateAttackSpecs,
     notes: ["federated runs only"])
@@ -76,10 +80,15 @@ public struct ALIE: UpdateAttack {
   public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {
     let (mean, std) = view.benignMoments()
     if optimize {
-      let best = LineMaximize.search { z in
-        deviation(of: zip(mean, std).map { $0 - Float(z) * $1 }, view: view, mean: mean)
+      // ByzFL's Optimal_ALittleIsEnough: mu + tau sigma with the sample
+      // standard deviation (ddof 1; 0 for a single benign update).
+      let n = view.benign.count
+      let factor = n > 1 ? Float((Double(n) / Double(n - 1)).squareRoot()) : 0
+      let sample = std.map { $0 * factor }
+      let best = LineMaximize.search { tau in
+        deviation(of: zip(mean, sample).map { $0 + Float(tau) * $1 }, view: view, mean: mean)
       }
-      return view.repeated(zip(mean, std).map { $0 - Float(best) * $1 })
+      return view.repeated(zip(mean, sample).map { $0 + Float(best) * $1 })
     }
     let zValue = Float(z ?? Self.paperZ(n: view.received, f: view.attackers))
     return view.repeated(zip(mean, std).map { $0 - zValue * $1 })

@@ -28,6 +28,11 @@
 /// - against `krum`, the search above treats the attackers' own updates as
 ///   the benign ones (Krum over those `c` and the `c` crafted ones), as the
 ///   paper's partial-knowledge Krum attack does.
+///
+/// Partial knowledge needs at least 2 attackers (3 against krum; refused
+/// below). In a round that selects fewer, the estimate has no spread
+/// (one attacker sends its own update) or Krum has no neighbours to count
+/// (lambda falls below 1e-5: an update near zero).
 public struct FangAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "fang",
@@ -52,6 +57,17 @@ public struct FangAttack: UpdateAttack {
     }
     self.knowledge = knowledge
     against = parameters.string("against") ?? "trimmed-mean"
+    // Partial knowledge estimates from the attackers' own updates: one has
+    // no spread, and Krum over 2c rows needs c - 2 >= 1 neighbours.
+    let least = against == "krum" ? 3 : 2
+    let count = parameters.int("clients") ?? parameters.ints("client_ids")?.count
+    if knowledge == .own, let count, count < least {
+      validator.fail(
+        parameters.path(parameters.int("clients") != nil ? "clients" : "client_ids"),
+        "fang with knowledge own estimates from the attackers' own updates and needs at least \(least) attackers against \(against), got \(count)"
+      )
+      return nil
+    }
   }
 
   public func craft(_ view: AttackView, rng: inout SplitMix64) -> [Float] {

@@ -68,6 +68,7 @@ public struct MinMaxAttack: UpdateAttack {
   /// Search against the defense chain instead of the distance bound.
   let aggregatorAware: Bool
   public var knowsDefense: Bool { aggregatorAware }
+  public var testsSelection: Bool { aggregatorAware }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {
@@ -196,4 +197,5 @@ public struct MinSumAttack: UpdateAttack {
   }
 
   public var knowsDefense: Bool { base.knowsDefense }
+  public var testsSelection: Bool { base.testsSelection }
 }

@@ -14,6 +14,9 @@ public protocol UpdateAttack: Attack {
   /// Whether the attack runs the scenario's defense chain while crafting
   /// (`optimize`, `aggregator_aware`): it knows the defense.
   var knowsDefense: Bool { get }
+  /// Whether its search asks a selecting rule to select the malicious
+  /// update (``UpdateAttack/selected(_:view:)``; `aggregator_aware`).
+  var testsSelection: Bool { get }
   /// Crafts one update per attacking client.
   /// - Parameters:
   ///   - view: what the attackers know this round.
@@ -27,6 +30,8 @@ extension UpdateAttack {
   public var needsOwnUpdates: Bool { false }
   /// Most attacks do not know the defense.
   public var knowsDefense: Bool { false }
+  /// Most defense-aware searches measure the aggregate's deviation.
+  public var testsSelection: Bool { false }
 
   /// The distance of the defense's output from the benign mean when every
   /// attacker sends `vector` (0 when the chain cannot run).
@@ -55,7 +60,8 @@ extension UpdateAttack {
   /// - Returns: whether the attackers are selected.
   public func selected(_ vector: [Float], view: AttackView) -> Bool {
     guard let outcome = view.defense?(view.repeated(vector)) else { return false }
-    return outcome.attackersKept > 0
+    // A rule that kept every row selected nothing: no success to tell.
+    return outcome.kept < outcome.rows && outcome.attackersKept > 0
       && outcome.attackersKept == min(view.attackers, outcome.kept)
   }
 }
@@ -68,12 +74,15 @@ public struct ProbeOutcome: Sendable {
   public var attackersKept: Int
   /// The rows the chain kept in all.
   public var kept: Int
+  /// The rows the chain received.
+  public var rows: Int
 
   /// Creates an outcome.
-  public init(aggregate: [Float], attackersKept: Int, kept: Int) {
+  public init(aggregate: [Float], attackersKept: Int, kept: Int, rows: Int) {
     self.aggregate = aggregate
     self.attackersKept = attackersKept
     self.kept = kept
+    self.rows = rows
   }
 }
 

@@ -16,6 +16,7 @@
 /// update, not the lowest index as in Flower, so the aggregate does not
 /// depend on the order the updates arrive in.
 public struct Bulyan: Aggregator {
+  /// Selects rows (and flags the others).
   public static var selectsRows: Bool { true }
 
   public static let descriptor = PluginDescriptor(

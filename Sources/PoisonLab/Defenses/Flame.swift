@@ -67,7 +67,8 @@ public struct Flame: Aggregator {
     var bound = Double(sorted.withUnsafeMutableBufferPointer { Selection.median($0) })
     if !bound.isFinite {
       // Norms beyond float32's range (coordinates near its limit): the
-      // median of the double norms, which clips them back into range.
+      // median of the double norms, a finite bound. (The mean and its noise
+      // may still exceed float32's range: then the aggregate is not finite.)
       let exact = norms.sorted()
       bound = n % 2 == 1 ? exact[n / 2] : exact[n / 2 - 1] / 2 + exact[n / 2] / 2
     }

@@ -11,6 +11,7 @@
 /// pairs close against their size are recomputed exactly in double, so
 /// that huge, tiny or far-from-the-origin updates keep their order.
 public struct Krum: Aggregator {
+  /// Selects rows (and flags the others).
   public static var selectsRows: Bool { true }
 
   public static let descriptor = PluginDescriptor(
@@ -94,6 +95,7 @@ public struct Krum: Aggregator {
 /// lowest Krum scores (scores computed once, not recursively); the others
 /// are flagged. `m` defaults to `n - f` (ByzFL's choice).
 public struct MultiKrum: Aggregator {
+  /// Selects rows (and flags the others).
   public static var selectsRows: Bool { true }
 
   public static let descriptor = PluginDescriptor(

@@ -12,6 +12,8 @@ public enum RunFailure: Error, CustomStringConvertible, Sendable {
   case output(SinkError)
   /// A defense could not run on the updates of a round (exit code 3).
   case defense(round: Int, DefenseError)
+  /// An attack could not do what the scenario asks in a round (exit code 3).
+  case attack(round: Int, name: String, detail: String)
 
   /// The process exit code for this failure.
   public var exitCode: Int32 {
@@ -26,6 +28,8 @@ public enum RunFailure: Error, CustomStringConvertible, Sendable {
     case .diverged(let round, let detail): return "training diverged in round \(round): \(detail)"
     case .output(let error): return "output: \(error)"
     case .defense(let round, let error): return "round \(round): defense \(error)"
+    case .attack(let round, let name, let detail):
+      return "round \(round): attack \(name): \(detail)"
     }
   }
 }

@@ -338,23 +338,22 @@ struct FederatedSimulation {
             previousAggregate: previousAggregate, seeds: seeds,
             server: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
             quarantined: safeguards?.quarantine.clients.count ?? 0, log: log)
+          if chain.selectsRows && attack.testsSelection { log.selects = true }
         }
         let updates = attack.craft(view, rng: &attackRng)
-        // A search that could never run the chain would send a blind
-        // update: the scenario asks for what the rows cannot give.
+        // A search that could never run the chain (or, against a selecting
+        // rule, never saw it reject a row) would send a blind update.
         if let failure = log.blind {
-          let name = type(of: attack).descriptor.name
-          throw .defense(
-            round: round,
-            DefenseError(
-              name,
-              "knows the defense but could not run it on any candidate"
-                + (attack.knowledge == .own
-                  ? " (knowledge own: its \(positions.count) own updates plus the \(positions.count) candidates, "
-                    + "f taken as \(Self.ownProbeF(attackers: positions.count, received: selected.count)))"
-                  : "")
-                + ": \(failure); use knowledge omniscient, more attackers, or a rule these rows allow"
-            ))
+          let own = attack.knowledge == .own
+          let f = Self.ownProbeF(attackers: positions.count, received: selected.count)
+          throw .attack(
+            round: round, name: type(of: attack).descriptor.name,
+            detail: "it knows the defense but could not evaluate it on any candidate"
+              + (own
+                ? " (knowledge own: its \(positions.count) own updates plus \(positions.count) candidates, f taken as \(f))"
+                : "")
+              + ": \(failure)"
+              + (own ? "; use knowledge omniscient or a rule these rows allow" : ""))
         }
         for (k, position) in positions.enumerated() {
           received.replaceSubrange(
@@ -598,7 +597,11 @@ struct FederatedSimulation {
     }
     let order = omniscient ? Array(selected.indices) : []
     let weights = omniscient ? order.map(weight) : [Double](repeating: 1, count: benign.count)
-    let ids = omniscient ? selected : []
+    // Own knowledge: the candidates carry the attackers' ids, their own
+    // benign rows ids no client has (a stateful rule reads no history).
+    let ids =
+      omniscient
+      ? selected : (0..<benign.count).map { -1 - $0 } + positions.map { selected[$0] }
     let slot = Dictionary(uniqueKeysWithValues: positions.enumerated().map { ($1, $0) })
     let attackerWeights = positions.map(weight)
     let threads = experiment.threads
@@ -627,19 +630,23 @@ struct FederatedSimulation {
       do {
         result = try trial.run(
           set, round: round, threads: threads, previousAggregate: previousAggregate,
-          seeds: seeds, clients: omniscient ? ids : nil, serverUpdate: server,
-          quarantined: quarantined, assumedF: assumedF)
+          seeds: seeds, clients: ids, serverUpdate: server,
+          quarantined: omniscient ? quarantined : 0, assumedF: assumedF)
       } catch {
         log.record(failure: "\(error)")
         return nil
       }
-      log.record(failure: nil)
       // The attackers' rows: their positions, or the rows after the benign ones.
       let attackerRows = omniscient ? positions : Array(benign.count..<set.count)
+      let kept = result.flagged.filter { !$0 }.count
+      log.record(
+        failure: log.selects && kept == set.count
+          ? "\(chain.names.joined(separator: " → ")) kept all \(set.count) rows, so whether it selects the malicious update cannot be told"
+          : nil)
       return ProbeOutcome(
         aggregate: result.aggregate,
-        attackersKept: attackerRows.filter { !result.flagged[$0] }.count,
-        kept: result.flagged.filter { !$0 }.count)
+        attackersKept: attackerRows.filter { !result.flagged[$0] }.count, kept: kept,
+        rows: set.count)
     }
   }
 

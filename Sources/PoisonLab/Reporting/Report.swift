@@ -518,8 +518,11 @@ public struct Report: Sendable {
 
     /// Runs of the defense that failed under one attack.
     public struct Failure: Sendable, Equatable {
+      /// The attack.
       public var attack: String
+      /// Its runs that failed.
       public var failed: Int
+      /// All its runs with this defense.
       public var runs: Int
     }
 
@@ -554,17 +557,16 @@ public struct Report: Sendable {
       let worst =
         Self.higherIsBetter(metric)
         ? candidates.min { $0.0 < $1.0 } : candidates.max { $0.0 < $1.0 }
-      // Failures per attack (other grouping axes pooled).
+      // Failures per attack, over every run of the attack (other grouping
+      // axes pooled: cells without a failure count their runs too).
       var failures: [WorstCase.Failure] = []
-      for cell in members where cell.failed > 0 {
-        if let k = failures.firstIndex(where: { $0.attack == cell.key[a] }) {
-          failures[k].failed += cell.failed
-          failures[k].runs += cell.failed + cell.runs
-        } else {
-          failures.append(
-            WorstCase.Failure(
-              attack: cell.key[a], failed: cell.failed, runs: cell.failed + cell.runs))
-        }
+      for cell in members
+      where cell.failed > 0 && !failures.contains(where: { $0.attack == cell.key[a] }) {
+        let runs = members.filter { $0.key[a] == cell.key[a] }
+        failures.append(
+          WorstCase.Failure(
+            attack: cell.key[a], failed: runs.reduce(0) { $0 + $1.failed },
+            runs: runs.reduce(0) { $0 + $1.failed + $1.runs }))
       }
       guard worst != nil || !failures.isEmpty else { continue }
       out.append(

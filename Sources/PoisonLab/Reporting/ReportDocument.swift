@@ -6,7 +6,7 @@ import Foundation
 /// HTML page with all of them.
 extension Report {
   /// The metric's name on a y axis or a colour bar.
-  static func metricLabel(_ metric: String) -> String {
+  public static func metricLabel(_ metric: String) -> String {
     switch metric {
     case "accuracy": return "clean accuracy"
     case "attack_success": return "attack success rate"

@@ -157,7 +157,7 @@ public enum SVGChart {
   /// The legend entry of an event kind.
   static func eventName(_ kind: Event.Kind) -> String {
     switch kind {
-    case .attackStart: return "attack begins"
+    case .attackStart: return "first malicious update"
     case .alarm: return "alarm"
     case .rejected: return "rejected by the gate"
     }
@@ -393,12 +393,26 @@ public enum SVGChart {
     var extra: Double
   }
 
-  /// `text` broken at spaces into lines that fit `width` at `size` pixels.
+  /// The words of `text`, a word wider than `width` at `size` pixels cut
+  /// into pieces that fit (a name or a path without spaces).
+  static func words(_ text: String, width: Double, size: Double) -> [String] {
+    let most = max(1, Int(width / (size * 0.62)))
+    return text.split(separator: " ", omittingEmptySubsequences: false).flatMap { word in
+      let characters = Array(word)
+      guard characters.count > most else { return [String(word)] }
+      return stride(from: 0, to: characters.count, by: most).map {
+        String(characters[$0..<min($0 + most, characters.count)])
+      }
+    }
+  }
+
+  /// `text` broken at spaces (and inside words wider than a line) into
+  /// lines that fit `width` at `size` pixels.
   static func fill(_ text: String, width: Double, size: Double) -> [String] {
     guard textWidth(text, size: size) > width else { return [text] }
     var lines: [String] = []
     var line = ""
-    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+    for word in words(text, width: width, size: size) {
       let candidate = line.isEmpty ? String(word) : line + " " + word
       if !line.isEmpty && textWidth(candidate, size: size) > width {
         lines.append(line)
@@ -425,7 +439,7 @@ public enum SVGChart {
   /// `text` on one line when it fits `width` at `size` pixels; else broken
   /// at spaces into lines that fit `width` at the smaller wrapped size (11
   /// pixels): two lines split near the middle when two suffice, otherwise
-  /// filled greedily. A single word wider than `width` keeps a line of its own.
+  /// filled greedily. A word wider than `width` is cut into pieces that fit.
   static func wrap(_ text: String, width: Double, size: Double) -> [String] {
     guard textWidth(text, size: size) > width else { return [text] }
     let characters = Array(text)
@@ -437,12 +451,13 @@ public enum SVGChart {
         best = i
       }
     }
-    guard let cut = best else { return [text] }
-    let halves = [String(characters[..<cut]), String(characters[(cut + 1)...])]
-    if halves.allSatisfy({ textWidth($0, size: wrapped) <= width }) { return halves }
+    if let cut = best {
+      let halves = [String(characters[..<cut]), String(characters[(cut + 1)...])]
+      if halves.allSatisfy({ textWidth($0, size: wrapped) <= width }) { return halves }
+    }
     var lines: [String] = []
     var line = ""
-    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+    for word in words(text, width: width, size: wrapped) {
       let candidate = line.isEmpty ? String(word) : line + " " + word
       if !line.isEmpty && textWidth(candidate, size: wrapped) > width {
         lines.append(line)
@@ -576,8 +591,7 @@ public enum SVGChart {
   /// (a mean) sets the form of a standard deviation printed beside it.
   static func short(_ x: Double, like reference: Double? = nil) -> String {
     let a = abs(reference ?? x)
-    if a == 0 && reference == nil { return "0" }
-    if a >= 0.01 && a < 10_000 || (a == 0 && reference != nil) {
+    if a >= 0.01 && a < 10_000 || a == 0 {
       let decimals = a == 0 ? 3 : min(3, max(0, 3 - Int(log10(a).rounded(.down))))
       return String(format: "%.\(decimals)f", x)
     }
@@ -642,12 +656,14 @@ public enum SVGChart {
       (low, high) = (range.lowerBound, range.upperBound)
     } else {
       (low, high) = (values.min() ?? 0, values.max() ?? 1)
-      if high - low < 1e-12 * max(1, abs(high)) {
+      // Values equal to six digits: a band 10% wide around them.
+      if !(high / 2 - low / 2 > 5e-7 * max(abs(high), abs(low), 1e-300)) {
         let pad = max(abs(high) * 0.05, 0.05)
         (low, high) = (low - pad, high + pad)
       }
-      // Widened to the ticks around it, so that the bar's labels are round.
-      let (ticks, _) = yTicks(low, high)
+      // Widened to the ticks around it, so that the bar's labels are round
+      // (computed on halves: the span of values near double's limits overflows).
+      let ticks = yTicks(low / 2, high / 2).ticks.map { $0 * 2 }
       if let first = ticks.first, let last = ticks.last,
         let step = ticks.count > 1 ? ticks[1] - first : nil
       {
@@ -655,11 +671,19 @@ public enum SVGChart {
         high = last < high ? last + step : last
       }
     }
-    let (barTicks, barDecimals) = yTicks(low, high)
-    // Fixed decimals within 0.01 ... 10^4, exponent form beyond.
+    let (halfTicks, halfDecimals) = yTicks(low / 2, high / 2)
+    let (barTicks, barDecimals) =
+      (high - low).isFinite ? yTicks(low, high) : (halfTicks.map { $0 * 2 }, halfDecimals)
+    // Fixed decimals within 0.01 ... 10^4, exponent form beyond, with as
+    // many digits as it takes to tell the ticks apart.
     let fixed = barTicks.allSatisfy { $0 == 0 || (0.01..<10_000).contains(abs($0)) }
+    let digits =
+      (0...9).first { extra in
+        Set(barTicks.map { tick(fixed: fixed, decimals: barDecimals, extra: extra, $0) }).count
+          == barTicks.count
+      } ?? 9
     func tickText(_ v: Double) -> String {
-      fixed || v == 0 ? String(format: "%.\(barDecimals)f", v) : String(format: "%.1e", v)
+      tick(fixed: fixed, decimals: barDecimals, extra: digits, v)
     }
     let barLabelWidth = barTicks.map { textWidth(tickText($0), size: 11) }.max() ?? 40
     let gridRight = Double(columns.count) * cell.w
@@ -674,7 +698,8 @@ public enum SVGChart {
     let top = 70 + headerHeight + heading.extra
     let height = max(top + Double(rows.count) * cell.h + 50, top + 200)
     func shade(_ v: Double) -> Double {
-      let t = (v - low) / (high - low)
+      // Halves: no overflow near double's limits.
+      let t = (v / 2 - low / 2) / (high / 2 - low / 2)
       return higherIsBetter ? t : 1 - t
     }
     var svg = header(width: width, height: height, heading: heading)
@@ -744,7 +769,7 @@ public enum SVGChart {
     svg +=
       "<rect x=\"\(number(barLeft))\" y=\"\(number(barTop))\" width=\"16\" height=\"\(number(barHeight))\" fill=\"none\" stroke=\"#333333\"/>\n"
     for v in barTicks {
-      let y = barTop + (high - v) / (high - low) * barHeight
+      let y = barTop + (high / 2 - v / 2) / (high / 2 - low / 2) * barHeight
       svg +=
         "<line x1=\"\(number(barLeft + 16))\" y1=\"\(number(y))\" x2=\"\(number(barLeft + 21))\" y2=\"\(number(y))\" stroke=\"#333333\"/>\n"
       svg +=
@@ -753,6 +778,13 @@ public enum SVGChart {
     svg +=
       "<text x=\"\(number(barLeft))\" y=\"\(number(barTop + barHeight + 20))\" font-size=\"12\">\(escape(metric))</text>\n"
     return svg + "</svg>\n"
+  }
+
+  /// A colour bar tick: `decimals + extra` fixed decimals, or `1 + extra`
+  /// digits after the point in exponent form.
+  static func tick(fixed: Bool, decimals: Int, extra: Int, _ v: Double) -> String {
+    fixed || v == 0
+      ? String(format: "%.\(decimals + extra)f", v) : String(format: "%.\(1 + extra)e", v)
   }
 
   /// The cividis colour scale at `t` in [0, 1] (dark blue to yellow), by

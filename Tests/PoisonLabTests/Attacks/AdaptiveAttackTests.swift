@@ -41,7 +41,7 @@ struct AdaptiveAttackTests {
       return ProbeOutcome(
         aggregate: result.aggregate,
         attackersKept: (8..<(8 + attackers)).filter { !result.flagged[$0] }.count,
-        kept: result.flagged.filter { !$0 }.count)
+        kept: result.flagged.filter { !$0 }.count, rows: 8 + attackers)
     }
     return view
   }
@@ -73,18 +73,41 @@ struct AdaptiveAttackTests {
   /// The Euclidean norm.
   func norm(_ v: [Float]) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
 
-  @Test("optimized ALIE deviates the real rule at least as much as every fixed z of a grid")
+  /// By `Tests/PoisonLabTests/Attacks/optimal_alie_reference.py` (ByzFL's definition in NumPy).
+  @Test("optimize is ByzFL's Optimal_ALittleIsEnough: mu + tau x sample std; golden tau 10")
+  func optimalALIEGolden() throws {
+    let benign = UpdateSet(rows: [[1, 2, 3], [4, 5, 6], [7, 8, 9], [2, 0, 5]])
+    var v = AttackView(benign: benign, attackers: 1, received: 5)
+    let chain = DefenseChain([TrimmedMean(f: 1)])
+    v.defense = { malicious in
+      var trial = chain
+      let set = UpdateSet(values: benign.values + malicious, count: 5, dimension: 3)
+      guard
+        let result = try? trial.run(
+          set, round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(1))
+      else { return nil }
+      return ProbeOutcome(aggregate: result.aggregate, attackersKept: 0, kept: 0, rows: 5)
+    }
+    let attack = try scenarioAttack(#"{"name": "alie", "clients": 1, "optimize": true}"#)
+    var rng = SplitMix64(seed: 0)
+    let crafted = attack.craft(v, rng: &rng)
+    #expect(allClose(crafted, [29.957_513, 38.75, 30.75], rtol: 1e-6), "\(crafted)")
+  }
+
+  @Test("optimized ALIE deviates the real rule at least as much as every fixed tau of a grid")
   func optimizedALIE() throws {
     for rule in [TrimmedMean(f: 3) as any Aggregator, CoordinateMedian()] {
       let v = view(rule)
-      let (mean, std) = v.benignMoments()
+      let (mean, population) = v.benignMoments()
+      // ByzFL's fixed ALIE(tau): mu + tau x the sample std (8 rows).
+      let std = population.map { $0 * Float((8.0 / 7.0).squareRoot()) }
       let optimized = try scenarioAttack(#"{"name": "alie", "clients": 3, "optimize": true}"#)
       var rng = SplitMix64(seed: 0)
       let crafted = Array(optimized.craft(v, rng: &rng).prefix(40))
       let best = optimized.deviation(of: crafted, view: v, mean: mean)
-      for z in [0.5, 1, 1.5, 2, 3] {
-        let fixed = zip(mean, std).map { $0 - Float(z) * $1 }
-        #expect(best >= optimized.deviation(of: fixed, view: v, mean: mean) - 1e-9, "z \(z)")
+      for tau in [0.5, 1, 1.5, 2, 3] {
+        let fixed = zip(mean, std).map { $0 + Float(tau) * $1 }
+        #expect(best >= optimized.deviation(of: fixed, view: v, mean: mean) - 1e-9, "tau \(tau)")
       }
       #expect(best > 0)
     }

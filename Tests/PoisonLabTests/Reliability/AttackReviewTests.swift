@@ -64,7 +64,8 @@ struct AttackReviewTests {
     ])
     #expect(blind.status == 3, "\(blind.stderr)")
     #expect(
-      blind.stderr.contains("alie") && blind.stderr.contains("could not run it on any candidate")
+      blind.stderr.contains("attack alie")
+        && blind.stderr.contains("could not evaluate it on any candidate")
         && blind.stderr.contains("f taken as 1"), "\(blind.stderr)")
     // Three attackers: 6 rows, f = 1, krum runs; the run finishes.
     let runs = try run([
@@ -110,5 +111,58 @@ struct AttackReviewTests {
         })
       #expect(!flagged.isEmpty && attackers.allSatisfy { !rows.contains($0) }, "round \(round)")
     }
+  }
+
+  @Test(
+    "the selection test needs a rule that rejected a row; a probe keeping all rows stops the run")
+  func vacuousSelection() throws {
+    // multi-krum with m 8 keeps every row of the own-knowledge probe (4 own
+    // updates plus 4 candidates): the search could not tell, it had
+    // climbed to twice gamma (updates of norm 100).
+    let r = try run([
+      #"attack={"name": "min-max", "clients": 4, "aggregator_aware": true, "knowledge": "own"}"#,
+      #"defense={"name": "multi-krum", "f": 1, "m": 8}"#, "federation.clients=12",
+    ])
+    #expect(r.status == 3, "\(r.stderr)")
+    #expect(
+      r.stderr.contains("attack min-max") && r.stderr.contains("kept all 8 rows"), "\(r.stderr)")
+    // ALIE's deviation search is not a selection test: it runs.
+    let alie = try run([
+      #"attack={"name": "alie", "clients": 4, "optimize": true, "knowledge": "own"}"#,
+      #"defense={"name": "multi-krum", "f": 1, "m": 8}"#, "federation.clients=12",
+    ])
+    #expect(alie.status == 0, "\(alie.stderr)")
+  }
+
+  @Test("fang with knowledge own needs 2 attackers (3 against krum)")
+  func fangPartialCount() {
+    let base =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 10}}"#
+    #expect(
+      scenarioErrors(
+        base, overrides: [#"attack={"name": "fang", "clients": 1, "knowledge": "own"}"#]
+      )
+      .first?.hasPrefix("attack.clients: fang with knowledge own") == true)
+    #expect(
+      scenarioErrors(
+        base,
+        overrides: [
+          #"attack={"name": "fang", "clients": 2, "knowledge": "own", "against": "krum"}"#
+        ]
+      ).first?.contains("at least 3 attackers against krum") == true)
+    #expect(
+      scenarioErrors(
+        base, overrides: [#"attack={"name": "fang", "clients": 2, "knowledge": "own"}"#]
+      )
+      .isEmpty)
+  }
+
+  @Test("aggregate names NaN rows under fedavg rather than blaming overflow")
+  func aggregateNaNRows() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write("n.csv", text: "1,2\nnan,1\n3,4\n")
+    let r = try CLI.run(["aggregate", file, "--defense", "fedavg"])
+    #expect(r.status == 3 && r.stderr.contains("row(s) 1 hold NaN or Inf"), "\(r.stderr)")
   }
 }

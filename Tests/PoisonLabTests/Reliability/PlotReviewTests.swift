@@ -69,13 +69,13 @@ struct PlotReviewTests {
     #expect(
       count("stroke=\"\(SVGChart.alarmColour)\" stroke-width=\"1.5\"", in: svg)
         == alarmRounds.count + 1, "\(alarmRounds)")
-    #expect(svg.contains(">alarm</text>") && svg.contains(">attack begins</text>"))
+    #expect(svg.contains(">alarm</text>") && svg.contains(">first malicious update</text>"))
     // The report of that one run marks the same events.
     let plots = dir.path + "/p"
     try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: false)
     #expect(try CLI.run(["report", output, "--plots", plots]).status == 0)
     let curves = try String(contentsOfFile: plots + "/curves.svg", encoding: .utf8)
-    #expect(curves.contains(">alarm</text>") && curves.contains(">attack begins</text>"))
+    #expect(curves.contains(">alarm</text>") && curves.contains(">first malicious update</text>"))
   }
 
   /// A small scenario (its name and kind label the figures).
@@ -208,5 +208,58 @@ struct PlotReviewTests {
       return
     }
     #expect(failed.first?["attack"] == .string("gaussian"))
+  }
+
+  @Test("the worst case counts every run of a failing attack, across other axes")
+  func worstCaseRuns() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    // min-max/krum: one failed run (clients 4) and one finished (clients 2).
+    let rows = """
+      {"type": "summary", "run_id": "a", "axes": {"attack.name": "min-max", "attack.clients": 2, "defense.name": "krum", "seed": 0}, "scenario": "s", "round": 2, "accuracy": 0.4}
+      {"type": "error", "run_id": "b", "axes": {"attack.name": "min-max", "attack.clients": 4, "defense.name": "krum", "seed": 0}, "exit_code": 3, "message": "x"}
+
+      """
+    let file = dir.write("r.jsonl", text: rows)
+    let report = try Report.read([file], by: nil)
+    #expect(
+      report.worstCase("accuracy").first?.failed == [.init(attack: "min-max", failed: 1, runs: 2)])
+  }
+
+  @Test("titles and subtitles without spaces are cut to the canvas; panel titles too")
+  func unbrokenTitles() {
+    let name = String(repeating: "x", count: 110)
+    let svg = SVGChart.lines(
+      title: name, xLabel: "round", yLabel: "y",
+      series: [.init(name: "a", points: [(1, 0.5), (2, 0.6)])],
+      subtitle: "stopped: /" + String(repeating: "p", count: 200))
+    let canvas = width(svg) ?? 0
+    for line in svg.split(separator: "\n") where line.contains("text-anchor=\"middle\"") {
+      let text = line.split(separator: ">").dropFirst().first?.split(separator: "<").first ?? ""
+      let size: Double = line.contains("font-size=\"16\"") ? 16 : 12
+      #expect(SVGChart.textWidth(String(text), size: size) <= canvas, "\(text)")
+    }
+    for line in SVGChart.wrap(name, width: 368, size: 13) {
+      #expect(SVGChart.textWidth(line, size: 11) <= 368, "\(line)")
+    }
+  }
+
+  @Test("heatmap colour bars: distinct labels for nearly equal values, no NaN near double's limits")
+  func colourBarEdges() {
+    func bar(_ values: [Double]) -> [String] {
+      let svg = SVGChart.heatmap(
+        title: "t", rowLabel: "a", columnLabel: "d", rows: values.map { "\($0)" }, columns: ["x"],
+        cells: values.map { [SVGChart.HeatCell(mean: $0, std: 0, count: 1)] }, metric: "loss",
+        higherIsBetter: false)
+      #expect(!svg.contains("nan"), "\(values)")
+      return svg.split(separator: "\n").filter { $0.contains("font-size=\"11\"") }.compactMap {
+        $0.split(separator: ">").dropFirst().first?.split(separator: "<").first.map(String.init)
+      }
+    }
+    for values in [[1e15, 1e15], [-5, -5.000_000_1], [1e308, -1e308], [3, 5]] {
+      let labels = bar(values)
+      #expect(Set(labels).count == labels.count && labels.count >= 2, "\(values): \(labels)")
+    }
+    #expect(SVGChart.short(0) == "0.000" && SVGChart.short(0, like: 0) == "0.000")
   }
 }
