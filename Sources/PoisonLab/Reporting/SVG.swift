@@ -455,19 +455,7 @@ public enum SVGChart {
       let halves = [String(characters[..<cut]), String(characters[(cut + 1)...])]
       if halves.allSatisfy({ textWidth($0, size: wrapped) <= width }) { return halves }
     }
-    var lines: [String] = []
-    var line = ""
-    for word in words(text, width: width, size: wrapped) {
-      let candidate = line.isEmpty ? String(word) : line + " " + word
-      if !line.isEmpty && textWidth(candidate, size: wrapped) > width {
-        lines.append(line)
-        line = String(word)
-      } else {
-        line = candidate
-      }
-    }
-    if !line.isEmpty { lines.append(line) }
-    return lines
+    return fill(text, width: width, size: wrapped)
   }
 
   /// A marker of style `style` centred on `(x, y)`.

@@ -3,15 +3,20 @@
 Written from ByzFL's definition (LPD-EPFL/byzfl, byzfl/attacks/attacks.py):
 the Byzantine vector is mean + tau * std(ddof=1) of the honest vectors;
 tau >= 0 maximises || agg(honest + f copies) - mean(honest) || by ByzFL's
-line search (20 evaluations from 0, first step 10, contraction 0.8; an
-expansion that doubles the step while it gains, then probes best + delta
-with delta shrinking by 0.8). agg is ByzFL's TrMean(f): per coordinate,
+line search (line_search_reference.search: 20 evaluations from 0, first
+step 10, contraction 0.8). agg is ByzFL's TrMean(f): per coordinate,
 drop the f smallest and f largest values and average the rest.
 
 Feeds `optimalALIEGolden` in AdaptiveAttackTests.swift. Run:
     python3 Tests/PoisonLabTests/Attacks/optimal_alie_reference.py
 """
+import os
+import sys
+
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from line_search_reference import search  # noqa: E402  ByzFL's search, shared
 
 
 def trmean(vectors, f):
@@ -19,7 +24,7 @@ def trmean(vectors, f):
     return s[f:len(vectors) - f].mean(axis=0)
 
 
-def optimal_alie(honest, f, evals=20, start=0.0, delta=10.0, ratio=0.8):
+def optimal_alie(honest, f):
     mean = honest.mean(axis=0)
     std = np.sqrt(honest.var(axis=0, ddof=1))
 
@@ -27,26 +32,8 @@ def optimal_alie(honest, f, evals=20, start=0.0, delta=10.0, ratio=0.8):
         byz = np.array([mean + tau * std] * f)
         return np.linalg.norm(trmean(np.concatenate((honest, byz)), f) - mean)
 
-    best_x, best_y = start, evaluate(start)
-    remaining = evals - 1
-    while remaining > 0:
-        prop_x = best_x + delta
-        prop_y = evaluate(prop_x)
-        remaining -= 1
-        if prop_y > best_y:
-            best_x, best_y = prop_x, prop_y
-            delta *= 2
-        else:
-            delta *= ratio
-            break
-    while remaining > 0:
-        prop_x = best_x + delta
-        prop_y = evaluate(prop_x)
-        remaining -= 1
-        if prop_y > best_y:
-            best_x, best_y = prop_x, prop_y
-        delta *= ratio
-    return best_x, mean + best_x * std
+    tau = search(evaluate)
+    return tau, mean + tau * std
 
 
 if __name__ == "__main__":
