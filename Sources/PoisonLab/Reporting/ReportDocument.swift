@@ -461,7 +461,8 @@ extension Report {
       series("attack success", { $0.attackSuccess }, dashed: true, style: 1),
       series("robust accuracy", { $0.robustAccuracy }, dashed: false, style: 2),
       series(
-        "validation accuracy (gate)", { $0.safeguards?.validationAccuracy }, dashed: false,
+        "validation accuracy of the candidate (gate)", { $0.safeguards?.validationAccuracy },
+        dashed: false,
         style: 4),
     ].compactMap { $0 }
     let events = Self.events(

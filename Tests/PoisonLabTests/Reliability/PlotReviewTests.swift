@@ -100,7 +100,7 @@ struct PlotReviewTests {
     #expect(Self.isXML(svg))
     #expect(count("fill-opacity=\"0.10\"", in: svg) == 2, "one column and its legend swatch")
     #expect(svg.contains(">rejected by the gate</text>"))
-    #expect(svg.contains(">validation accuracy (gate)</text>"))
+    #expect(svg.contains(">validation accuracy of the candidate (gate)</text>"))
   }
 
   @Test("a failed run's plot says where and why it stopped, wrapped to the canvas")
