@@ -51,7 +51,7 @@ public struct Bulyan: Aggregator {
     guard n >= 4 * f + 3 else {
       throw DefenseError("bulyan", "needs n >= 4f + 3, received n = \(n) updates with f = \(f)")
     }
-    let distances = updates.squaredDistances()
+    let distances = updates.squaredDistances(threads: context.threads)
     var remaining = Array(0..<n)
     var selected: [Int] = []
     while selected.count < n - 2 * f {

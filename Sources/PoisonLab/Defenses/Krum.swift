@@ -81,7 +81,8 @@ public struct Krum: Aggregator {
     let n = updates.count
     let f = context.effectiveF(self.f)
     try Self.check("krum", n: n, f: f)
-    let scores = Self.scores(updates.squaredDistances(), n: n, neighbours: n - f - 2)
+    let scores = Self.scores(
+      updates.squaredDistances(threads: context.threads), n: n, neighbours: n - f - 2)
     let best = Self.lowest(scores, 1, updates: updates)[0]
     return (
       updates.row(best), DefenseOutcome(flagged: (0..<n).filter { $0 != best }, scores: scores)
@@ -144,7 +145,8 @@ public struct MultiKrum: Aggregator {
     let n = updates.count
     let f = context.effectiveF(self.f)
     try Krum.check("multi-krum", n: n, f: f)
-    let scores = Krum.scores(updates.squaredDistances(), n: n, neighbours: n - f - 2)
+    let scores = Krum.scores(
+      updates.squaredDistances(threads: context.threads), n: n, neighbours: n - f - 2)
     let chosen = Set(Krum.lowest(scores, min(n, m ?? n - f), updates: updates))
     let weights = (0..<n).map { chosen.contains($0) ? 1.0 : 0.0 }
     return (

@@ -36,7 +36,7 @@ public struct NearestNeighborMixing: UpdateFilter {
     guard n > f else {
       throw DefenseError("nnm", "needs n > f, received n = \(n) updates with f = \(f)")
     }
-    let distances = updates.squaredDistances()
+    let distances = updates.squaredDistances(threads: context.threads)
     var mixed = [Float](repeating: 0, count: n * updates.dimension)
     for i in 0..<n {
       let nearest = (0..<n).sorted {

@@ -153,11 +153,14 @@ public struct UpdateSet: Sendable, Equatable {
   /// it, where the Gram form cancels) is summed exactly in double.
   /// Entries are clamped at 0.
   /// - Returns: the symmetric `count x count` matrix, row-major.
-  public func squaredDistances() -> [Double] {
+  public func squaredDistances(threads: Int = 1) -> [Double] {
     let n = count
     guard n > 0 else { return [] }
-    let centre = coordinateWise(threads: 1) { Selection.median($0) }
-    let gram = gramMatrix { i, j in Double(values[i * dimension + j]) - Double(centre[j]) }
+    let centre =
+      n <= ColumnSort.maxRows
+      ? ColumnSort.median(self, threads: threads)
+      : coordinateWise(threads: threads) { Selection.median($0) }
+    let gram = gramMatrix(.centred(centre), threads: threads)
     var out = [Double](repeating: 0, count: n * n)
     for i in 0..<n {
       for j in (i + 1)..<max(i + 1, n) {
@@ -213,9 +216,7 @@ public struct UpdateSet: Sendable, Equatable {
   public func cosineSimilarities() -> [Double] {
     let n = count
     let norms = norms()
-    let gram = gramMatrix { i, j in
-      norms[i] > 0 ? Double(values[i * dimension + j]) / norms[i] : 0
-    }
+    let gram = gramMatrix(.divided(norms), threads: 1)
     var out = [Double](repeating: 0, count: n * n)
     for i in 0..<n {
       for j in 0..<n where norms[i] > 0 && norms[j] > 0 {
@@ -225,31 +226,90 @@ public struct UpdateSet: Sendable, Equatable {
     return out
   }
 
-  /// The Gram matrix `X X^T` of the rows `X[i][j] = entry(i, j)`.
+  /// What a Gram matrix is taken of: the rows less a centre, or the rows
+  /// divided each by a number (0 for a row whose number is 0).
+  private enum GramRows {
+    case centred([Float])
+    case divided([Double])
+  }
+
+  /// Row `i`'s entries `start ..< start + width` of `rows`, in double, into `out`.
+  private func entries(
+    _ rows: GramRows, row i: Int, start: Int, width: Int, into out: UnsafeMutablePointer<Double>
+  ) {
+    values.withUnsafeBufferPointer { m in
+      guard let base = m.baseAddress else { return }
+      let row = base + i * dimension + start
+      switch rows {
+      case .centred(let centre):
+        centre.withUnsafeBufferPointer { c in
+          guard let c = c.baseAddress else { return }
+          for k in 0..<width { out[k] = Double(row[k]) - Double(c[start + k]) }
+        }
+      case .divided(let divisors):
+        let divisor = divisors[i]
+        for k in 0..<width { out[k] = divisor > 0 ? Double(row[k]) / divisor : 0 }
+      }
+    }
+  }
+
+  /// The Gram matrix `X X^T` of the rows `X[i][j]` (``GramRows``).
   ///
   /// Each row is scaled by the power of two `s_i` that brings its largest
   /// entry to [0.5, 1) and rounded to float32; the products accumulate in
   /// `sgemm` over column blocks of about a million floats, and entry
   /// `(i, j)` is divided by `s_i s_j` in double (exact: powers of two).
-  /// - Parameter entry: the matrix entry, in double.
+  /// Rows are prepared on `threads` threads (each row the same way
+  /// whatever their number).
+  /// - Parameters:
+  ///   - rows: the rows' transformation.
+  ///   - threads: worker threads.
   /// - Returns: the `count x count` matrix, row-major.
-  private func gramMatrix(_ entry: (Int, Int) -> Double) -> [Double] {
+  private func gramMatrix(_ rows: GramRows, threads: Int) -> [Double] {
     let n = count
     guard n > 0 else { return [] }
-    let scales = (0..<n).map { i -> Double in
-      var largest = 0.0
-      for j in 0..<dimension { largest = max(largest, abs(entry(i, j))) }
-      guard largest > 0, largest.isFinite else { return 0 }
-      return Double(sign: .plus, exponent: -(largest.exponent + 1), significand: 1)
+    let chunk = 4096
+    let workers = max(1, min(threads, n))
+    var scales = [Double](repeating: 0, count: n)
+    scales.withUnsafeMutableBufferPointer { out in
+      let target = Unchecked(out)
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
+        defer { scratch.deallocate() }
+        for i in stride(from: worker, to: n, by: workers) {
+          var largest = 0.0
+          var start = 0
+          while start < dimension {
+            let width = min(chunk, dimension - start)
+            entries(rows, row: i, start: start, width: width, into: scratch)
+            for k in 0..<width { largest = max(largest, abs(scratch[k])) }
+            start += width
+          }
+          target.value[i] =
+            largest > 0 && largest.isFinite
+            ? Double(sign: .plus, exponent: -(largest.exponent + 1), significand: 1) : 0
+        }
+      }
     }
+    let rowScales = scales
     let width = max(1, min(dimension, (1 << 20) / n))
     var block = [Float](repeating: 0, count: n * width)
     var gram = [Float](repeating: 0, count: n * n)
-    var start = 0
-    while start < dimension {
+    var offset = 0
+    while offset < dimension {
+      let start = offset
       let columns = min(width, dimension - start)
-      for i in 0..<n {
-        for k in 0..<columns { block[i * columns + k] = Float(entry(i, start + k) * scales[i]) }
+      block.withUnsafeMutableBufferPointer { b in
+        let target = Unchecked(b)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+          let scratch = UnsafeMutablePointer<Double>.allocate(capacity: columns)
+          defer { scratch.deallocate() }
+          for i in stride(from: worker, to: n, by: workers) {
+            entries(rows, row: i, start: start, width: columns, into: scratch)
+            let scale = rowScales[i]
+            for k in 0..<columns { target.value[i * columns + k] = Float(scratch[k] * scale) }
+          }
+        }
       }
       block.withUnsafeBufferPointer { b in
         gram.withUnsafeMutableBufferPointer { g in
@@ -259,7 +319,7 @@ public struct UpdateSet: Sendable, Equatable {
             beta: start == 0 ? 0 : 1, c: c, ldc: n)
         }
       }
-      start += columns
+      offset += columns
     }
     var out = [Double](repeating: 0, count: n * n)
     for i in 0..<n {

@@ -287,4 +287,16 @@ struct MathReviewTests {
     #expect(r.stderr.contains("not finite"), "\(r.stderr)")
     #expect(!FileManager.default.fileExists(atPath: out))
   }
+
+  @Test("pairwise distances and cosines are the same bits on 1 and 2 threads (seed 11)")
+  func distancesThreads() {
+    var rng = SplitMix64(seed: 11)
+    for (n, d) in [(7, 10_001), (300, 50)] {
+      let rows = (0..<n).map { i in
+        (0..<d).map { _ in Float(rng.nextGaussian() * 0.01) + (i < 3 ? 1e4 : 0) }
+      }
+      let set = UpdateSet(rows: rows)
+      #expect(set.squaredDistances(threads: 1) == set.squaredDistances(threads: 2), "\(n) x \(d)")
+    }
+  }
 }
