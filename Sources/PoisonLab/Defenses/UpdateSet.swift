@@ -253,6 +253,23 @@ public struct UpdateSet: Sendable, Equatable {
     }
   }
 
+  /// Runs `body(i, scratch)` for rows `0 ..< n` on `workers` threads
+  /// (rows `w, w + workers, ...` on worker `w`), each worker with its own
+  /// scratch of `capacity` doubles.
+  private static func eachRow(
+    _ n: Int, workers: Int, scratch capacity: Int,
+    _ body: (Int, UnsafeMutablePointer<Double>) -> Void
+  ) {
+    withoutActuallyEscaping(body) { body in
+      let work = Unchecked(body)
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
+        defer { scratch.deallocate() }
+        for i in stride(from: worker, to: n, by: workers) { work.value(i, scratch) }
+      }
+    }
+  }
+
   /// The Gram matrix `X X^T` of the rows `X[i][j]` (``GramRows``).
   ///
   /// Each row is scaled by the power of two `s_i` that brings its largest
@@ -273,22 +290,18 @@ public struct UpdateSet: Sendable, Equatable {
     var scales = [Double](repeating: 0, count: n)
     scales.withUnsafeMutableBufferPointer { out in
       let target = Unchecked(out)
-      DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: chunk)
-        defer { scratch.deallocate() }
-        for i in stride(from: worker, to: n, by: workers) {
-          var largest = 0.0
-          var start = 0
-          while start < dimension {
-            let width = min(chunk, dimension - start)
-            entries(rows, row: i, start: start, width: width, into: scratch)
-            for k in 0..<width { largest = max(largest, abs(scratch[k])) }
-            start += width
-          }
-          target.value[i] =
-            largest > 0 && largest.isFinite
-            ? Double(sign: .plus, exponent: -(largest.exponent + 1), significand: 1) : 0
+      Self.eachRow(n, workers: workers, scratch: chunk) { i, scratch in
+        var largest = 0.0
+        var start = 0
+        while start < dimension {
+          let width = min(chunk, dimension - start)
+          entries(rows, row: i, start: start, width: width, into: scratch)
+          for k in 0..<width { largest = max(largest, abs(scratch[k])) }
+          start += width
         }
+        target.value[i] =
+          largest > 0 && largest.isFinite
+          ? Double(sign: .plus, exponent: -(largest.exponent + 1), significand: 1) : 0
       }
     }
     let rowScales = scales
@@ -301,14 +314,10 @@ public struct UpdateSet: Sendable, Equatable {
       let columns = min(width, dimension - start)
       block.withUnsafeMutableBufferPointer { b in
         let target = Unchecked(b)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-          let scratch = UnsafeMutablePointer<Double>.allocate(capacity: columns)
-          defer { scratch.deallocate() }
-          for i in stride(from: worker, to: n, by: workers) {
-            entries(rows, row: i, start: start, width: columns, into: scratch)
-            let scale = rowScales[i]
-            for k in 0..<columns { target.value[i * columns + k] = Float(scratch[k] * scale) }
-          }
+        Self.eachRow(n, workers: workers, scratch: columns) { i, scratch in
+          entries(rows, row: i, start: start, width: columns, into: scratch)
+          let scale = rowScales[i]
+          for k in 0..<columns { target.value[i * columns + k] = Float(scratch[k] * scale) }
         }
       }
       block.withUnsafeBufferPointer { b in
