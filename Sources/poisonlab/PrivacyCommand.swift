@@ -12,7 +12,9 @@ struct PrivacyCommand: ParsableCommand {
       RDP of the sampled Gaussian mechanism (Mironov, Talwar & Zhang 2019) over TF-Privacy's \
       default orders, composed over --steps, converted with the classic bound \
       epsilon = min over orders of RDP - log(delta) / (order - 1). Assumes Poisson sampling with \
-      rate --sample-rate (records per step / records; clients per round / clients in DP-FedAvg). \
+      rate --sample-rate (records per step / records; clients per round / clients in DP-FedAvg), \
+      as TF-Privacy's compute_dp_sgd_privacy does; the simulator draws a fixed number of clients \
+      per round, for which the Poisson figure is not a proof. \
       No step, or a rate of 0, spends nothing: epsilon 0. An epsilon no order bounds (noise far \
       too small) prints inf in the table and, JSON having no infinity, null with "unbounded": \
       true.

@@ -52,7 +52,10 @@ struct RunCommand: ParsableCommand {
   @Flag(help: "Ignore the scenario's expect block (for shortened exploratory runs).")
   var noExpect = false
 
-  @Option(help: "Write per-round accuracy and attack success curves to this SVG file.")
+  @Option(
+    help:
+      "Write per-round curves (accuracy, attack success, the gate's candidate) with alarms and gate rejections marked to this SVG file."
+  )
   var plot: String?
 
   @Option(
@@ -278,6 +281,7 @@ struct RunCommand: ParsableCommand {
         // The curves of the rounds run so far; none when no round finished.
         if rounds.isEmpty {
           plotFile.cancel()
+          Terminal.error("poisonlab: no round finished: no plot written")
         } else {
           writePlot(rounds, scenario: scenario, to: plotFile, failure: "\(failure)")
         }

@@ -23,10 +23,11 @@ import Glibc
 /// attackers' and the benign mean. A fixed ByzFL `tau` is `z = -tau
 /// sqrt(m / (m - 1))` for `m` benign updates. The attacker knows the defense, its
 /// parameters and the round's state. With `knowledge: own` it runs the
-/// chain on its own benign updates plus the candidates, every rule
-/// assuming `f = max(1, c^2 / n)` (Shejwalkar & Houmansadr's
-/// unknown-benign experiments); a round in which the chain cannot run on
-/// those rows for any candidate stops the run (exit 3).
+/// chain on its `c` own benign updates plus the candidates, every rule
+/// assuming `f = max(1, floor(c^2 / n))` for the round's `n` updates
+/// (Shejwalkar & Houmansadr's unknown-benign experiments); a round in
+/// which the chain cannot run on those rows for any candidate stops the
+/// run (exit 3).
 public struct ALIE: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "alie", summary: "send mean - z x std of the benign updates (paper's z by default)",

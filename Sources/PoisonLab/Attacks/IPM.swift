@@ -8,10 +8,11 @@
 /// `optimize: true` is ByzFL's optimal IPM: each round epsilon >= 0 is
 /// searched by ``LineMaximize`` against the scenario's actual defense
 /// chain, maximising the distance of its output from the benign mean.
-/// With `knowledge: own` it runs the chain on its own benign updates plus
-/// the candidates, every rule assuming `f = max(1, c^2 / n)` (Shejwalkar &
-/// Houmansadr's unknown-benign experiments); a round in which the chain
-/// cannot run on those rows for any candidate stops the run (exit 3).
+/// With `knowledge: own` it runs the chain on its `c` own benign updates
+/// plus the candidates, every rule assuming `f = max(1, floor(c^2 / n))`
+/// for the round's `n` updates (Shejwalkar & Houmansadr's unknown-benign
+/// experiments); a round in which the chain cannot run on those rows for
+/// any candidate stops the run (exit 3).
 public struct IPM: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "ipm", summary: "send -epsilon x the mean benign update",
@@ -23,7 +24,7 @@ public struct IPM: UpdateAttack {
       ParameterSpec(
         "optimize", .boolean, default: .bool(false), mode: .federated,
         doc:
-          "search the factor each round against the scenario's actual defense chain (ByzFL's optimal attack: 20 evaluations from 0, first step 10)"
+          "ByzFL's Optimal_InnerProductManipulation: send -tau x mu, tau searched each round against the scenario's actual defense chain (20 evaluations from 0, first step 10)"
       ),
     ] + updateAttackSpecs,
     notes: ["federated runs only"])

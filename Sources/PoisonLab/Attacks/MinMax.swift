@@ -20,7 +20,7 @@ enum Perturbation: String, CaseIterable {
 ///
 /// Min-max and min-sum (Shejwalkar & Houmansadr, NDSS 2021): every attacker
 /// sends `g_m = mu - gamma * p`, `mu` the benign mean, `p` the perturbation
-/// (`unit-vector` `mu/|mu|` by default, `sign(mu)`, or the benign `std`),
+/// (`unit-vector` `mu / norm(mu)` by default, `sign(mu)`, or the benign `std`),
 /// with the largest `gamma` found by the official code's search (start at
 /// `gamma`, step +-gamma/2 halving until the change is below 1e-5) such that
 ///
@@ -30,13 +30,17 @@ enum Perturbation: String, CaseIterable {
 /// over the benign updates `g_i` (squared distances, as the official code).
 ///
 /// `aggregator_aware: true` replaces the distance condition by the
-/// AGR-tailored objective, with the scenario's actual defense chain in the
-/// loop (see ``MinMaxAttack/tailored(_:mean:direction:)``): the attacker
-/// knows the defense. With `knowledge: own` it runs the chain on its own
-/// benign updates plus the candidates, every rule assuming
-/// `f = max(1, c^2 / n)` (the official code's unknown-benign experiments);
-/// a round in which the chain cannot run on those rows for any candidate
-/// stops the run (exit 3).
+/// AGR-tailored test, with the scenario's actual defense chain in the loop
+/// and the same halving search: against krum, multi-krum and bulyan a scale
+/// succeeds when the rule selects the malicious update; against other
+/// rules when the chain's output moves further from the benign mean than
+/// at the previous proposal (the official heuristic, not an arg-max). The
+/// attacker knows the defense. With `knowledge: own` it runs the chain on
+/// its `c` own benign updates plus the candidates, every rule assuming
+/// `f = max(1, floor(c^2 / n))` for the round's `n` updates (the official
+/// code's unknown-benign experiments). A round in which no candidate could
+/// be evaluated (the chain cannot run on those rows, or a selecting rule
+/// kept every row, so selection cannot be told) stops the run (exit 3).
 public struct MinMaxAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "min-max",
@@ -50,14 +54,14 @@ public struct MinMaxAttack: UpdateAttack {
       ParameterSpec(
         "perturbation", .choice(Perturbation.allCases.map(\.rawValue)),
         default: .string("unit-vector"),
-        doc: "direction p: unit-vector (mu/|mu|), sign (sign of mu) or std (benign std)"),
+        doc: "direction p: unit-vector (mu / norm(mu)), sign (sign of mu) or std (benign std)"),
       ParameterSpec(
         "gamma", .number(atLeast: 0, open: true), default: .number(50),
         doc: "initial scale of the search"),
       ParameterSpec(
         "aggregator_aware", .boolean, default: .bool(false), mode: .federated,
         doc:
-          "AGR-tailored, the scenario's actual defense chain in the loop: the largest scale krum, multi-krum or bulyan still selects; against other rules the scale that moves the chain's output furthest from the benign mean"
+          "AGR-tailored, the scenario's actual defense chain in the loop: the largest scale krum, multi-krum or bulyan still selects; against other rules the official halving search on the chain's deviation from the benign mean"
       ),
     ] + updateAttackSpecs
 
@@ -173,7 +177,7 @@ extension MinMaxAttack {
   }
 }
 
-/// Min-sum: min-max's search with the sum-of-distances condition (see ``MinMaxAttack``).
+/// Min-sum: min-max's search with the sum-of-distances condition (see the min-max attack).
 public struct MinSumAttack: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "min-sum",

@@ -13,7 +13,9 @@
 /// whose chance of selection rises as others are shut out; RDP composes
 /// each round's rate); round rows report the epsilon spent so
 /// far at `delta` by RDP accounting (``RDPAccountant``: Mironov, Talwar &
-/// Zhang 2019, Poisson-sampling assumption, classic conversion).
+/// Zhang 2019, Poisson-sampling assumption, classic conversion; the
+/// simulator draws a fixed number of clients per round, for which the
+/// Poisson figure, reported as TF-Privacy reports it, is not a proof).
 /// `scores` are the norms before clipping; nothing is rejected.
 public struct DPFedAvg: UpdateFilter {
   public static let descriptor = PluginDescriptor(
