@@ -287,10 +287,27 @@ public struct Report: Sendable {
     report.metrics = metrics
     report.round = round
     var configurations: [String] = []
+    // What a run is: federated, a pipeline (cycles from 0) or centralized.
+    func kind(_ run: Run) -> String {
+      federatedRuns.contains(run.id)
+        ? "federated" : run.rounds.contains { $0.round == 0 } ? "pipeline" : "centralized"
+    }
+    var kindsOf: [String: Set<String>] = [:]
+    // (Outputs of `run` only: a sweep records its configuration, and an
+    // axis may switch the federation on and off within one.)
+    for run in runs where scenarioOf[run.id] != nil && !run.rounds.isEmpty && run.axes.isEmpty {
+      kindsOf[scenarioOf[run.id] ?? "?", default: []].insert(kind(run))
+    }
     // Error and skipped rows name no scenario: they belong to whichever configuration holds them.
     for run in runs where scenarioOf[run.id] != nil {
       // A sweep over `name` runs several scenario names in one configuration.
-      let name = run.axes.contains { $0.key == "name" } ? "" : scenarioOf[run.id] ?? "?"
+      let scenario = scenarioOf[run.id] ?? "?"
+      var name = run.axes.contains { $0.key == "name" } ? "" : scenario
+      // One scenario run federated and centralized (`--set federation=null`)
+      // is two configurations.
+      if (kindsOf[scenario]?.count ?? 0) > 1 && !run.rounds.isEmpty && run.axes.isEmpty {
+        name += " [\(kind(run))]"
+      }
       let axes = run.axes.map(\.key).joined(separator: ", ")
       // Sweeps record their configuration: the same axes run with another
       // base file or other --set values are another configuration.

@@ -262,4 +262,31 @@ struct PlotReviewTests {
     }
     #expect(SVGChart.short(0) == "0.000" && SVGChart.short(0, like: 0) == "0.000")
   }
+
+  @Test("one scenario run federated and centralized by `run` is two configurations (--mixed)")
+  func mixedKinds() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let federated = dir.path + "/fed.jsonl"
+    let centralized = dir.path + "/cen.jsonl"
+    let scenario = "scenarios/federated/sweep-synthetic.json"
+    #expect(
+      try CLI.run([
+        "run", scenario, "--set", "sweep=null", "--format", "jsonl", "--quiet", "--output",
+        federated,
+      ]).status == 0)
+    #expect(
+      try CLI.run([
+        "run", scenario, "--set", "sweep=null", "--set", "federation=null", "--set", "attack=null",
+        "--set", "defense=null",
+        "--format", "jsonl", "--quiet", "--output", centralized,
+      ]).status == 0)
+    let mixed = try CLI.run(["report", federated, centralized])
+    #expect(
+      mixed.status == 2 && mixed.stderr.contains("sweep-synthetic [federated]")
+        && mixed.stderr.contains("sweep-synthetic [centralized]"), "\(mixed.stderr)")
+    let both = try CLI.run(["report", federated, centralized, "--mixed", "--format", "json"])
+    #expect(both.status == 0, "\(both.stderr)")
+    #expect(try CLI.run(["report", federated]).status == 0)
+  }
 }
