@@ -337,8 +337,8 @@ struct FederatedSimulation {
             benign: benign, omniscient: attack.knowledge == .omniscient, setup: setup, round: round,
             previousAggregate: previousAggregate, seeds: seeds,
             server: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
-            quarantined: safeguards?.quarantine.clients.count ?? 0, log: log)
-          if chain.selectsRows && attack.testsSelection { log.selects = true }
+            quarantined: safeguards?.quarantine.clients.count ?? 0,
+            selection: chain.selectsRows && attack.testsSelection, log: log)
         }
         let updates = attack.craft(view, rng: &attackRng)
         // A search that could never run the chain (or, against a selecting
@@ -581,11 +581,13 @@ struct FederatedSimulation {
   /// candidates, every rule assuming `f = max(1, c^2 / n)` for `c`
   /// attackers of `n` updates (``ownProbeF(attackers:received:)``), as the
   /// official code of Shejwalkar & Houmansadr's unknown-benign experiments
-  /// does. `log` counts the evaluations and the failures.
+  /// does. `log` counts the evaluations and the failures; with `selection`
+  /// (a selection test against a selecting rule) a probe in which the rule
+  /// kept every row tells nothing and counts as a failure.
   func defenseProbe(
     chain: DefenseChain, group g: Int, positions: [Int], received: [Float], selected: [Int],
     benign: UpdateSet, omniscient: Bool, setup: Setup, round: Int, previousAggregate: [Float]?,
-    seeds: SeedTree, server: [Float]?, quarantined: Int, log: ProbeLog
+    seeds: SeedTree, server: [Float]?, quarantined: Int, selection: Bool, log: ProbeLog
   ) -> @Sendable ([Float]) -> ProbeOutcome? {
     let d = benign.dimension
     let weight: (Int) -> Double = { position in
@@ -640,7 +642,7 @@ struct FederatedSimulation {
       let attackerRows = omniscient ? positions : Array(benign.count..<set.count)
       let kept = result.flagged.filter { !$0 }.count
       log.record(
-        failure: log.selects && kept == set.count
+        failure: selection && kept == set.count
           ? "\(chain.names.joined(separator: " → ")) kept all \(set.count) rows, so whether it selects the malicious update cannot be told"
           : nil)
       return ProbeOutcome(

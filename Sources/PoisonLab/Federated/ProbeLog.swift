@@ -6,22 +6,6 @@ final class ProbeLog: @unchecked Sendable {
   private var calls = 0
   private var failures = 0
   private var last: String?
-  private var selecting = false
-
-  /// Whether the chain selects rows: a probe in which it kept every row
-  /// then tells nothing and counts as a failure.
-  var selects: Bool {
-    get {
-      lock.lock()
-      defer { lock.unlock() }
-      return selecting
-    }
-    set {
-      lock.lock()
-      defer { lock.unlock() }
-      selecting = newValue
-    }
-  }
 
   /// Records one evaluation, with its failure when the chain could not run.
   func record(failure: String?) {
