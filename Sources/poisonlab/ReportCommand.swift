@@ -19,8 +19,9 @@ struct ReportCommand: ParsableCommand {
       curves.svg (clean accuracy and attack success per round, one panel each, mean with a ±1 std \
       band over seeds), heatmap.svg (attack x defense: mean ± std and n, with a colour bar) and, \
       with --panels AXIS, panels.svg (one panel per value of AXIS); --html writes one offline HTML \
-      file with the tables and plots. Runs of different sweep configurations in one file are \
-      refused unless --mixed is given.
+      file with the tables and plots. Runs of different configurations in one file (sweeps with \
+      another sweep_id; `run` outputs of one scenario name with another config_id, i.e. other \
+      settings than the seed) are refused unless --mixed is given.
 
       Example:
         poisonlab report results.jsonl --metrics accuracy,flagged \\
@@ -65,7 +66,7 @@ struct ReportCommand: ParsableCommand {
   @Option(help: "Write one self-contained HTML report to this file.")
   var html: String?
 
-  @Flag(help: "Report runs of different sweep configurations together (refused otherwise).")
+  @Flag(help: "Report runs of different configurations together (refused otherwise).")
   var mixed = false
 
   var metricList: [String] {
@@ -156,7 +157,7 @@ struct ReportCommand: ParsableCommand {
     }
     if report.configurations.count > 1 && !mixed {
       Terminal.error(
-        "poisonlab: the results hold runs of \(report.configurations.count) sweep configurations: "
+        "poisonlab: the results hold runs of \(report.configurations.count) configurations: "
           + report.configurations.joined(separator: "; ")
           + ". Report them separately, or together with --mixed")
       throw ExitCode(Exit.invalid)

@@ -243,6 +243,16 @@ public struct Experiment {
     return try CentralizedRun(experiment: self).run(progress: progress, emit: emit)
   }
 
+  /// The run's configuration, for telling runs apart in `report`: FNV-1a of
+  /// the resolved scenario (defaults written, keys sorted) without what does
+  /// not change the results or is meant to vary between repetitions:
+  /// `seed`, `description`, `expect` and `sweep`.
+  public var configID: String {
+    guard case .object(let members) = scenario.resolved else { return "" }
+    let kept = members.filter { !["seed", "description", "expect", "sweep"].contains($0.key) }
+    return SweepPlan.fnv1a(SweepPlan.canonical(.object(kept)).serialized())
+  }
+
   /// The summary record: the last round plus totals and the `expect` verdict.
   /// - Parameters:
   ///   - last: the last round's record.
@@ -264,6 +274,7 @@ public struct Experiment {
       rounds: rounds, totalSeconds: total, meanSecondsPerRound: total / Double(max(1, rounds)),
       maliciousTotal: maliciousTotal, flaggedTotal: flaggedTotal, expectPassed: nil,
       expectMisses: [])
+    totals.configID = configID
     complete(&totals)
     summary.totals = totals
     let monitored = scenario.safeguards.monitor != nil

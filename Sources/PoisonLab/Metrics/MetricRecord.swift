@@ -104,6 +104,9 @@ public struct MetricRecord: Sendable, Equatable {
     public var expectPassed: Bool?
     /// The thresholds missed, as text.
     public var expectMisses: [String]
+    /// The run's configuration (``Experiment/configID``): equal for runs
+    /// of one scenario that differ only in the seed.
+    public var configID: String? = nil
     /// The channel's counts over every round (nil in centralized runs).
     public var channel: ChannelCounts? = nil
     /// Rounds secure aggregation could not unmask (nil without it).
@@ -267,7 +270,7 @@ public struct MetricRecord: Sendable, Equatable {
     "secagg_server_seconds", "secagg_bytes_per_client", "gate", "validation_accuracy", "alarms",
     "quarantined",
     "false_quarantined", "class_accuracy", "signal", "value", "score", "threshold", "suspected",
-    "seconds", "rounds",
+    "seconds", "config_id", "rounds",
     "total_seconds",
     "mean_seconds_per_round", "malicious_total", "flagged_total", "messages_total",
     "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
@@ -340,6 +343,7 @@ public struct MetricRecord: Sendable, Equatable {
     ]
     if let totals {
       out += [
+        JSONMember("config_id", totals.configID.map { .string($0) } ?? .null),
         JSONMember("rounds", .number(Double(totals.rounds))),
         JSONMember("total_seconds", .number(totals.totalSeconds)),
         JSONMember("mean_seconds_per_round", .number(totals.meanSecondsPerRound)),

@@ -78,7 +78,8 @@ public struct Report: Sendable {
   public var metrics: [String] = Report.metrics
   /// The round the table reads (nil: the final round, from the summary).
   public var round: Int?
-  /// The distinct sweep configurations among the runs.
+  /// The distinct configurations among the runs (sweeps, and `run` outputs
+  /// of one scenario name with different `config_id`s).
   ///
   /// Each is the scenario name and the axis names, for example
   /// `w1 (defense.name, seed)`.
@@ -113,6 +114,9 @@ public struct Report: Sendable {
     var scenarioOf: [String: String] = [:]
     var federated = false
     var federatedRuns = Set<String>()
+    // The summary's `config_id` of each run (outputs written before it was
+    // recorded have none).
+    var configOf: [String: String] = [:]
     var index: [String: Int] = [:]
     // Outputs of `run` carry no run_id: a run is the rows up to its summary
     // (or error), so that runs appended to one file stay apart.
@@ -152,6 +156,7 @@ public struct Report: Sendable {
           federatedRuns.insert(id)
         }
         if case .string(let sweep)? = record["sweep_id"] { runs[r].sweep = sweep }
+        if case .string(let config)? = record["config_id"] { configOf[id] = config }
         let fields = members.filter {
           !["type", "run_id", "run_index", "axes", "sweep_id"].contains($0.key)
         }
@@ -295,8 +300,12 @@ public struct Report: Sendable {
     var kindsOf: [String: Set<String>] = [:]
     // (Outputs of `run` only: a sweep records its configuration, and an
     // axis may switch the federation on and off within one.)
+    var configsOf: [String: Set<String>] = [:]
     for run in runs where scenarioOf[run.id] != nil && !run.rounds.isEmpty && run.axes.isEmpty {
       kindsOf[scenarioOf[run.id] ?? "?", default: []].insert(kind(run))
+      if let config = configOf[run.id] {
+        configsOf[scenarioOf[run.id] ?? "?", default: []].insert(config)
+      }
     }
     // Error and skipped rows name no scenario: they belong to whichever configuration holds them.
     for run in runs where scenarioOf[run.id] != nil {
@@ -307,6 +316,11 @@ public struct Report: Sendable {
       // is two configurations.
       if (kindsOf[scenario]?.count ?? 0) > 1 && !run.rounds.isEmpty && run.axes.isEmpty {
         name += " [\(kind(run))]"
+      }
+      // Or with other settings (`--set`, an edited file): another
+      // `config_id` in the summary.
+      if (configsOf[scenario]?.count ?? 0) > 1 && run.axes.isEmpty, let config = configOf[run.id] {
+        name += " [config_id \(config)]"
       }
       let axes = run.axes.map(\.key).joined(separator: ", ")
       // Sweeps record their configuration: the same axes run with another

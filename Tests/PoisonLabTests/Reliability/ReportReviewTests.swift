@@ -219,4 +219,43 @@ struct ReportReviewTests {
     #expect(abs(narrow.ticks[0] - 0.5) < 1e-12 && abs(narrow.ticks[4] - 0.9) < 1e-12)
     #expect(SVGChart.yTicks(3, 3).ticks == [3])
   }
+
+  @Test(
+    "`run` outputs of one scenario name with other settings are two configurations; seeds pool (config_id)"
+  )
+  func runConfigurations() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    var files: [String] = []
+    func run(_ extra: [String]) throws {
+      files.append(dir.path + "/run\(files.count).jsonl")
+      let r = try CLI.run(
+        ["run", sweep, "--set", "sweep=null", "--format", "jsonl", "--quiet", "--output"]
+          + [files[files.count - 1]] + extra)
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    // Seeds, and a --set writing the default value, are one configuration.
+    try run(["--seed", "0"])
+    try run(["--seed", "1", "--set", "defense.name=median"])
+    let pooled = try CLI.run(["report"] + files + ["--format", "json"])
+    #expect(pooled.status == 0, "\(pooled.stderr)")
+    let ids = try files.flatMap { file in
+      try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").compactMap {
+        line -> String? in
+        guard case .string(let id)? = (try? JSONParser.parse(String(line)))?["config_id"] else {
+          return nil
+        }
+        return id
+      }
+    }
+    #expect(ids.count == 2 && Set(ids).count == 1 && ids.first?.count == 16, "\(ids)")
+    // Another defense under the same name is another configuration.
+    try run(["--seed", "0", "--set", "defense.name=trimmed-mean"])
+    let mixed = try CLI.run(["report"] + files)
+    #expect(
+      mixed.status == 2 && mixed.stderr.contains("2 configurations")
+        && mixed.stderr.contains("sweep-synthetic [config_id \(ids.first ?? "")]"),
+      "\(mixed.stderr)")
+    #expect(try CLI.run(["report"] + files + ["--mixed"]).status == 0)
+  }
 }
