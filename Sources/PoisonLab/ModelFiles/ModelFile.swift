@@ -185,6 +185,40 @@ public enum ModelFile {
   public static func load(_ path: String, network: Network, input: Shape) throws(LoadError) -> (
     parameters: [Float], round: Int, fingerprint: String?, seed: UInt64?, normalizer: Normalizer?
   ) {
+    let expected = layouts(network, input: input)
+    // Whether the file fits the model, from its header alone: a model of
+    // another architecture is told apart before its size is judged.
+    let header: [JSONMember]
+    do {
+      header = try Safetensors.headerMembers(Safetensors.headerBytes(ofFile: path), file: path)
+        .members
+    } catch {
+      throw .data(error)
+    }
+    var shapes = Safetensors.shapes(in: header)
+    for layout in expected {
+      guard let shape = shapes.removeValue(forKey: layout.name) else {
+        if header.contains(where: { $0.key == layout.name }) { continue }  // decode says why
+        throw .mismatch(
+          file: path,
+          reason:
+            "has no tensor \(layout.name) (shape \(layout.shape)) that the scenario's model needs")
+      }
+      guard shape == layout.shape else {
+        throw .mismatch(
+          file: path,
+          reason:
+            "tensor \(layout.name) has shape \(shape) but the scenario's model needs \(layout.shape)"
+        )
+      }
+    }
+    let needed = Set(expected.map(\.name))
+    if let extra = header.map(\.key).filter({ $0 != "__metadata__" && !needed.contains($0) })
+      .sorted().first
+    {
+      throw .mismatch(
+        file: path, reason: "holds tensor \(extra), which the scenario's model does not have")
+    }
     let bytes: [UInt8]
     do {
       // Header, tensors, and a margin; a larger file is not one of ours.
@@ -201,20 +235,12 @@ public enum ModelFile {
     var byName: [String: Safetensors.Tensor] = [:]
     for t in decoded.tensors { byName[t.name] = t }
     var parameters = [Float](repeating: 0, count: network.parameterCount)
-    let expected = layouts(network, input: input)
     for layout in expected {
-      guard let tensor = byName.removeValue(forKey: layout.name) else {
-        throw .mismatch(
-          file: path,
-          reason:
-            "has no tensor \(layout.name) (shape \(layout.shape)) that the scenario's model needs")
-      }
-      guard tensor.shape == layout.shape else {
-        throw .mismatch(
-          file: path,
-          reason:
-            "tensor \(layout.name) has shape \(tensor.shape) but the scenario's model needs \(layout.shape)"
-        )
+      // The header was checked above; the decoded tensors are the same file's.
+      guard let tensor = byName.removeValue(forKey: layout.name), tensor.shape == layout.shape
+      else {
+        throw .data(
+          .corrupt(file: path, reason: "changed while it was read (tensor \(layout.name))"))
       }
       if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
         throw .data(

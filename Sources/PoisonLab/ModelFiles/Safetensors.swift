@@ -52,25 +52,60 @@ enum Safetensors {
     return bytes
   }
 
+  /// The first bytes of a file up to the end of its header (the length
+  /// and the JSON), read as every data file is: a regular file only (a FIFO
+  /// would block), gunzipped when compressed, as ``decode(_:file:)``'s caller
+  /// reads the whole file.
+  /// - Parameter path: the file.
+  /// - Returns: the bytes; fewer than the header declares when the file is
+  ///   truncated (``headerMembers(_:file:)`` says so).
+  /// - Throws: `DataError.missing`, `.unreadable` or `.corrupt` naming the file.
+  static func headerBytes(ofFile path: String) throws(DataError) -> [UInt8] {
+    let stream = try ByteStream(path: path)
+    var bytes: [UInt8] = []
+    var wanted = 8
+    while bytes.count < wanted, let chunk = try stream.nextChunk(limit: wanted - bytes.count) {
+      bytes += chunk
+      if wanted == 8 && bytes.count == 8 {
+        let length = bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard length <= UInt64(maxHeader) else { break }
+        wanted = 8 + Int(length)
+      }
+    }
+    return bytes
+  }
+
   /// The `__metadata__` of a file, read from its header alone (the tensors
   /// are neither read nor checked), or nil when the header is not readable.
   /// - Parameter path: the file.
   /// - Returns: the metadata.
   static func metadata(ofFile path: String) -> [String: String]? {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-    defer { try? handle.close() }
-    guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
-    let length = prefix.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-    guard length <= UInt64(maxHeader), let header = try? handle.read(upToCount: Int(length)),
-      header.count == Int(length),
-      let parsed = try? headerMembers(Array(prefix) + Array(header), file: path)
+    guard let bytes = try? headerBytes(ofFile: path),
+      let parsed = try? headerMembers(bytes, file: path)
     else { return nil }
     return try? metadata(in: parsed.members, file: path)
   }
 
+  /// The shape each tensor's header entry gives, where it is a list of
+  /// whole numbers (``decode(_:file:)`` reports any other).
+  /// - Parameter members: the header's members.
+  /// - Returns: the shapes by tensor name.
+  static func shapes(in members: [JSONMember]) -> [String: [Int]] {
+    var shapes: [String: [Int]] = [:]
+    for member in members where member.key != "__metadata__" {
+      guard case .array(let dims)? = member.value["shape"] else { continue }
+      let shape = dims.compactMap { dim -> Int? in
+        guard case .number(let x) = dim, let n = Int(exactly: x), n >= 0 else { return nil }
+        return n
+      }
+      if shape.count == dims.count { shapes[member.key] = shape }
+    }
+    return shapes
+  }
+
   /// The header's members (tensors and `__metadata__`) and where the data begins.
   /// - Throws: `DataError.corrupt` naming `file` and what is wrong.
-  private static func headerMembers(_ bytes: [UInt8], file: String) throws(DataError)
+  static func headerMembers(_ bytes: [UInt8], file: String) throws(DataError)
     -> (members: [JSONMember], headerEnd: Int)
   {
     func corrupt(_ reason: String) -> DataError { .corrupt(file: file, reason: reason) }
