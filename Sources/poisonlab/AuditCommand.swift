@@ -86,6 +86,8 @@ struct AuditCommand: ParsableCommand {
     try checkAuditFolder(auditDir, against: [("--plot", plot)])
     let folderLock = try lockFolders([("--audit-dir", auditDir)])
     defer { withExtendedLifetime(folderLock) {} }
+    // Locked now: a second writer is refused before the audit runs.
+    let plotFile = try plot.map { try ReservedOutput($0) }
     var experiment = Experiment(scenario: loaded, threads: threads)
     experiment.auditDirectory = auditDir
     let findings: AuditFindings
@@ -95,7 +97,7 @@ struct AuditCommand: ParsableCommand {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(error.exitCode)
     }
-    if let plot {
+    if let plotFile {
       guard findings.method == STRIP.descriptor.name else {
         Terminal.error(
           "poisonlab: --plot draws strip's entropy histograms; \(findings.method) has none")
@@ -103,7 +105,7 @@ struct AuditCommand: ParsableCommand {
       }
       let svg = STRIP.histogram(
         findings, title: "STRIP on \(loaded.name): prediction entropy of blended inputs")
-      try writeOutput(Array(svg.utf8), to: plot)
+      try plotFile.finish(Array(svg.utf8))
     }
     // JSON carries every field, null included (as a run's summary does);
     // the table shows the measured ones.

@@ -10,12 +10,17 @@ public protocol AuditMethod: Plugin {
   /// Clean test samples the defender holds (`clean_size`).
   var cleanSize: Int { get }
 
-  /// Whether the scenario gave `clean_size` (a default larger than a small
-  /// test set is capped; a given one is refused).
+  /// Whether the scenario gave `clean_size` (a default larger than half a
+  /// small test set is capped; a given one that leaves fewer than 10
+  /// samples to measure on is refused).
   var cleanSizeGiven: Bool { get }
 
   /// Whether the audit leaves pictures for `--audit-dir`.
   static var drawsPictures: Bool { get }
+
+  /// Whether it measures anything on the test samples the defender does
+  /// not hold (then its default `clean_size` leaves half the test set).
+  static var measuresOnRest: Bool { get }
 
   /// Working memory of its own beyond the defender's samples, gradient
   /// workspaces and models the estimate counts for every audit (STRIP's
@@ -36,6 +41,9 @@ public protocol AuditMethod: Plugin {
 extension AuditMethod {
   /// Audits draw pictures unless they say otherwise.
   public static var drawsPictures: Bool { true }
+
+  /// Audits measure on the rest of the test set unless they say otherwise.
+  public static var measuresOnRest: Bool { true }
 
   /// None unless an audit says otherwise.
   public func workingBytes(features: Int, network: Network) -> Int { 0 }
@@ -74,11 +82,24 @@ public struct AuditInput {
     self.threads = threads
   }
 
+  /// The fewest test samples the defender holds, and the fewest left to
+  /// measure the audit on.
+  static let minimumSamples = 10
+
   /// The defender's clean samples and the rest of the test set.
-  func split(_ size: Int) -> (defender: Dataset, rest: Dataset) {
+  /// - Parameter method: the audit, whose `clean_size` is taken as given,
+  ///   or, by default, capped at half the test set when it measures on the
+  ///   rest (so that what it reports is measured on as many samples as it
+  ///   learnt from).
+  /// - Returns: the defender's samples and the others.
+  func split<Method: AuditMethod>(for method: Method) -> (defender: Dataset, rest: Dataset) {
     var rng = seeds.generator("audit")
+    let size =
+      method.cleanSizeGiven || !Method.measuresOnRest
+      ? method.cleanSize : max(Self.minimumSamples, min(method.cleanSize, test.count / 2))
     let chosen = Stratified.sample(
-      labels: test.labels, classes: test.classes, size: min(size, test.count - 1), rng: &rng)
+      labels: test.labels, classes: test.classes,
+      size: min(size, test.count - Self.minimumSamples), rng: &rng)
     let held = Set(chosen)
     return (test.subset(chosen), test.subset((0..<test.count).filter { !held.contains($0) }))
   }
@@ -174,5 +195,5 @@ public struct AuditFindings: Sendable, Equatable {
 let cleanSizeSpec = ParameterSpec(
   "clean_size", .integer(min: 10, max: 1_000_000), default: .number(1000),
   doc:
-    "clean test samples the defender holds (the rest measure the audit); the default is capped at the test set less one, a given value must fit"
+    "clean test samples the defender holds (the rest measure the audit, at least 10); the default is capped at half the test set for audits that measure on the rest, a given value must leave 10"
 )

@@ -65,7 +65,7 @@ public struct FinePruning: AuditMethod {
           ]))
     }
     var findings = AuditFindings(method: Self.descriptor.name)
-    let (defender, rest) = input.split(cleanSize)
+    let (defender, rest) = input.split(for: self)
     let before = input.measure(input.parameters, on: rest)
     findings.accuracyBefore = before.accuracy
     findings.attackSuccessBefore = before.attackSuccess

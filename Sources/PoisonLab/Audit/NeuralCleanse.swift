@@ -88,6 +88,8 @@ public struct NeuralCleanse: AuditMethod {
   public let patience: Int
   public let costMultiplier: Double
   public let earlyStopPatience: Int
+  /// Flags classes from the defender's samples alone.
+  public static var measuresOnRest: Bool { false }
   public let cleanSize: Int
   /// Whether `clean_size` was given.
   public let cleanSizeGiven: Bool
@@ -133,7 +135,7 @@ public struct NeuralCleanse: AuditMethod {
 
   public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {
     var findings = AuditFindings(method: Self.descriptor.name)
-    let (defender, _) = input.split(cleanSize)
+    let (defender, _) = input.split(for: self)
     let classes = input.network.outputCount
     var triggers = [ReversedTrigger?](repeating: nil, count: classes)
     let workers = min(max(1, input.threads), classes)

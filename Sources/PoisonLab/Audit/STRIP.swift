@@ -64,7 +64,7 @@ public struct STRIP: AuditMethod {
 
   public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {
     var findings = AuditFindings(method: Self.descriptor.name)
-    let (pool, rest) = input.split(cleanSize)
+    let (pool, rest) = input.split(for: self)
     let clean = rest.subset(Array(0..<min(inputs, rest.count)))
     findings.cleanEntropies = entropies(of: pool, pool: pool, input: input, seed: "calibration")
     let sorted = findings.cleanEntropies.sorted()

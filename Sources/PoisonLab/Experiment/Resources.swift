@@ -357,24 +357,25 @@ extension Experiment {
     )
   }
 
-  /// A given `audit.clean_size` the test set cannot hold (the audit
-  /// measures on at least one other sample), or nil.
+  /// A test set too small for the audit, or a given `audit.clean_size` it
+  /// cannot hold (the audit measures on at least 10 other samples), or nil.
   /// - Parameter test: test samples after subsampling.
   /// - Returns: the problem, or nil.
   func cleanSizeProblem(test: Int) -> ScenarioError? {
     guard let audit = scenario.audit else { return nil }
-    // The default is capped at the test set less one, but never below the
-    // 10 samples a given clean_size needs: an audit of fewer measures nothing.
-    if !audit.cleanSizeGiven && test < 11 {
+    let least = AuditInput.minimumSamples
+    // The default is capped at half the test set, but never below the 10
+    // samples a given clean_size needs: an audit of fewer measures nothing.
+    if !audit.cleanSizeGiven && test < 2 * least {
       return ScenarioError(
         JSONPath.root.appending("audit"),
-        "needs at least 10 clean test samples for the defender and one more to measure on; the test set has \(test) (raise dataset.test_size)"
+        "needs at least \(least) clean test samples for the defender and \(least) more to measure on; the test set has \(test) (raise dataset.test_size)"
       )
     }
-    guard audit.cleanSizeGiven, audit.cleanSize > test - 1 else { return nil }
+    guard audit.cleanSizeGiven, audit.cleanSize > test - least else { return nil }
     return ScenarioError(
       JSONPath.root.appending("audit").appending("clean_size"),
-      "asks for \(audit.cleanSize) clean test samples but the test set has \(test), and the audit measures on at least one other; at most \(max(0, test - 1))"
+      "asks for \(audit.cleanSize) clean test samples but the test set has \(test), and the audit measures on at least \(least) others; at most \(max(0, test - least))"
     )
   }
 

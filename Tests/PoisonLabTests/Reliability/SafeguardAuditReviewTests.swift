@@ -89,8 +89,8 @@ struct SafeguardAuditReviewTests {
       #"{"name": "a", "dataset": {"name": "synthetic", "classes": 3, "features": 10, "train_size": 200, "test_size": 10}, "model": {"name": "mlp", "hidden": [8]}, "training": {"rounds": 1}, "audit": {"name": "fine-pruning"}}"#
     let experiment = Experiment(scenario: try scenario(text), threads: 1)
     #expect(throws: RunFailure.self) { try experiment.preflight(budget: nil) }
-    #expect(experiment.cleanSizeProblem(test: 10)?.message.contains("at least 10 clean") == true)
-    #expect(experiment.cleanSizeProblem(test: 11) == nil)
+    #expect(experiment.cleanSizeProblem(test: 19)?.message.contains("at least 10 clean") == true)
+    #expect(experiment.cleanSizeProblem(test: 20) == nil)
   }
 
   @Test("an audit judges by the backdoor's probe, even after a label flip")
