@@ -87,12 +87,20 @@ struct AggregateCommand: ParsableCommand {
       }
       json = .object([JSONMember("name", .string(defense))])
     }
+    // A matrix from `run --save-updates` carries its round's facts in X.json.
+    let sidecar: UpdateExport.Round?
+    do {
+      sidecar = try UpdateExport.sidecar(of: updates)
+    } catch {
+      Terminal.error("poisonlab: \(error)")
+      throw ExitCode(Exit.runtime)
+    }
     // The inputs (and the round's facts beside an exported matrix) may not be the output.
     let facts = updates.hasSuffix(".npy") ? String(updates.dropLast(4)) + ".json" : nil
     try checkDistinct([
       ("the updates", updates), ("--weights", weights), ("--server-update", serverUpdate),
       ("the round's .json", facts),
-      ("the round's server update", UpdateExport.sidecar(of: updates)?.serverUpdate),
+      ("the round's server update", sidecar?.serverUpdate),
       ("--output", output),
     ])
     try checkOutput(output)
@@ -134,18 +142,20 @@ struct AggregateCommand: ParsableCommand {
       throw ExitCode(Exit.runtime)
     }
     let (n, d) = (matrix.shape[0], matrix.shape[1])
-    // A matrix from `run --save-updates` carries its round's facts in X.json.
-    let sidecar = UpdateExport.sidecar(of: updates)
+    if sidecar == nil,
+      (updates.split(separator: "/").last ?? "").wholeMatch(of: /round-[0-9]{4,}\.npy/) != nil
+    {
+      Terminal.error(
+        "note: no --save-updates round file (\(facts ?? "")) beside \(updates): the seed, round, "
+          + "weights and quarantine counts are aggregate's defaults, which may not be the round's")
+    }
     if let sidecar, sidecar.clients.count != n || sidecar.weights.count != n {
       Terminal.error(
         "poisonlab: \(updates): its .json describes \(sidecar.clients.count) rows, the matrix has \(n); ignoring the .json"
       )
     }
-    if let sidecar,
-      sidecar.weights.contains(where: { !($0 >= 0) }) || sidecar.quarantined < 0
-        || sidecar.rejectedByChannel < 0
-    {
-      Terminal.error("poisonlab: \(updates): its .json holds negative weights or quarantine counts")
+    if let sidecar, sidecar.weights.contains(where: { !($0 >= 0) }) {
+      Terminal.error("poisonlab: \(updates): its .json holds negative or NaN weights")
       throw ExitCode(Exit.runtime)
     }
     let exported = sidecar.flatMap { $0.clients.count == n && $0.weights.count == n ? $0 : nil }

@@ -28,14 +28,19 @@ public enum UpdateExport {
   ) throws(SinkError) {
     let base = stem(directory, round: round)
     let name = String(base.split(separator: "/").last ?? "")
-    try writeFile(
-      base + ".npy",
-      NPYArray(shape: [updates.count, updates.dimension], values: updates.values).serialized())
-    try writeFile(
-      base + ".aggregate.npy", NPYArray(shape: [aggregate.count], values: aggregate).serialized())
+    var files: [(path: String, bytes: [UInt8])] = [
+      (
+        base + ".npy",
+        NPYArray(shape: [updates.count, updates.dimension], values: updates.values).serialized()
+      ),
+      (
+        base + ".aggregate.npy",
+        NPYArray(shape: [aggregate.count], values: aggregate).serialized()
+      ),
+    ]
     if let server {
-      try writeFile(
-        base + ".server.npy", NPYArray(shape: [server.count], values: server).serialized())
+      files.append(
+        (base + ".server.npy", NPYArray(shape: [server.count], values: server).serialized()))
     }
     let sidecar = JSONValue.object([
       JSONMember("format", .string("poisonlab-round")),
@@ -53,13 +58,19 @@ public enum UpdateExport {
       JSONMember("aggregate", .string(name + ".aggregate.npy")),
       JSONMember("server_update", server.map { _ in .string(name + ".server.npy") } ?? .null),
     ])
-    try writeFile(base + ".json", Array((sidecar.serialized(indent: 2) + "\n").utf8))
-  }
-
-  private static func writeFile(_ path: String, _ bytes: [UInt8]) throws(SinkError) {
-    let file = try AtomicFile(path: path)
-    try file.write(bytes)
-    try file.commit()
+    // The facts last: a round is whole or absent. A failed write removes
+    // the round's files written before it (each file leaves no partial).
+    files.append((base + ".json", Array((sidecar.serialized(indent: 2) + "\n").utf8)))
+    var written: [String] = []
+    do {
+      for file in files {
+        try AtomicFile.write(file.bytes, to: file.path)
+        written.append(file.path)
+      }
+    } catch {
+      for path in written { SystemFile.remove(path) }
+      throw error
+    }
   }
 
   /// The facts of an exported round, read back by `poisonlab aggregate`.
@@ -76,34 +87,53 @@ public enum UpdateExport {
   }
 
   /// The sidecar of an exported matrix (`X.npy` -> `X.json`), or nil when
-  /// there is none or it is not poisonlab's.
-  public static func sidecar(of matrix: String) -> Round? {
+  /// there is none or it is not poisonlab's (no `"format":
+  /// "poisonlab-round"`).
+  /// - Throws: `DataError.corrupt` naming the `.json` when it is
+  ///   poisonlab's but its facts are unusable (a round below 1, a seed that
+  ///   is not a whole number from 0 to 2^64 - 1, clients or weights that
+  ///   are not lists of numbers, a server update outside its folder):
+  ///   replaying with defaults would silently give another aggregate.
+  public static func sidecar(of matrix: String) throws(DataError) -> Round? {
     guard matrix.hasSuffix(".npy") else { return nil }
     let path = String(matrix.dropLast(4)) + ".json"
     guard let bytes = try? FileBytes.read(path, limit: 64 << 20),
       let text = String(validating: bytes, as: UTF8.self), let json = try? JSONParser.parse(text),
-      case .string("poisonlab-round")? = json["format"],
-      case .number(let r)? = json["round"], let round = Int(exactly: r), round >= 1,
-      case .number(let s)? = json["seed"], let seed = UInt64(exactly: s),
-      case .array(let ids)? = json["clients"], case .array(let w)? = json["reported_samples"]
+      case .string("poisonlab-round")? = json["format"]
     else { return nil }
+    func corrupt(_ reason: String) -> DataError { .corrupt(file: path, reason: reason) }
+    guard case .number(let r)? = json["round"], let round = Int(exactly: r), round >= 1 else {
+      throw corrupt("its \"round\" is not a whole number from 1")
+    }
+    guard case .number(let s)? = json["seed"], let seed = UInt64(exactly: s) else {
+      throw corrupt("its \"seed\" is not a whole number from 0")
+    }
+    guard case .array(let ids)? = json["clients"], case .array(let w)? = json["reported_samples"]
+    else { throw corrupt("it lacks the \"clients\" or \"reported_samples\" lists") }
+    let clients = ids.compactMap { if case .number(let x) = $0 { Int(exactly: x) } else { nil } }
+    let weights = w.compactMap { if case .number(let x) = $0 { x } else { nil } }
+    guard clients.count == ids.count, weights.count == w.count else {
+      throw corrupt("its \"clients\" or \"reported_samples\" hold other values than numbers")
+    }
     let folder = OutputPath.folder(of: matrix)
     var server: String?
     // The export names a file beside the matrix; a path elsewhere is not its own.
     if case .string(let name)? = json["server_update"] {
-      guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
+      guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+        throw corrupt("its \"server_update\" \(name) is not a file name beside it")
+      }
       server = folder + "/" + name
     }
-    var quarantined = 0
-    if case .number(let q)? = json["quarantined"] { quarantined = Int(exactly: q) ?? 0 }
-    var rejectedByChannel = 0
-    if case .number(let r)? = json["rejected_by_channel"] {
-      rejectedByChannel = Int(exactly: r) ?? 0
+    func count(_ key: String) throws(DataError) -> Int {
+      guard let value = json[key], value != .null else { return 0 }
+      guard case .number(let x) = value, let n = Int(exactly: x), n >= 0 else {
+        throw corrupt("its \"\(key)\" is not a whole number from 0")
+      }
+      return n
     }
     return Round(
-      round: round, seed: seed,
-      clients: ids.compactMap { if case .number(let x) = $0 { Int(exactly: x) } else { nil } },
-      weights: w.compactMap { if case .number(let x) = $0 { x } else { nil } },
-      quarantined: quarantined, rejectedByChannel: rejectedByChannel, serverUpdate: server)
+      round: round, seed: seed, clients: clients, weights: weights,
+      quarantined: try count("quarantined"), rejectedByChannel: try count("rejected_by_channel"),
+      serverUpdate: server)
   }
 }

@@ -291,7 +291,7 @@ struct UpdateExportTests {
         let stem = UpdateExport.stem(dir.path, round: round)
         let matrix = try MatrixFile.read(stem + ".npy")
         let expected = try MatrixFile.read(stem + ".aggregate.npy").values
-        let facts = try #require(UpdateExport.sidecar(of: stem + ".npy"))
+        let facts = try #require(try UpdateExport.sidecar(of: stem + ".npy"))
         let (c, _) = try ScenarioLoader.defenseChain(
           try JSONParser.parse(resolvedChain(stem)), source: "t", updates: matrix.shape[0])
         try compare(c, matrix, facts, expected, d.name, round)

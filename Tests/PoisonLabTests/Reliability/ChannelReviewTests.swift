@@ -54,7 +54,7 @@ struct ChannelReviewTests {
       atPath: dir.path + "/up", withIntermediateDirectories: false)
     let run = try CLI.run(["run", file, "--quiet", "--save-updates", dir.path + "/up"])
     #expect(run.status == 0, "\(run.stderr)")
-    let sidecar = UpdateExport.sidecar(of: dir.path + "/up/round-0001.npy")
+    let sidecar = try UpdateExport.sidecar(of: dir.path + "/up/round-0001.npy")
     #expect(sidecar?.rejectedByChannel == 1 && sidecar?.clients.count == 4)
     let out = dir.path + "/agg.npy"
     let aggregate = try CLI.run([
@@ -159,7 +159,7 @@ struct ChannelReviewTests {
       atPath: dir.path + "/up", withIntermediateDirectories: false)
     let run = try CLI.run(["run", file, "--quiet", "--save-updates", dir.path + "/up"])
     #expect(run.status == 0, "\(run.stderr)")
-    let sidecar = try #require(UpdateExport.sidecar(of: dir.path + "/up/round-0002.npy"))
+    let sidecar = try #require(try UpdateExport.sidecar(of: dir.path + "/up/round-0002.npy"))
     #expect(sidecar.quarantined == 2 && sidecar.clients.count == 5)
     let out = dir.path + "/agg.npy"
     let aggregate = try CLI.run([

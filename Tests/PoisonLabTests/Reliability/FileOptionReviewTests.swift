@@ -382,7 +382,9 @@ struct FileOptionReviewTests {
         #"{"format": "poisonlab-round", "round": 1, "seed": 0, "clients": [0], "reported_samples": [1], "server_update": ""#
         + name + #""}"#
       _ = dir.write("round-0001.json", text: facts)
-      #expect(UpdateExport.sidecar(of: dir.path + "/round-0001.npy") == nil, "\(name)")
+      #expect(throws: DataError.self, "\(name)") {
+        _ = try UpdateExport.sidecar(of: dir.path + "/round-0001.npy")
+      }
     }
   }
 }
