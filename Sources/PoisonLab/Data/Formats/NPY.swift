@@ -115,9 +115,19 @@ public struct NPYArray: Sendable, Equatable {
         file: file,
         reason: "element type '\(descr)' is not supported (float32 or float64: '<f4', '<f8')")
     }
-    if Self.capture(#"'fortran_order'\s*:\s*(True|False)"#, in: header) == "True" {
+    // NumPy writes a Python bool; anything else (1, 'True') is refused, as
+    // numpy.load refuses it.
+    switch Self.capture(#"'fortran_order'\s*:\s*([^,}\s]*)"#, in: header) {
+    case "False"?: break
+    case "True"?:
       throw .corrupt(
         file: file, reason: "the array is in Fortran order; save np.ascontiguousarray(a) instead")
+    case let other:
+      throw .corrupt(
+        file: file,
+        reason:
+          "the .npy header's 'fortran_order' is \(other.map { "\($0)" } ?? "missing"), not True or False"
+      )
     }
     guard let shapeText = Self.capture(#"'shape'\s*:\s*\(([^)]*)\)"#, in: header) else {
       throw .corrupt(file: file, reason: "the .npy header has no 'shape'")
