@@ -196,6 +196,15 @@ struct AggregateCommand: ParsableCommand {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
     }
+    // Distance-based rules hold n x n matrices: estimated before allocating.
+    let estimate = chain.memoryEstimate(rows: n, dimension: d)
+    if let budget = MemoryBudget.resolve(nil), estimate.exceeds(budget) {
+      Terminal.error(
+        "poisonlab: \(updates): aggregating its \(n) updates of \(d) values with "
+          + "\(chain.names.joined(separator: " → ")) needs an estimated \(estimate.summary()) of "
+          + "memory, more than \(budget.source) allows (\(MemoryEstimate.format(budget.bytes)))")
+      throw ExitCode(Exit.runtime)
+    }
     let workers = try Threads.resolve(threads)
     let set = UpdateSet(values: matrix.values, count: n, dimension: d, weights: rowWeights)
     let result: DefenseChain.Result

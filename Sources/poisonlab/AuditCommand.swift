@@ -67,7 +67,9 @@ struct AuditCommand: ParsableCommand {
       throw ExitCode(Exit.invalid)
     }
     // The model and the scenario are inputs: --plot may not name either.
-    try checkDistinct([("the model", model), ("the scenario", scenario), ("--plot", plot)])
+    try checkDistinct(
+      [("the model", model), ("the scenario", scenario)] + datasetInputs([loaded])
+        + [("--plot", plot)])
     try checkOutput(plot)
     if plot != nil, let audit = loaded.audit, !(audit is STRIP) {
       Terminal.error(

@@ -47,7 +47,11 @@ struct CheckCommand: ParsableCommand {
     var outcomes: [Outcome] = []
     let budget = try scenarioOptions.budget()
     let threads = try Threads.resolve(self.threads)
-    try checkDistinct(scenarios.map { ("a scenario", $0) } + [("--junit", junit)])
+    // The scenarios' data may not be the JUnit file either (a scenario that
+    // does not load is reported by its check below).
+    let loaded = scenarios.compactMap { try? scenarioOptions.load($0) }
+    try checkDistinct(
+      scenarios.map { ("a scenario", $0) } + datasetInputs(loaded) + [("--junit", junit)])
     try checkOutput(junit)
     // Locked now: a second writer is refused before the checks run.
     let junitFile = try junit.map { try ReservedOutput($0) }

@@ -40,6 +40,16 @@ enum Main {
     StandardStream.reportWriteErrors()
     StandardStream.reserveStandardDescriptors()
     AllocationFailure.exitInsteadOfAborting()
+    // Arguments reach the parser decoded with U+FFFD in place of bytes that
+    // are not UTF-8: a file name with such bytes would name another file.
+    for index in 1..<Int(CommandLine.argc) {
+      guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil
+      else { continue }
+      Terminal.error(
+        "poisonlab: argument \(index) (\(CommandLine.arguments[index])) is not UTF-8 text; "
+          + "poisonlab reads paths and values as UTF-8 (rename the file)")
+      terminate(Exit.invalid)
+    }
     do {
       var command = try PoisonLabCommand.parseAsRoot()
       try command.run()

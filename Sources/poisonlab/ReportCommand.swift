@@ -131,6 +131,11 @@ struct ReportCommand: ParsableCommand {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)
     }
+    for file in report.tornFiles {
+      Terminal.error(
+        "poisonlab: \(file): its last line was cut off (no line feed, not JSON; a writer stopped "
+          + "mid-line) and is left out")
+    }
     if !metricList.contains(metric) && report.worstCase(metric).isEmpty {
       report = report.dropping(metric)
     }

@@ -147,10 +147,11 @@ struct RunCommand: ParsableCommand {
     }
     let threads = try Threads.resolve(self.threads)
     try scenarioOptions.preflight(scenario, threads: threads)
-    try checkDistinct([
-      ("the scenario", self.scenario), ("--output", output), ("--plot", plot),
-      ("--save-model", saveModel), ("--init-model", initModel),
-    ])
+    try checkDistinct(
+      [("the scenario", self.scenario)] + datasetInputs([scenario]) + [
+        ("--output", output), ("--plot", plot), ("--save-model", saveModel),
+        ("--init-model", initModel),
+      ])
     try checkOutput(output)
     if let output, !OutputPath.isStandardOutput(output), !force,
       (try? SystemFile.kind(of: output)) == .some(.regular)
@@ -240,12 +241,15 @@ struct RunCommand: ParsableCommand {
       modelFile?.cancel()
       Terminal.fail(error)
     }
+    // Until a row is written, an interrupted run leaves no output file (an
+    // empty partial file named as "rows completed so far" misleads).
+    let unfinished =
+      (plot.map { OutputPath.isStandardOutput($0) ? [] : [$0 + ".partial"] } ?? [])
+      + (saveModel.map { [$0 + ".partial"] } ?? [])
     StandardStream.onInterrupt(
-      "\npoisonlab: interrupted"
-        + (sinks.compactMap(\.partialPath).first.map { "; rows completed so far are in \($0)" }
-          ?? "") + "\n",
-      removing: (plot.map { OutputPath.isStandardOutput($0) ? [] : [$0 + ".partial"] } ?? [])
-        + (saveModel.map { [$0 + ".partial"] } ?? []))
+      "\npoisonlab: interrupted before the first row\n",
+      removing: unfinished + sinks.compactMap(\.partialPath))
+    var rowsKept = false
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
     var experiment = Experiment(
       scenario: scenario, threads: threads, memoryBudget: try scenarioOptions.budget())
@@ -268,6 +272,12 @@ struct RunCommand: ParsableCommand {
           guard error.readerClosed, writesFiles else { throw error }
           sinks.removeAll { $0.isStandardOutput }
         }
+      }
+      if !rowsKept, let partial = sinks.compactMap(\.keptPartialPath).first {
+        rowsKept = true
+        StandardStream.onInterrupt(
+          "\npoisonlab: interrupted; rows completed so far are in \(partial)\n",
+          removing: unfinished)
       }
     }
     do {

@@ -151,7 +151,9 @@ struct SweepCommand: ParsableCommand {
       }
       throw ExitCode(Exit.invalid)
     }
-    try checkDistinct([("the scenario", scenario), ("--output", output)])
+    try checkDistinct(
+      [("the scenario", scenario)]
+        + datasetInputs(runs.compactMap { try? $0.scenario.get() }) + [("--output", output)])
     let (k, n) = shard.flatMap(Self.parseShard) ?? (1, 1)
     var done = Set<String>()
     var file: SweepOutput?

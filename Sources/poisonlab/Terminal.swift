@@ -222,6 +222,21 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
   }
 }
 
+/// The files the scenarios' datasets read, once each, as ``checkDistinct(_:)``
+/// entries: an output may not name one (it would replace the data).
+/// - Parameter scenarios: the scenarios a command runs.
+/// - Returns: (what, path) pairs.
+func datasetInputs(_ scenarios: [Scenario]) -> [(option: String, path: String?)] {
+  var seen = Set<String>()
+  var inputs: [(option: String, path: String?)] = []
+  for scenario in scenarios {
+    for file in scenario.dataset.inputFiles where seen.insert(OutputPath.resolved(file)).inserted {
+      inputs.append(("the dataset's file", file))
+    }
+  }
+  return inputs
+}
+
 /// Locks the folders a command writes files into, each once, for as long as
 /// the returned handles live: a second run writing there is refused at once
 /// (exit 3).

@@ -16,6 +16,8 @@
 /// update, not the lowest index as in Flower, so the aggregate does not
 /// depend on the order the updates arrive in.
 public struct Bulyan: Aggregator {
+  /// Pairwise distances or cosines of the updates.
+  public static var buildsPairwise: Bool { true }
   /// Selects rows (and flags the others).
   public static var selectsRows: Bool { true }
 

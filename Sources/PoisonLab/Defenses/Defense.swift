@@ -23,6 +23,9 @@ public protocol Defense: Plugin {
   /// its two copies (which the memory estimate already counts), for n
   /// updates of d values.
   func workspaceBytes(updates n: Int, dimension d: Int) -> Int
+
+  /// Whether the rule builds n x n matrices (pairwise distances or cosines).
+  static var buildsPairwise: Bool { get }
 }
 
 extension Defense {
@@ -34,6 +37,8 @@ extension Defense {
   public var rootSize: Int? { nil }
   /// Most rules work within the matrix copies already counted.
   public func workspaceBytes(updates n: Int, dimension d: Int) -> Int { 0 }
+  /// Most rules work coordinate by coordinate or row by row.
+  public static var buildsPairwise: Bool { false }
 }
 
 /// What a defense needs of the updates (see `channel.secure_aggregation`).

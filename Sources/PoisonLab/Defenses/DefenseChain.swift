@@ -17,6 +17,38 @@ public struct DefenseChain: Sendable {
     return (type(of: last) as? any Aggregator.Type)?.selectsRows ?? false
   }
 
+  /// Memory for aggregating `rows` updates of `dimension` values: the
+  /// trained rows (+1 for a server update), the received matrix and two
+  /// copies inside the chain, plus n x n distances and the two n x n working
+  /// copies distance-based rules (krum, bulyan, flame, foolsgold) make.
+  /// - Parameters:
+  ///   - rows: updates.
+  ///   - dimension: values per update.
+  ///   - pairwise: whether the n x n matrices count.
+  /// - Returns: bytes (saturating).
+  public static func matrixBytes(rows: Int, dimension: Int, pairwise: Bool = true) -> Int {
+    (rows + 1).multipliedSaturating(dimension.multipliedSaturating(4)).multipliedSaturating(4)
+      .addingSaturating(pairwise ? rows.multipliedSaturating(rows).multipliedSaturating(24) : 0)
+  }
+
+  /// The peak memory of running the chain on `rows` updates of `dimension`
+  /// values: ``matrixBytes(rows:dimension:pairwise:)`` (n x n only for
+  /// stages that build such matrices) and the largest stage workspace.
+  /// - Parameters:
+  ///   - rows: updates.
+  ///   - dimension: values per update.
+  /// - Returns: the estimate.
+  public func memoryEstimate(rows: Int, dimension: Int) -> MemoryEstimate {
+    let pairwise = stages.contains { type(of: $0).buildsPairwise }
+    var parts = [
+      ("update matrix", Self.matrixBytes(rows: rows, dimension: dimension, pairwise: pairwise))
+    ]
+    let workspace =
+      stages.map { $0.workspaceBytes(updates: rows, dimension: dimension) }.max() ?? 0
+    if workspace > 0 { parts.append(("defense workspace", workspace)) }
+    return MemoryEstimate(parts: parts.sorted { $0.1 > $1.1 })
+  }
+
   /// The root-data size the server needs, when a stage needs one.
   public var rootSize: Int? { stages.compactMap(\.rootSize).max() }
 

@@ -16,6 +16,8 @@
 /// Flagged: the rejected updates; scores: the HDBSCAN label (-1 = noise).
 /// With fewer than 3 updates nothing is filtered.
 public struct Flame: Aggregator {
+  /// Pairwise distances or cosines of the updates.
+  public static var buildsPairwise: Bool { true }
   public static let descriptor = PluginDescriptor(
     name: "flame",
     summary: "HDBSCAN on cosine distances, median-norm clipping, then adaptive Gaussian noise",

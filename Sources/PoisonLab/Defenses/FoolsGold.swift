@@ -21,6 +21,8 @@ import Glibc
 /// optional indicative-feature weighting of the output layer is not applied);
 /// rows mixed by an earlier filter have no history and use their own update.
 public struct FoolsGold: Aggregator {
+  /// Pairwise distances or cosines of the updates.
+  public static var buildsPairwise: Bool { true }
   public static let descriptor = PluginDescriptor(
     name: "foolsgold",
     summary: "down-weight clients whose update histories are too similar (sybils)",

@@ -11,6 +11,8 @@
 /// pairs close against their size are recomputed exactly in double, so
 /// that huge, tiny or far-from-the-origin updates keep their order.
 public struct Krum: Aggregator {
+  /// Pairwise distances or cosines of the updates.
+  public static var buildsPairwise: Bool { true }
   /// Selects rows (and flags the others).
   public static var selectsRows: Bool { true }
 
@@ -96,6 +98,8 @@ public struct Krum: Aggregator {
 /// lowest Krum scores (scores computed once, not recursively); the others
 /// are flagged. `m` defaults to `n - f` (ByzFL's choice).
 public struct MultiKrum: Aggregator {
+  /// Pairwise distances or cosines of the updates.
+  public static var buildsPairwise: Bool { true }
   /// Selects rows (and flags the others).
   public static var selectsRows: Bool { true }
 

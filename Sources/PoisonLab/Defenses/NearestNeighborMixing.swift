@@ -5,6 +5,8 @@
 /// updates (itself included), by squared Euclidean distance from a Gram
 /// `sgemm` of the centred, scaled updates. Rows keep their owner and weight; nothing is rejected.
 public struct NearestNeighborMixing: UpdateFilter {
+  /// Pairwise distances or cosines of the updates.
+  public static var buildsPairwise: Bool { true }
   public static let descriptor = PluginDescriptor(
     name: "nnm", summary: "replace each update by the mean of its n - f nearest updates",
     reference:

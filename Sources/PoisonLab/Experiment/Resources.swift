@@ -45,6 +45,14 @@ public struct MemoryEstimate: Sendable, Equatable {
     a.parts.map(\.name) == b.parts.map(\.name) && a.parts.map(\.bytes) == b.parts.map(\.bytes)
   }
 
+  /// Whether `budget` cannot hold it, or an address-space limit
+  /// (`ulimit -v`) cannot give it now.
+  /// - Parameter budget: the limit.
+  /// - Returns: true when it does not fit.
+  public func exceeds(_ budget: MemoryBudget) -> Bool {
+    total > budget.bytes || (MemoryBudget.addressSpaceLimited && !MemoryBudget.canReserve(total))
+  }
+
   /// "1.2 GiB (dataset 880 MiB, update matrix 300 MiB, ...)": the total and the largest parts.
   /// - Parameter count: how many parts to name.
   /// - Returns: the text.
@@ -231,13 +239,7 @@ extension Experiment {
     if let federation = scenario.federation {
       let workers = max(1, min(threads, federation.clientsPerRound))
       let n = federation.clientsPerRound
-      // Trained rows (+1 for a server update), the received matrix and two
-      // copies inside the defense chain, plus n x n distances and the two
-      // n x n working copies distance-based rules (krum, bulyan, flame,
-      // foolsgold) make.
-      let matrix = (n + 1).multipliedSaturating(parameterBytes).multipliedSaturating(4)
-        .addingSaturating(n.multipliedSaturating(n).multipliedSaturating(24))
-      parts.append(("update matrix", matrix))
+      parts.append(("update matrix", DefenseChain.matrixBytes(rows: n, dimension: d)))
       parts.append(
         (
           "training buffers",

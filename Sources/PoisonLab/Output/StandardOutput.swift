@@ -35,6 +35,12 @@ public enum StandardStream {
   ///   - message: what to say (where the finished rows are).
   ///   - files: paths to remove on the way out.
   public static func onInterrupt(_ message: String, removing files: [String] = []) {
+    // Not while this thread's handler could read what is being replaced.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_BLOCK, &set, nil)
     // The files to remove (unfinished outputs nobody will read), as C
     // strings prepared now: the handler may only call unlink.
     interruptFiles = files.map { path in
@@ -50,10 +56,6 @@ public enum StandardStream {
     signal(SIGINT, interruptHandler)
     signal(SIGTERM, interruptHandler)
     // A parent may have blocked them (test runners do); the user's Ctrl-C must arrive.
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGINT)
-    sigaddset(&set, SIGTERM)
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }
 

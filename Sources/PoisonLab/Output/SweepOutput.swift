@@ -59,9 +59,18 @@ public final class SweepOutput {
     removedLines = removed
     if removed > 0 {
       // Rewrite through FILE.partial; its lock carries over to the new FILE.
-      try partial.write(kept)
-      try partial.sync()
-      try SystemFile.rename(path + ".partial", to: path)
+      do {
+        try partial.write(kept)
+        try partial.sync()
+        try SystemFile.rename(path + ".partial", to: path)
+      } catch {
+        // FILE is as it was; no partial file is left behind.
+        partial.close()
+        SystemFile.remove(path + ".partial")
+        file.close()
+        throw error
+      }
+      partial.renamed(to: path)
       file.close()
       file = partial
     } else {

@@ -8,8 +8,12 @@ import Foundation
 /// operating system's reason in plain words with its symbol, for example
 /// `No space left on device (ENOSPC)`.
 public final class SystemFile {
-  /// The path opened.
-  public let path: String
+  /// The path opened, for messages (``renamed(to:)`` moves it).
+  public private(set) var path: String
+
+  /// Records that the file was renamed to `path` (for later messages).
+  /// - Parameter path: its new name.
+  public func renamed(to path: String) { self.path = path }
   private var descriptor: Int32
 
   private init(path: String, descriptor: Int32) {

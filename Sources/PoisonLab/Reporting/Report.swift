@@ -96,6 +96,8 @@ public struct Report: Sendable {
   /// Whether combinations without a run exist but are too many to list
   /// (more than ``maxListedCombinations`` combinations of the observed values).
   public var missingUnlisted = false
+  /// Files whose last line was cut off (no line feed, not JSON) and left out.
+  public var tornFiles: [String] = []
   /// The most combinations of observed axis values checked for missing runs.
   public static let maxListedCombinations = 10_000
 
@@ -122,11 +124,20 @@ public struct Report: Sendable {
     // (or error), so that runs appended to one file stay apart.
     var finished: [String: Int] = [:]
     var lastRound: [String: Double] = [:]
+    var torn: [String] = []
     for file in files {
-      let bytes = try FileBytes.read(file, regularOnly: false)
-      for (n, line) in TextLines.split(String(decoding: bytes, as: UTF8.self)).enumerated()
-      where !line.allSatisfy(\.isWhitespace) {
+      // A pipe or a device is read up to 64 MiB, as scenario files are.
+      let regular = (try? SystemFile.kind(of: file)) == .some(.regular)
+      let bytes = try FileBytes.read(file, limit: regular ? 4 << 30 : 64 << 20, regularOnly: false)
+      let lines = TextLines.split(String(decoding: bytes, as: UTF8.self))
+      for (n, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
         guard case .object(let members) = (try? JSONParser.parse(String(line))) ?? .null else {
+          // A last line without its line feed was cut off (a full disk, a
+          // killed writer): the runs before it still count.
+          if n == lines.count - 1, bytes.last != UInt8(ascii: "\n") {
+            torn.append(file)
+            continue
+          }
           throw .csv(file: file, line: n + 1, column: nil, reason: "not a JSON object")
         }
         let record = JSONValue.object(members)
@@ -288,6 +299,7 @@ public struct Report: Sendable {
       }
     }
     var report = Report(by: grouping, runs: runs, cells: cells, missing: missing)
+    report.tornFiles = torn
     report.missingUnlisted = missingUnlisted
     report.metrics = metrics
     report.round = round

@@ -4,7 +4,8 @@
 /// `PATH` is dot-separated keys with optional `[i]` indices
 /// (`training.learning_rate`, `attack[0].fraction`); `VALUE` is JSON
 /// (`0.1`, `[100]`, `true`, `"text"`), and a bare word that is not JSON is a
-/// string (`label-flip`). Missing objects along the path are created, and
+/// string (`label-flip`); a value starting with `[`, `{` or `"` must be valid
+/// JSON. Missing objects along the path are created, and
 /// `null` removes the key (`attack=null` drops the attack block).
 public enum Override {
   /// Applies one assignment; returns a problem, or nil on success.
@@ -23,7 +24,17 @@ public enum Override {
       return ScenarioError(
         here, "bad path \"\(pathText)\": use keys separated by dots, with [i] for array elements")
     }
-    let value = (try? JSONParser.parse(valueText)) ?? .string(valueText)
+    let value: JSONValue
+    do {
+      value = try JSONParser.parse(valueText)
+    } catch {
+      // A value that starts as JSON's arrays, objects and strings do is
+      // meant as JSON: a typo in it is an error, not a string.
+      if let first = valueText.first(where: { !$0.isWhitespace }), "[{\"".contains(first) {
+        return ScenarioError(here, "the value is not valid JSON: \(error)")
+      }
+      value = .string(valueText)
+    }
     if value == .null {
       // null removes the key (an optional block: attack=null, expect=null, sweep=null).
       if let problem = remove(&document, path: path) { return ScenarioError(here, problem) }

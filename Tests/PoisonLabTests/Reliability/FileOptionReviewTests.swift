@@ -245,12 +245,6 @@ struct FileOptionReviewTests {
 
   @Test("a key named twice: .npy headers and safetensors tensors are named errors")
   func duplicateKeys() throws {
-    /// A version 1.0 .npy file of 2 float32 zeros with this header dictionary.
-    func npyFile(_ dictionary: String) -> [UInt8] {
-      let header = dictionary + String(repeating: " ", count: 118 - dictionary.utf8.count) + "\n"
-      return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0]
-        + Array(header.utf8) + [UInt8](repeating: 0, count: 8)
-    }
     let npy = npyFile(
       "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), 'shape': (2, 1), }")
     #expect(throws: DataError.self) { try NPYArray(parsing: npy, file: "d.npy") }

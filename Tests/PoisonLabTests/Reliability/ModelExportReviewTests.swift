@@ -173,11 +173,6 @@ struct ModelExportReviewTests {
 
   @Test("an .npy header's fortran_order must be True or False, as numpy.load requires")
   func fortranOrder() throws {
-    func npyFile(_ dictionary: String) -> [UInt8] {
-      let header = dictionary + String(repeating: " ", count: 118 - dictionary.utf8.count) + "\n"
-      return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0]
-        + Array(header.utf8) + [UInt8](repeating: 0, count: 8)
-    }
     let good = try NPYArray(
       parsing: npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }"), file: "a")
     #expect(good.shape == [1, 2])

@@ -29,13 +29,26 @@ public enum IDXImages {
     return (train, test)
   }
 
-  private static func locate(_ directory: String, _ stem: String) -> String? {
+  /// The names a file of `stem` is accepted under, in the order tried.
+  private static func names(_ directory: String, _ stem: String) -> [String] {
     let dotted = stem.replacingOccurrences(of: "-idx", with: ".idx")
-    for name in [stem, stem + ".gz", dotted, dotted + ".gz"] {
-      let path = (directory as NSString).appendingPathComponent(name)
-      if FileManager.default.fileExists(atPath: path) { return path }
+    return [stem, stem + ".gz", dotted, dotted + ".gz"].map {
+      (directory as NSString).appendingPathComponent($0)
     }
-    return nil
+  }
+
+  /// Every path loading `directory` may read.
+  /// - Parameter directory: the folder.
+  /// - Returns: the four files under each accepted name.
+  static func candidates(in directory: String) -> [String] {
+    [
+      "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+      "t10k-labels-idx1-ubyte",
+    ].flatMap { names(directory, $0) }
+  }
+
+  private static func locate(_ directory: String, _ stem: String) -> String? {
+    names(directory, stem).first { FileManager.default.fileExists(atPath: $0) }
   }
 
   private static func pair(

@@ -39,6 +39,8 @@ public struct CSVSource: DatasetSource {
       exact: false)
   }
 
+  public var inputFiles: [String] { [train] + (test.map { [$0] } ?? []) }
+
   /// A `label_column` the training file's first rows contradict.
   public func settingProblem() -> DataError? {
     CSVData.settingProblem(train, labelColumn: labelColumn, header: header)

@@ -21,10 +21,14 @@ public protocol DatasetSource: Plugin {
   /// before loading (read from a file's first lines), so that `validate`
   /// reports it; nil when none is found or nothing can be checked early.
   func settingProblem() -> DataError?
+  /// The files loading may read (every name a loader would accept), so
+  /// that no output of a run may name one of them; empty for generated data.
+  var inputFiles: [String] { get }
 }
 
 extension DatasetSource {
   public func settingProblem() -> DataError? { nil }
+  public var inputFiles: [String] { [] }
 }
 
 /// The size of a dataset as estimated before loading it.
@@ -95,6 +99,7 @@ protocol IDXImageSource: DatasetSource {
 }
 
 extension IDXImageSource {
+  public var inputFiles: [String] { IDXImages.candidates(in: directory.path) }
   public var isImage: Bool { true }
   public var knownClasses: Int? { 10 }
   public var knownShape: Shape? { Shape(height: 28, width: 28, channels: 1) }

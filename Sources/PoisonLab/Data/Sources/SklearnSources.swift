@@ -81,6 +81,7 @@ public struct SklearnBreastCancer: DatasetSource {
     path = parameters.string("path").map(context.resolve)
     testFraction = parameters.double("test_fraction") ?? 0.2
   }
+  public var inputFiles: [String] { [path ?? SklearnTables.folder + "/breast_cancer.csv"] }
   public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
     try SklearnTables.load(
       "breast_cancer.csv", path: path, testFraction: testFraction, seeds: seeds)
@@ -107,6 +108,7 @@ public struct SklearnWine: DatasetSource {
     path = parameters.string("path").map(context.resolve)
     testFraction = parameters.double("test_fraction") ?? 0.2
   }
+  public var inputFiles: [String] { [path ?? SklearnTables.folder + "/wine_data.csv"] }
   public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
     try SklearnTables.load("wine_data.csv", path: path, testFraction: testFraction, seeds: seeds)
   }
@@ -132,6 +134,7 @@ public struct SklearnIris: DatasetSource {
     path = parameters.string("path").map(context.resolve)
     testFraction = parameters.double("test_fraction") ?? 0.2
   }
+  public var inputFiles: [String] { [path ?? SklearnTables.folder + "/iris.csv"] }
   public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
     try SklearnTables.load("iris.csv", path: path, testFraction: testFraction, seeds: seeds)
   }
@@ -159,6 +162,7 @@ public struct SklearnDigits: DatasetSource {
     path = parameters.string("path").map(context.resolve)
     testFraction = parameters.double("test_fraction") ?? 0.2
   }
+  public var inputFiles: [String] { [path ?? SklearnTables.folder + "/digits.csv.gz"] }
   public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
     try SklearnTables.load("digits.csv.gz", path: path, testFraction: testFraction, seeds: seeds)
   }
