@@ -44,6 +44,12 @@ struct AggregateCommand: ParsableCommand {
   @Option(help: "Write the aggregate to this .npy or .csv file.")
   var output: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Refuse a chain whose estimated memory (n x n matrices for krum and the like) exceeds this (16G, 800M; default: 80% of memory).",
+      valueName: "size"))
+  var maxMemory: String?
+
   @Option(help: "Output format: table or json (default: table on a terminal, json otherwise).")
   var format: String?
 
@@ -96,7 +102,7 @@ struct AggregateCommand: ParsableCommand {
       throw ExitCode(Exit.runtime)
     }
     // The inputs (and the round's facts beside an exported matrix) may not be the output.
-    let facts = updates.hasSuffix(".npy") ? String(updates.dropLast(4)) + ".json" : nil
+    let facts = UpdateExport.sidecarPath(of: updates)
     try checkDistinct([
       ("the updates", updates), ("--weights", weights), ("--server-update", serverUpdate),
       ("the round's .json", facts),
@@ -143,7 +149,8 @@ struct AggregateCommand: ParsableCommand {
     }
     let (n, d) = (matrix.shape[0], matrix.shape[1])
     if sidecar == nil,
-      (updates.split(separator: "/").last ?? "").wholeMatch(of: /round-[0-9]{4,}\.npy/) != nil
+      (updates.split(separator: "/").last ?? "").wholeMatch(of: /round-[0-9]{4,}\.npy(\.gz)?/)
+        != nil
     {
       Terminal.error(
         "note: no --save-updates round file (\(facts ?? "")) beside \(updates): the seed, round, "
@@ -198,7 +205,13 @@ struct AggregateCommand: ParsableCommand {
     }
     // Distance-based rules hold n x n matrices: estimated before allocating.
     let estimate = chain.memoryEstimate(rows: n, dimension: d)
-    if let budget = MemoryBudget.resolve(nil), estimate.exceeds(budget) {
+    guard let budget = MemoryBudget.resolve(maxMemory) else {
+      Terminal.error(
+        "poisonlab: --max-memory \(maxMemory ?? ""): expected a positive size like 16G, 800M or 1.5G"
+      )
+      throw ExitCode(Exit.invalid)
+    }
+    if estimate.exceeds(budget) {
       Terminal.error(
         "poisonlab: \(updates): aggregating its \(n) updates of \(d) values with "
           + "\(chain.names.joined(separator: " → ")) needs an estimated \(estimate.summary()) of "

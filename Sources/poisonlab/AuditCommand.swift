@@ -90,6 +90,10 @@ struct AuditCommand: ParsableCommand {
     defer { withExtendedLifetime(folderLock) {} }
     // Locked now: a second writer is refused before the audit runs.
     let plotFile = try plot.map { try ReservedOutput($0) }
+    // Interrupted, the audit leaves no unfinished plot file.
+    StandardStream.onInterrupt(
+      "\npoisonlab: interrupted\n",
+      removing: plot.map { OutputPath.isStandardOutput($0) ? [] : [$0 + ".partial"] } ?? [])
     var experiment = Experiment(scenario: loaded, threads: threads)
     experiment.auditDirectory = auditDir
     let findings: AuditFindings

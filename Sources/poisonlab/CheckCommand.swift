@@ -47,16 +47,35 @@ struct CheckCommand: ParsableCommand {
     var outcomes: [Outcome] = []
     let budget = try scenarioOptions.budget()
     let threads = try Threads.resolve(self.threads)
-    // The scenarios' data may not be the JUnit file either (a scenario that
-    // does not load is reported by its check below).
-    let loaded = scenarios.compactMap { try? scenarioOptions.load($0) }
+    // Each scenario read once (a pipe cannot be read twice). The data may
+    // not be the JUnit file either, also that of a scenario that does not
+    // validate (its files read from its JSON; its check reports why).
+    var loaded: [Result<Scenario, ScenarioErrors>] = []
+    var dataFiles: [String] = []
+    for file in scenarios {
+      do {
+        let text = try ScenarioLoader.readText(file)
+        do {
+          let scenario = try scenarioOptions.load(file, text: text)
+          loaded.append(.success(scenario))
+          dataFiles += scenario.dataset.inputFiles
+        } catch {
+          loaded.append(.failure(error))
+          let directory = (file as NSString).deletingLastPathComponent
+          dataFiles += ScenarioLoader.namedDatasetFiles(
+            text: text, baseDirectory: directory.isEmpty ? "." : directory)
+        }
+      } catch {
+        loaded.append(.failure(error))
+      }
+    }
     try checkDistinct(
-      scenarios.map { ("a scenario", $0) } + datasetInputs(loaded) + [("--junit", junit)])
+      scenarios.map { ("a scenario", $0) } + datasetInputs(dataFiles) + [("--junit", junit)])
     try checkOutput(junit)
     // Locked now: a second writer is refused before the checks run.
     let junitFile = try junit.map { try ReservedOutput($0) }
-    for file in scenarios {
-      let outcome = check(file, budget: budget, threads: threads)
+    for (file, scenario) in zip(scenarios, loaded) {
+      let outcome = check(file, scenario, budget: budget, threads: threads)
       let line =
         "\(outcome.status.padding(toLength: 5, withPad: " ", startingAt: 0)) \(file)  \(outcome.detail)"
       Terminal.out(line + String(format: "  (%.1f s)\n", outcome.seconds))
@@ -73,7 +92,9 @@ struct CheckCommand: ParsableCommand {
     if codes.contains(Exit.expectationMissed) { throw ExitCode(Exit.expectationMissed) }
   }
 
-  private func check(_ file: String, budget: MemoryBudget, threads: Int) -> Outcome {
+  private func check(
+    _ file: String, _ loaded: Result<Scenario, ScenarioErrors>, budget: MemoryBudget, threads: Int
+  ) -> Outcome {
     let clock = ContinuousClock()
     let start = clock.now
     func seconds() -> Double {
@@ -82,7 +103,7 @@ struct CheckCommand: ParsableCommand {
     }
     let scenario: Scenario
     do {
-      scenario = try scenarioOptions.load(file)
+      scenario = try loaded.get()
     } catch {
       let first = error.errors.first?.description ?? "invalid"
       return Outcome(

@@ -246,9 +246,14 @@ struct RunCommand: ParsableCommand {
     let unfinished =
       (plot.map { OutputPath.isStandardOutput($0) ? [] : [$0 + ".partial"] } ?? [])
       + (saveModel.map { [$0 + ".partial"] } ?? [])
+    let kept = sinks.compactMap(\.partialPath).first
     StandardStream.onInterrupt(
       "\npoisonlab: interrupted before the first row\n",
-      removing: unfinished + sinks.compactMap(\.partialPath))
+      removing: unfinished + sinks.compactMap(\.partialPath),
+      later: (
+        "\npoisonlab: interrupted"
+          + (kept.map { "; rows completed so far are in \($0)" } ?? "") + "\n", unfinished
+      ))
     var rowsKept = false
     let progress = Progress(enabled: !quiet && Terminal.stderrIsTTY)
     var experiment = Experiment(
@@ -273,11 +278,9 @@ struct RunCommand: ParsableCommand {
           sinks.removeAll { $0.isStandardOutput }
         }
       }
-      if !rowsKept, let partial = sinks.compactMap(\.keptPartialPath).first {
+      if !rowsKept {
         rowsKept = true
-        StandardStream.onInterrupt(
-          "\npoisonlab: interrupted; rows completed so far are in \(partial)\n",
-          removing: unfinished)
+        StandardStream.advanceInterrupt()
       }
     }
     do {

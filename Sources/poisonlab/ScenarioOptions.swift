@@ -28,10 +28,11 @@ struct ScenarioOptions: ParsableArguments {
   ///   - before: assignments applied before `--set`, which can refine them
   ///     (`audit`'s `--method` block, then `--set audit.epochs=2`).
   ///   - extra: assignments applied after `--set` (for example `expect=null`).
+  ///   - text: the file's text when already read (a pipe is read once).
   /// - Returns: the validated scenario.
   /// - Throws: `ScenarioErrors` listing every problem.
-  func load(_ file: String, before: [String] = [], extra: [String] = []) throws(ScenarioErrors)
-    -> Scenario
+  func load(_ file: String, before: [String] = [], extra: [String] = [], text: String? = nil)
+    throws(ScenarioErrors) -> Scenario
   {
     var seedValue: UInt64?
     if let seed {
@@ -46,8 +47,14 @@ struct ScenarioOptions: ParsableArguments {
       }
       seedValue = value
     }
-    return try ScenarioLoader.load(
-      file: file, overrides: before + overrides + extra, seed: seedValue)
+    guard let text else {
+      return try ScenarioLoader.load(
+        file: file, overrides: before + overrides + extra, seed: seedValue)
+    }
+    let directory = (file as NSString).deletingLastPathComponent
+    return try ScenarioLoader.decode(
+      text, source: file, baseDirectory: directory.isEmpty ? "." : directory,
+      overrides: before + overrides + extra, seed: seedValue)
   }
 }
 

@@ -227,10 +227,19 @@ func checkDistinct(_ outputs: [(option: String, path: String?)]) throws {
 /// - Parameter scenarios: the scenarios a command runs.
 /// - Returns: (what, path) pairs.
 func datasetInputs(_ scenarios: [Scenario]) -> [(option: String, path: String?)] {
+  datasetInputs(scenarios.flatMap(\.dataset.inputFiles))
+}
+
+/// `files` once each (by the file they name), as ``checkDistinct(_:)`` entries.
+/// - Parameter files: dataset files.
+/// - Returns: (what, path) pairs.
+func datasetInputs(_ files: [String]) -> [(option: String, path: String?)] {
+  // (A sweep's runs mostly share their files: each path is resolved once.)
+  var named = Set<String>()
   var seen = Set<String>()
   var inputs: [(option: String, path: String?)] = []
-  for scenario in scenarios {
-    for file in scenario.dataset.inputFiles where seen.insert(OutputPath.resolved(file)).inserted {
+  for file in files where named.insert(file).inserted {
+    if seen.insert(OutputPath.resolved(file)).inserted {
       inputs.append(("the dataset's file", file))
     }
   }

@@ -99,7 +99,7 @@ public struct AuditInput {
       ? method.cleanSize : max(Self.minimumSamples, min(method.cleanSize, test.count / 2))
     let chosen = Stratified.sample(
       labels: test.labels, classes: test.classes,
-      size: min(size, test.count - Self.minimumSamples), rng: &rng)
+      size: min(size, test.count - (Method.measuresOnRest ? Self.minimumSamples : 0)), rng: &rng)
     let held = Set(chosen)
     return (test.subset(chosen), test.subset((0..<test.count).filter { !held.contains($0) }))
   }
@@ -195,5 +195,5 @@ public struct AuditFindings: Sendable, Equatable {
 let cleanSizeSpec = ParameterSpec(
   "clean_size", .integer(min: 10, max: 1_000_000), default: .number(1000),
   doc:
-    "clean test samples the defender holds (the rest measure the audit, at least 10); the default is capped at half the test set for audits that measure on the rest, a given value must leave 10"
+    "clean test samples the defender holds (the rest measure the audit, at least 10); the default is capped at half the test set for audits that measure on the rest, where a given value must leave 10"
 )

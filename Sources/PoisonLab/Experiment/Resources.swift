@@ -366,18 +366,25 @@ extension Experiment {
   func cleanSizeProblem(test: Int) -> ScenarioError? {
     guard let audit = scenario.audit else { return nil }
     let least = AuditInput.minimumSamples
-    // The default is capped at half the test set, but never below the 10
-    // samples a given clean_size needs: an audit of fewer measures nothing.
-    if !audit.cleanSizeGiven && test < 2 * least {
+    // Audits that measure on the rest keep 10 samples for it; Neural
+    // Cleanse flags classes from the defender's samples alone.
+    let rest = type(of: audit).measuresOnRest ? least : 0
+    // The default is capped, but never below the 10 samples a given
+    // clean_size needs: an audit of fewer measures nothing.
+    if !audit.cleanSizeGiven && test < least + rest {
       return ScenarioError(
         JSONPath.root.appending("audit"),
-        "needs at least \(least) clean test samples for the defender and \(least) more to measure on; the test set has \(test) (raise dataset.test_size)"
+        "needs at least \(least) clean test samples for the defender"
+          + (rest > 0 ? " and \(rest) more to measure on" : "")
+          + "; the test set has \(test) (raise dataset.test_size)"
       )
     }
-    guard audit.cleanSizeGiven, audit.cleanSize > test - least else { return nil }
+    guard audit.cleanSizeGiven, audit.cleanSize > test - rest else { return nil }
     return ScenarioError(
       JSONPath.root.appending("audit").appending("clean_size"),
-      "asks for \(audit.cleanSize) clean test samples but the test set has \(test), and the audit measures on at least \(least) others; at most \(max(0, test - least))"
+      "asks for \(audit.cleanSize) clean test samples but the test set has \(test)"
+        + (rest > 0 ? ", and the audit measures on at least \(rest) others" : "")
+        + "; at most \(max(0, test - rest))"
     )
   }
 

@@ -115,7 +115,12 @@ enum Safetensors {
     }
     var length: UInt64 = 0
     for k in stride(from: 7, through: 0, by: -1) { length = length << 8 | UInt64(bytes[k]) }
-    guard length <= UInt64(min(maxHeader, bytes.count - 8)) else {
+    guard length <= UInt64(maxHeader) else {
+      throw corrupt(
+        "declares a \(length)-byte header, more than the \(maxHeader) bytes poisonlab reads (corrupt, or not safetensors)"
+      )
+    }
+    guard length <= UInt64(bytes.count - 8) else {
       throw corrupt(
         "declares a \(length)-byte header but holds \(bytes.count - 8) bytes after the length (truncated, or not safetensors)"
       )

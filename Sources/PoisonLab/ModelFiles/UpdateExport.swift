@@ -86,6 +86,16 @@ public enum UpdateExport {
     public var serverUpdate: String?
   }
 
+  /// Where the facts of a matrix would be: `X.npy` (or a gzipped
+  /// `X.npy.gz`) -> `X.json`; nil for other names.
+  /// - Parameter matrix: the matrix file.
+  /// - Returns: the path, or nil.
+  public static func sidecarPath(of matrix: String) -> String? {
+    if matrix.hasSuffix(".npy.gz") { return String(matrix.dropLast(7)) + ".json" }
+    if matrix.hasSuffix(".npy") { return String(matrix.dropLast(4)) + ".json" }
+    return nil
+  }
+
   /// The sidecar of an exported matrix (`X.npy` -> `X.json`), or nil when
   /// there is none or it is not poisonlab's (no `"format":
   /// "poisonlab-round"`).
@@ -95,8 +105,7 @@ public enum UpdateExport {
   ///   are not lists of numbers, a server update outside its folder):
   ///   replaying with defaults would silently give another aggregate.
   public static func sidecar(of matrix: String) throws(DataError) -> Round? {
-    guard matrix.hasSuffix(".npy") else { return nil }
-    let path = String(matrix.dropLast(4)) + ".json"
+    guard let path = sidecarPath(of: matrix) else { return nil }
     guard let bytes = try? FileBytes.read(path, limit: 64 << 20),
       let text = String(validating: bytes, as: UTF8.self), let json = try? JSONParser.parse(text),
       case .string("poisonlab-round")? = json["format"]

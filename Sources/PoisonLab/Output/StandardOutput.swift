@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Writing to standard output and standard error without trapping.
 ///
@@ -30,33 +31,37 @@ public enum StandardStream {
   /// On Ctrl-C (SIGINT) or SIGTERM, writes `message` to standard error and
   /// exits with 128 + the signal's number (130 for Ctrl-C), the shell's
   /// convention. The message is prepared now: the handler only writes it,
-  /// and removes `files` (unfinished outputs nobody will read).
+  /// and removes `files` (unfinished outputs nobody will read). `later` is
+  /// what to do instead once ``advanceInterrupt()`` is called (after the
+  /// first row is written): both are prepared here, and the switch is one
+  /// atomic store, so a signal on any thread sees one or the other whole.
+  /// Call it once per process.
   /// - Parameters:
   ///   - message: what to say (where the finished rows are).
   ///   - files: paths to remove on the way out.
-  public static func onInterrupt(_ message: String, removing files: [String] = []) {
-    // Not while this thread's handler could read what is being replaced.
+  ///   - later: the message and files after ``advanceInterrupt()``.
+  public static func onInterrupt(
+    _ message: String, removing files: [String] = [],
+    later: (message: String, removing: [String])? = nil
+  ) {
+    interruptActions = [
+      InterruptAction(message, removing: files),
+      InterruptAction(later?.message ?? message, removing: later?.removing ?? files),
+    ]
+    interruptStage.store(0, ordering: .sequentiallyConsistent)
+    signal(SIGINT, interruptHandler)
+    signal(SIGTERM, interruptHandler)
+    // A parent may have blocked them (test runners do); the user's Ctrl-C must arrive.
     var set = sigset_t()
     sigemptyset(&set)
     sigaddset(&set, SIGINT)
     sigaddset(&set, SIGTERM)
-    pthread_sigmask(SIG_BLOCK, &set, nil)
-    // The files to remove (unfinished outputs nobody will read), as C
-    // strings prepared now: the handler may only call unlink.
-    interruptFiles = files.map { path in
-      let bytes = Array(path.utf8) + [0]
-      let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-      for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
-      return UnsafePointer(buffer)
-    }
-    let bytes = Array(message.utf8)
-    let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
-    buffer.initialize(from: bytes, count: bytes.count)
-    interruptMessage = (buffer, bytes.count)
-    signal(SIGINT, interruptHandler)
-    signal(SIGTERM, interruptHandler)
-    // A parent may have blocked them (test runners do); the user's Ctrl-C must arrive.
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
+  }
+
+  /// Switches a later interrupt to the `later` action of ``onInterrupt(_:removing:later:)``.
+  public static func advanceInterrupt() {
+    interruptStage.store(1, ordering: .sequentiallyConsistent)
   }
 
   /// Opens /dev/null on standard input, output or error when one was closed
@@ -91,14 +96,44 @@ public enum StandardStream {
   }
 }
 
-/// The message ``StandardStream/onInterrupt(_:)`` prepared (never freed).
-nonisolated(unsafe) private var interruptMessage:
-  (pointer: UnsafeMutablePointer<UInt8>, count: Int)?
-nonisolated(unsafe) private var interruptFiles: [UnsafePointer<CChar>] = []
+/// What an interrupt does: a message and files to remove, as raw buffers
+/// prepared in advance (never freed), so that the handler only calls
+/// `write` and `unlink`.
+private struct InterruptAction {
+  let message: UnsafeMutablePointer<UInt8>
+  let count: Int
+  let files: UnsafeMutablePointer<UnsafeMutablePointer<CChar>>
+  let fileCount: Int
+
+  init(_ text: String, removing paths: [String]) {
+    let bytes = Array(text.utf8)
+    message = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
+    message.initialize(from: bytes, count: bytes.count)
+    count = bytes.count
+    files = UnsafeMutablePointer<UnsafeMutablePointer<CChar>>.allocate(
+      capacity: max(1, paths.count))
+    for (k, path) in paths.enumerated() {
+      let c = Array(path.utf8).map { CChar(bitPattern: $0) } + [0]
+      let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: c.count)
+      buffer.initialize(from: c, count: c.count)
+      files[k] = buffer
+    }
+    fileCount = paths.count
+  }
+}
+
+/// The two actions ``StandardStream/onInterrupt(_:removing:later:)`` prepared.
+nonisolated(unsafe) private var interruptActions: [InterruptAction] = []
+/// Which of them a signal takes (0, then 1 after the first row).
+private let interruptStage = Atomic<Int>(0)
 
 /// Writes the prepared message and exits: only async-signal-safe calls.
 private func interruptHandler(_ signal: Int32) {
-  if let message = interruptMessage { _ = write(STDERR_FILENO, message.pointer, message.count) }
-  for path in interruptFiles { _ = unlink(path) }
+  let stage = interruptStage.load(ordering: .sequentiallyConsistent)
+  if interruptActions.count == 2 {
+    let action = interruptActions[stage == 0 ? 0 : 1]
+    _ = write(STDERR_FILENO, action.message, action.count)
+    for k in 0..<action.fileCount { _ = unlink(action.files[k]) }
+  }
   _exit(128 + signal)
 }

@@ -216,15 +216,20 @@ public final class SystemFile {
   /// - Parameter path: the file.
   public static func remove(_ path: String) { _ = unlink(path) }
 
-  /// The kind of file at `path` without following a final symbolic link, or
-  /// nil when nothing is there; throws for other lookup failures.
-  /// - Parameter path: the path.
+  /// The kind of file at `path` without following a final symbolic link
+  /// (or, with `followingLinks`, of what it leads to), or nil when nothing
+  /// is there; throws for other lookup failures.
+  /// - Parameters:
+  ///   - path: the path.
+  ///   - followingLinks: follow symbolic links (what a reader opens).
   /// - Throws: `SinkError` with the operating system's reason (for example a
   ///   missing folder or permission denied).
   /// - Returns: the kind, or nil when `path` does not exist.
-  public static func kind(of path: String) throws(SinkError) -> FileKind? {
+  public static func kind(of path: String, followingLinks: Bool = false) throws(SinkError)
+    -> FileKind?
+  {
     var info = stat()
-    guard lstat(path, &info) == 0 else {
+    guard (followingLinks ? stat(path, &info) : lstat(path, &info)) == 0 else {
       if errno == ENOENT { return nil }
       throw SinkError(path: path, reason: reason(errno))
     }

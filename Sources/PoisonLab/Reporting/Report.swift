@@ -127,7 +127,7 @@ public struct Report: Sendable {
     var torn: [String] = []
     for file in files {
       // A pipe or a device is read up to 64 MiB, as scenario files are.
-      let regular = (try? SystemFile.kind(of: file)) == .some(.regular)
+      let regular = (try? SystemFile.kind(of: file, followingLinks: true)) == .some(.regular)
       let bytes = try FileBytes.read(file, limit: regular ? 4 << 30 : 64 << 20, regularOnly: false)
       let lines = TextLines.split(String(decoding: bytes, as: UTF8.self))
       for (n, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {

@@ -25,15 +25,13 @@ public enum Override {
         here, "bad path \"\(pathText)\": use keys separated by dots, with [i] for array elements")
     }
     let value: JSONValue
-    do {
-      value = try JSONParser.parse(valueText)
-    } catch {
-      // A value that starts as JSON's arrays, objects and strings do is
-      // meant as JSON: a typo in it is an error, not a string.
-      if let first = valueText.first(where: { !$0.isWhitespace }), "[{\"".contains(first) {
-        return ScenarioError(here, "the value is not valid JSON: \(error)")
-      }
-      value = .string(valueText)
+    switch parseValue(valueText) {
+    case .success(let parsed): value = parsed
+    case .failure(let error):
+      return ScenarioError(
+        here,
+        "the value is not valid JSON: \(error) (a text starting with [, { or \" is written as a JSON string: \"...\")"
+      )
     }
     if value == .null {
       // null removes the key (an optional block: attack=null, expect=null, sweep=null).
@@ -44,6 +42,23 @@ public enum Override {
       return ScenarioError(here, problem)
     }
     return nil
+  }
+
+  /// Parses a `--set` or `--grid` value: JSON, or a bare word as a string.
+  ///
+  /// A value that starts as JSON's arrays, objects and strings do is meant
+  /// as JSON: a typo in it is an error, not a string.
+  /// - Parameter text: the value's text.
+  /// - Returns: the value, or the parser's error.
+  public static func parseValue(_ text: String) -> Result<JSONValue, JSONSyntaxError> {
+    do {
+      return .success(try JSONParser.parse(text))
+    } catch {
+      if let first = text.first(where: { !$0.isWhitespace }), "[{\"".contains(first) {
+        return .failure(error)
+      }
+      return .success(.string(text))
+    }
   }
 
   /// Parses `a.b[0].c` into components; nil when malformed.

@@ -92,7 +92,14 @@ public struct ScenarioContext: Sendable {
   /// `path` made absolute against `baseDirectory` (absolute paths unchanged).
   /// - Parameter path: a path from the scenario.
   /// - Returns: `path` made absolute against `baseDirectory` (absolute paths unchanged).
-  public func resolve(_ path: String) -> String {
+  public func resolve(_ path: String) -> String { Self.resolve(path, in: baseDirectory) }
+
+  /// `path` resolved against `baseDirectory` as scenario paths are.
+  /// - Parameters:
+  ///   - path: a path from the scenario.
+  ///   - baseDirectory: the scenario file's folder.
+  /// - Returns: the path.
+  public static func resolve(_ path: String, in baseDirectory: String) -> String {
     if path.hasPrefix("/") || baseDirectory.isEmpty || baseDirectory == "." { return path }
     return baseDirectory + "/" + path
   }

@@ -127,6 +127,39 @@ public enum ScenarioLoader {
       seed: seed)
   }
 
+  /// The files a scenario's `dataset` block names, from its JSON alone, for
+  /// a scenario that does not validate (so that no output replaces them
+  /// either): `train`, `test` and `path` resolved as the loader resolves
+  /// them, a folder with every file name the folder datasets accept, and
+  /// Fashion-MNIST's default folder.
+  /// - Parameters:
+  ///   - text: the scenario's JSON.
+  ///   - baseDirectory: the scenario file's folder.
+  /// - Returns: paths (a superset of what loading would read).
+  public static func namedDatasetFiles(text: String, baseDirectory: String) -> [String] {
+    guard let document = try? JSONParser.parse(text),
+      case .object(let dataset)? = document["dataset"]
+    else { return [] }
+    func resolve(_ path: String) -> String { ScenarioContext.resolve(path, in: baseDirectory) }
+    var files: [String] = []
+    func folder(_ path: String) -> [String] {
+      [path] + IDXImages.candidates(in: path)
+        + ((1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]).map { path + "/" + $0 }
+    }
+    for member in dataset {
+      guard case .string(let value) = member.value else { continue }
+      switch member.key {
+      case "train", "test": files.append(resolve(value))
+      case "path": files += folder(resolve(value))
+      default: break
+      }
+    }
+    if !dataset.contains(where: { $0.key == "path" }) {
+      files += folder(FashionMNISTSource.defaultPath)
+    }
+    return files
+  }
+
   /// The largest scenario file read (a scenario is a few kilobytes; a
   /// sweep block of 100,000 values stays far below this).
   public static let maxFileBytes = 64 << 20

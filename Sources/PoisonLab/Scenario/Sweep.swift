@@ -34,7 +34,8 @@ public struct SweepAxis: Sendable, Equatable {
         if c == "[" || c == "{" { depth += 1 }
         if c == "]" || c == "}" { depth -= 1 }
         if c == "," && depth == 0 {
-          values.append((try? JSONParser.parse(current)) ?? .string(current))
+          guard let value = try? Override.parseValue(current).get() else { return nil }
+          values.append(value)
           current = ""
           previous = c
           continue
@@ -43,7 +44,8 @@ public struct SweepAxis: Sendable, Equatable {
       current.append(c)
       previous = c
     }
-    values.append((try? JSONParser.parse(current)) ?? .string(current))
+    guard let last = try? Override.parseValue(current).get() else { return nil }
+    values.append(last)
     guard !values.contains(.string("")) else { return nil }
     return SweepAxis(path: String(text[..<equals]), values: values)
   }

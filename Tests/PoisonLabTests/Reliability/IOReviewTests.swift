@@ -117,4 +117,62 @@ struct IOReviewTests {
     #expect(err.contains("interrupted before the first row"), "\(err)")
     #expect(!FileManager.default.fileExists(atPath: partial))
   }
+
+  @Test("second pass: check --junit with a scenario that does not validate, or read from a pipe")
+  func checkInputs() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let rows =
+      "a,b,label\n" + (0..<40).map { "\($0 % 3),\($0 % 4),\($0 % 2)" }.joined(separator: "\n")
+    let data = dir.write("d.csv", text: rows + "\n")
+    let bad = dir.write(
+      "bad.json",
+      text:
+        #"{"name": "bad", "dataset": {"name": "csv", "train": "d.csv"}, "model": {"name": "logistic"}, "training": {"rounds": 1, "learning_rate": -1}, "expect": {"accuracy": {"min": 0}}}"#
+    )
+    let r = try CLI.run(["check", bad, "--junit", data])
+    #expect(r.status == 2 && r.stderr.contains("the dataset's file"), "\(r.stderr)")
+    #expect(try String(contentsOfFile: data, encoding: .utf8) == rows + "\n")
+    // A scenario on standard input is read once.
+    let good = CLI.root.path + "/scenarios/regression/smoke-synthetic.json"
+    let piped = try CLI.shell(#""$POISONLAB" check /dev/stdin < "# + good)
+    #expect(piped.status == 0 && piped.stdout.contains("PASS"), "\(piped.stdout)\(piped.stderr)")
+  }
+
+  @Test("second pass: links, gzipped round files, Neural Cleanse on small sets, --grid JSON")
+  func secondPass() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    // report judges what a link leads to (a link to a regular file is not a pipe).
+    let file = dir.write("r.jsonl", text: "{}\n")
+    try FileManager.default.createSymbolicLink(
+      atPath: dir.path + "/link.jsonl", withDestinationPath: file)
+    #expect(try SystemFile.kind(of: dir.path + "/link.jsonl") == .symbolicLink)
+    #expect(try SystemFile.kind(of: dir.path + "/link.jsonl", followingLinks: true) == .regular)
+    // A gzipped round matrix keeps its facts.
+    #expect(UpdateExport.sidecarPath(of: "u/round-0001.npy.gz") == "u/round-0001.json")
+    #expect(UpdateExport.sidecarPath(of: "u/round-0001.npy") == "u/round-0001.json")
+    // Neural Cleanse measures nothing on the rest: 15 test samples are enough.
+    let base =
+      #"{"name": "a", "dataset": {"name": "synthetic", "classes": 3, "shape": [4, 4, 1], "train_size": 100, "test_size": 15}, "model": {"name": "mlp", "hidden": [8]}, "training": {"rounds": 1}}"#
+    let nc = Experiment(
+      scenario: try scenario(base, overrides: [#"audit={"name": "neural-cleanse"}"#]), threads: 1)
+    #expect(nc.cleanSizeProblem(test: 15) == nil && nc.cleanSizeProblem(test: 9) != nil)
+    let strip = Experiment(
+      scenario: try scenario(base, overrides: [#"audit={"name": "strip"}"#]), threads: 1)
+    #expect(strip.cleanSizeProblem(test: 15) != nil)
+    // --grid values that start as JSON must be JSON, as --set values.
+    #expect(SweepAxis.parse(grid: "description=[draft] a,b") == nil)
+    #expect(SweepAxis.parse(grid: #"description="[draft] a",b"#)?.values.count == 2)
+    // aggregate takes --max-memory.
+    let matrix = dir.write(
+      "m.npy",
+      NPYArray(shape: [3000, 2], values: [Float](repeating: 0, count: 6000)).serialized())
+    let small = try CLI.run([
+      "aggregate", matrix, "--defense", #"{"name": "krum", "f": 2}"#, "--max-memory", "1M",
+    ])
+    #expect(small.status == 3 && small.stderr.contains("--max-memory 1M"), "\(small.stderr)")
+    let malformed = try CLI.run(["aggregate", matrix, "--defense", "median", "--max-memory", "x"])
+    #expect(malformed.status == 2)
+  }
 }
