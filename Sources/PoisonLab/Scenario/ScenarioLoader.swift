@@ -578,6 +578,23 @@ public enum ScenarioLoader {
           ] + members)
       }
     }
+    // Signed plaintext updates and secure aggregation contradict each
+    // other: to verify a signature the server must hold the update the
+    // masking hides (and Ed25519 is deterministic, so a guessed update could
+    // be confirmed against it). Bonawitz et al.'s active-security variant
+    // signs the key advertisements instead; it is not implemented.
+    if federated, channel.authentication == .ed25519, channel.secureAggregation != nil {
+      let authenticate = defenseBlocks.contains {
+        $0["name"] == .string(Authenticate.descriptor.name)
+      }
+      validator.fail(
+        authenticate
+          ? root.appending("defense") : root.appending("channel").appending("authentication"),
+        "ed25519 signs each client's update in the clear, which the server must then hold to "
+          + "verify it; channel.secure_aggregation promises it never does (Bonawitz et al.'s "
+          + "actively secure variant, which signs the key advertisements instead, is not "
+          + "implemented): use one or the other")
+    }
 
     // sources and pipeline
     var sources: [DataSourceSpec] = []

@@ -175,4 +175,18 @@ struct IOReviewTests {
     let malformed = try CLI.run(["aggregate", matrix, "--defense", "median", "--max-memory", "x"])
     #expect(malformed.status == 2)
   }
+
+  @Test("ed25519 beside secure aggregation is refused (the server would hold each update)")
+  func signedSecureAggregation() throws {
+    let secagg = CLI.root.path + "/scenarios/channel/secagg-fedavg.json"
+    let signed = try CLI.run(["validate", secagg, "--set", "channel.authentication=ed25519"])
+    #expect(
+      signed.status == 2 && signed.stderr.contains("channel.authentication")
+        && signed.stderr.contains("secure_aggregation"), "\(signed.stderr)")
+    let filter = try CLI.run([
+      "validate", secagg, "--set", #"defense=[{"name": "authenticate"}, {"name": "fedavg"}]"#,
+    ])
+    #expect(filter.status == 2 && filter.stderr.contains("defense"), "\(filter.stderr)")
+    #expect(try CLI.run(["validate", secagg]).status == 0)
+  }
 }

@@ -194,7 +194,11 @@ struct PairwiseMasking {
             let key = cKeys[v].agree(with: cKeys[u].publicKey, info: "secagg shares \(round)"),
             let plain = ChannelCrypto.open(
               sealed[u * n + v], key: key, nonce: Self.nonce(u, v, round)),
-            plain.count == 8 + 2 * Shamir.chunks * 8
+            plain.count == 8 + 2 * Shamir.chunks * 8,
+            // The paper's check: the share names the pair it was sent for.
+            Array(plain[0..<8])
+              == Self.littleEndian(UInt32(truncatingIfNeeded: ids[u]))
+              + Self.littleEndian(UInt32(truncatingIfNeeded: ids[v]))
           else { continue }
           let values = (0..<(2 * Shamir.chunks)).map {
             Self.readLittleEndian(plain, at: 8 + 8 * $0)
@@ -217,7 +221,8 @@ struct PairwiseMasking {
     var ok = true
     sum.withUnsafeMutableBufferPointer { total in
       for u in 0..<n {
-        guard let secret = Shamir.reconstruct(sharesOf[u]) else {
+        // Fewer than t shares interpolate a wrong secret: the round fails.
+        guard sharesOf[u].count == t, let secret = Shamir.reconstruct(sharesOf[u]) else {
           ok = false
           continue
         }
