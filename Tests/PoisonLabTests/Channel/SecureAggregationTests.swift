@@ -173,6 +173,26 @@ struct PairwiseMaskingTests {
     gaussian(n * d, seed: seed, scale: 0.3)
   }
 
+  @Test("what the server receives is masked: no row is its client's encoded input (seed 5)")
+  func inputsAreMasked() {
+    let (n, d) = (5, 200)
+    let x = inputs(n, d, seed: 5)
+    let result = PairwiseMasking(settings: SecureAggregationSettings(threshold: 3), seed: 5).run(
+      round: 1, ids: Array(0..<n), inputs: x, dimension: d, threads: 1)
+    #expect(!result.failed && result.masked.count == n * d)
+    let encoding = FixedPoint(bits: 32, clip: 1, inputs: n)
+    for u in 0..<n {
+      // A coordinate equals its encoding by chance with probability 2^-32.
+      let clear = (0..<d).filter { result.masked[u * d + $0] == encoding.encode(x[u * d + $0]) }
+      #expect(clear.count <= 1, "client \(u): \(clear.count) coordinates in the clear")
+      // and no row is another row's encoding shifted by one mask only: rows differ.
+      for v in 0..<u {
+        #expect(
+          (0..<d).filter { result.masked[u * d + $0] == result.masked[v * d + $0] }.count <= 1)
+      }
+    }
+  }
+
   @Test("unmasked sum equals the plain sum within the fixed-point bound; no dropout")
   func exactSum() {
     let (n, d) = (6, 11)

@@ -56,6 +56,9 @@ struct PairwiseMasking {
     var clientSeconds: Double
     /// Seconds of server-side work (relaying excluded, unmasking included).
     var serverSeconds: Double
+    /// What the server received: each client's masked input y_u, `n x d`
+    /// ring elements (zeros for clients that dropped before sending).
+    var masked: [UInt64] = []
   }
 
   /// Bytes of one encrypted share: sender and receiver ids (4 + 4), the
@@ -175,7 +178,7 @@ struct PairwiseMasking {
         droppedLate: late.filter { $0 }.count,
         bytesPerClient: Double(bytes.reduce(0, +)) / Double(max(1, n)),
         clientSeconds: clientSeconds.reduce(0, +) / Double(max(1, n)),
-        serverSeconds: serverSeconds)
+        serverSeconds: serverSeconds, masked: masked)
     }
     guard sent.count >= t, online.count >= t else {
       return result(failed: true, sum: [], serverSeconds: 0)
