@@ -61,9 +61,7 @@ struct CheckCommand: ParsableCommand {
           dataFiles += scenario.dataset.inputFiles
         } catch {
           loaded.append(.failure(error))
-          let directory = (file as NSString).deletingLastPathComponent
-          dataFiles += ScenarioLoader.namedDatasetFiles(
-            text: text, baseDirectory: directory.isEmpty ? "." : directory)
+          dataFiles += ScenarioLoader.namedDatasetFiles(text: text, file: file)
         }
       } catch {
         loaded.append(.failure(error))

@@ -51,9 +51,8 @@ struct ScenarioOptions: ParsableArguments {
       return try ScenarioLoader.load(
         file: file, overrides: before + overrides + extra, seed: seedValue)
     }
-    let directory = (file as NSString).deletingLastPathComponent
     return try ScenarioLoader.decode(
-      text, source: file, baseDirectory: directory.isEmpty ? "." : directory,
+      text, source: file, baseDirectory: ScenarioLoader.baseDirectory(of: file),
       overrides: before + overrides + extra, seed: seedValue)
   }
 }

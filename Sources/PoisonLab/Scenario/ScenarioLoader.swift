@@ -121,10 +121,16 @@ public enum ScenarioLoader {
     file: String, overrides: [String] = [], seed: UInt64? = nil
   ) throws(ScenarioErrors) -> Scenario {
     let text = try readText(file)
-    let directory = (file as NSString).deletingLastPathComponent
     return try decode(
-      text, source: file, baseDirectory: directory.isEmpty ? "." : directory, overrides: overrides,
-      seed: seed)
+      text, source: file, baseDirectory: baseDirectory(of: file), overrides: overrides, seed: seed)
+  }
+
+  /// The folder a scenario file's relative paths are resolved against.
+  /// - Parameter file: the scenario file.
+  /// - Returns: its folder (`.` for a bare file name).
+  public static func baseDirectory(of file: String) -> String {
+    let directory = (file as NSString).deletingLastPathComponent
+    return directory.isEmpty ? "." : directory
   }
 
   /// The files a scenario's `dataset` block names, from its JSON alone, for
@@ -134,17 +140,17 @@ public enum ScenarioLoader {
   /// Fashion-MNIST's default folder.
   /// - Parameters:
   ///   - text: the scenario's JSON.
-  ///   - baseDirectory: the scenario file's folder.
+  ///   - file: the scenario file (relative paths are resolved against its folder).
   /// - Returns: paths (a superset of what loading would read).
-  public static func namedDatasetFiles(text: String, baseDirectory: String) -> [String] {
+  public static func namedDatasetFiles(text: String, file: String) -> [String] {
     guard let document = try? JSONParser.parse(text),
       case .object(let dataset)? = document["dataset"]
     else { return [] }
-    func resolve(_ path: String) -> String { ScenarioContext.resolve(path, in: baseDirectory) }
+    let base = baseDirectory(of: file)
+    func resolve(_ path: String) -> String { ScenarioContext.resolve(path, in: base) }
     var files: [String] = []
     func folder(_ path: String) -> [String] {
-      [path] + IDXImages.candidates(in: path)
-        + ((1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]).map { path + "/" + $0 }
+      [path] + IDXImages.candidates(in: path) + CIFAR10.files(in: path)
     }
     for member in dataset {
       guard case .string(let value) = member.value else { continue }

@@ -8,6 +8,15 @@ import Foundation
 enum CIFAR10 {
   static let recordSize = 3073
 
+  /// The six batch files of `directory`: the five training batches, then the test batch.
+  /// - Parameter directory: the folder.
+  /// - Returns: their paths.
+  static func files(in directory: String) -> [String] {
+    ((1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]).map {
+      (directory as NSString).appendingPathComponent($0)
+    }
+  }
+
   /// The training and test sets, pixels in raw units (0-255).
   /// - Parameters:
   ///   - directory: the folder holding the six batch files.
@@ -21,14 +30,10 @@ enum CIFAR10 {
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
       isDirectory.boolValue
     else { throw .missing(file: directory, hint: hint) }
+    let paths = files(in: directory)
     var train: [Dataset] = []
-    for index in 1...5 {
-      train.append(
-        try batch(
-          (directory as NSString).appendingPathComponent("data_batch_\(index).bin"), hint: hint))
-    }
-    let test = try batch(
-      (directory as NSString).appendingPathComponent("test_batch.bin"), hint: hint)
+    for path in paths.dropLast() { train.append(try batch(path, hint: hint)) }
+    let test = try batch(paths[paths.count - 1], hint: hint)
     var merged = train[0]
     for part in train.dropFirst() {
       merged.features += part.features

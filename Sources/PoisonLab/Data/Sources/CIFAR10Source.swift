@@ -26,11 +26,7 @@ public struct CIFAR10Source: DatasetSource {
     self.path = context.resolve(path)
   }
 
-  public var inputFiles: [String] {
-    ((1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]).map {
-      path.hasSuffix("/") ? path + $0 : path + "/" + $0
-    }
-  }
+  public var inputFiles: [String] { CIFAR10.files(in: path) }
 
   public func load(seeds: SeedTree) throws(DataError) -> (train: Dataset, test: Dataset) {
     try CIFAR10.load(

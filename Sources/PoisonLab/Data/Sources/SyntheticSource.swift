@@ -61,22 +61,14 @@ public struct SyntheticSource: DatasetSource {
     let (samples, overflow1) = trainSize.addingReportingOverflow(testSize)
     let (floats, overflow2) = samples.multipliedReportingOverflow(by: shape.count)
     if overflow1 || overflow2 || floats > Self.maxFloats {
-      // Named at the key the scenario set that makes it largest (the
-      // defaults name none): the sizes, then the sample shape.
-      let sizes = ["train_size", "test_size", "shape", "features"].filter {
-        parameters.given.contains($0)
-      }
+      // Named at a key the scenario set: the larger of the sizes it gave,
+      // else the sample shape.
+      let given = parameters.given
       let key =
-        sizes.max {
-          func share(_ k: String) -> Double {
-            switch k {
-            case "train_size": Double(trainSize) / Double(max(1, testSize))
-            case "test_size": Double(testSize) / Double(max(1, trainSize))
-            default: Double(shape.count) / 1000
-            }
-          }
-          return share($0) < share($1)
-        } ?? "train_size"
+        given.contains("test_size") && (!given.contains("train_size") || testSize > trainSize)
+        ? "test_size"
+        : given.contains("train_size") || !(given.contains("shape") || given.contains("features"))
+          ? "train_size" : imageData ? "shape" : "features"
       validator.fail(
         parameters.path(key),
         "\(samples) samples of \(shape.count) features exceed the \(Self.maxFloats) values (4 GiB) synthetic data may hold"
