@@ -64,7 +64,7 @@ struct AuditCommand: ParsableCommand {
         scenario, before: ["audit=\(block)"], extra: ["sweep=null", "expect=null"])
     } catch {
       Terminal.error(error.description)
-      throw ExitCode(Exit.invalid)
+      throw ExitCode(error.exitCode)
     }
     // The model and the scenario are inputs: --plot may not name either.
     try checkDistinct(

@@ -103,6 +103,11 @@ struct CheckCommand: ParsableCommand {
     do {
       scenario = try loaded.get()
     } catch {
+      if let unreadable = error.unreadable {
+        return Outcome(
+          file: file, name: file, status: "ERROR", detail: "cannot read the file: \(unreadable)",
+          seconds: seconds(), exitCode: Exit.runtime)
+      }
       let first = error.errors.first?.description ?? "invalid"
       return Outcome(
         file: file, name: file, status: "ERROR", detail: "invalid scenario: \(first)",

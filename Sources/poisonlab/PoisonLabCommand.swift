@@ -9,7 +9,7 @@ struct PoisonLabCommand: ParsableCommand {
     abstract: "A lab for machine-learning poisoning attacks and defenses.",
     discussion: """
       Exit codes: 0 ok; 1 an `expect` threshold missed; 2 invalid scenario or usage; \
-      3 runtime failure (data missing or corrupt, divergence, I/O).
+      3 runtime failure (scenario or data file missing or corrupt, divergence, I/O).
 
       Examples:
         poisonlab run scenarios/quickstart.json
@@ -30,6 +30,11 @@ enum Exit {
   static let expectationMissed: Int32 = 1
   static let invalid: Int32 = 2
   static let runtime: Int32 = 3
+}
+
+extension ScenarioErrors {
+  /// 3 for a scenario file that cannot be read (a file error), else 2.
+  var exitCode: Int32 { unreadable == nil ? Exit.invalid : Exit.runtime }
 }
 
 /// Entry point: maps every failure to the documented exit codes (ArgumentParser
@@ -63,7 +68,7 @@ enum Main {
         terminate(0)
       }
       Terminal.error(message)
-      terminate(Exit.invalid)
+      terminate((error as? ScenarioErrors)?.exitCode ?? Exit.invalid)
     }
   }
 }

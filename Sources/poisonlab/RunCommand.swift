@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
       --set defense.name=median (a bare word is a string). Overrides are validated like the file.
 
       Exit codes: 0 ok; 1 an expect threshold missed; 2 invalid scenario or usage; \
-      3 runtime failure (data missing or corrupt, divergence, I/O); 130 interrupted (Ctrl-C), \
+      3 runtime failure (scenario or data file missing or corrupt, divergence, I/O); 130 interrupted (Ctrl-C), \
       saying where the finished rows are.
 
       Example:
@@ -137,7 +137,7 @@ struct RunCommand: ParsableCommand {
       scenario = try scenarioOptions.load(self.scenario, extra: noExpect ? ["expect=null"] : [])
     } catch {
       Terminal.error(error.description)
-      throw ExitCode(Exit.invalid)
+      throw ExitCode(error.exitCode)
     }
     if !scenario.sweep.isEmpty {
       Terminal.error(
@@ -269,6 +269,12 @@ struct RunCommand: ParsableCommand {
     func deliver(_ record: MetricRecord) throws(SinkError) {
       progress.clear()
       if record.kind == MetricRecord.Kind.round { rounds.append(record) }
+      // Before the write: an interrupt between the two must not remove a
+      // file that holds the row (it may name a file still empty instead).
+      if !rowsKept {
+        rowsKept = true
+        StandardStream.advanceInterrupt()
+      }
       for sink in sinks {
         do {
           try sink.write(record)
@@ -277,10 +283,6 @@ struct RunCommand: ParsableCommand {
           guard error.readerClosed, writesFiles else { throw error }
           sinks.removeAll { $0.isStandardOutput }
         }
-      }
-      if !rowsKept {
-        rowsKept = true
-        StandardStream.advanceInterrupt()
       }
     }
     do {

@@ -106,7 +106,7 @@ struct SweepCommand: ParsableCommand {
         overrides: overrides + (noExpect ? ["expect=null"] : []))
     } catch {
       Terminal.error(error.description)
-      throw ExitCode(Exit.invalid)
+      throw ExitCode(error.exitCode)
     }
     let cores = try Threads.resolve(threads)
     let perRun = max(1, cores / jobs)

@@ -28,6 +28,7 @@ struct ValidateCommand: ParsableCommand {
 
   func run() throws {
     var failed = false
+    var unreadable = false
     let threads = try Threads.resolve(self.threads)
     for file in scenarios {
       do {
@@ -46,9 +47,10 @@ struct ValidateCommand: ParsableCommand {
         Terminal.out(scenario.resolved.serialized(indent: 2) + "\n")
       } catch {
         Terminal.error(error.description)
-        failed = true
+        if error.exitCode == Exit.invalid { failed = true } else { unreadable = true }
       }
     }
     if failed { throw ExitCode(Exit.invalid) }
+    if unreadable { throw ExitCode(Exit.runtime) }
   }
 }

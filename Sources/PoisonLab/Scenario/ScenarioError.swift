@@ -69,6 +69,10 @@ public struct ScenarioErrors: Error, Equatable, Sendable, CustomStringConvertibl
   public var errors: [ScenarioError]
   /// What was checked ("scenario", or "defense" for `--defense`).
   public var subject = "scenario"
+  /// Why the file could not be read at all (missing, unreadable, a
+  /// folder), or nil when its content was judged: a file error (exit 3),
+  /// not an invalid scenario (exit 2).
+  public var unreadable: String?
 
   /// Creates the list.
   /// - Parameters:
@@ -80,6 +84,7 @@ public struct ScenarioErrors: Error, Equatable, Sendable, CustomStringConvertibl
   }
 
   public var description: String {
+    if let unreadable { return "\(source): cannot read the \(subject) file: \(unreadable)" }
     let head =
       errors.count == 1 ? "invalid \(subject)" : "invalid \(subject) (\(errors.count) problems)"
     return "\(source): \(head)\n" + errors.map { "  \($0)" }.joined(separator: "\n")

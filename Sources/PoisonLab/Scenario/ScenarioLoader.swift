@@ -172,21 +172,26 @@ public enum ScenarioLoader {
 
   /// The text of a scenario file, read with a size bound.
   /// - Parameter file: the path.
-  /// - Throws: `ScenarioErrors` for a missing, unreadable, oversized or non-UTF-8 file.
+  /// - Throws: `ScenarioErrors` for a missing, unreadable, oversized or
+  ///   non-UTF-8 file (`unreadable` set for the first two: a file error).
   /// - Returns: the text.
   public static func readText(_ file: String) throws(ScenarioErrors) -> String {
     let bytes: [UInt8]
     do {
       bytes = try FileBytes.read(file, limit: maxFileBytes, regularOnly: false)
     } catch {
-      let reason: String
+      var unreadable: String?
+      var reason = "\(error)"
       switch error {
-      case .missing: reason = "no such file"
-      case .unreadable(_, let why): reason = "cannot be read: \(why)"
+      case .missing: unreadable = "no such file"
+      case .unreadable(_, let why): unreadable = why
       case .corrupt(_, let why): reason = why
-      default: reason = "\(error)"
+      default: break
       }
-      throw ScenarioErrors(source: file, errors: [ScenarioError(.root, reason)])
+      var errors = ScenarioErrors(
+        source: file, errors: [ScenarioError(.root, unreadable ?? reason)])
+      errors.unreadable = unreadable
+      throw errors
     }
     guard let text = String(validating: bytes, as: UTF8.self) else {
       throw ScenarioErrors(source: file, errors: [ScenarioError(.root, "is not UTF-8 text")])

@@ -152,7 +152,7 @@ struct CLITests {
     #expect(r.stderr.contains("expected >= 0.999"))
   }
 
-  @Test("exit 2: invalid scenarios, bad flags, missing files")
+  @Test("exit 2: invalid scenarios, bad flags; exit 3: a missing scenario file")
   func invalid() throws {
     let bad = try CLI.run(["run", smoke, "--set", "training.learning_rat=0.1"])
     #expect(bad.status == 2)
@@ -162,10 +162,11 @@ struct CLITests {
     #expect(try CLI.run(["run", smoke, "--threads", "0"]).status == 2)
     #expect(try CLI.run(["run", smoke, "--bogus"]).status == 2)
     #expect(try CLI.run(["frobnicate"]).status == 2)
+    // A scenario file that cannot be read is a file error (exit 3, ScenarioFileTests).
     let missing = try CLI.run(["run", "no/such/file.json"])
-    #expect(missing.status == 2)
-    #expect(missing.stderr.contains("no/such/file.json: invalid scenario"))
-    #expect(try CLI.run(["validate", smoke, "no/such.json"]).status == 2)
+    #expect(missing.status == 3)
+    #expect(missing.stderr.contains("no/such/file.json: cannot read the scenario file"))
+    #expect(try CLI.run(["validate", smoke, "no/such.json"]).status == 3)
   }
 
   @Test("exit 3: missing data names the file; a divergence before any row leaves no .partial")
