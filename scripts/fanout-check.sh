@@ -12,7 +12,7 @@ SWEEP=(--seeds 0-1 --quiet)
 work=$(mktemp -d /tmp/poisonlab-fanout.XXXXXX)
 
 missing=""
-for p in parallel slurm-wlm munge; do
+for p in parallel slurm-wlm munge procps; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -100,7 +100,7 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 sinfo -h -o %t | grep -q idle || { echo "fanout-check: the Slurm node did not come up" >&2; cat "$work"/slurm/*.log >&2; exit 1; }
-(cd "$work" && POISONLAB=$BIN sbatch --wait --array=1-4 --cpus-per-task=1 --export=ALL \
+(cd "$work" && POISONLAB=$BIN timeout 600 sbatch --wait --array=1-4 --cpus-per-task=1 --export=ALL \
   "$OLDPWD/scripts/slurm-sweep.sh" "$SCENARIO" "$work/slurm-out" "${SWEEP[@]}" >/dev/null)
 cat "$work"/slurm-out.*.jsonl > "$work/slurm.jsonl"
 compare "Slurm job array, 4 tasks" "$work/slurm.jsonl"
