@@ -37,7 +37,8 @@ protocol MonitorSignal: Sendable {
   init(window: Int)
   /// Reads the round (nil: nothing measurable yet).
   mutating func observe(_ round: MonitorRound) -> SignalReading?
-  /// Learns the round's outcome: the new global model and the applied aggregate.
+  /// Learns the round's outcome: the model the round started from and the
+  /// round's aggregate (also when the gate rejected it).
   mutating func commit(global: [Float], aggregate: [Float])
   /// Forgets the model history (after a rollback or a restart).
   mutating func reset()

@@ -191,9 +191,8 @@ struct SafeguardStage {
       for index in alarms.indices where alarms[index].suspected.isEmpty {
         alarms[index].suspected = blame.sorted()
       }
-      let applied =
-        gateDecision == "rejected" ? [Float](repeating: 0, count: aggregate.count) : aggregate
-      monitor?.commit(global: global, aggregate: applied)
+      // Also a rejected round's aggregate: the estimate at the model the round started from.
+      monitor?.commit(global: global, aggregate: aggregate)
     }
     let suspects = Set(alarms.flatMap(\.suspected))
     // Fresh: not quarantined before this round (the strike rule below may

@@ -147,16 +147,40 @@ struct AggregatorTests {
     #expect(allClose(moved, expected, rtol: 1e-5))
   }
 
-  @Test("non-finite updates make rules fail loudly, not trap, when given directly")
+  @Test(
+    "non-finite updates: robust rules never see them (flagged), fedavg's aggregate carries them")
   func hostile() throws {
     let rows: [[Float]] = [[.nan, 1], [.infinity, 2], [1e30, 3], [0, 4], [1, 5]]
-    _ = try aggregate(CoordinateMedian(), rows)
-    _ = try aggregate(TrimmedMean(f: 1), rows)
-    _ = try aggregate(Krum(f: 1), rows)
-    _ = try aggregate(MultiKrum(f: 1), rows)
-    _ = try aggregate(GeometricMedian(), rows)
-    _ = try aggregate(CenteredClipping(tau: 1, iterations: 2), rows)
-    _ = try aggregate(FedAvg(), rows)
+    func run(_ rule: any Defense) throws -> DefenseChain.Result {
+      var chain = DefenseChain([rule])
+      return try chain.run(
+        UpdateSet(rows: rows), round: 1, threads: 1, previousAggregate: nil, seeds: SeedTree(0))
+    }
+    // The chain leaves the two non-finite rows out before a robust rule
+    // (given them directly, krum picks the NaN row: its scores are NaN), and
+    // the rules assume f less the rows left out: f = 1 - 2 -> 0 on the rows
+    // [1e30, 3], [0, 4], [1, 5], so trimmed-mean and multi-krum average all
+    // three and krum takes the smaller of the two closest rows.
+    let robust: [(any Defense, [Float])] = [
+      (CoordinateMedian(), [1, 4]), (TrimmedMean(f: 1), [Float(1e30) / 3, 4]),
+      (Krum(f: 1), [0, 4]), (MultiKrum(f: 1), [Float(1e30) / 3, 4]),
+    ]
+    for (rule, expected) in robust {
+      let result = try run(rule)
+      #expect(result.rejectedNonFinite == 2)
+      #expect(Array(result.flagged.prefix(2)) == [true, true], "\(rule)")
+      #expect(result.aggregate == expected, "\(rule): \(result.aggregate)")
+    }
+    for rule: any Defense in [GeometricMedian(), CenteredClipping(tau: 1, iterations: 2)] {
+      let result = try run(rule)
+      #expect(result.rejectedNonFinite == 2)
+      #expect(result.aggregate.allSatisfy { $0.isFinite }, "\(rule): \(result.aggregate)")
+    }
+    // fedavg propagates them: the run then stops as diverged (exit 3).
+    let mean = try run(FedAvg())
+    #expect(mean.rejectedNonFinite == 0)
+    #expect(!mean.aggregate[0].isFinite)
+    #expect(mean.aggregate[1] == 3)
   }
 }
 

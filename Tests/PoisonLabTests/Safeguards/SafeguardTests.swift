@@ -416,3 +416,21 @@ struct SafeguardReviewTests {
       ).contains { $0.contains("cosine compares the clients of a round and needs at least 3") })
   }
 }
+
+@Suite("FLDetector's model history")
+struct FLDetectorHistoryTests {
+  @Test("a round that left the model where it was (gate rejected) stores no s = 0 pair")
+  func unchangedModelStoresNoPair() {
+    var detector = FLDetector(window: 3)
+    detector.commit(global: [0, 0], aggregate: [1, 1])
+    detector.commit(global: [1, 1], aggregate: [0.5, 0.5])
+    #expect(detector.s == [[1, 1]] && detector.y == [[-0.5, -0.5]])
+    // The next round starts from the same model: no pair; its aggregate is
+    // the newer estimate there.
+    detector.commit(global: [1, 1], aggregate: [0.4, 0.6])
+    #expect(detector.s.count == 1)
+    detector.commit(global: [1.5, 1.5], aggregate: [0.3, 0.3])
+    #expect(detector.s == [[1, 1], [0.5, 0.5]])
+    #expect(detector.y.count == 2 && isClose(Double(detector.y[1][1]), -0.3, rtol: 1e-6))
+  }
+}

@@ -18,10 +18,20 @@
 /// Choices: updates here are model deltas (`local - global`), and the
 /// aggregate is the applied delta, so `H` is learnt in the same units as
 /// the updates (the official code uses gradients and `w -= lr g`; the
-/// prediction is the same up to that scale). A client not selected in a
+/// L-BFGS product scales with `y`, so the normalised distances are the
+/// same for a full-batch step). A client not selected in a
 /// round keeps its last update and its scores; a client's prediction uses
 /// its last update. Detection is not stopped after the first alarm: it runs
-/// every round.
+/// every round. Predictions start as soon as one pair is stored (the
+/// official code waits for N pairs, after a benign warm-up of 20-50
+/// rounds); the scores, and so any alarm, wait for N measured rounds. A
+/// round the validation gate rejected still gives its aggregate (the
+/// server's estimate at the model the round started from), but the next
+/// round starts from the same model, and a pair with `s = 0` is not
+/// stored. The official code has clients take one full-batch gradient per
+/// round; with local training of several minibatch steps the update is
+/// not one gradient, and its minibatch noise is what the prediction
+/// cannot model.
 ///
 /// What it catches (measured on W1, README "Safeguards results"): attacks whose
 /// updates change inconsistently from round to round, such as Fang et al.'s
@@ -43,8 +53,8 @@ struct FLDetector: MonitorSignal {
   static let maxClients = 5_000
 
   let window: Int
-  private var s: [[Float]] = []
-  private var y: [[Float]] = []
+  private(set) var s: [[Float]] = []
+  private(set) var y: [[Float]] = []
   private var lastGlobal: [Float]?
   private var lastAggregate: [Float]?
   private var lastUpdate: [Int: [Float]] = [:]
@@ -106,11 +116,17 @@ struct FLDetector: MonitorSignal {
 
   mutating func commit(global: [Float], aggregate: [Float]) {
     if let lastGlobal, let lastAggregate {
-      s.append(zip(global, lastGlobal).map { $0 - $1 })
-      y.append(zip(aggregate, lastAggregate).map { $0 - $1 })
-      if s.count > window {
-        s.removeFirst()
-        y.removeFirst()
+      let step = zip(global, lastGlobal).map { $0 - $1 }
+      // The model did not move (the gate rejected the last round): s = 0
+      // would make L-BFGS's matrix singular for the next N rounds. The
+      // newer aggregate replaces the older as the estimate at this model.
+      if step.contains(where: { $0 != 0 }) {
+        s.append(step)
+        y.append(zip(aggregate, lastAggregate).map { $0 - $1 })
+        if s.count > window {
+          s.removeFirst()
+          y.removeFirst()
+        }
       }
     }
     lastGlobal = global
