@@ -237,10 +237,7 @@ struct SweepCommand: ParsableCommand {
         rows[run.id] = .some(nil)
         continue
       }
-      let every = scenario.evaluationEvery
-      // Pipelines record cycles 0...C; other runs rounds 1...training.rounds.
-      let (first, last) = scenario.pipeline.map { (0, $0.cycles) } ?? (1, scenario.training.rounds)
-      rows[run.id] = Set((first...last).filter { $0 % every == 0 || $0 == last })
+      rows[run.id] = Set(scenario.roundRange.filter(scenario.records(round:)))
     }
     return rows
   }

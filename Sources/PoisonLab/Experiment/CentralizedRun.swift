@@ -7,14 +7,14 @@
 /// set, each epoch in a fresh seeded permutation (stream `("shuffle",
 /// epoch)`). The federated counterpart is ``FederatedSimulation``; both are
 /// dispatched by ``Experiment/run(progress:emit:)``.
-struct CentralizedRun {
+struct CentralizedRun: Runner {
   let experiment: Experiment
 
   var scenario: Scenario { experiment.scenario }
 
-  func run(
+  func train(
     progress: ((ProgressEvent) -> Void)?, emit: (MetricRecord) throws(SinkError) -> Void
-  ) throws(RunFailure) -> MetricRecord {
+  ) throws(RunFailure) -> TrainedModel {
     let clock = ContinuousClock()
     let started = clock.now
     let seeds = SeedTree(scenario.seed)
@@ -82,7 +82,7 @@ struct CentralizedRun {
       try experiment.checkpoint(
         round: round, parameters: parameters, network: network, input: data.train.shape,
         normalizer: data.normalizer)
-      guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
+      guard scenario.records(round: round) else { continue }
       var record = experiment.evaluate(
         parameters: parameters, test: data.test, probe: data.probe, evaluators: evaluators,
         round: round)
@@ -94,22 +94,12 @@ struct CentralizedRun {
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
-    try experiment.saveFinalModel(
-      round: max(training.rounds, firstRound - 1), parameters: parameters, network: network,
-      input: data.train.shape, normalizer: data.normalizer)
-    let audit = try experiment.runAudit(
-      parameters: parameters, network: network, test: data.test, probe: data.auditProbe,
-      normalizer: data.normalizer)
-    let summary = experiment.summarize(
-      last: last
-        ?? experiment.evaluate(
-          parameters: parameters, test: data.test, probe: data.probe, evaluators: evaluators,
-          round: 0),
-      seconds: experiment.seconds(clock.now - started), maliciousTotal: data.poisoned.count,
-      flaggedTotal: detection.flagged, ran: training.rounds - firstRound + 1
-    ) { totals in totals.audit = audit }
-    do { try emit(summary) } catch { throw .output(error) }
-    return summary
+    return TrainedModel(
+      parameters: parameters, network: network, round: max(training.rounds, firstRound - 1),
+      input: data.train.shape, normalizer: data.normalizer, test: data.test, probe: data.probe,
+      auditProbe: data.auditProbe, evaluators: evaluators, last: last, started: started,
+      maliciousTotal: data.poisoned.count, flaggedTotal: detection.flagged,
+      ran: training.rounds - firstRound + 1)
   }
 
   /// Trains a model on the poisoned data (`training.rounds` epochs, its own

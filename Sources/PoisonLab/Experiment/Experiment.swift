@@ -232,15 +232,15 @@ public struct Experiment {
     progress: ((ProgressEvent) -> Void)? = nil,
     emit: (MetricRecord) throws(SinkError) -> Void
   ) throws(RunFailure) -> MetricRecord {
-    if let federation = scenario.federation {
-      return try FederatedSimulation(experiment: self, federation: federation).run(
-        progress: progress, emit: emit)
-    }
-    if let pipeline = scenario.pipeline {
-      return try PipelineRun(experiment: self, settings: pipeline).run(
-        progress: progress, emit: emit)
-    }
-    return try CentralizedRun(experiment: self).run(progress: progress, emit: emit)
+    let runner: any Runner =
+      if let federation = scenario.federation {
+        FederatedSimulation(experiment: self, federation: federation)
+      } else if let pipeline = scenario.pipeline {
+        PipelineRun(experiment: self, settings: pipeline)
+      } else {
+        CentralizedRun(experiment: self)
+      }
+    return try finish(runner.train(progress: progress, emit: emit), emit: emit)
   }
 
   /// The run's configuration, for telling runs apart in `report`: FNV-1a of

@@ -26,7 +26,7 @@
 /// Round records report `malicious` (updates from active attackers received),
 /// `flagged` (updates rejected or given zero weight), and detection
 /// precision and recall of the flags against the truly malicious updates.
-struct FederatedSimulation {
+struct FederatedSimulation: Runner {
   let experiment: Experiment
   let federation: FederationSettings
 
@@ -173,9 +173,9 @@ struct FederatedSimulation {
     return (forced + others.prefix(k - forced.count)).sorted()
   }
 
-  func run(
+  func train(
     progress: ((ProgressEvent) -> Void)?, emit: (MetricRecord) throws(SinkError) -> Void
-  ) throws(RunFailure) -> MetricRecord {
+  ) throws(RunFailure) -> TrainedModel {
     let clock = ContinuousClock()
     let started = clock.now
     let seeds = SeedTree(scenario.seed)
@@ -469,7 +469,7 @@ struct FederatedSimulation {
       try experiment.checkpoint(
         round: round, parameters: global, network: network, input: inputShape,
         normalizer: setup.normalizer, samplingRates: chain.privacy != nil ? samplingRates : nil)
-      guard round % scenario.evaluationEvery == 0 || round == training.rounds else { continue }
+      guard scenario.records(round: round) else { continue }
       var record = experiment.evaluate(
         parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators,
         round: round)
@@ -503,30 +503,21 @@ struct FederatedSimulation {
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
-    try experiment.saveFinalModel(
-      round: max(training.rounds, firstRound - 1), parameters: global, network: network,
-      input: inputShape, normalizer: setup.normalizer,
-      samplingRates: chain.privacy != nil ? samplingRates : nil)
     let safeguardTotals = safeguards?.totals
     let secureFailed = scenario.channel.secureAggregation != nil ? secureFailedRounds : nil
-    let audit = try experiment.runAudit(
-      parameters: global, network: network, test: setup.test, probe: setup.auditProbe,
-      normalizer: setup.normalizer)
-    let summary = experiment.summarize(
-      last: last
-        ?? experiment.evaluate(
-          parameters: global, test: setup.test, probe: setup.probe, evaluators: evaluators, round: 0
-        ),
-      seconds: experiment.seconds(clock.now - started), maliciousTotal: maliciousTotal,
-      flaggedTotal: flaggedTotal, ran: training.rounds - firstRound + 1
+    let channelFigures = channelTotals
+    return TrainedModel(
+      parameters: global, network: network, round: max(training.rounds, firstRound - 1),
+      input: inputShape, normalizer: setup.normalizer,
+      samplingRates: chain.privacy != nil ? samplingRates : nil, test: setup.test,
+      probe: setup.probe, auditProbe: setup.auditProbe, evaluators: evaluators, last: last,
+      started: started, maliciousTotal: maliciousTotal, flaggedTotal: flaggedTotal,
+      ran: training.rounds - firstRound + 1
     ) { totals in
-      totals.channel = channelTotals
+      totals.channel = channelFigures
       totals.secureAggregationFailedRounds = secureFailed
       totals.safeguards = safeguardTotals
-      totals.audit = audit
     }
-    do { try emit(summary) } catch { throw .output(error) }
-    return summary
   }
 
   /// What each selected client sends: the id it claims (impersonators take

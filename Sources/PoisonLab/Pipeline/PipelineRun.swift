@@ -27,15 +27,15 @@
 ///    no source suspects every untrusted source of the cycle).
 /// 5. Each cycle is a round row (round 0 = the initial training); the
 ///    summary adds per-delivery detection of the poisoned sources.
-struct PipelineRun {
+struct PipelineRun: Runner {
   let experiment: Experiment
   let settings: PipelineSettings
 
   var scenario: Scenario { experiment.scenario }
 
-  func run(
+  func train(
     progress: ((ProgressEvent) -> Void)?, emit: (MetricRecord) throws(SinkError) -> Void
-  ) throws(RunFailure) -> MetricRecord {
+  ) throws(RunFailure) -> TrainedModel {
     let clock = ContinuousClock()
     let started = clock.now
     let seeds = SeedTree(scenario.seed)
@@ -286,7 +286,7 @@ struct PipelineRun {
       try experiment.checkpoint(
         round: cycle, parameters: live, network: network, input: train.shape,
         normalizer: normalizer)
-      guard cycle % scenario.evaluationEvery == 0 || cycle == cycles else { continue }
+      guard scenario.records(round: cycle) else { continue }
       var record = experiment.evaluate(
         parameters: live, test: test, probe: probe, evaluators: evaluators, round: cycle)
       record.malicious = cyclePoisoned
@@ -300,29 +300,26 @@ struct PipelineRun {
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }
-    try experiment.saveFinalModel(
-      round: cycles, parameters: live, network: network, input: train.shape,
-      normalizer: normalizer)
-    let audit = try experiment.runAudit(
-      parameters: live, network: network, test: test, probe: data.auditProbe,
-      normalizer: normalizer)
-    let summary = experiment.summarize(
-      last: last
-        ?? experiment.evaluate(
-          parameters: live, test: test, probe: probe, evaluators: evaluators, round: cycles),
-      seconds: experiment.seconds(clock.now - started), maliciousTotal: maliciousTotal,
+    let safeguardTotals = stage?.totals
+    let screening =
+      filter == nil
+      ? nil
+      : (
+        precision: deliveriesFlagged > 0
+          ? Double(flaggedPoisoned) / Double(deliveriesFlagged) : nil,
+        recall: deliveredPoisoned > 0 ? Double(flaggedPoisoned) / Double(deliveredPoisoned) : nil
+      )
+    return TrainedModel(
+      parameters: live, network: network, round: cycles, input: train.shape,
+      normalizer: normalizer, test: test, probe: probe, auditProbe: data.auditProbe,
+      evaluators: evaluators, last: last, started: started, maliciousTotal: maliciousTotal,
       flaggedTotal: flaggedTotal, ran: cycles + 1
     ) { totals in
-      totals.safeguards = stage?.totals
-      totals.audit = audit
-      if filter != nil {
-        totals.sourceDetectionPrecision =
-          deliveriesFlagged > 0 ? Double(flaggedPoisoned) / Double(deliveriesFlagged) : nil
-        totals.sourceDetectionRecall =
-          deliveredPoisoned > 0 ? Double(flaggedPoisoned) / Double(deliveredPoisoned) : nil
+      totals.safeguards = safeguardTotals
+      if let screening {
+        totals.sourceDetectionPrecision = screening.precision
+        totals.sourceDetectionRecall = screening.recall
       }
     }
-    do { try emit(summary) } catch { throw .output(error) }
-    return summary
   }
 }

@@ -111,6 +111,20 @@ public struct Scenario: Sendable {
   public var defenses: [(defense: any Defense, path: JSONPath)]
   /// Evaluate every this many rounds (and always on the last).
   public var evaluationEvery: Int
+
+  /// The rounds a run goes through: 1 to `training.rounds`, or a pipeline's
+  /// cycles 0 to C.
+  public var roundRange: ClosedRange<Int> {
+    pipeline.map { 0...$0.cycles } ?? 1...training.rounds
+  }
+
+  /// Whether `round` is evaluated and recorded: every `evaluationEvery`-th
+  /// round, and always the last.
+  /// - Parameter round: a round (pipelines: a cycle).
+  /// - Returns: true when the round writes a row.
+  public func records(round: Int) -> Bool {
+    round % evaluationEvery == 0 || round == roundRange.upperBound
+  }
   /// Thresholds checked on the final round.
   public var expectations: [Expectation]
   /// The `sweep` block's axes (run with `poisonlab sweep`; empty otherwise).
