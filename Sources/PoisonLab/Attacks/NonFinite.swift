@@ -6,6 +6,7 @@
 public struct NonFinite: UpdateAttack {
   public static let descriptor = PluginDescriptor(
     name: "nan", summary: "send NaN (or infinite) values",
+    reference: "No paper: a broken or hostile client (the scenario contract's nan attack)",
     parameters: [
       ParameterSpec(
         "value", .choice(["nan", "inf", "-inf"]), default: .string("nan"),

@@ -13,6 +13,8 @@ public struct AnomalyFilter: UpdateFilter {
   public static let descriptor = PluginDescriptor(
     name: "anomaly",
     summary: "reject updates whose norm or cosine distance to the median is an outlier (z-score)",
+    reference:
+      "No paper: the sigma rule of FedML's three-sigma defense (fedml/core/security/defense), on update norms and cosine distances to the median; poisonlab's default cut is 2, not 3",
     parameters: [
       ParameterSpec(
         "threshold", .number(atLeast: 0, open: true), default: .number(2),

@@ -3,7 +3,8 @@
 /// The unweighted mean `(1/n) sum_i g_i`. No robustness.
 public struct Mean: Aggregator {
   public static let descriptor = PluginDescriptor(
-    name: "mean", summary: "unweighted mean of the updates (no robustness)")
+    name: "mean", summary: "unweighted mean of the updates (no robustness)",
+    reference: "No paper: the plain mean, the baseline every robust rule is compared with")
   public static var propagatesNonFinite: Bool { true }
   public static var secureAggregation: SecureAggregationUse { .sum }
 

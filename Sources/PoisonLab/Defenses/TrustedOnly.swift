@@ -10,7 +10,7 @@ public struct TrustedOnly: SourceFilter {
     name: "trusted-only",
     summary: "the baseline of training only on the trusted sources' data",
     reference:
-      "the controlled retraining baseline (restrict untrusted input sources); compare with provenance and roni",
+      "No paper: the controlled retraining baseline (restrict untrusted input sources); compare with provenance and roni",
     parameters: [],
     notes: ["pipelines only (sources and pipeline blocks), with at least one trusted source"])
 

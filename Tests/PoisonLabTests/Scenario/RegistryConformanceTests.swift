@@ -28,6 +28,23 @@ struct RegistryConformanceTests {
     }
   }
 
+  @Test("attacks, defenses, audits and monitor signals cite their source (or say there is none)")
+  func references() {
+    let cited: [PluginFamily] = [.attacks, .defenses, .audits]
+    let plugins = Self.all.filter { cited.contains($0.0) }.map { ("\($0.0) \($0.1.name)", $0.1) }
+    let signals = SafeguardSettings.signals.map { ("signal \($0.name)", $0) }
+    #expect(!signals.isEmpty)
+    for (label, d) in plugins + signals {
+      let reference = d.reference ?? ""
+      // A paper (author and year) or an explicit "no paper".
+      let cites = reference.contains(where: \.isNumber) || reference.hasPrefix("No paper")
+      #expect(cites, "\(label): \(reference)")
+    }
+    let names = signals.map(\.1.name)
+    #expect(Set(names).count == names.count)
+    for (label, d) in signals { #expect(!d.summary.isEmpty, "\(label)") }
+  }
+
   @Test("every plug-in is documented; keys are snake_case with docs; defaults satisfy their types")
   func parameters() {
     for (family, d) in Self.all {

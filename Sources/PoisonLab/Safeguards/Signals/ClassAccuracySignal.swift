@@ -12,7 +12,9 @@ struct ClassAccuracySignal: MonitorSignal {
     name: "class_accuracy",
     summary:
       "each class's accuracy of the new model on the held-out validation set, against its history",
-    reference: "the validation gate's held-out set (needs safeguards.validation)")
+    reference:
+      "No paper (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of each class's accuracy on the validation gate's held-out set (needs safeguards.validation)"
+  )
 
   init(window: Int) {}
 

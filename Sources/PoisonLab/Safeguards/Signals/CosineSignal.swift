@@ -13,7 +13,7 @@ struct CosineSignal: MonitorSignal {
     name: "cosine",
     summary: "spread of the round's pairwise cosine similarities, against its history",
     reference:
-      "Fung, Yoon & Beschastnikh 2020, The Limitations of Federated Learning in Sybil Settings (RAID)"
+      "No paper defines this statistic (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of the spread of pairwise cosines, the similarity FoolsGold (Fung et al., RAID 2020) and FLAME (Nguyen et al., USENIX Security 2022) judge clients by"
   )
 
   init(window: Int) {}

@@ -13,7 +13,7 @@ struct NewDataLossSignal: MonitorSignal {
     name: "new_data_loss",
     summary: "loss of the live model on each cycle's new data, against its history (pipelines)",
     reference:
-      "data validation before training, as in TFX (Breck et al. 2019, Data Validation for Machine Learning, SysML)"
+      "No paper defines this statistic (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of the live model's loss on new data; validating data before training as in TFX (Breck et al. 2019, Data Validation for Machine Learning, SysML)"
   )
 
   init(window: Int) {}

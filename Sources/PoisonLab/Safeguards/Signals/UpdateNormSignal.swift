@@ -14,7 +14,7 @@ struct UpdateNormSignal: MonitorSignal {
     name: "update_norm",
     summary: "median and largest update norm of the round, against their history",
     reference:
-      "Sun, Kairouz, Suresh & McMahan 2019, Can You Really Backdoor Federated Learning? (arXiv 1911.07963)"
+      "No paper defines this statistic (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of update norms, the quantity norm-based defenses bound (Sun, Kairouz, Suresh & McMahan 2019, Can You Really Backdoor Federated Learning?, arXiv 1911.07963)"
   )
 
   private let threshold = 3.5

@@ -8,7 +8,9 @@ struct ValidationAccuracySignal: MonitorSignal {
   static let descriptor = PluginDescriptor(
     name: "validation_accuracy",
     summary: "accuracy of the new model on the held-out validation set, against its history",
-    reference: "the validation gate's held-out set (needs safeguards.validation)")
+    reference:
+      "No paper (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of the accuracy on the validation gate's held-out set (needs safeguards.validation)"
+  )
 
   init(window: Int) {}
 
