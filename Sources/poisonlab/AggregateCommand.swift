@@ -250,8 +250,7 @@ struct AggregateCommand: ParsableCommand {
       throw ExitCode(Exit.runtime)
     }
     let elapsed = ContinuousClock.now - began
-    let seconds =
-      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds = elapsed.inSeconds
     if let output, let outputFile {
       let text: [UInt8] =
         output.hasSuffix(".npy")

@@ -95,10 +95,7 @@ struct CheckCommand: ParsableCommand {
   ) -> Outcome {
     let clock = ContinuousClock()
     let start = clock.now
-    func seconds() -> Double {
-      let parts = (clock.now - start).components
-      return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
+    func seconds() -> Double { (clock.now - start).inSeconds }
     let scenario: Scenario
     do {
       scenario = try loaded.get()

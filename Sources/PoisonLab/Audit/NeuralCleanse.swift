@@ -173,21 +173,13 @@ public struct NeuralCleanse: AuditMethod {
     indices: [Double], minimumIndex: Double, flagged: [Int]
   ) {
     guard !norms.isEmpty else { return ([], 0, []) }
-    let median = Self.median(norms)
-    let mad = 1.4826 * Self.median(norms.map { abs($0 - median) })
+    let median = RobustStatistics.median(norms)
+    let mad = RobustStatistics.scaledMAD(norms, around: median)
     guard mad > 0 else { return (norms.map { _ in 0 }, 0, []) }
     let indices = norms.map { abs($0 - median) / mad }
     let smallest = norms.indices.min { norms[$0] < norms[$1] } ?? 0
     let flagged = norms.indices.filter { norms[$0] <= median && indices[$0] > 2 }
     return (indices, indices[smallest], flagged)
-  }
-
-  /// The median (the mean of the two middle values for an even count, as NumPy's).
-  static func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    let n = sorted.count
-    guard n > 0 else { return 0 }
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
   }
 
   /// Reverse-engineers the smallest trigger that sends `samples` to `target`.

@@ -30,9 +30,6 @@ public enum ChannelBenchmark {
     -> Figures
   {
     let clock = ContinuousClock()
-    func seconds(_ d: Duration) -> Double {
-      Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
     var settings = ChannelSettings()
     settings.authentication = .ed25519
     let updates = (0..<clients).map { gaussianVector(dimension, seed: UInt64($0)) }
@@ -56,11 +53,11 @@ public enum ChannelBenchmark {
       var channel = stage.channel
       let delivery = channel.receive(messages, round: 1, digest: digest, threads: threads)
       let verifiedAt = clock.now
-      figures.signSeconds = min(figures.signSeconds, seconds(signedAt - started))
+      figures.signSeconds = min(figures.signSeconds, (signedAt - started).inSeconds)
       // Every message is genuine: a rejection would mean the measurement is wrong.
       figures.verifySeconds =
         delivery.accepted.count == clients
-        ? min(figures.verifySeconds, seconds(verifiedAt - signedAt)) : .nan
+        ? min(figures.verifySeconds, (verifiedAt - signedAt).inSeconds) : .nan
 
       let protocolStart = clock.now
       let result = PairwiseMasking(
@@ -68,7 +65,7 @@ public enum ChannelBenchmark {
       ).run(
         round: 1, ids: Array(0..<clients), inputs: Array(updates.joined()), dimension: dimension,
         threads: threads)
-      figures.secureSeconds = min(figures.secureSeconds, seconds(clock.now - protocolStart))
+      figures.secureSeconds = min(figures.secureSeconds, (clock.now - protocolStart).inSeconds)
       figures.secureClientSeconds = min(figures.secureClientSeconds, result.clientSeconds)
       figures.secureServerSeconds = min(figures.secureServerSeconds, result.serverSeconds)
       figures.secureBytesPerClient = result.bytesPerClient

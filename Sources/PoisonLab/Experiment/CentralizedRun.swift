@@ -90,7 +90,7 @@ struct CentralizedRun: Runner {
       record.flagged = detection.flagged
       record.detectionPrecision = detection.precision
       record.detectionRecall = detection.recall
-      record.seconds = experiment.seconds(clock.now - roundStart)
+      record.seconds = (clock.now - roundStart).inSeconds
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }

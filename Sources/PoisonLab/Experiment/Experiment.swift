@@ -363,12 +363,6 @@ public struct Experiment {
     }
     return record
   }
-
-  /// Seconds in a duration.
-  func seconds(_ duration: Duration) -> Double {
-    let parts = duration.components
-    return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-  }
 }
 
 extension ModelArchitecture {

@@ -16,8 +16,7 @@ public enum ProgressClock {
   /// - Parameter duration: the duration.
   /// - Returns: the text.
   public static func short(_ duration: Duration) -> String {
-    let seconds =
-      Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    let seconds = duration.inSeconds
     return seconds < 60 ? String(format: "%.1f s", seconds) : self.duration(duration)
   }
 
@@ -31,10 +30,16 @@ public enum ProgressClock {
   public static func status(elapsed: Duration, fraction: Double) -> String {
     var text = "\(duration(elapsed)) elapsed"
     if fraction >= 0.01 && fraction < 1 {
-      let seconds =
-        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+      let seconds = elapsed.inSeconds
       text += ", ETA " + duration(.seconds(seconds * (1 - fraction) / fraction))
     }
     return text
+  }
+}
+
+extension Duration {
+  /// The duration in seconds.
+  public var inSeconds: Double {
+    Double(components.seconds) + Double(components.attoseconds) * 1e-18
   }
 }

@@ -71,7 +71,7 @@ extension Experiment {
         parameters: trained.parameters, test: trained.test, probe: trained.probe,
         evaluators: trained.evaluators, round: trained.round)
     let summary = summarize(
-      last: last, seconds: seconds(ContinuousClock.now - trained.started),
+      last: last, seconds: (ContinuousClock.now - trained.started).inSeconds,
       maliciousTotal: trained.maliciousTotal, flaggedTotal: trained.flaggedTotal, ran: trained.ran
     ) { totals in
       trained.totals(&totals)

@@ -499,7 +499,7 @@ struct FederatedSimulation: Runner {
             rates: samplingRates, noiseMultiplier: privacy.noiseMultiplier, delta: privacy.delta
           ).epsilon
       }
-      record.seconds = experiment.seconds(clock.now - roundStart)
+      record.seconds = (clock.now - roundStart).inSeconds
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }

@@ -296,7 +296,7 @@ struct PipelineRun: Runner {
         cyclePoisoned > 0 && filter != nil ? Double(caught) / Double(cyclePoisoned) : nil
       record.flaggedClients = screened.sources.sorted()
       record.safeguards = figures
-      record.seconds = experiment.seconds(clock.now - roundStart)
+      record.seconds = (clock.now - roundStart).inSeconds
       last = record
       do { try emit(record) } catch { throw .output(error) }
     }

@@ -100,23 +100,15 @@ struct SignalMonitor {
   /// The robust z-score of `x` against `past`, or nil with fewer than `minimum` values.
   static func robustZ(_ x: Double, against past: [Double], minimum: Int = 3) -> Double? {
     guard past.count >= max(1, minimum) else { return nil }
-    let median = Self.median(past)
-    let deviations = past.map { abs($0 - median) }
-    let mad = Self.median(deviations)
-    if mad > 0 { return (x - median) / (1.4826 * mad) }
+    let median = RobustStatistics.median(past)
+    let mad = RobustStatistics.scaledMAD(past, around: median)
+    if mad > 0 { return (x - median) / mad }
     // More than half the history equals its median: the mean absolute
     // deviation scaled to a normal's standard deviation (1.2533, as IBM's
     // modified z-score does); a constant history gives no scale: 0.
-    let meanDeviation = deviations.reduce(0, +) / Double(deviations.count)
+    let meanDeviation = past.reduce(0) { $0 + abs($1 - median) } / Double(past.count)
     guard meanDeviation > 0 else { return 0 }
     return (x - median) / (1.253314 * meanDeviation)
-  }
-
-  static func median(_ values: [Double]) -> Double {
-    let s = values.sorted()
-    let n = s.count
-    guard n > 0 else { return 0 }
-    return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
   }
 
   /// Reads every signal and returns the alarms of the round.
@@ -198,12 +190,12 @@ enum RoundStatistics {
   /// `threshold` in the bad direction, or the single most extreme row.
   static func outliers(_ values: [Double], threshold: Double, upward: Bool) -> [Int] {
     guard !values.isEmpty else { return [] }
-    let median = SignalMonitor.median(values)
-    let mad = SignalMonitor.median(values.map { abs($0 - median) })
+    let median = RobustStatistics.median(values)
+    let mad = RobustStatistics.scaledMAD(values, around: median)
     var found: [Int] = []
     if mad > 0 {
       for (i, v) in values.enumerated() {
-        let z = (v - median) / (1.4826 * mad)
+        let z = (v - median) / mad
         if upward ? z > threshold : z < -threshold { found.append(i) }
       }
     }

@@ -73,7 +73,7 @@ struct Quarantine {
       return sum.squareRoot()
     }
     let distances = ids.indices.map(distance)
-    let typical = SignalMonitor.median(distances.filter(\.isFinite))
+    let typical = RobustStatistics.median(distances.filter(\.isFinite))
     var counted = Set<Int>()
     for row in ids.indices where flagged.contains(ids[row]) {
       // NaN or infinite distances (non-finite updates) count as well.

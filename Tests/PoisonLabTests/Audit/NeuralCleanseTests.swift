@@ -92,7 +92,7 @@ struct NeuralCleanseTests {
     // Far above the median is never flagged; no spread flags nothing.
     #expect(NeuralCleanse.outliers([8, 10, 12, 9, 11, 40]).flagged.isEmpty)
     #expect(NeuralCleanse.outliers([5, 5, 5, 5]).flagged.isEmpty)
-    #expect(NeuralCleanse.median([3, 1, 2, 10]) == 2.5)
+    #expect(RobustStatistics.median([3, 1, 2, 10]) == 2.5)
   }
 
   @Test(

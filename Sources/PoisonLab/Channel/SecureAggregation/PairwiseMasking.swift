@@ -111,7 +111,7 @@ struct PairwiseMasking {
         ChannelCrypto.AgreementKey(secret: ChannelCrypto.secret(seed: seed, label + " s")))
       selfSeeds.append(ChannelCrypto.secret(seed: seed, label + " b"))
       bytes[u] += 64
-      clientSeconds[u] += Self.seconds(clock.now - started)
+      clientSeconds[u] += (clock.now - started).inSeconds
     }
 
     // Round 1: shares, encrypted pairwise; sealed[u * n + v] goes from u to v.
@@ -134,7 +134,7 @@ struct PairwiseMasking {
         sealed[u * n + v] = ChannelCrypto.seal(plain, key: key, nonce: Self.nonce(u, v, round))
         bytes[u] += sealed[u * n + v].count
       }
-      clientSeconds[u] += Self.seconds(clock.now - started)
+      clientSeconds[u] += (clock.now - started).inSeconds
     }
 
     // Round 2: masked inputs from U3 (clients that did not drop early).
@@ -162,7 +162,7 @@ struct PairwiseMasking {
               else { continue }
               masking.addStream(key: key, into: row, sign: u < v ? 1 : -1, mask: mask)
             }
-            task.value.timing[u] += Self.seconds(clock.now - started)
+            task.value.timing[u] += (clock.now - started).inSeconds
           }
         }
       }
@@ -213,7 +213,7 @@ struct PairwiseMasking {
         if sharesOf[u].count < t { sharesOf[u].append((UInt64(v + 1), value)) }
         if u != v { bytes[v] += Self.revealedShareBytes }
       }
-      clientSeconds[v] += Self.seconds(clock.now - started)
+      clientSeconds[v] += (clock.now - started).inSeconds
     }
 
     let serverStarted = clock.now
@@ -248,11 +248,11 @@ struct PairwiseMasking {
       }
     }
     guard ok else {
-      return result(failed: true, sum: [], serverSeconds: Self.seconds(clock.now - serverStarted))
+      return result(failed: true, sum: [], serverSeconds: (clock.now - serverStarted).inSeconds)
     }
     let decoded = sum.map { encoding.decode($0) }
     return result(
-      failed: false, sum: decoded, serverSeconds: Self.seconds(clock.now - serverStarted))
+      failed: false, sum: decoded, serverSeconds: (clock.now - serverStarted).inSeconds)
   }
 
   /// Adds (`sign` 1) or subtracts (-1) the PRG stream of `key` to `row`, mod 2^bits.
@@ -286,11 +286,6 @@ struct PairwiseMasking {
     var value: UInt64 = 0
     for k in stride(from: 7, through: 0, by: -1) { value = value << 8 | UInt64(bytes[offset + k]) }
     return value
-  }
-
-  static func seconds(_ duration: Duration) -> Double {
-    let parts = duration.components
-    return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
   }
 }
 

@@ -33,7 +33,7 @@ struct UpdateNormSignal: MonitorSignal {
     }
     return .scored(
       [
-        ("update_norm_median", SignalMonitor.median(norms), true),
+        ("update_norm_median", RobustStatistics.median(norms), true),
         ("update_norm_max", norms.max() ?? 0, true),
       ], suspects: suspects)
   }
