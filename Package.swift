@@ -46,7 +46,11 @@ let package = Package(
     .testTarget(
       name: "PoisonLabTests",
       dependencies: ["PoisonLab"],
-      exclude: ["Fixtures"],
+      // Fixtures and the reference scripts that produced the goldens beside their tests.
+      exclude: [
+        "Fixtures", "Attacks/line_search_reference.py", "Attacks/optimal_alie_reference.py",
+        "Defenses/foolsgold_reference.py", "Privacy/varying_rate_reference.py",
+      ],
       swiftSettings: ownSettings
     ),
   ]

@@ -80,8 +80,9 @@ struct AuditCommand: ParsableCommand {
     let threads = try Threads.resolve(self.threads)
     // The data, the model and the audit's own memory, estimated before any of it.
     _ = try scenarioOptions.preflight(loaded, threads: threads)
-    if auditDir != nil, let problem = RunCommand.auditDirectoryProblem(loaded.audit) {
-      Terminal.error("poisonlab: --audit-dir holds the audit's pictures; " + problem)
+    if auditDir != nil, let problem = Experiment(scenario: loaded, threads: 1).auditDirectoryProblem
+    {
+      Terminal.error("poisonlab: " + problem)
       throw ExitCode(Exit.invalid)
     }
     try RunCommand.checkFolder("--audit-dir", auditDir)

@@ -180,22 +180,15 @@ struct RunCommand: ParsableCommand {
     // Locked now: a second writer of the curves is refused before training.
     let plotFile = try plot.map { try ReservedOutput($0) }
     try checkOutput(saveModel, streamable: false)
-    if saveUpdates != nil
-      && (scenario.federation == nil || scenario.channel.secureAggregation != nil)
-    {
-      Terminal.error(
-        "poisonlab: --save-updates writes the updates a federated server receives; "
-          + (scenario.federation == nil
-            ? "this scenario is centralized"
-            : "under channel.secure_aggregation the server sees only masked vectors"))
+    var options = Experiment(scenario: scenario, threads: 1)
+    options.updateExport = saveUpdates
+    options.auditDirectory = auditDir
+    if let problem = options.optionProblems.first {
+      Terminal.error("poisonlab: " + problem)
       throw ExitCode(Exit.invalid)
     }
     try Self.checkFolder("--save-updates", saveUpdates)
     try Self.checkFolder("--checkpoint-dir", checkpointDir)
-    if auditDir != nil, let problem = Self.auditDirectoryProblem(scenario.audit) {
-      Terminal.error("poisonlab: --audit-dir holds the audit's pictures; " + problem)
-      throw ExitCode(Exit.invalid)
-    }
     try Self.checkFolder("--audit-dir", auditDir)
     try checkAuditFolder(
       auditDir, against: [("--output", output), ("--plot", plot), ("--save-model", saveModel)])
@@ -334,14 +327,6 @@ struct RunCommand: ParsableCommand {
   ) -> Bool {
     let svg = Report.runFigure(rounds, scenario: scenario, failure: failure)
     return (try? file.finish(Array(svg.utf8))) != nil
-  }
-
-  /// Why `--audit-dir` has nothing to hold for `audit`, or nil.
-  static func auditDirectoryProblem(_ audit: (any AuditMethod)?) -> String? {
-    guard let audit else { return "the scenario has no audit block" }
-    let method = type(of: audit)
-    return method.drawsPictures
-      ? nil : "\(method.descriptor.name) draws none (it reports figures only)"
   }
 
   /// Refuses, before any work, the round files this run would write when

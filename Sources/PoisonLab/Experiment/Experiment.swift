@@ -38,6 +38,40 @@ public struct Experiment {
   /// (STRIP's entropy histograms, Neural Cleanse's reversed triggers).
   public var auditDirectory: String?
 
+  /// Why `updateExport` cannot be written for this scenario, or nil.
+  public var updateExportProblem: String? {
+    if scenario.federation == nil {
+      return
+        "--save-updates writes the updates a federated server receives; this scenario is centralized"
+    }
+    if scenario.channel.secureAggregation != nil {
+      return "--save-updates writes the updates a federated server receives; "
+        + "under channel.secure_aggregation the server sees only masked vectors"
+    }
+    return nil
+  }
+
+  /// Why `auditDirectory` would stay empty for this scenario's audit, or nil.
+  public var auditDirectoryProblem: String? {
+    let problem: String? =
+      if let audit = scenario.audit {
+        type(of: audit).drawsPictures
+          ? nil : "\(type(of: audit).descriptor.name) draws none (it reports figures only)"
+      } else {
+        "the scenario has no audit block"
+      }
+    return problem.map { "--audit-dir holds the audit's pictures; " + $0 }
+  }
+
+  /// The problems of the options set on this experiment (`updateExport`,
+  /// `auditDirectory`) with its scenario: an option that would be ignored.
+  public var optionProblems: [String] {
+    [
+      updateExport.flatMap { _ in updateExportProblem },
+      auditDirectory.flatMap { _ in auditDirectoryProblem },
+    ].compactMap { $0 }
+  }
+
   /// Creates an experiment.
   /// - Parameters:
   ///   - scenario: what to run.
@@ -232,6 +266,12 @@ public struct Experiment {
     progress: ((ProgressEvent) -> Void)? = nil,
     emit: (MetricRecord) throws(SinkError) -> Void
   ) throws(RunFailure) -> MetricRecord {
+    // An option the run would ignore is refused, not dropped.
+    if !optionProblems.isEmpty {
+      throw .scenario(
+        ScenarioErrors(
+          source: scenario.name, errors: optionProblems.map { ScenarioError(.root, $0) }))
+    }
     let runner: any Runner =
       if let federation = scenario.federation {
         FederatedSimulation(experiment: self, federation: federation)

@@ -106,3 +106,26 @@ struct ExperimentTests {
     #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}}"#
   }
 }
+
+@Suite("Experiment options")
+struct ExperimentOptionTests {
+  @Test("an option the scenario cannot use is refused by the library, not ignored")
+  func ignoredOptionsAreRefused() throws {
+    var centralized = Experiment(scenario: try scenario(smoke), threads: 1)
+    centralized.updateExport = "/tmp/never-written"
+    centralized.auditDirectory = "/tmp/never-written"
+    #expect(
+      centralized.optionProblems == [
+        "--save-updates writes the updates a federated server receives; this scenario is centralized",
+        "--audit-dir holds the audit's pictures; the scenario has no audit block",
+      ])
+    var emitted = 0
+    #expect(throws: RunFailure.self) { try centralized.run { _ in emitted += 1 } }
+    #expect(emitted == 0)
+    #expect(Experiment(scenario: try scenario(smoke), threads: 1).optionProblems.isEmpty)
+    let strip = try scenario(smoke, overrides: [#"audit={"name": "strip"}"#])
+    var audited = Experiment(scenario: strip, threads: 1)
+    audited.auditDirectory = "/tmp/never-written"
+    #expect(audited.optionProblems.isEmpty)
+  }
+}
