@@ -102,103 +102,37 @@ struct AggregateCommand: ParsableCommand {
       throw ExitCode(Exit.runtime)
     }
     // The inputs (and the round's facts beside an exported matrix) may not be the output.
-    let facts = UpdateExport.sidecarPath(of: updates)
     try checkDistinct([
       ("the updates", updates), ("--weights", weights), ("--server-update", serverUpdate),
-      ("the round's .json", facts),
+      ("the round's .json", UpdateExport.sidecarPath(of: updates)),
       ("the round's server update", sidecar?.serverUpdate),
       ("--output", output),
     ])
     try checkOutput(output)
     // Locked now: a second writer is refused before the updates are read.
     let outputFile = try output.map { try ReservedOutput($0) }
-    let matrix: NPYArray
-    var header: [String]?
-    var rowWeights: [Double]?
-    var server: [Float]?
+    let replay: UpdateReplay
     do {
-      (matrix, header) = try MatrixFile.readWithHeader(updates)
-      guard matrix.shape.count == 2, matrix.shape[0] > 0, matrix.shape[1] > 0 else {
-        throw DataError.corrupt(
-          file: updates,
-          reason: "expected a non-empty 2-D matrix (rows = clients), got shape \(matrix.shape)")
-      }
-      if let weights {
-        let w = try MatrixFile.read(weights)
-        guard w.values.count == matrix.shape[0] else {
-          throw DataError.mismatch(
-            reason: "\(weights) holds \(w.values.count) weights for \(matrix.shape[0]) updates")
-        }
-        guard w.values.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-          throw DataError.corrupt(file: weights, reason: "weights must be finite and non-negative")
-        }
-        rowWeights = w.values.map(Double.init)
-      }
-      if let serverUpdate {
-        let g = try MatrixFile.read(serverUpdate)
-        guard g.values.count == matrix.shape[1] else {
-          throw DataError.mismatch(
-            reason:
-              "\(serverUpdate) holds \(g.values.count) values for updates of \(matrix.shape[1])")
-        }
-        server = g.values
-      }
-    } catch let error as DataError {
+      replay = try UpdateReplay.load(updates: updates, weights: weights, serverUpdate: serverUpdate)
+    } catch {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)
     }
-    let (n, d) = (matrix.shape[0], matrix.shape[1])
-    if sidecar == nil,
-      (updates.split(separator: "/").last ?? "").wholeMatch(of: /round-[0-9]{4,}\.npy(\.gz)?/)
-        != nil
-    {
-      Terminal.error(
-        "note: no --save-updates round file (\(facts ?? "")) beside \(updates): the seed, round, "
-          + "weights and quarantine counts are aggregate's defaults, which may not be the round's")
-    }
-    if let sidecar, sidecar.clients.count != n || sidecar.weights.count != n {
-      Terminal.error(
-        "poisonlab: \(updates): its .json describes \(sidecar.clients.count) rows, the matrix has \(n); ignoring the .json"
+    for note in replay.notes { Terminal.error(note) }
+    let set = replay.set
+    let (n, d) = (set.count, set.dimension)
+    if let exported = replay.exported, format != "json" {
+      Terminal.line(
+        "round \(exported.round) of a --save-updates export: weights, client ids, seed, round and "
+          + "the \(exported.quarantined) client(s) quarantined and \(exported.rejectedByChannel) "
+          + "whose message the channel rejected (rules assume f less them) from its .json"
       )
-    }
-    if let sidecar, sidecar.weights.contains(where: { !($0 >= 0) }) {
-      Terminal.error("poisonlab: \(updates): its .json holds negative or NaN weights")
-      throw ExitCode(Exit.runtime)
-    }
-    let exported = sidecar.flatMap { $0.clients.count == n && $0.weights.count == n ? $0 : nil }
-    if let exported {
-      if rowWeights == nil && exported.weights.count == n { rowWeights = exported.weights }
-      if server == nil, serverUpdate == nil, let path = exported.serverUpdate {
-        do {
-          let g = try MatrixFile.read(path)
-          guard g.values.count == d else {
-            throw DataError.corrupt(
-              file: path, reason: "holds \(g.values.count) values for updates of \(d)")
-          }
-          server = g.values
-        } catch let error as DataError {
-          Terminal.error("poisonlab: \(error)")
-          throw ExitCode(Exit.runtime)
-        }
-      }
-      if format != "json" {
-        Terminal.line(
-          "round \(exported.round) of a --save-updates export: weights, client ids, seed, round and "
-            + "the \(exported.quarantined) client(s) quarantined and \(exported.rejectedByChannel) "
-            + "whose message the channel rejected (rules assume f less them) from its .json"
-        )
-      }
     }
     var chain: DefenseChain
     let resolved: JSONValue
     do {
-      // Checked as the run checked it: against the round's clients, those
-      // whose message the channel rejected and those quarantined included.
-      let excluded = [exported?.rejectedByChannel ?? 0, exported?.quarantined ?? 0].reduce(0) {
-        $0 + min($1, 1_000_000)
-      }
       (chain, resolved) = try ScenarioLoader.defenseChain(
-        json, source: "--defense", updates: n + excluded)
+        json, source: "--defense", updates: n + replay.excluded)
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
@@ -219,34 +153,16 @@ struct AggregateCommand: ParsableCommand {
       throw ExitCode(Exit.runtime)
     }
     let workers = try Threads.resolve(threads)
-    let set = UpdateSet(values: matrix.values, count: n, dimension: d, weights: rowWeights)
     let result: DefenseChain.Result
-    // BLAS on one thread, as in the simulator: OpenBLAS's threaded sgemm
-    // and sgemv round differently from one thread count to another, and a
-    // replayed round must equal the simulator's bit for bit.
-    BLAS.setThreads(1)
     let began = ContinuousClock.now
     do {
-      result = try chain.run(
-        set, round: round ?? exported?.round ?? 1, threads: workers,
-        previousAggregate: nil, seeds: SeedTree(seed ?? exported?.seed ?? 0),
-        clients: exported?.clients, serverUpdate: server, quarantined: exported?.quarantined ?? 0,
-        rejectedByChannel: exported?.rejectedByChannel ?? 0)
+      result = try replay.run(&chain, round: round, seed: seed, threads: workers)
     } catch {
       Terminal.error("poisonlab: defense \(error)")
       throw ExitCode(Exit.runtime)
     }
-    let nonFinite = result.aggregate.count { !$0.isFinite }
-    guard nonFinite == 0 else {
-      let inputs = (0..<n).filter { !set.isFinite(row: $0) }
-      let cause =
-        inputs.isEmpty
-        ? "the rule's sums exceed float32's range"
-        : "row(s) \(inputs.prefix(5).map(String.init).joined(separator: ", ")) hold NaN or Inf, "
-          + "which \(chain.names.joined(separator: " → ")) averages; robust rules reject such rows first"
-      Terminal.error(
-        "poisonlab: the aggregate holds \(nonFinite) of \(d) values that are not finite (\(cause)); nothing written"
-      )
+    if let problem = replay.nonFiniteProblem(result.aggregate, chain: chain.names) {
+      Terminal.error("poisonlab: " + problem)
       throw ExitCode(Exit.runtime)
     }
     let elapsed = ContinuousClock.now - began
@@ -266,7 +182,7 @@ struct AggregateCommand: ParsableCommand {
         JSONMember("updates", .string(updates)),
         JSONMember("rows", .number(Double(n))),
         JSONMember("dimension", .number(Double(d))),
-        JSONMember("header_skipped", header.map { .array($0.map { .string($0) }) } ?? .null),
+        JSONMember("header_skipped", replay.header.map { .array($0.map { .string($0) }) } ?? .null),
         JSONMember("defense", resolved),
         JSONMember("flagged", .array(flaggedRows.map { .number(Double($0)) })),
         JSONMember("rejected_non_finite", .number(Double(result.rejectedNonFinite))),
@@ -288,7 +204,7 @@ struct AggregateCommand: ParsableCommand {
       return
     }
     var text = "\(n) updates of \(d) values; defense \(resolved.serialized())\n"
-    if let header {
+    if let header = replay.header {
       text +=
         "skipped a header row (every field is non-numeric): \(header.joined(separator: ","))\n"
     }

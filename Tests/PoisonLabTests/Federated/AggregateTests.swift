@@ -135,3 +135,44 @@ struct AggregateTests {
         rtol: 1e-5))
   }
 }
+
+@Suite("UpdateReplay (aggregate's library side)")
+struct UpdateReplayTests {
+  @Test("a round's facts give the weights, the excluded clients and the seed; their rows decide")
+  func facts() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let rows: [Float] = [1, 2, 3, 4, 100, 100]
+    let matrix = dir.write("round-0003.npy", NPYArray(shape: [3, 2], values: rows).serialized())
+    _ = dir.write(
+      "round-0003.json",
+      text:
+        #"{"format": "poisonlab-round", "round": 3, "seed": 7, "clients": [4, 5, 6], "reported_samples": [1, 3, 0], "quarantined": 2, "rejected_by_channel": 1}"#
+    )
+    let replay = try UpdateReplay.load(updates: matrix)
+    #expect(replay.exported?.round == 3 && replay.exported?.seed == 7)
+    #expect(replay.set.weights == [1, 3, 0] && replay.excluded == 3 && replay.notes.isEmpty)
+    var fedavg = DefenseChain([FedAvg()])
+    let result = try replay.run(&fedavg, round: nil, seed: nil, threads: 1)
+    // (1 x [1, 2] + 3 x [3, 4] + 0 x [100, 100]) / 4
+    #expect(result.aggregate == [2.5, 3.5])
+    #expect(replay.nonFiniteProblem(result.aggregate, chain: ["fedavg"]) == nil)
+    // Facts that describe other rows are ignored, with a note.
+    _ = dir.write(
+      "round-0003.json",
+      text:
+        #"{"format": "poisonlab-round", "round": 3, "seed": 7, "clients": [4, 5], "reported_samples": [1, 3]}"#
+    )
+    let other = try UpdateReplay.load(updates: matrix)
+    #expect(other.exported == nil && other.set.weights == [1, 1, 1])
+    #expect(other.notes.first?.contains("describes 2 rows, the matrix has 3") == true)
+    // A NaN row under fedavg is named.
+    let nan = dir.write("nan.npy", NPYArray(shape: [2, 2], values: [1, .nan, 3, 4]).serialized())
+    let broken = try UpdateReplay.load(updates: nan)
+    var mean = DefenseChain([FedAvg()])
+    let aggregate = try broken.run(&mean, round: nil, seed: nil, threads: 1).aggregate
+    #expect(
+      broken.nonFiniteProblem(aggregate, chain: ["fedavg"])?.hasPrefix(
+        "the aggregate holds 1 of 2 values that are not finite (row(s) 0 hold NaN") == true)
+  }
+}
