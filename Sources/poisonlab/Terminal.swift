@@ -77,14 +77,12 @@ func writeOutput(_ bytes: [UInt8], to path: String) throws {
 }
 
 /// An output written at the end of a command but locked from its start, so
-/// that a second writer is refused before any work, not after it.
+/// that a second writer is refused before any work, not after it: the
+/// library's ``ReservedFile``, or standard output for `-`, with its errors
+/// said and turned into exit 3.
 final class ReservedOutput {
   let path: String
-  private let file: AtomicFile?
-  private var done = false
-
-  /// An early exit (an error thrown before ``finish(_:)``) leaves nothing behind.
-  deinit { if !done { file?.discard() } }
+  private let file: ReservedFile?
 
   /// Locks `path` (nothing for `-`, standard output).
   /// - Throws: `ExitCode(3)` after saying why (locked, not replaceable).
@@ -95,7 +93,7 @@ final class ReservedOutput {
       return
     }
     do {
-      file = try AtomicFile(path: path)
+      file = try ReservedFile(path: path)
     } catch {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)
@@ -109,7 +107,6 @@ final class ReservedOutput {
       Terminal.out(String(decoding: bytes, as: UTF8.self))
       return
     }
-    done = true
     do {
       try file.finish(bytes)
     } catch {
@@ -119,10 +116,7 @@ final class ReservedOutput {
   }
 
   /// Releases the lock and removes the unfinished file.
-  func cancel() {
-    done = true
-    file?.discard()
-  }
+  func cancel() { file?.cancel() }
 }
 
 /// Refuses, before any work, an output path poisonlab must not replace.
