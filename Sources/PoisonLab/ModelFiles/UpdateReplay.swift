@@ -71,10 +71,11 @@ public struct UpdateReplay {
         "poisonlab: \(updates): its .json describes \(sidecar.clients.count) rows, the matrix has \(n); ignoring the .json"
       )
     }
-    if let sidecar, sidecar.weights.contains(where: { !($0 >= 0) }) {
+    let exported = sidecar.flatMap { $0.clients.count == n && $0.weights.count == n ? $0 : nil }
+    // Facts that are used must be usable (ignored ones were noted above).
+    if let exported, exported.weights.contains(where: { !($0 >= 0) }) {
       throw .corrupt(file: facts, reason: "holds negative or NaN weights")
     }
-    let exported = sidecar.flatMap { $0.clients.count == n && $0.weights.count == n ? $0 : nil }
     if let exported {
       if rowWeights == nil { rowWeights = exported.weights }
       if server == nil, serverUpdate == nil, let path = exported.serverUpdate {

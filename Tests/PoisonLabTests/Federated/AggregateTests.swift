@@ -166,6 +166,19 @@ struct UpdateReplayTests {
     let other = try UpdateReplay.load(updates: matrix)
     #expect(other.exported == nil && other.set.weights == [1, 1, 1])
     #expect(other.notes.first?.contains("describes 2 rows, the matrix has 3") == true)
+    // Ignored facts do not fail the replay; used facts with a negative weight do.
+    _ = dir.write(
+      "round-0003.json",
+      text:
+        #"{"format": "poisonlab-round", "round": 3, "seed": 7, "clients": [4, 5], "reported_samples": [1, -3]}"#
+    )
+    #expect(try UpdateReplay.load(updates: matrix).notes.count == 1)
+    _ = dir.write(
+      "round-0003.json",
+      text:
+        #"{"format": "poisonlab-round", "round": 3, "seed": 7, "clients": [4, 5, 6], "reported_samples": [1, -3, 0]}"#
+    )
+    #expect(throws: DataError.self) { _ = try UpdateReplay.load(updates: matrix) }
     // A NaN row under fedavg is named.
     let nan = dir.write("nan.npy", NPYArray(shape: [2, 2], values: [1, .nan, 3, 4]).serialized())
     let broken = try UpdateReplay.load(updates: nan)
