@@ -57,3 +57,21 @@ public struct Impersonate: UpdateAttack, ChannelAttack {
     return (0..<count).map { pool[$0 % pool.count] }
   }
 }
+
+extension Impersonate {
+  /// An impersonator takes an honest client's id: at least one client must be honest.
+  /// - Parameters:
+  ///   - attackers: the clients taken by attacks.
+  ///   - clients: the federation's clients (nil: centralized).
+  ///   - path: the attack block.
+  ///   - validator: collects the problem.
+  static func checkVictims(
+    attackers: Int, clients: Int?, at path: JSONPath, _ validator: inout SchemaValidator
+  ) {
+    guard let clients, attackers >= clients else { return }
+    validator.fail(
+      path.appending("name"),
+      "every one of the \(clients) clients is an attacker: there is no honest client to impersonate"
+    )
+  }
+}

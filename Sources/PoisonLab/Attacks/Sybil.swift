@@ -101,3 +101,13 @@ public struct Sybil: ChannelAttack {
     }
   }
 }
+
+extension Sybil {
+  /// The identities the scenario's sybil attacks enrol each round (under
+  /// open enrolment they reach the defenses, which size n and f with them).
+  /// - Parameter attacks: the scenario's attacks.
+  /// - Returns: their identities in total.
+  static func enrolledIdentities(_ attacks: [any Attack]) -> Int {
+    attacks.compactMap { ($0 as? Sybil)?.identities }.reduce(0, +)
+  }
+}

@@ -115,3 +115,23 @@ public struct FinePruning: AuditMethod {
     return findings
   }
 }
+
+extension FinePruning {
+  /// Fine-pruning prunes the last hidden dense layer: the model must have one.
+  /// - Parameters:
+  ///   - model: the scenario's model (nil when it did not validate).
+  ///   - path: the audit block.
+  ///   - validator: collects the problem.
+  static func checkModel(
+    _ model: (any ModelArchitecture)?, at path: JSONPath, _ validator: inout SchemaValidator
+  ) {
+    let flat =
+      model is LogisticModel || (model as? MLPModel)?.hidden.isEmpty == true
+      || (model as? CNNModel)?.dense.isEmpty == true
+    guard flat else { return }
+    validator.fail(
+      path.appending("name"),
+      "fine-pruning prunes the last hidden dense layer; the model has none (use an mlp with hidden layers, or a cnn with a dense layer)"
+    )
+  }
+}

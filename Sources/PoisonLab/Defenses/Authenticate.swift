@@ -43,6 +43,47 @@ public struct Authenticate: UpdateFilter {
   /// Creates the filter (tests).
   init() {}
 
+  /// Turns on what the filter stands for: `channel.authentication` ed25519
+  /// with `closed` enrolment, also in the channel block the resolved
+  /// scenario prints; a channel block that says otherwise is refused.
+  /// - Parameters:
+  ///   - channel: the channel settings, changed in place.
+  ///   - channelJSON: the resolved channel block, changed in place.
+  ///   - given: the keys the scenario's channel block gave.
+  ///   - path: the filter's place in the defense chain.
+  ///   - validator: collects the contradiction.
+  static func turnOn(
+    _ channel: inout ChannelSettings, json channelJSON: inout JSONValue?, given: [String],
+    at path: JSONPath, validator: inout SchemaValidator
+  ) {
+    if given.contains("authentication") && channel.authentication != .ed25519 {
+      validator.fail(
+        path.appending("name"),
+        "authenticate verifies ed25519 signatures, and channel.authentication is \(channel.authentication.rawValue); remove one of them"
+      )
+      return
+    }
+    if given.contains("enrolment") && channel.enrolment == .open {
+      validator.fail(
+        path.appending("name"),
+        "authenticate rejects unenrolled identities, and channel.enrolment is open; remove one of them"
+      )
+      return
+    }
+    channel.authentication = .ed25519
+    channel.enrolment = .closed
+    var members: [JSONMember] = {
+      if case .object(let m)? = channelJSON { return m }
+      return [JSONMember("reported_samples", .string("client"))]
+    }()
+    members.removeAll { $0.key == "authentication" || $0.key == "enrolment" }
+    channelJSON = .object(
+      [
+        JSONMember("authentication", .string("ed25519")),
+        JSONMember("enrolment", .string("closed")),
+      ] + members)
+  }
+
   public mutating func filter(
     _ updates: inout UpdateSet, context: DefenseContext
   ) throws(DefenseError) -> DefenseOutcome {

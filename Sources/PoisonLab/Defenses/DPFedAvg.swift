@@ -77,3 +77,25 @@ public struct DPFedAvg: UpdateFilter {
     for j in aggregate.indices { aggregate[j] += Float(rng.nextGaussian() * std) }
   }
 }
+
+extension DPFedAvg {
+  /// DP-FedAvg's guarantee holds for clipped updates averaged with equal
+  /// weights: `dp` must directly precede the chain's last stage, `mean`.
+  /// - Parameters:
+  ///   - chain: the defense chain's stages.
+  ///   - paths: each stage's JSON path.
+  ///   - validator: collects a misplaced `dp`.
+  static func checkPlacement(
+    in chain: [any Defense], at paths: [JSONPath], _ validator: inout SchemaValidator
+  ) {
+    for (position, stage) in chain.enumerated() where stage is DPFedAvg {
+      let next = position + 1 < chain.count ? chain[position + 1] : nil
+      if !(next is Mean) || position + 2 != chain.count {
+        validator.fail(
+          paths[position].appending("name"),
+          "\"dp\" must directly precede the last stage, which must be \"mean\" (its guarantee assumes equally weighted clipped updates)"
+        )
+      }
+    }
+  }
+}

@@ -398,16 +398,7 @@ public enum ScenarioLoader {
       defenses.append((defense, path))
       defenseJSON.append(p.json)
     }
-    // DP-FedAvg's guarantee holds for clipped updates averaged with equal weights.
-    for (position, entry) in defenses.enumerated() where entry.defense is DPFedAvg {
-      let next = position + 1 < defenses.count ? defenses[position + 1].defense : nil
-      if !(next is Mean) || position + 2 != defenses.count {
-        validator.fail(
-          entry.path.appending("name"),
-          "\"dp\" must directly precede the last stage, which must be \"mean\" (its guarantee assumes equally weighted clipped updates)"
-        )
-      }
-    }
+    DPFedAvg.checkPlacement(in: defenses.map(\.defense), at: defenses.map(\.path), &validator)
     if context.federated && list.isEmpty {
       return ([(FedAvg(), root)], .object([JSONMember("name", .string("fedavg"))]))
     }
@@ -563,31 +554,9 @@ public enum ScenarioLoader {
     {
       let at = root.appending("defense")
       let path = defenseBlocks.count > 1 ? at.appending(position) : at
-      let given = validator.given(at: root.appending("channel"))
-      if given.contains("authentication") && channel.authentication != .ed25519 {
-        validator.fail(
-          path.appending("name"),
-          "authenticate verifies ed25519 signatures, and channel.authentication is \(channel.authentication.rawValue); remove one of them"
-        )
-      } else if given.contains("enrolment") && channel.enrolment == .open {
-        validator.fail(
-          path.appending("name"),
-          "authenticate rejects unenrolled identities, and channel.enrolment is open; remove one of them"
-        )
-      } else {
-        channel.authentication = .ed25519
-        channel.enrolment = .closed
-        var members: [JSONMember] = {
-          if case .object(let m)? = channelJSON { return m }
-          return [JSONMember("reported_samples", .string("client"))]
-        }()
-        members.removeAll { $0.key == "authentication" || $0.key == "enrolment" }
-        channelJSON = .object(
-          [
-            JSONMember("authentication", .string("ed25519")),
-            JSONMember("enrolment", .string("closed")),
-          ] + members)
-      }
+      Authenticate.turnOn(
+        &channel, json: &channelJSON, given: validator.given(at: root.appending("channel")),
+        at: path, validator: &validator)
     }
     // Signed plaintext updates and secure aggregation contradict each
     // other: to verify a signature the server must hold the update the
@@ -816,18 +785,14 @@ public enum ScenarioLoader {
       attackJSON.append(p.json)
     }
     context.maliciousClients = taken.count
-    if let clients = context.clients, taken.count >= clients,
-      let entry = attacks.first(where: { $0.attack is Impersonate })
-    {
-      validator.fail(
-        entry.path.appending("name"),
-        "every one of the \(clients) clients is an attacker: there is no honest client to impersonate"
-      )
+    if let entry = attacks.first(where: { $0.attack is Impersonate }) {
+      Impersonate.checkVictims(
+        attackers: taken.count, clients: context.clients, at: entry.path, &validator)
     }
     // Sybils enrolled under open enrolment reach the defenses: rules size n
     // and their default f with them.
     if channel.enrolment == .open {
-      let identities = attacks.compactMap { ($0.attack as? Sybil)?.identities }.reduce(0, +)
+      let identities = Sybil.enrolledIdentities(attacks.map(\.attack))
       context.clientsPerRound = context.clientsPerRound.map { $0 + identities }
       context.maliciousClients += identities
     }
@@ -874,14 +839,8 @@ public enum ScenarioLoader {
     {
       audit = Registry.audits[index].init(p, context: context, validator: &validator)
       auditJSON = p.json
-      let flat =
-        model is LogisticModel || (model as? MLPModel)?.hidden.isEmpty == true
-        || (model as? CNNModel)?.dense.isEmpty == true
-      if audit is FinePruning && flat {
-        validator.fail(
-          root.appending("audit").appending("name"),
-          "fine-pruning prunes the last hidden dense layer; the model has none (use an mlp with hidden layers, or a cnn with a dense layer)"
-        )
+      if audit is FinePruning {
+        FinePruning.checkModel(model, at: root.appending("audit"), &validator)
       }
     }
 
