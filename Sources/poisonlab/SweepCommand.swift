@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import PoisonLab
 
@@ -85,16 +84,9 @@ struct SweepCommand: ParsableCommand {
           + (SweepAxis.seedsProblem(seeds) ?? "expected a range like 0-4 or a list like 0,3,7"))
     }
     if jobs < 1 { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
-    if let shard, Self.parseShard(shard) == nil {
+    if let shard, SweepShard(parsing: shard) == nil {
       throw ValidationError("--shard \(shard): expected K/N with 1 <= K <= N")
     }
-  }
-
-  static func parseShard(_ text: String) -> (k: Int, n: Int)? {
-    let parts = text.split(separator: "/")
-    guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n
-    else { return nil }
-    return (k, n)
   }
 
   func run() throws {
@@ -120,23 +112,13 @@ struct SweepCommand: ParsableCommand {
     let jobBudget = MemoryBudget(
       bytes: budget.bytes / max(1, min(jobs, plan.runs.count)),
       source: jobs > 1 ? "\(budget.source), shared by --jobs \(jobs)" : budget.source)
-    // Combinations that resolve to the same scenario (--seeds 1,1; 0.05 and
-    // 0.050) are one run.
-    var seen = Set<String>()
-    var runs = plan.runs.filter { seen.insert($0.id).inserted }
-    if runs.count < plan.runs.count {
+    let distinct = plan.distinctRuns
+    if distinct.count < plan.runs.count {
       Terminal.error(
-        "poisonlab: \(plan.runs.count - runs.count) combination(s) resolve to a scenario already in the sweep; each runs once"
+        "poisonlab: \(plan.runs.count - distinct.count) combination(s) resolve to a scenario already in the sweep; each runs once"
       )
     }
-    for i in runs.indices {
-      guard case .success(let scenario) = runs[i].scenario else { continue }
-      do {
-        try Experiment(scenario: scenario, threads: perRun).preflight(budget: jobBudget)
-      } catch {
-        if case .scenario(let errors) = error { runs[i].scenario = .failure(errors) }
-      }
-    }
+    let runs = SweepPlan.preflight(distinct, threads: perRun, budget: jobBudget)
     let invalid = runs.filter { if case .failure = $0.scenario { true } else { false } }
     if !invalid.isEmpty && !skipInvalid {
       Terminal.error(
@@ -154,12 +136,12 @@ struct SweepCommand: ParsableCommand {
     try checkDistinct(
       [("the scenario", scenario)]
         + datasetInputs(runs.compactMap { try? $0.scenario.get() }) + [("--output", output)])
-    let (k, n) = shard.flatMap(Self.parseShard) ?? (1, 1)
+    let slice = shard.flatMap(SweepShard.init(parsing:)) ?? .whole
     var done = Set<String>()
     var file: SweepOutput?
     if let output, !OutputPath.isStandardOutput(output) {
       do {
-        let opened = try SweepOutput(path: output, expectedRows: Self.expectedRows(runs))
+        let opened = try SweepOutput(path: output, expectedRows: SweepPlan.expectedRows(runs))
         if opened.removedLines > 0 {
           Terminal.error(
             "poisonlab: removed \(opened.removedLines) line(s) of unfinished runs from \(output)")
@@ -170,7 +152,7 @@ struct SweepCommand: ParsableCommand {
         Terminal.fail(error)
       }
     }
-    let todo = runs.filter { $0.index % n == k - 1 && !done.contains($0.id) }
+    let todo = runs.filter { slice.contains($0.index) && !done.contains($0.id) }
     let sink: (String) throws(SinkError) -> Void
     if let file {
       sink = { (text) throws(SinkError) in try file.append(text) }
@@ -186,186 +168,50 @@ struct SweepCommand: ParsableCommand {
         }
       }
     }
-    let writer = OrderedWriter(order: todo.map(\.index), sink: sink)
     let progress = !quiet && Terminal.stderrIsTTY
-    let skippedByShard = runs.filter { $0.index % n == k - 1 }.count - todo.count
+    let skippedByShard = runs.filter { slice.contains($0.index) }.count - todo.count
     if progress || skippedByShard > 0 {
       Terminal.error(
         "poisonlab: \(todo.count) run(s) to do"
           + (skippedByShard > 0 ? ", \(skippedByShard) already in \(output ?? "the output")" : "")
-          + (n > 1 ? " (shard \(k)/\(n) of \(runs.count))" : " of \(runs.count)"))
+          + (slice.n > 1 ? " (shard \(slice.k)/\(slice.n) of \(runs.count))" : " of \(runs.count)"))
     }
-    let queue = WorkQueue(count: todo.count)
     let meter = SweepMeter(total: todo.count)
     // One run at a time: its own progress line (rounds, clients or samples,
     // ETA) under the sweep's; with several at once, only the sweep's lines.
     let inRun = progress && min(jobs, max(1, todo.count)) == 1 ? Progress(enabled: true) : nil
-    let shared = SweepWork((todo, writer, queue, meter))
-    DispatchQueue.concurrentPerform(iterations: min(jobs, max(1, todo.count))) { _ in
-      let (todo, writer, queue, meter) = shared.value
-      while writer.writeError == nil, let next = queue.take() {
-        let run = todo[next]
-        let started = ContinuousClock.now
-        inRun?.restart()
-        let lines = Self.execute(
-          run, threads: perRun, budget: jobBudget, progress: inRun?.quietHandle)
-        inRun?.clear()
-        writer.complete(run.index, lines: lines.text, failed: lines.failed)
-        if progress {
-          let axes = run.axes.map { "\($0.key)=\(Report.label($0.value))" }.joined(separator: ", ")
-          Terminal.error(
-            "  [\(meter.finish())/\(todo.count)] \(axes): \(lines.failed ? "FAILED" : "done") in "
-              + ProgressClock.short(ContinuousClock.now - started) + " · " + meter.status())
-        }
-      }
+    let outcome = SweepRunner(runs: todo, jobs: jobs, threads: perRun, budget: jobBudget).run(
+      sink: sink, progress: inRun?.quietHandle, restart: inRun.map { bar in { bar.restart() } },
+      clear: inRun.map { bar in { bar.clear() } }
+    ) { finished in
+      guard progress else { return }
+      let axes = finished.run.axes.map { "\($0.key)=\(Report.label($0.value))" }
+        .joined(separator: ", ")
+      Terminal.error(
+        "  [\(finished.done)/\(todo.count)] \(axes): \(finished.failed ? "FAILED" : "done") in "
+          + ProgressClock.short(ContinuousClock.now - finished.started) + " · "
+          + meter.status(done: finished.done))
     }
     file?.close()
-    if let error = writer.writeError {
+    if let error = outcome.writeError {
       Terminal.fail(error)
     }
-    if writer.failures > 0 {
-      Terminal.error("poisonlab: \(writer.failures) run(s) failed; their \"error\" rows say why")
+    if outcome.failures > 0 {
+      Terminal.error("poisonlab: \(outcome.failures) run(s) failed; their \"error\" rows say why")
       throw ExitCode(Exit.runtime)
     }
   }
-
-  /// The round numbers each run must record (nil for a skipped combination).
-  static func expectedRows(_ runs: [SweepPlan.Run]) -> [String: Set<Int>?] {
-    var rows: [String: Set<Int>?] = [:]
-    for run in runs {
-      guard case .success(let scenario) = run.scenario else {
-        rows[run.id] = .some(nil)
-        continue
-      }
-      rows[run.id] = Set(scenario.roundRange.filter(scenario.records(round:)))
-    }
-    return rows
-  }
-
-  /// Runs one combination; returns its JSON lines and whether it failed.
-  static func execute(
-    _ run: SweepPlan.Run, threads: Int, budget: MemoryBudget,
-    progress: ((ProgressEvent) -> Void)? = nil
-  ) -> (text: String, failed: Bool) {
-    func line(_ fields: [JSONMember], type: String) -> String {
-      var members = [
-        JSONMember("type", .string(type)), JSONMember("run_id", .string(run.id)),
-        JSONMember("run_index", .number(Double(run.index))), JSONMember("axes", .object(run.axes)),
-        JSONMember("sweep_id", .string(run.sweepID)),
-      ]
-      members += fields.filter { $0.key != "type" }
-      return JSONValue.object(members).serialized() + "\n"
-    }
-    switch run.scenario {
-    case .failure(let errors):
-      let message = errors.errors.map(\.description).joined(separator: "; ")
-      return (line([JSONMember("message", .string(message))], type: "skipped"), false)
-    case .success(let scenario):
-      var text = ""
-      do {
-        try Experiment(scenario: scenario, threads: threads, memoryBudget: budget).run(
-          progress: progress
-        ) { record in
-          text += line(record.fields, type: record.kind.rawValue)
-        }
-        return (text, false)
-      } catch {
-        let fields = [
-          JSONMember("exit_code", .number(Double(error.exitCode))),
-          JSONMember("message", .string(error.description)),
-        ]
-        return (line(fields, type: "error"), true)
-      }
-    }
-  }
 }
 
-/// Writes each run's lines once every earlier run (in expansion order) is written.
-final class OrderedWriter: @unchecked Sendable {
-  private let lock = NSLock()
-  private let order: [Int]
-  private var pending: [Int: String] = [:]
-  private var next = 0
-  private let sink: (String) throws(SinkError) -> Void
-  private(set) var failures = 0
-  private var error: SinkError?
+/// The elapsed time and the estimate of what is left after `done` of
+/// `total` runs.
+private struct SweepMeter {
+  let total: Int
+  let started = ContinuousClock.now
 
-  /// The first write failure (the sweep stops taking runs after it).
-  var writeError: SinkError? {
-    lock.lock()
-    defer { lock.unlock() }
-    return error
-  }
-
-  init(order: [Int], sink: @escaping (String) throws(SinkError) -> Void) {
-    self.order = order
-    self.sink = sink
-  }
-
-  func complete(_ index: Int, lines: String, failed: Bool) {
-    lock.lock()
-    defer { lock.unlock() }
-    pending[index] = lines
-    if failed { failures += 1 }
-    while error == nil, next < order.count, let text = pending[order[next]] {
-      do {
-        try sink(text)
-      } catch {
-        self.error = error
-      }
-      pending[order[next]] = nil
-      next += 1
-    }
-  }
-}
-
-/// Hands out work items 0..<count to worker threads.
-final class WorkQueue: @unchecked Sendable {
-  private let lock = NSLock()
-  private var next = 0
-  private let count: Int
-
-  init(count: Int) { self.count = count }
-
-  func take() -> Int? {
-    lock.lock()
-    defer { lock.unlock() }
-    guard next < count else { return nil }
-    next += 1
-    return next - 1
-  }
-}
-
-/// The runs, the writer and the queue, shared by the worker threads: the runs
-/// are read-only and the writer and queue lock.
-private struct SweepWork: @unchecked Sendable {
-  let value: ([SweepPlan.Run], OrderedWriter, WorkQueue, SweepMeter)
-  init(_ value: ([SweepPlan.Run], OrderedWriter, WorkQueue, SweepMeter)) { self.value = value }
-}
-
-/// Runs finished so far, the elapsed time and the estimate of what is left
-/// (locked: the worker threads share it).
-private final class SweepMeter: @unchecked Sendable {
-  private let lock = NSLock()
-  private let total: Int
-  private let started = ContinuousClock.now
-  private var done = 0
-
-  init(total: Int) { self.total = total }
-
-  /// Counts a finished run; returns how many are done.
-  func finish() -> Int {
-    lock.lock()
-    defer { lock.unlock() }
-    done += 1
-    return done
-  }
-
-  /// `elapsed, ETA` after the runs done so far.
-  func status() -> String {
-    lock.lock()
-    let fraction = Double(done) / Double(max(1, total))
-    lock.unlock()
-    return ProgressClock.status(elapsed: ContinuousClock.now - started, fraction: fraction)
+  /// `elapsed, ETA` after `done` runs.
+  func status(done: Int) -> String {
+    ProgressClock.status(
+      elapsed: ContinuousClock.now - started, fraction: Double(done) / Double(max(1, total)))
   }
 }

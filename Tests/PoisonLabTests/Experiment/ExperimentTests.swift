@@ -129,3 +129,56 @@ struct ExperimentOptionTests {
     #expect(audited.optionProblems.isEmpty)
   }
 }
+
+@Suite("SweepRunner (sweep's library side)")
+struct SweepRunnerTests {
+  @Test("--shard K/N: parsing and the index rule")
+  func shards() {
+    #expect(SweepShard(parsing: "2/3") == SweepShard(k: 2, n: 3))
+    for bad in ["0/2", "3/2", "1/0", "a/b", "1", "1/2/3", ""] {
+      #expect(SweepShard(parsing: bad) == nil, "\(bad)")
+    }
+    let shards = (1...3).map { SweepShard(k: $0, n: 3) }
+    for index in 0..<10 { #expect(shards.filter { $0.contains(index) }.count == 1) }
+    #expect(shards[1].contains(4) && !shards[1].contains(3))
+    #expect((0..<5).allSatisfy(SweepShard.whole.contains))
+  }
+
+  @Test("runs are written in expansion order whatever --jobs; duplicates run once (seed 21)")
+  func ordered() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write(
+      "s.json",
+      text: String(smoke.dropLast())
+        + #", "sweep": {"training.learning_rate": [0.1, 0.05]}}"#)
+    let plan = try SweepPlan.expand(
+      file: file, grids: [], seeds: [1, 1, 2], overrides: ["training.rounds=1"])
+    #expect(plan.runs.count == 6 && plan.distinctRuns.count == 4)
+    let budget = MemoryBudget(bytes: 1 << 40, source: "the test")
+    let runs = SweepPlan.preflight(plan.distinctRuns, threads: 1, budget: budget)
+    func sweep(jobs: Int) -> [String] {
+      let lines = Box()
+      let outcome = SweepRunner(runs: runs, jobs: jobs, threads: 1, budget: budget).run(
+        sink: { text in lines.text += text })
+      #expect(outcome.failures == 0 && outcome.writeError == nil)
+      return lines.text.split(separator: "\n").map { line in
+        // Timings differ between runs; the rest is the record.
+        String(line).replacing(/"(total_)?seconds": [0-9.e-]+/, with: "")
+          .replacing(/"mean_seconds_per_round": [0-9.e-]+/, with: "")
+      }
+    }
+    let one = sweep(jobs: 1)
+    #expect(one == sweep(jobs: 2))
+    let indices = one.compactMap { line in
+      line.firstMatch(of: /"run_index": ([0-9]+)/).flatMap { Int($0.1) }
+    }
+    #expect(indices == indices.sorted() && Set(indices).count == 4)
+    #expect(SweepPlan.expectedRows(runs).values.allSatisfy { $0 == [1] })
+  }
+}
+
+/// Text collected from the sweep's sink (one writer at a time: the runner's lock).
+private final class Box: @unchecked Sendable {
+  var text = ""
+}
