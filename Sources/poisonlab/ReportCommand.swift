@@ -75,7 +75,7 @@ struct ReportCommand: ParsableCommand {
   }
 
   func validate() throws {
-    let formats = ["table", "markdown", "csv", "json"]
+    let formats = Report.formats
     if !formats.contains(format) {
       throw ValidationError(
         "unknown format \"\(format)\"\(Suggest.phrase(for: format, in: formats)) (allowed: \(formats.joined(separator: ", ")))"

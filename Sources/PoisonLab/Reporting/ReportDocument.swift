@@ -237,6 +237,10 @@ extension Report {
     } + missing.map { $0 + ["0", "missing"] + metrics.map { _ in "-" } }
   }
 
+  /// The formats ``render(_:metric:)`` writes (`report --format`); `table`
+  /// is what any other name gets.
+  public static let formats = ["table", "markdown", "csv", "json"]
+
   /// The table in `format` (`table`, `markdown`, `csv`, `json`) with the worst case per defense.
   /// - Parameters:
   ///   - format: the format.
