@@ -44,12 +44,12 @@ enum Main {
   static func main() {
     StandardStream.reportWriteErrors()
     StandardStream.reserveStandardDescriptors()
-    AllocationFailure.exitInsteadOfAborting()
-    // Arguments reach the parser decoded with U+FFFD in place of bytes that
-    // are not UTF-8: a file name with such bytes would name another file.
-    for index in 1..<Int(CommandLine.argc) {
-      guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil
-      else { continue }
+    StandardStream.onAbort(
+      "poisonlab: stopped: a memory allocation failed (the run needs more memory than this "
+        + "process may use; `poisonlab validate` prints the estimate, see --max-memory and "
+        + "`ulimit -v`); rows completed so far are kept in the .partial output\n",
+      code: Exit.runtime)
+    if let index = StandardStream.firstNonUTF8Argument {
       Terminal.error(
         "poisonlab: argument \(index) (\(CommandLine.arguments[index])) is not UTF-8 text; "
           + "poisonlab reads paths and values as UTF-8 (rename the file)")
@@ -73,39 +73,7 @@ enum Main {
   }
 }
 
-/// Ends the process with `code` at once.
-///
-/// Every output is written with unbuffered system calls and flushed (or
-/// fsynced) as it goes, so nothing is left to flush; skipping the libraries'
-/// exit handlers means a BLAS worker thread that cannot get memory (under a
-/// small `ulimit -v`, OpenBLAS retries its buffer allocation forever) cannot
-/// hold the exit.
+/// Ends the process with `code` at once (``StandardStream/terminate(_:)``).
 func terminate(_ code: Int32) -> Never {
-  _exit(code)
-}
-
-/// Turns an abort into a message and exit code 3.
-///
-/// An abort is the Swift runtime's answer to a failed memory allocation, for
-/// example under `ulimit -v`; without this it dumps core. Rows already
-/// written stay in the `.partial` output.
-enum AllocationFailure {
-  nonisolated(unsafe) private static var message: UnsafeMutableBufferPointer<UInt8> = .init(
-    start: nil, count: 0)
-
-  static func exitInsteadOfAborting() {
-    let text = Array(
-      ("poisonlab: stopped: a memory allocation failed (the run needs more memory than this "
-        + "process may use; `poisonlab validate` prints the estimate, see --max-memory and "
-        + "`ulimit -v`); rows completed so far are kept in the .partial output\n").utf8)
-    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
-    _ = buffer.initialize(from: text)
-    message = buffer
-    signal(SIGABRT) { _ in
-      // Only async-signal-safe calls here.
-      _ = write(
-        STDERR_FILENO, AllocationFailure.message.baseAddress, AllocationFailure.message.count)
-      _exit(Exit.runtime)
-    }
-  }
+  StandardStream.terminate(code)
 }

@@ -10,9 +10,9 @@ import PoisonLab
 /// says why on standard error and exits with 3.
 enum Terminal {
   /// Whether standard output is a terminal.
-  static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) != 0 }
+  static var stdoutIsTTY: Bool { StandardStream.outputIsTerminal }
   /// Whether standard error is a terminal.
-  static var stderrIsTTY: Bool { isatty(STDERR_FILENO) != 0 }
+  static var stderrIsTTY: Bool { StandardStream.errorIsTerminal }
 
   /// Writes `text` and a newline to standard error.
   static func error(_ text: String) {

@@ -64,6 +64,51 @@ public enum StandardStream {
     interruptStage.store(1, ordering: .sequentiallyConsistent)
   }
 
+  /// Whether standard output is a terminal.
+  public static var outputIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
+  /// Whether standard error is a terminal.
+  public static var errorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+
+  /// Ends the process with `code` at once.
+  ///
+  /// Every output is written with unbuffered system calls and flushed (or
+  /// fsynced) as it goes, so nothing is left to flush; skipping the
+  /// libraries' exit handlers means a BLAS worker thread that cannot get
+  /// memory (under a small `ulimit -v`, OpenBLAS retries its buffer
+  /// allocation forever) cannot hold the exit.
+  /// - Parameter code: the exit code.
+  public static func terminate(_ code: Int32) -> Never {
+    _exit(code)
+  }
+
+  /// Turns an abort into `message` on standard error and exit `code`.
+  ///
+  /// An abort (SIGABRT) is the Swift runtime's answer to a failed memory
+  /// allocation, for example under `ulimit -v`; without this it dumps core.
+  /// The message is prepared now; the handler only writes it. Call it once
+  /// per process.
+  /// - Parameters:
+  ///   - message: what to say.
+  ///   - code: the exit code.
+  public static func onAbort(_ message: String, code: Int32) {
+    abortAction = InterruptAction(message, removing: [])
+    abortCode.store(code, ordering: .sequentiallyConsistent)
+    signal(SIGABRT, abortHandler)
+  }
+
+  /// The position (from 1) of the first command-line argument that is not UTF-8, or nil.
+  ///
+  /// The arguments reach Swift decoded with U+FFFD in place of such bytes:
+  /// a file name with them would name another file.
+  public static var firstNonUTF8Argument: Int? {
+    for index in 1..<Int(CommandLine.argc) {
+      if let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil {
+        return index
+      }
+    }
+    return nil
+  }
+
   /// Opens /dev/null on standard input, output or error when one was closed
   /// (`>&-`), so that no output file is ever given descriptor 1 or 2 and
   /// receives text meant for the terminal.
@@ -126,6 +171,16 @@ private struct InterruptAction {
 nonisolated(unsafe) private var interruptActions: [InterruptAction] = []
 /// Which of them a signal takes (0, then 1 after the first row).
 private let interruptStage = Atomic<Int>(0)
+
+/// The message ``StandardStream/onAbort(_:code:)`` prepared, and its exit code.
+nonisolated(unsafe) private var abortAction: InterruptAction?
+private let abortCode = Atomic<Int32>(3)
+
+/// Writes the prepared abort message and exits: only async-signal-safe calls.
+private func abortHandler(_ signal: Int32) {
+  if let action = abortAction { _ = write(STDERR_FILENO, action.message, action.count) }
+  _exit(abortCode.load(ordering: .sequentiallyConsistent))
+}
 
 /// Writes the prepared message and exits: only async-signal-safe calls.
 private func interruptHandler(_ signal: Int32) {
