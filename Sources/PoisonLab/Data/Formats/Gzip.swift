@@ -30,7 +30,7 @@ final class ByteStream {
     var info = stat()
     guard stat(path, &info) == 0 else {
       if errno == ENOENT || errno == ENOTDIR { throw .missing(file: path, hint: hint) }
-      throw .unreadable(file: path, reason: String(cString: strerror(errno)))
+      throw .unreadable(file: path, reason: SystemFile.reason(errno))
     }
     let kind = info.st_mode & S_IFMT
     if kind == S_IFDIR { throw .unreadable(file: path, reason: "is a directory") }
@@ -49,7 +49,7 @@ final class ByteStream {
     guard let file = gzopen(path, "rb") else {
       let code = errno
       throw .unreadable(
-        file: path, reason: code != 0 ? String(cString: strerror(code)) : "out of memory")
+        file: path, reason: code != 0 ? SystemFile.reason(code) : "out of memory")
     }
     self.path = path
     self.file = file
@@ -70,7 +70,7 @@ final class ByteStream {
       var code: Int32 = 0
       let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
       if code == Z_ERRNO {
-        throw .unreadable(file: path, reason: String(cString: strerror(errno)))
+        throw .unreadable(file: path, reason: SystemFile.reason(errno))
       }
       throw .corrupt(file: path, reason: "corrupt gzip data: \(message)")
     }
