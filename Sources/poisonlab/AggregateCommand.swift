@@ -139,12 +139,7 @@ struct AggregateCommand: ParsableCommand {
     }
     // Distance-based rules hold n x n matrices: estimated before allocating.
     let estimate = chain.memoryEstimate(rows: n, dimension: d)
-    guard let budget = MemoryBudget.resolve(maxMemory) else {
-      Terminal.error(
-        "poisonlab: --max-memory \(maxMemory ?? ""): expected a positive size like 16G, 800M or 1.5G"
-      )
-      throw ExitCode(Exit.invalid)
-    }
+    let budget = try memoryBudget(maxMemory)
     if estimate.exceeds(budget) {
       Terminal.error(
         "poisonlab: \(updates): aggregating its \(n) updates of \(d) values with "

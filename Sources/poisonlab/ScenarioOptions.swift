@@ -60,15 +60,7 @@ struct ScenarioOptions: ParsableArguments {
 extension ScenarioOptions {
   /// The memory budget of `--max-memory`.
   /// - Throws: `ExitCode(2)` for a malformed size.
-  func budget() throws -> MemoryBudget {
-    guard let budget = MemoryBudget.resolve(maxMemory) else {
-      Terminal.error(
-        "poisonlab: --max-memory \(maxMemory ?? ""): expected a positive size like 16G, 800M or 1.5G"
-      )
-      throw ExitCode(Exit.invalid)
-    }
-    return budget
-  }
+  func budget() throws -> MemoryBudget { try memoryBudget(maxMemory) }
 
   /// Runs the checks `validate` and `run` share (see ``Experiment/preflight(budget:)``).
   /// - Returns: the memory estimate, or nil when the dataset's size is only known after loading.
@@ -99,4 +91,17 @@ enum Threads {
     if let note { Terminal.error("poisonlab: \(note)") }
     return threads
   }
+}
+
+/// The memory budget of a `--max-memory` value (nil: 80% of memory, or the `ulimit -v`).
+/// - Parameter value: the option's value.
+/// - Returns: the budget.
+/// - Throws: `ExitCode(2)` for a malformed size, after saying so.
+func memoryBudget(_ value: String?) throws -> MemoryBudget {
+  guard let budget = MemoryBudget.resolve(value) else {
+    Terminal.error(
+      "poisonlab: --max-memory \(value ?? ""): expected a positive size like 16G, 800M or 1.5G")
+    throw ExitCode(Exit.invalid)
+  }
+  return budget
 }

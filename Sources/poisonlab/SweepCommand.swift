@@ -102,12 +102,7 @@ struct SweepCommand: ParsableCommand {
     }
     let cores = try Threads.resolve(threads)
     let perRun = max(1, cores / jobs)
-    guard let budget = MemoryBudget.resolve(maxMemory) else {
-      Terminal.error(
-        "poisonlab: --max-memory \(maxMemory ?? ""): expected a positive size like 16G, 800M or 1.5G"
-      )
-      throw ExitCode(Exit.invalid)
-    }
+    let budget = try memoryBudget(maxMemory)
     // The checks `run` makes before any work, for every combination.
     let jobBudget = MemoryBudget(
       bytes: budget.bytes / max(1, min(jobs, plan.runs.count)),

@@ -176,16 +176,8 @@ struct SignalMonitor {
   }
 }
 
-/// Norms, cosines and within-round outliers shared by the signals.
+/// Within-round outliers shared by the signals (norms are ``UpdateSet/norms()``).
 enum RoundStatistics {
-  /// The L2 norm of row `i`.
-  static func norm(_ set: UpdateSet, _ i: Int) -> Double {
-    let d = set.dimension
-    var s = 0.0
-    for j in 0..<d { s += Double(set.values[i * d + j]) * Double(set.values[i * d + j]) }
-    return s.squareRoot()
-  }
-
   /// The rows whose value's robust z-score within the round is beyond
   /// `threshold` in the bad direction, or the single most extreme row.
   static func outliers(_ values: [Double], threshold: Double, upward: Bool) -> [Int] {

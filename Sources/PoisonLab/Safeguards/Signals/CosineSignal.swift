@@ -20,13 +20,12 @@ struct CosineSignal: MonitorSignal {
 
   mutating func observe(_ round: MonitorRound) -> SignalReading? {
     // Non-finite updates are left out (the defense chain rejects and flags them).
-    let finite = (0..<round.updates.count).filter {
-      RoundStatistics.norm(round.updates, $0).isFinite
-    }
+    let all = round.updates.norms()
+    let finite = all.indices.filter { all[$0].isFinite }
     let set = round.updates.selecting(finite)
     let n = set.count
     guard n >= 3 else { return nil }
-    let norms = (0..<n).map { RoundStatistics.norm(set, $0) }
+    let norms = finite.map { all[$0] }
     let d = set.dimension
     var cosines: [Double] = []
     var meanCosine = [Double](repeating: 0, count: n)

@@ -25,9 +25,10 @@ struct UpdateNormSignal: MonitorSignal {
     let set = round.updates
     // Non-finite updates are left out: the defense chain rejects and flags
     // them, and a NaN norm would compare with nothing.
-    let rows = (0..<set.count).filter { RoundStatistics.norm(set, $0).isFinite }
+    let all = set.norms()
+    let rows = all.indices.filter { all[$0].isFinite }
     guard !rows.isEmpty else { return nil }
-    let norms = rows.map { RoundStatistics.norm(set, $0) }
+    let norms = rows.map { all[$0] }
     let suspects = RoundStatistics.outliers(norms, threshold: threshold, upward: true).map {
       round.ids[rows[$0]]
     }
