@@ -36,13 +36,13 @@ struct ScenarioOptions: ParsableArguments {
   {
     var seedValue: UInt64?
     if let seed {
-      guard let value = UInt64(seed), value <= 9_007_199_254_740_991 else {
+      guard let value = UInt64(seed), value <= ScenarioLoader.maxSeed else {
         throw ScenarioErrors(
           source: "--seed",
           errors: [
             ScenarioError(
               JSONPath.root.appending("seed"),
-              "must be a whole number from 0 to 9007199254740991, got \(seed)")
+              "must be a whole number from 0 to \(ScenarioLoader.maxSeed), got \(seed)")
           ])
       }
       seedValue = value

@@ -3,12 +3,16 @@ import Foundation
 /// Reads, overrides and validates scenario files (the contract in
 /// `docs/scenario-format.md`), reporting every problem at once.
 public enum ScenarioLoader {
+  /// The largest seed: 2^53 - 1, the largest whole number JSON readers
+  /// (doubles) keep exactly.
+  public static let maxSeed: UInt64 = 9_007_199_254_740_991
+
   /// The top-level keys, with their types and meaning.
   public static let topLevel: [ParameterSpec] = [
     ParameterSpec("name", .string, required: true, doc: "identifier printed in every output row"),
     ParameterSpec("description", .string, default: .string(""), doc: "free text"),
     ParameterSpec(
-      "seed", .integer(min: 0, max: 9_007_199_254_740_991), default: .number(0),
+      "seed", .integer(min: 0, max: Int(maxSeed)), default: .number(0),
       doc: "the only source of randomness"),
     ParameterSpec(
       "dataset", .anyObject, required: true, doc: "the data source: {\"name\": ..., ...}"),
