@@ -49,7 +49,8 @@ let package = Package(
       // Fixtures and the reference scripts that produced the goldens beside their tests.
       exclude: [
         "Fixtures", "Attacks/line_search_reference.py", "Attacks/optimal_alie_reference.py",
-        "Defenses/foolsgold_reference.py", "Privacy/varying_rate_reference.py",
+        "Defenses/foolsgold_reference.py", "Defenses/geometric_median_reference.py",
+        "Privacy/varying_rate_reference.py",
       ],
       swiftSettings: ownSettings
     ),

@@ -127,6 +127,14 @@ struct AggregatorTests {
     #expect(robust[0] < 1 && robust[1] < 1)
     let weights = try #require(outcome.scores)
     #expect(weights[3] < 0.01)
+    // Two of five rows at 1e19: from the mean, Weiszfeld needs about 110
+    // iterations (the default bound, 1,000, lets it converge; 100 left it
+    // at 17). Golden from geometric_median_reference.py (float64).
+    let far: [[Float]] = [[1e19, 1e19], [1e19, 1e19], [0.1, 0.2], [0.3, 0.1], [0.2, 0.3]]
+    let (median, _) = try aggregate(GeometricMedian(), far)
+    #expect(allClose(median, [0.2232985, 0.29682229], atol: 1e-3), "\(median)")
+    let (cut, _) = try aggregate(GeometricMedian(iterations: 100), far)
+    #expect(cut[0] > 1, "100 iterations no longer fall short: \(cut)")
   }
 
   @Test("centered clipping: v1 = v0 + mean of clipped differences (tau 1, one iteration)")
