@@ -58,6 +58,26 @@ struct ExperimentTests {
       #expect(error.exitCode == 3)
     }
     #expect(emitted.isEmpty)
+    // A later divergence keeps the rows before it: NaN updates averaged by
+    // fedavg from round 3 on.
+    let federated = try ScenarioLoader.load(
+      file: CLI.root.path + "/scenarios/regression/smoke-federated.json",
+      overrides: [
+        #"attack={"name": "nan", "clients": 2, "start_round": 3}"#, #"defense={"name": "fedavg"}"#,
+        "federation.clients_per_round=12", "expect=null",
+      ])
+    var rows: [MetricRecord] = []
+    do {
+      try Experiment(scenario: federated, threads: 1).run { rows.append($0) }
+      Issue.record("NaN updates under fedavg did not stop the run")
+    } catch {
+      guard case .diverged(let round, _) = error else {
+        Issue.record("unexpected \(error)")
+        return
+      }
+      #expect(round == 3)
+    }
+    #expect(rows.map(\.round) == [1, 2] && rows.allSatisfy { $0.kind == .round })
   }
 
   @Test("asking for more samples than exist is a scenario error (exit code 2)")

@@ -53,11 +53,13 @@ struct SimulationTests {
       #expect(round == 1)
       #expect(failure.exitCode == 3)
     }
-    let robust = try federated([
-      #"attack={"name": "nan", "clients": 2, "value": "inf"}"#, "defense.name=krum",
-    ])
-    #expect(robust.last.map { $0.accuracy > 0.75 } == true)
-    #expect(robust.allSatisfy { $0.detectionRecall == 1 })
+    for rule in ["median", "krum"] {
+      let robust = try federated([
+        #"attack={"name": "nan", "clients": 2, "value": "inf"}"#, "defense.name=\(rule)",
+      ])
+      #expect(robust.last.map { $0.accuracy > 0.75 } == true, "\(rule)")
+      #expect(robust.allSatisfy { $0.detectionRecall == 1 }, "\(rule)")
+    }
   }
 
   @Test("identical records for 1, 2 and 3 threads (partition, sampling, defense randomness)")

@@ -221,10 +221,12 @@ struct ModelFileCLITests {
     let parts = text.split(separator: " ").compactMap {
       Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
     }
-    #expect(parts.count == 2)
-    if parts.count == 2, case .number(let a)? = accuracy {
-      #expect(parts[0] / parts[1] == a, "NumPy \(parts[0]) / \(parts[1]) against poisonlab \(a)")
+    try #require(parts.count == 2, "the script printed \(text)")
+    guard case .number(let a)? = accuracy else {
+      Issue.record("the summary has no accuracy")
+      return
     }
+    #expect(parts[0] / parts[1] == a, "NumPy \(parts[0]) / \(parts[1]) against poisonlab \(a)")
   }
 
   @Test(

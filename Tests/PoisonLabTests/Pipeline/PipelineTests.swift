@@ -141,11 +141,10 @@ struct PipelineBehaviourTests {
       #"safeguards={"validation": {"size": 200, "max_drop": 0.01}, "monitor": {"signals": ["validation_accuracy", "class_accuracy", "new_data_loss"], "window": 3, "threshold": 2}, "quarantine": {"after": 1, "window": 1}, "response": {"name": "rollback"}}"#
     let out = try run([guards])
     let rounds = out.filter { $0.kind == .round }
-    #expect(rounds.allSatisfy { $0.safeguards?.gate != nil })
-    for r in rounds where r.safeguards?.gate == "rejected" {
-      let previous = rounds.first { $0.round == r.round - 1 }
-      #expect(previous?.accuracy == r.accuracy, "a rejected cycle keeps the model")
-    }
+    // The gate reviews every cycle; measured (seed 2), it accepts them all
+    // (no cycle loses 1 point): the rollback below is the alarm's. (A
+    // rejected cycle keeping the model is tested in the safeguards' suite.)
+    #expect(rounds.allSatisfy { $0.safeguards?.gate == "accepted" })
     let summary = try #require(out.last)
     // Measured (seed 2): class 0's validation accuracy alarms in cycle 5; the
     // alarm names no source, so the cycle's three untrusted sources are shut
@@ -302,7 +301,10 @@ struct Session16ReviewTests {
       "audit", model, "--scenario", file, "--method", "fine-pruning", "--audit-dir", dir.path,
     ])
     #expect(pruning.status == 2 && pruning.stderr.contains("draws none"), "\(pruning.stderr)")
-    #expect(try CLI.run(["run", file, "--force"]).status == 2)
-    #expect(try CLI.run(["run", file, "--output", "-", "--force"]).status == 2)
+    for force in [["--force"], ["--output", "-", "--force"]] {
+      let r = try CLI.run(["run", file] + force)
+      #expect(
+        r.status == 2 && r.stderr.contains("--force replaces the existing files"), "\(r.stderr)")
+    }
   }
 }

@@ -10,8 +10,10 @@ Zhang 2019, Section 3):
 Independent of poisonlab's closed forms (integer series, erfc series).
 Prints the goldens of DataReviewTests.epsilonAfterQuarantine (10 clients,
 5 per round, noise 1, delta 1e-5; quarantine leaves 10, 7, 6, 6, 6, 6
-clients to select from) and DataReviewTests.epsilonResumed (noise 1.1;
-10, 8, 7 clients). Needs mpmath (python3-mpmath)."""
+clients to select from), DataReviewTests.epsilonResumed (noise 1.1;
+10, 8, 7 clients, and the resumed run's 5/10, 5/8, 5/10) and
+PrivacyTests.epsilonPerRound (q 0.5, noise 1.5, delta 1e-6, rounds 1-4).
+Needs mpmath (python3-mpmath); about 10 minutes."""
 import mpmath as mp
 
 mp.mp.dps = 30
@@ -41,3 +43,8 @@ value, order = epsilon([0.5] * 6, 1.0, 1e-5)
 print(f"constant rate 0.5: epsilon {float(value):.10f} at order {order}")
 value, order = epsilon([5 / 10, 5 / 8, 5 / 7], 1.1, 1e-5)
 print(f"resumed scenario's full run: epsilon {float(value):.10f} at order {order}")
+value, order = epsilon([0.5, 0.625, 0.5], 1.1, 1e-5)
+print(f"resumed run (rates 5/10 and 5/8 recorded, then 5/10): epsilon {float(value):.10f} at order {order}")
+for steps in range(1, 5):
+    value, order = epsilon([0.5] * steps, 1.5, 1e-6)
+    print(f"PrivacyTests.epsilonPerRound, round {steps}: epsilon {float(value):.10f} at order {order}")

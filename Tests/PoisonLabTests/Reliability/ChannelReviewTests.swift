@@ -81,13 +81,19 @@ struct ChannelReviewTests {
 
   @Test("updates that all report 0 samples leave the model unchanged under fedavg; the run goes on")
   func zeroWeightRound() throws {
-    // 2 of 3 clients lie with 0 samples and 2 are selected each round: some
-    // rounds hold only liars.
+    // 2 of 3 clients lie with 0 samples; they are scheduled and 2 are
+    // selected each round: every round holds only liars.
     let text = federated(
       #""federation": {"clients": 3, "clients_per_round": 2}, "attack": {"name": "sign-flip", "clients": 2, "participation": "scheduled", "reported_samples": 0}, "defense": {"name": "fedavg"}"#,
       rounds: 6)
     let rows = try rounds(text)
     #expect(rows.count == 6)
+    // The model never moves: every round's accuracy and loss are the first's.
+    #expect(rows.allSatisfy { $0.accuracy == rows[0].accuracy && $0.loss == rows[0].loss })
+    // With the honest client selected too (3 per round) the model moves.
+    let moving = try rounds(
+      text.replacingOccurrences(of: #""clients_per_round": 2"#, with: #""clients_per_round": 3"#))
+    #expect(Set(moving.map(\.loss)).count > 1)
     // The same rounds with 1 or 2 threads.
     #expect(
       try rounds(text, threads: 2).map { [$0.accuracy, $0.loss] }

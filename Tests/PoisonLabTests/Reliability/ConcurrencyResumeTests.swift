@@ -116,16 +116,21 @@ struct ResumeTests {
     defer { dir.cleanup() }
     let output = dir.path + "/sweep.jsonl"
     let arguments = [
-      "sweep", smoke, "--grid", "training.rounds=3,5", "--seeds", "0-5", "--output", output,
+      // About 1.3 s of runs: the kills below land in the middle of the sweep.
+      "sweep", smoke, "--grid", "training.rounds=30,50", "--seeds", "0-5", "--output", output,
       "--quiet",
     ]
     var rng = SplitMix64(seed: 11)
+    var killed = 0
     for _ in 0..<4 {
       let process = try CLI.start(arguments, in: dir.path)
-      usleep(UInt32(50_000 + rng.nextInt(below: 600_000)))
+      usleep(UInt32(50_000 + rng.nextInt(below: 400_000)))
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
+      if process.terminationReason == .uncaughtSignal { killed += 1 }
     }
+    // At least one kill cut a sweep short (else the resume is not tested).
+    #expect(killed > 0)
     let finish = try CLI.run(arguments)
     #expect(finish.status == 0, "\(finish.stderr)")
     let reference = try CLI.run(Array(arguments.prefix(6)) + ["--quiet"])

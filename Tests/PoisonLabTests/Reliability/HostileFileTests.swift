@@ -44,8 +44,11 @@ struct HostileFileTests {
     defer { dir.cleanup() }
     let path = dir.path + "/long.csv"
     #expect(
-      try CLI.shell("head -c 20000000 /dev/zero | tr '\\\\0' '1' > \(path); echo ',0' >> \(path)")
+      try CLI.shell("head -c 20000000 /dev/zero | tr '\\0' '1' > \(path); echo ',0' >> \(path)")
         .status == 0)
+    // A row of 20 million digits (not NUL bytes).
+    let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 4)
+    #expect(head == Data("1111".utf8))
     let scenario =
       #"{"name": "long", "dataset": {"name": "csv", "train": "long.csv"}, "model": {"name": "logistic"}, "training": {"rounds": 1}}"#
     dir.write("long.json", text: scenario)

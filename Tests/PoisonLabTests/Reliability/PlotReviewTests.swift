@@ -112,12 +112,15 @@ struct PlotReviewTests {
     let reason = String(repeating: "the global model became NaN ", count: 6)
     let svg = Report.runFigure([record], scenario: try scenario(), failure: reason)
     #expect(svg.contains("stopped after epoch 1: the global"), "\(svg)")
-    let canvas = width(svg) ?? 0
+    let canvas = try #require(width(svg))
+    var wrapped = 0
     for line in svg.split(separator: "\n") where line.contains("font-size=\"12\" fill=\"#882255\"")
     {
       let text = line.split(separator: ">").dropFirst().first?.split(separator: "<").first ?? ""
       #expect(SVGChart.textWidth(String(text), size: 12) <= canvas - 40, "\(text)")
+      wrapped += 1
     }
+    #expect(wrapped >= 2, "the long reason takes more than one line")
   }
 
   @Test("one round: a range one step wide around it, one tick")
@@ -156,9 +159,12 @@ struct PlotReviewTests {
     #expect(svg.contains(">1.23e+09 ± 4.20e+07</text>") && svg.contains(">n=2, 1 failed</text>"))
     #expect(svg.contains(">2.04e-04 ± 4.40e-06</text>"), "not 0.000 ± 0.000")
     #expect(svg.contains("url(#failed)"))
-    // The cells are as wide as their text (19 characters at 12 px).
-    let cellWidth = svg.components(separatedBy: "height=\"44.00\"").count
-    #expect(cellWidth > 1)
+    // The cells are as wide as their widest text (19 characters at 12 px).
+    let widths = svg.matches(of: /<rect x="[0-9.]+" y="[0-9.]+" width="([0-9.]+)" height="44.00"/)
+      .compactMap { Double($0.1) }
+    #expect(widths.count == 4, "\(widths)")
+    let text = SVGChart.textWidth("1.23e+09 ± 4.20e+07", size: 12)
+    #expect(widths.allSatisfy { $0 >= text }, "\(widths) vs \(text)")
     #expect(
       SVGChart.short(0.443, like: nil) == "0.443" && SVGChart.short(0.0035, like: 0.443) == "0.004")
   }
@@ -227,18 +233,21 @@ struct PlotReviewTests {
   }
 
   @Test("titles and subtitles without spaces are cut to the canvas; panel titles too")
-  func unbrokenTitles() {
+  func unbrokenTitles() throws {
     let name = String(repeating: "x", count: 110)
     let svg = SVGChart.lines(
       title: name, xLabel: "round", yLabel: "y",
       series: [.init(name: "a", points: [(1, 0.5), (2, 0.6)])],
       subtitle: "stopped: /" + String(repeating: "p", count: 200))
-    let canvas = width(svg) ?? 0
+    let canvas = try #require(width(svg))
+    var centred = 0
     for line in svg.split(separator: "\n") where line.contains("text-anchor=\"middle\"") {
       let text = line.split(separator: ">").dropFirst().first?.split(separator: "<").first ?? ""
       let size: Double = line.contains("font-size=\"16\"") ? 16 : 12
       #expect(SVGChart.textWidth(String(text), size: size) <= canvas, "\(text)")
+      centred += 1
     }
+    #expect(centred >= 2, "the title and the subtitle")
     for line in SVGChart.wrap(name, width: 368, size: 13) {
       #expect(SVGChart.textWidth(line, size: 11) <= 368, "\(line)")
     }

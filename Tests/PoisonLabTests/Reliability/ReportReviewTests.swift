@@ -159,10 +159,13 @@ struct ReportReviewTests {
     _ = try CLI.run(["sweep", sweep, "--seeds", "0", "--threads", "1", "--output", out])
     try FileManager.default.createDirectory(
       atPath: dir.path + "/p", withIntermediateDirectories: false)
+    // The reader (`true`) exits at once; report's own exit code is kept in rc.
     let r = try CLI.shell(
-      #""$POISONLAB" report r.jsonl --plots p --html page.html | true"#,
+      #"("$POISONLAB" report r.jsonl --plots p --html page.html; echo $? > rc) | true"#,
       in: dir.path)
     #expect(r.status == 0)
+    let rc = try String(contentsOfFile: dir.path + "/rc", encoding: .utf8)
+    #expect(rc.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "report exited \(rc)")
     #expect(FileManager.default.fileExists(atPath: dir.path + "/page.html"))
     #expect(FileManager.default.fileExists(atPath: dir.path + "/p/curves.svg"))
     let page = try CLI.run(["report", out, "--html", "-"])

@@ -120,7 +120,12 @@ struct ScenarioKeyReviewTests {
     defer { dir.cleanup() }
     let file = dir.write("s.json", text: scenario)
     let r = try CLI.run(["validate", file, "--max-memory", "600M", "--threads", "1"])
-    #expect(r.status == 2 && r.stderr.contains("audit"), "\(r.stderr)")
+    // 10000 blends of 128 x 128 x 3 floats: 7.5 GiB, named as the audit's part.
+    #expect(r.status == 2, "\(r.stderr)")
+    #expect(r.stderr.contains("(audit 7.5 GiB,"), "\(r.stderr)")
+    #expect(r.stderr.contains("more than 600.0 MiB allowed by --max-memory 600M"), "\(r.stderr)")
+    let roomy = try CLI.run(["validate", file, "--max-memory", "8G", "--threads", "1"])
+    #expect(roomy.status == 0, "\(roomy.stderr)")
   }
 
   @Test("csv: a label_column the header lacks is a scenario error with a did-you-mean (exit 2)")

@@ -181,6 +181,12 @@ struct SafeguardBehaviourTests {
       \.round)
     #expect(!rejected.isEmpty && rejected.allSatisfy { $0 >= 4 && $0 % 2 == 0 })
     #expect(attacked.filter { $0.kind == .round }.allSatisfy { $0.safeguards?.gate != nil })
+    // A rejected round leaves the model as it was: the previous round's accuracy and loss.
+    for round in rejected {
+      let before = attacked.first { $0.kind == .round && $0.round == round - 1 }
+      let now = attacked.first { $0.kind == .round && $0.round == round }
+      #expect(before?.accuracy == now?.accuracy && before?.loss == now?.loss, "round \(round)")
+    }
     // No accepted round lowers validation accuracy by more than max_drop.
     var last: Double?
     for r in attacked where r.kind == .round && r.safeguards?.gate == "accepted" {
@@ -208,6 +214,7 @@ struct SafeguardBehaviourTests {
     let out = try run([attributing, attack])
     let rounds = out.filter { $0.kind == .round }
     // Every rejected round names exactly attackers (clients 0 and 1).
+    #expect(rounds.contains { $0.safeguards?.gate == "rejected" }, "the loop below runs")
     for r in rounds where r.safeguards?.gate == "rejected" {
       #expect(!(r.flaggedClients ?? []).isEmpty, "round \(r.round)")
       #expect(Set(r.flaggedClients ?? []).isSubset(of: [0, 1]), "round \(r.round)")
