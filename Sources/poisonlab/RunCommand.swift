@@ -283,7 +283,7 @@ struct RunCommand: ParsableCommand {
       for sink in sinks { try sink.finish() }
     } catch let failure as RunFailure {
       progress.clear()
-      for sink in sinks { sink.abandon() }
+      abandon(sinks)
       modelFile?.cancel()
       if let plotFile {
         // The curves of the rounds run so far; none when no round finished.
@@ -304,7 +304,7 @@ struct RunCommand: ParsableCommand {
       throw ExitCode(failure.exitCode)
     } catch let error as SinkError {
       progress.clear()
-      for sink in sinks { sink.abandon() }
+      abandon(sinks)
       plotFile?.cancel()
       modelFile?.cancel()
       Terminal.fail(error, partial: sinks.compactMap(\.keptPartialPath).first)
@@ -317,6 +317,13 @@ struct RunCommand: ParsableCommand {
       for miss in summary.totals?.expectMisses ?? [] { Terminal.error("  - \(miss)") }
       throw ExitCode(Exit.expectationMissed)
     }
+  }
+
+  /// Gives up the record files: a file that holds rows is kept, one that
+  /// holds none is removed, and then an interrupt no longer names it.
+  func abandon(_ sinks: [RecordSink]) {
+    for sink in sinks { sink.abandon() }
+    if sinks.allSatisfy({ $0.keptPartialPath == nil }) { StandardStream.retreatInterrupt() }
   }
 
   /// Writes the curves of the rounds run so far (also after a failure).

@@ -64,6 +64,12 @@ public enum StandardStream {
     interruptStage.store(1, ordering: .sequentiallyConsistent)
   }
 
+  /// Switches a later interrupt back to the first action (a failed first
+  /// write removed the partial file the `later` message would name).
+  public static func retreatInterrupt() {
+    interruptStage.store(0, ordering: .sequentiallyConsistent)
+  }
+
   /// Whether standard output is a terminal.
   public static var outputIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
   /// Whether standard error is a terminal.
