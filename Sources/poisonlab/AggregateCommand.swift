@@ -113,7 +113,8 @@ struct AggregateCommand: ParsableCommand {
     let outputFile = try output.map { try ReservedOutput($0) }
     let replay: UpdateReplay
     do {
-      replay = try UpdateReplay.load(updates: updates, weights: weights, serverUpdate: serverUpdate)
+      replay = try UpdateReplay.load(
+        updates: updates, sidecar: sidecar, weights: weights, serverUpdate: serverUpdate)
     } catch {
       Terminal.error("poisonlab: \(error)")
       throw ExitCode(Exit.runtime)

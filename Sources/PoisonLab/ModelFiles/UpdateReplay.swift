@@ -18,7 +18,7 @@ public struct UpdateReplay {
   /// describe other rows and are ignored).
   public var notes: [String] = []
 
-  /// Reads the updates and what goes with them.
+  /// Reads the updates and what goes with them, the round's facts included.
   /// - Parameters:
   ///   - updates: the `.npy` (or `.npy.gz`) or CSV matrix, rows = clients.
   ///   - weights: a file of one weight per row (`--weights`), or nil.
@@ -28,7 +28,23 @@ public struct UpdateReplay {
   public static func load(
     updates: String, weights: String? = nil, serverUpdate: String? = nil
   ) throws(DataError) -> UpdateReplay {
-    let sidecar = try UpdateExport.sidecar(of: updates)
+    try load(
+      updates: updates, sidecar: try UpdateExport.sidecar(of: updates), weights: weights,
+      serverUpdate: serverUpdate)
+  }
+
+  /// Reads the updates and what goes with them, given the round's facts
+  /// already read (``UpdateExport/sidecar(of:)``).
+  /// - Parameters:
+  ///   - updates: the matrix.
+  ///   - sidecar: its round's facts, or nil.
+  ///   - weights: a file of one weight per row, or nil.
+  ///   - serverUpdate: a file of the server's update, or nil.
+  /// - Returns: the replay's inputs.
+  /// - Throws: `DataError` naming the file and what is wrong.
+  public static func load(
+    updates: String, sidecar: UpdateExport.Round?, weights: String?, serverUpdate: String?
+  ) throws(DataError) -> UpdateReplay {
     let (matrix, header) = try MatrixFile.readWithHeader(updates)
     guard matrix.shape.count == 2, matrix.shape[0] > 0, matrix.shape[1] > 0 else {
       throw .corrupt(
