@@ -55,7 +55,7 @@ struct ListCommand: ParsableCommand {
           JSONMember(
             "signals",
             .array(
-              SafeguardSettings.signals.map { d in
+              Registry.signalDescriptors.map { d in
                 .object([
                   JSONMember("name", .string(d.name)), JSONMember("summary", .string(d.summary)),
                   JSONMember("reference", d.reference.map { .string($0) } ?? .null),
@@ -94,7 +94,7 @@ struct ListCommand: ParsableCommand {
     if showSignals {
       text +=
         showSafeguards ? "  monitor signals:\n" : "monitor signals (safeguards.monitor.signals)\n"
-      for d in SafeguardSettings.signals {
+      for d in Registry.signalDescriptors {
         text += "    \(d.name)  —  \(d.summary)\n"
         if let reference = d.reference { text += "        reference: \(reference)\n" }
       }

@@ -29,10 +29,30 @@ enum SignalReading {
   case decided(alarm: Bool, value: Double, score: Double, threshold: Double, suspects: [Int])
 }
 
-/// A monitor signal: one file each, listed in ``SignalMonitor/signals``.
+/// What a monitor signal reads.
+enum SignalInput: Sendable {
+  /// Each client's update (federated runs without secure aggregation).
+  case updates
+  /// The server's model on its held-out validation set.
+  case model
+  /// The data a pipeline cycle brings.
+  case newData
+}
+
+/// A monitor signal: one file each, listed in ``Registry/signals``.
 protocol MonitorSignal: Sendable {
   /// Name (the `signals` value), summary and reference.
   static var descriptor: PluginDescriptor { get }
+  /// What it reads: client updates, the model, or a pipeline's new data.
+  static var input: SignalInput { get }
+  /// The rules of its own that the scenario breaks, as messages for
+  /// `safeguards.monitor.signals` (the rules every signal of its `input`
+  /// shares are checked by ``SafeguardSettings``).
+  /// - Parameters:
+  ///   - context: the rest of the scenario.
+  ///   - validation: whether the scenario has `safeguards.validation`.
+  /// - Returns: the messages, empty when it can be watched.
+  static func problems(in context: ScenarioContext, validation: Bool) -> [String]
   /// A fresh signal with no history.
   init(window: Int)
   /// Reads the round (nil: nothing measurable yet).
@@ -45,6 +65,7 @@ protocol MonitorSignal: Sendable {
 }
 
 extension MonitorSignal {
+  static func problems(in context: ScenarioContext, validation: Bool) -> [String] { [] }
   mutating func commit(global: [Float], aggregate: [Float]) {}
   mutating func reset() {}
 }
@@ -76,15 +97,13 @@ public struct Alarm: Sendable, Equatable {
 /// no scale and scores 0. Scores are always finite. Every finite value joins its history, alarm or not (a non-finite one neither alarms nor joins it); a rollback takes
 /// the undone rounds' values out again.
 struct SignalMonitor {
-  /// The signals, in `list` order.
-  static let signals: [any MonitorSignal.Type] = [
-    UpdateNormSignal.self, CosineSignal.self, ValidationAccuracySignal.self,
-    ClassAccuracySignal.self, NewDataLossSignal.self, FLDetector.self,
-  ]
-  /// The signals that read the server's model and data only, not client
-  /// updates: what a centralized pipeline can watch.
-  static let modelSignals = ["validation_accuracy", "class_accuracy", "new_data_loss"]
-  static var signalNames: [String] { signals.map { $0.descriptor.name } }
+  /// The names of the signals, in `list` order.
+  static var signalNames: [String] { Registry.signals.map { $0.descriptor.name } }
+  /// The names of the signals that read client updates (a pipeline has
+  /// none, and secure aggregation hides them).
+  static var updateSignals: [String] {
+    Registry.signals.filter { $0.input == .updates }.map { $0.descriptor.name }
+  }
 
   let settings: SafeguardSettings.Monitor
   private var active: [any MonitorSignal]
@@ -93,7 +112,7 @@ struct SignalMonitor {
   init(settings: SafeguardSettings.Monitor) {
     self.settings = settings
     active = settings.signals.compactMap { name in
-      Self.signals.first { $0.descriptor.name == name }.map { $0.init(window: settings.window) }
+      Registry.signals.first { $0.descriptor.name == name }.map { $0.init(window: settings.window) }
     }
   }
 

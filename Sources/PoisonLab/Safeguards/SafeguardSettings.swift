@@ -59,9 +59,6 @@ public struct SafeguardSettings: Sendable, Equatable {
   /// No safeguards.
   public init() {}
 
-  /// The monitor's signals, in `list` order.
-  public static var signals: [PluginDescriptor] { SignalMonitor.signals.map { $0.descriptor } }
-
   /// Whether any safeguard is on.
   public var isEmpty: Bool {
     validation == nil && monitor == nil && quarantine == nil && response == nil
@@ -174,39 +171,20 @@ public struct SafeguardSettings: Sendable, Equatable {
       if Set(signals).count != signals.count {
         validator.fail(m.path("signals"), "lists a signal twice")
       }
-      for signal in ["validation_accuracy", "class_accuracy"]
-      where signals.contains(signal) && settings.validation == nil {
-        validator.fail(
-          m.path("signals"),
-          "\(signal) needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
-        )
-      }
       if context.pipeline {
-        let updates = signals.filter { !SignalMonitor.modelSignals.contains($0) }
+        let updates = signals.filter { SignalMonitor.updateSignals.contains($0) }
         if !updates.isEmpty {
           validator.fail(
             m.path("signals"),
             "\(updates.joined(separator: ", ")) \(updates.count == 1 ? "reads" : "read") client updates, which a pipeline has none of; "
-              + "a pipeline watches \(SignalMonitor.modelSignals.joined(separator: ", "))")
-        }
-      } else if signals.contains("new_data_loss") {
-        validator.fail(
-          m.path("signals"),
-          "new_data_loss watches the data each pipeline cycle brings; it needs a pipeline block")
-      }
-      for signal in ["cosine", "fldetector"] where signals.contains(signal) {
-        if let n = context.clientsPerRound, n < 3 {
-          validator.fail(
-            m.path("signals"),
-            "\(signal) compares the clients of a round and needs at least 3 per round, got \(n)")
+              + "a pipeline watches \(SignalMonitor.signalNames.filter { !SignalMonitor.updateSignals.contains($0) }.joined(separator: ", "))"
+          )
         }
       }
-      if signals.contains("fldetector"), let n = context.clientsPerRound, n > FLDetector.maxClients
-      {
-        validator.fail(
-          m.path("signals"),
-          "fldetector clusters the clients' scores exactly (O(n^2) per round) and takes at most \(FLDetector.maxClients) clients per round, got \(n)"
-        )
+      for signal in Registry.signals where signals.contains(signal.descriptor.name) {
+        for problem in signal.problems(in: context, validation: settings.validation != nil) {
+          validator.fail(m.path("signals"), problem)
+        }
       }
       if validator.given(at: p.path("monitor")).contains("threshold"),
         !signals.isEmpty, signals.allSatisfy({ $0 == "fldetector" })
@@ -230,7 +208,7 @@ public struct SafeguardSettings: Sendable, Equatable {
     // Suspects come from the signals that read client updates; the model
     // signals (validation_accuracy, class_accuracy) suspect nobody.
     let monitorSuspects =
-      settings.monitor?.signals.contains { !SignalMonitor.modelSignals.contains($0) } ?? false
+      settings.monitor?.signals.contains { SignalMonitor.updateSignals.contains($0) } ?? false
     if p["quarantine"] != nil && context.federated && !context.chainFlags && !monitorSuspects
       && settings.validation?.attribute != true
     {

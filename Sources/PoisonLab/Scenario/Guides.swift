@@ -24,7 +24,7 @@ public enum Guides {
         Entry(family: family.rawValue, folder: folder, descriptor: $0)
       }
     }
-    all += SafeguardSettings.signals.map {
+    all += Registry.signalDescriptors.map {
       Entry(family: "signals", folder: "safeguards", descriptor: $0)
     }
     // The blocks whose guides are not one plug-in's.

@@ -1,8 +1,9 @@
 /// The one list of plug-ins.
 ///
 /// `poisonlab list`, scenario validation, "did you
-/// mean" suggestions and the conformance tests all read these tables; adding
-/// a plug-in is one file in its family folder plus one line here.
+/// mean" suggestions, the schema, the guides and the conformance tests all
+/// read these tables; adding a plug-in (or a monitor signal) is one file in
+/// its family folder plus one line here.
 public enum Registry {
   /// Data sources (`dataset.name`).
   public static let datasets: [any DatasetSource.Type] = [
@@ -86,6 +87,20 @@ public enum Registry {
     STRIP.self,
     FinePruning.self,
   ]
+
+  /// Monitor signals (`safeguards.monitor.signals`): what the server's
+  /// monitor can watch each round.
+  static let signals: [any MonitorSignal.Type] = [
+    UpdateNormSignal.self,
+    CosineSignal.self,
+    ValidationAccuracySignal.self,
+    ClassAccuracySignal.self,
+    NewDataLossSignal.self,
+    FLDetector.self,
+  ]
+
+  /// The monitor signals' descriptors, in registration order.
+  public static var signalDescriptors: [PluginDescriptor] { signals.map { $0.descriptor } }
 
   /// Output formats (`--format`).
   public static let formats: [any ReportFormat.Type] = [

@@ -808,7 +808,7 @@ public enum ScenarioLoader {
     if channel.secureAggregation != nil {
       // The monitor's per-update signals and the quarantine need each update too.
       let perUpdate = (safeguards.monitor?.signals ?? []).filter {
-        !SignalMonitor.modelSignals.contains($0)
+        SignalMonitor.updateSignals.contains($0)
       }
       if !perUpdate.isEmpty {
         validator.fail(

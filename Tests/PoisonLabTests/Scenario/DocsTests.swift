@@ -136,7 +136,7 @@ struct DocsTests {
 
   @Test("every safeguard has a guide with its definition, paper and keys")
   func safeguardGuides() throws {
-    for d in SafeguardSettings.signals {
+    for d in Registry.signalDescriptors {
       let guide = try Self.read("docs/guides/safeguards/\(d.name).md")
       #expect(guide.hasPrefix("# `\(d.name)`") && guide.contains("## Definition"))
       if let reference = d.reference { #expect(guide.contains(reference), "\(d.name) reference") }

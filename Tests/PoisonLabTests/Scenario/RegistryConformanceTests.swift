@@ -32,7 +32,7 @@ struct RegistryConformanceTests {
   func references() {
     let cited: [PluginFamily] = [.attacks, .defenses, .audits]
     let plugins = Self.all.filter { cited.contains($0.0) }.map { ("\($0.0) \($0.1.name)", $0.1) }
-    let signals = SafeguardSettings.signals.map { ("signal \($0.name)", $0) }
+    let signals = Registry.signalDescriptors.map { ("signal \($0.name)", $0) }
     #expect(!signals.isEmpty)
     for (label, d) in plugins + signals {
       let reference = d.reference ?? ""

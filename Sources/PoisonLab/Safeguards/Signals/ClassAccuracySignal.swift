@@ -15,6 +15,15 @@ struct ClassAccuracySignal: MonitorSignal {
     reference:
       "No paper (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of each class's accuracy on the validation gate's held-out set (needs safeguards.validation)"
   )
+  static let input = SignalInput.model
+
+  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
+    validation
+      ? []
+      : [
+        "class_accuracy needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
+      ]
+  }
 
   init(window: Int) {}
 

@@ -15,6 +15,13 @@ struct NewDataLossSignal: MonitorSignal {
     reference:
       "No paper defines this statistic (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of the live model's loss on new data; validating data before training as in TFX (Breck et al. 2019, Data Validation for Machine Learning, SysML)"
   )
+  static let input = SignalInput.newData
+
+  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
+    context.pipeline
+      ? []
+      : ["new_data_loss watches the data each pipeline cycle brings; it needs a pipeline block"]
+  }
 
   init(window: Int) {}
 

@@ -16,6 +16,7 @@ struct UpdateNormSignal: MonitorSignal {
     reference:
       "No paper defines this statistic (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of update norms, the quantity norm-based defenses bound (Sun, Kairouz, Suresh & McMahan 2019, Can You Really Backdoor Federated Learning?, arXiv 1911.07963)"
   )
+  static let input = SignalInput.updates
 
   private let threshold = 3.5
 

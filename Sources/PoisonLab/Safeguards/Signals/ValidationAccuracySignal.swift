@@ -11,6 +11,15 @@ struct ValidationAccuracySignal: MonitorSignal {
     reference:
       "No paper (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of the accuracy on the validation gate's held-out set (needs safeguards.validation)"
   )
+  static let input = SignalInput.model
+
+  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
+    validation
+      ? []
+      : [
+        "validation_accuracy needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
+      ]
+  }
 
   init(window: Int) {}
 
