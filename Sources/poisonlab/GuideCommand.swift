@@ -37,14 +37,11 @@ struct GuideCommand: ParsableCommand {
       )
       throw ExitCode(Exit.invalid)
     }
-    // The binary's repository: the folders above it (a build lives in
-    // REPO/.build/<triple>/<configuration>/poisonlab).
-    var roots = [FileManager.default.currentDirectoryPath]
-    var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    for _ in 0..<5 {
-      folder = folder.deletingLastPathComponent()
-      roots.append(folder.path)
-    }
+    // The running binary's own path (/proc/self/exe), not argv[0], which
+    // is a bare name when the binary is found through PATH.
+    let roots = Guides.roots(
+      workingDirectory: FileManager.default.currentDirectoryPath,
+      executable: Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
     Terminal.out(Guides.text(for: entry, roots: roots) + "\n")
   }
 }

@@ -76,11 +76,9 @@ public enum Guides {
   ///   - roots: folders that may hold `docs/guides` (the working folder, the binary's repository).
   /// - Returns: the text.
   public static func text(for entry: Entry, roots: [String]) -> String {
-    if let folder = entry.folder {
+    if let relative = guidePath(entry) {
       for root in roots {
-        let path =
-          root + "/docs/guides/" + (folder.isEmpty ? "" : folder + "/") + entry.descriptor.name
-          + ".md"
+        let path = root + "/" + relative
         if let markdown = try? String(contentsOfFile: path, encoding: .utf8) {
           return plain(markdown) + "\n(\(path))\n"
         }
@@ -149,6 +147,34 @@ public enum Guides {
     if let family = PluginFamily(rawValue: entry.family), family != .formats {
       text += "\nexample:\n    \"\(family.singular)\": {\"name\": \"\(d.name)\"}\n"
     }
+    if let path = guidePath(entry) {
+      text +=
+        "\n(generated from the registry: the full guide, with the definition, is \(path) in poisonlab's repository, not found from here)\n"
+    }
     return text
+  }
+
+  /// The hand-written guide's path in the repository, or nil.
+  static func guidePath(_ entry: Entry) -> String? {
+    entry.folder.map {
+      "docs/guides/" + ($0.isEmpty ? "" : $0 + "/") + entry.descriptor.name + ".md"
+    }
+  }
+
+  /// The folders that may hold the repository's `docs/guides`: the
+  /// working folder, then the folders above the running binary (a build
+  /// lives in REPO/.build/<triple>/<configuration>/poisonlab).
+  /// - Parameters:
+  ///   - workingDirectory: the working folder.
+  ///   - executable: the running binary's path (symbolic links are followed).
+  /// - Returns: the folders, nearest first.
+  public static func roots(workingDirectory: String, executable: URL?) -> [String] {
+    var roots = [workingDirectory]
+    guard var folder = executable?.resolvingSymlinksInPath() else { return roots }
+    for _ in 0..<5 {
+      folder = folder.deletingLastPathComponent()
+      roots.append(folder.path)
+    }
+    return roots
   }
 }

@@ -289,5 +289,20 @@ struct HelpTests {
     for topic in ["quarantine", "validation", "response", "channel", "safeguards/update_norm"] {
       #expect(try CLI.run(["guide", topic]).status == 0, "\(topic)")
     }
+    // Found through PATH from another folder (argv[0] is then a bare name),
+    // the binary still finds its repository's guide.
+    let throughPath = try CLI.shell(
+      #"PATH="$(dirname "$POISONLAB"):$PATH" && cd / && poisonlab guide krum"#)
+    #expect(throughPath.status == 0 && throughPath.stdout.contains("docs/guides/defenses/krum.md)"))
+    #expect(throughPath.stdout.contains("Definition"))
+    // A copy outside any repository says where the full guide is.
+    let copy = TemporaryDirectory()
+    defer { copy.cleanup() }
+    let copied = try CLI.shell(
+      #"cp "$POISONLAB" poisonlab && cd / && "\#(copy.path)/poisonlab" guide krum"#, in: copy.path)
+    #expect(copied.status == 0 && copied.stdout.contains("family: defenses (aggregator)"))
+    #expect(
+      copied.stdout.contains("the full guide, with the definition, is docs/guides/defenses/krum.md")
+    )
   }
 }
