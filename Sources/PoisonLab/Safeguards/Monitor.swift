@@ -45,6 +45,9 @@ protocol MonitorSignal: Sendable {
   static var descriptor: PluginDescriptor { get }
   /// What it reads: client updates, the model, or a pipeline's new data.
   static var input: SignalInput { get }
+  /// Whether it compares the clients of a round with each other (it then
+  /// needs at least 3 per round).
+  static var comparesClients: Bool { get }
   /// The rules of its own that the scenario breaks, as messages for
   /// `safeguards.monitor.signals` (the rules every signal of its `input`
   /// shares are checked by ``SafeguardSettings``).
@@ -65,6 +68,7 @@ protocol MonitorSignal: Sendable {
 }
 
 extension MonitorSignal {
+  static var comparesClients: Bool { false }
   static func problems(in context: ScenarioContext, validation: Bool) -> [String] { [] }
   mutating func commit(global: [Float], aggregate: [Float]) {}
   mutating func reset() {}

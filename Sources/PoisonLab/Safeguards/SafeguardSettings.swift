@@ -182,6 +182,12 @@ public struct SafeguardSettings: Sendable, Equatable {
         }
       }
       for signal in Registry.signals where signals.contains(signal.descriptor.name) {
+        if signal.comparesClients, let n = context.clientsPerRound, n < 3 {
+          validator.fail(
+            m.path("signals"),
+            "\(signal.descriptor.name) compares the clients of a round and needs at least 3 per round, got \(n)"
+          )
+        }
         for problem in signal.problems(in: context, validation: settings.validation != nil) {
           validator.fail(m.path("signals"), problem)
         }

@@ -16,16 +16,7 @@ struct CosineSignal: MonitorSignal {
       "No paper defines this statistic (poisonlab's monitor signal): a robust z-score (Iglewicz & Hoaglin 1993) of the spread of pairwise cosines, the similarity FoolsGold (Fung et al., RAID 2020) and FLAME (Nguyen et al., USENIX Security 2022) judge clients by"
   )
   static let input = SignalInput.updates
-
-  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
-    guard let n = context.clientsPerRound else { return [] }
-    var problems: [String] = []
-    if n < 3 {
-      problems.append(
-        "cosine compares the clients of a round and needs at least 3 per round, got \(n)")
-    }
-    return problems
-  }
+  static let comparesClients = true
 
   init(window: Int) {}
 

@@ -49,20 +49,13 @@ struct FLDetector: MonitorSignal {
       "Zhang, Cao, Jia & Gong 2022, FLDetector: Defending Federated Learning Against Model Poisoning Attacks via Detecting Malicious Clients (KDD)"
   )
   static let input = SignalInput.updates
+  static let comparesClients = true
 
   static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
-    guard let n = context.clientsPerRound else { return [] }
-    var problems: [String] = []
-    if n < 3 {
-      problems.append(
-        "fldetector compares the clients of a round and needs at least 3 per round, got \(n)")
-    }
-    if n > maxClients {
-      problems.append(
-        "fldetector clusters the clients' scores exactly (O(n^2) per round) and takes at most \(maxClients) clients per round, got \(n)"
-      )
-    }
-    return problems
+    guard let n = context.clientsPerRound, n > maxClients else { return [] }
+    return [
+      "fldetector clusters the clients' scores exactly (O(n^2) per round) and takes at most \(maxClients) clients per round, got \(n)"
+    ]
   }
 
   /// Largest number of clients per round (the exact clustering is O(n^2)).
