@@ -9,15 +9,22 @@ import Dispatch
 final class ClientTrainers {
   private let network: Network
   private let trainers: [Trainer]
-  private var buffers: [[Float]]
+  /// One per worker; the array itself is never mutated, so workers share
+  /// it read-only and each writes only its own buffer's values.
+  private let buffers: [ParameterBuffer]
+
+  /// A worker's parameters.
+  private final class ParameterBuffer {
+    var values: [Float]
+    init(count: Int) { values = [Float](repeating: 0, count: count) }
+  }
 
   init(network: Network, batchSize: Int, optimizer: SGD, workers: Int) {
     self.network = network
     trainers = (0..<max(1, workers)).map { _ in
       Trainer(network: network, batchSize: batchSize, optimizer: optimizer)
     }
-    buffers = (0..<max(1, workers)).map { _ in [Float](repeating: 0, count: network.parameterCount)
-    }
+    buffers = (0..<max(1, workers)).map { _ in ParameterBuffer(count: network.parameterCount) }
   }
 
   /// A client's local training job.
@@ -96,7 +103,8 @@ final class ClientTrainers {
     if let rate = job.learningRate { trainer.optimizer.learningRate = rate }
     defer { trainer.optimizer.learningRate = baseRate }
     var rng = job.rng
-    buffers[worker].withUnsafeMutableBufferPointer { local in
+    let buffer = buffers[worker]
+    buffer.values.withUnsafeMutableBufferPointer { local in
       global.withUnsafeBufferPointer { g in
         if let l = local.baseAddress, let gb = g.baseAddress { l.update(from: gb, count: g.count) }
       }
@@ -104,13 +112,13 @@ final class ClientTrainers {
     var finite = true
     if let steps, job.epochs == nil {
       finite =
-        trainer.train(parameters: &buffers[worker], on: job.data, rng: &rng, steps: steps).isFinite
+        trainer.train(parameters: &buffer.values, on: job.data, rng: &rng, steps: steps).isFinite
     } else {
       for _ in 0..<(job.epochs ?? epochs) where finite {
-        finite = trainer.train(parameters: &buffers[worker], on: job.data, rng: &rng).isFinite
+        finite = trainer.train(parameters: &buffer.values, on: job.data, rng: &rng).isFinite
       }
     }
-    buffers[worker].withUnsafeBufferPointer { local in
+    buffer.values.withUnsafeBufferPointer { local in
       for i in 0..<local.count { row[i] = finite ? local[i] - global[i] : .nan }
     }
   }
