@@ -35,7 +35,6 @@ extension FederatedSimulation {
     let ids =
       omniscient
       ? selected : (0..<benign.count).map { -1 - $0 } + positions.map { selected[$0] }
-    let slot = Dictionary(uniqueKeysWithValues: positions.enumerated().map { ($1, $0) })
     let attackerWeights = positions.map(weight)
     let threads = experiment.threads
     let assumedF =
@@ -44,13 +43,16 @@ extension FederatedSimulation {
       var trial = chain
       let set: UpdateSet
       if omniscient {
-        var values: [Float] = []
-        values.reserveCapacity(order.count * d)
-        for position in order {
-          if let k = slot[position] {
-            values += candidate[(k * d)..<((k + 1) * d)]
-          } else {
-            values += received[(position * d)..<((position + 1) * d)]
+        // The round's rows in received order (`order` is every position),
+        // the attackers' overwritten by the candidate: one copy, then
+        // block copies.
+        var values = received
+        values.withUnsafeMutableBufferPointer { rows in
+          candidate.withUnsafeBufferPointer { crafted in
+            guard let out = rows.baseAddress, let from = crafted.baseAddress else { return }
+            for (k, position) in positions.enumerated() {
+              (out + position * d).update(from: from + k * d, count: d)
+            }
           }
         }
         set = UpdateSet(values: values, count: order.count, dimension: d, weights: weights)

@@ -136,7 +136,10 @@ public struct AttackView: Sendable {
   /// - Parameter vector: one update.
   /// - Returns: `attackers` copies, row-major.
   public func repeated(_ vector: [Float]) -> [Float] {
-    Array([[Float]](repeating: vector, count: attackers).joined())
+    var rows: [Float] = []
+    rows.reserveCapacity(attackers * vector.count)
+    for _ in 0..<attackers { rows.append(contentsOf: vector) }
+    return rows
   }
 
   /// The coordinate-wise mean and population standard deviation of the benign updates.
