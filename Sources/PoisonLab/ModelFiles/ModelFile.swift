@@ -22,6 +22,8 @@
 public enum ModelFile {
   /// poisonlab's version, written into every model file.
   public static let version = "0.1.0"
+  /// The rounds a model file may record (a larger one is corrupt).
+  public static let rounds = 0...1_000_000
 
   /// One tensor of the file and where its values live in the parameter vector.
   struct Layout {
@@ -258,11 +260,32 @@ public enum ModelFile {
     }
     var round = 0
     if let text = decoded.metadata["round"] {
-      guard let r = Int(text), (0...1_000_000).contains(r) else {
+      guard let r = Int(text), rounds.contains(r) else {
         throw .data(
           .corrupt(file: path, reason: "its round \(text) is not a whole number from 0 to 1000000"))
       }
       round = r
+    }
+    if let text = decoded.metadata["privacy_sampling_rates"] {
+      // One rate in [0, 1] per round the file holds (a resumed dp run's
+      // epsilon composes them).
+      let rates: [JSONValue]? =
+        if case .array(let items)? = try? JSONParser.parse(text) { items } else { nil }
+      let valid =
+        rates.map { items in
+          items.count == round
+            && items.allSatisfy {
+              if case .number(let q) = $0 { (0...1).contains(q) } else { false }
+            }
+        } ?? false
+      guard valid else {
+        throw .data(
+          .corrupt(
+            file: path,
+            reason:
+              "its privacy_sampling_rates \(text.prefix(80)) is not a list of \(round) rates from 0 to 1, one per round it holds"
+          ))
+      }
     }
     var normalizer: Normalizer?
     if let text = decoded.metadata["normalization"] {

@@ -198,9 +198,13 @@ extension Experiment {
   public func initialModelState() -> InitialModelState {
     guard let path = modelFiles.initial else { return .none }
     guard let header = Safetensors.metadata(ofFile: path) else { return .unreadable }
+    // A round out of range is corrupt: loading the file reports it.
+    if let text = header["round"], !(Int(text).map(ModelFile.rounds.contains) ?? false) {
+      return .unreadable
+    }
     guard header["scenario_sha256"] == fingerprint,
       header["seed"].flatMap({ UInt64($0) }) == scenario.seed,
-      let round = header["round"].flatMap({ Int($0) }), round >= 0
+      let round = header["round"].flatMap({ Int($0) })
     else { return .startsOver }
     return .resumes(round: round)
   }
