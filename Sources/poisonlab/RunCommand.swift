@@ -212,7 +212,8 @@ struct RunCommand: ParsableCommand {
     let fileFormat = format ?? output.map(Self.formatFor(path:)) ?? "jsonl"
     let stdoutFormat =
       !toFile
-      ? (format ?? (Terminal.stdoutIsTTY ? "table" : "jsonl")) : (quiet ? nil : "table")
+      ? (format ?? (Terminal.stdoutIsTTY ? "table" : "jsonl"))
+      : (quiet || StandardStream.outputWasClosed ? nil : "table")
     // A run that writes files finishes them when the table's reader goes
     // away (`| head`): it drops the table and keeps its exit code.
     let writesFiles =

@@ -118,11 +118,22 @@ public enum StandardStream {
   /// Opens /dev/null on standard input, output or error when one was closed
   /// (`>&-`), so that no output file is ever given descriptor 1 or 2 and
   /// receives text meant for the terminal.
+  ///
+  /// It is opened read-only: a write to a closed standard output still
+  /// fails (EBADF), as it would have, instead of vanishing with exit 0.
   public static func reserveStandardDescriptors() {
     for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(fd, F_GETFD) == -1 {
-      _ = open("/dev/null", O_RDWR)
+      if fd == STDOUT_FILENO { outputClosed.store(true, ordering: .relaxed) }
+      _ = open("/dev/null", O_RDONLY)
     }
   }
+
+  private static let outputClosed = Atomic<Bool>(false)
+
+  /// Whether standard output was closed when the process started (`>&-`):
+  /// a command whose records go to a file then leaves out the table it
+  /// would have shown there; records meant for it fail (exit 3).
+  public static var outputWasClosed: Bool { outputClosed.load(ordering: .relaxed) }
 
   /// Writes `text` to standard output.
   /// - Parameter text: the text.
@@ -143,6 +154,9 @@ public enum StandardStream {
     let code = text.withUTF8 { SystemFile.writeAll(fd, $0) }
     guard let code else { return }
     if code == EPIPE { throw .closed }
+    // A descriptor closed at start is /dev/null read-only (see
+    // ``reserveStandardDescriptors()``).
+    if code == EBADF { throw .failed("it was closed when poisonlab started (EBADF)") }
     throw .failed(SystemFile.reason(code))
   }
 }

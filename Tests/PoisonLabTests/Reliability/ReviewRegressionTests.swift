@@ -139,7 +139,9 @@ struct ReviewRegressionTests {
     #expect(try String(contentsOfFile: copy, encoding: .utf8).contains("smoke-synthetic"))
   }
 
-  @Test("with standard output closed (>&-) the records file gets no table text")
+  @Test(
+    "with standard output closed (>&-) the records file gets no table text; records meant for it fail"
+  )
   func closedStdout() throws {
     let dir = TemporaryDirectory()
     defer { dir.cleanup() }
@@ -148,6 +150,13 @@ struct ReviewRegressionTests {
     let text = try String(contentsOfFile: dir.path + "/c.jsonl", encoding: .utf8)
     #expect(text.hasPrefix("{"), "\(text.prefix(80))")
     #expect(text.split(separator: "\n").count == 5)
+    // Records meant for the closed standard output are a write error.
+    let lost = try CLI.shell("\"$POISONLAB\" run \(smoke) --format jsonl >&-")
+    #expect(lost.status == 3, "\(lost.stderr)")
+    #expect(
+      lost.stderr.contains("standard output: cannot write: it was closed when poisonlab started"))
+    let listed = try CLI.shell("\"$POISONLAB\" list >&-")
+    #expect(listed.status == 3 && listed.stderr.contains("it was closed"), "\(listed.stderr)")
   }
 
   @Test(
