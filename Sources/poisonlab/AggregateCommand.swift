@@ -138,6 +138,12 @@ struct AggregateCommand: ParsableCommand {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)
     }
+    // An input the chain would not use is a usage error, not a silent no-op.
+    let unused = chain.unusedInputs(weights: weights != nil, serverUpdate: serverUpdate != nil)
+    if !unused.isEmpty {
+      for problem in unused { Terminal.error("poisonlab: " + problem) }
+      throw ExitCode(Exit.invalid)
+    }
     // Distance-based rules hold n x n matrices: estimated before allocating.
     let estimate = chain.memoryEstimate(rows: n, dimension: d)
     let budget = try memoryBudget(maxMemory)

@@ -26,6 +26,10 @@ public protocol Defense: Plugin {
 
   /// Whether the rule builds n x n matrices (pairwise distances or cosines).
   static var buildsPairwise: Bool { get }
+
+  /// Whether the rule weights updates by their reported sample counts
+  /// (filters pass the weights on to the rules after them).
+  static var readsWeights: Bool { get }
 }
 
 extension Defense {
@@ -39,6 +43,8 @@ extension Defense {
   public func workspaceBytes(updates n: Int, dimension d: Int) -> Int { 0 }
   /// Most rules work coordinate by coordinate or row by row.
   public static var buildsPairwise: Bool { false }
+  /// Most robust rules treat every update alike.
+  public static var readsWeights: Bool { false }
 }
 
 /// What a defense needs of the updates (see `channel.secure_aggregation`).

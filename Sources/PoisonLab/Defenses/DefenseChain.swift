@@ -52,6 +52,29 @@ public struct DefenseChain: Sendable {
   /// The root-data size the server needs, when a stage needs one.
   public var rootSize: Int? { stages.compactMap(\.rootSize).max() }
 
+  /// What the chain would leave unused of what `aggregate` was given: per-row
+  /// weights that no stage weights by, a server update that no stage reads.
+  /// - Parameters:
+  ///   - weights: whether weights were given (`--weights`).
+  ///   - serverUpdate: whether a server update was given (`--server-update`).
+  /// - Returns: one message per unused input, empty when all are used.
+  public func unusedInputs(weights: Bool, serverUpdate: Bool) -> [String] {
+    let chain = names.joined(separator: " → ")
+    var problems: [String] = []
+    if weights && !stages.contains(where: { type(of: $0).readsWeights }) {
+      let readers = Registry.defenses.filter { $0.readsWeights }.map { $0.descriptor.name }
+      problems.append(
+        "--weights: \(chain) treats every update alike and would not use them (\(readers.joined(separator: " and ")) weight updates); remove --weights"
+      )
+    }
+    if serverUpdate && rootSize == nil {
+      problems.append(
+        "--server-update: \(chain) does not read a server update (fltrust does); remove --server-update"
+      )
+    }
+    return problems
+  }
+
   /// The `dp` stage's accounting parameters, when the chain has one.
   public var privacy: (noiseMultiplier: Double, delta: Double)? {
     for stage in stages { if let dp = stage as? DPFedAvg { return (dp.noiseMultiplier, dp.delta) } }

@@ -8,6 +8,7 @@
 /// clients all report 0 samples is skipped: attackers reporting 0 samples
 /// cannot stop a run.
 public struct FedAvg: Aggregator {
+  public static let readsWeights = true
   public static let descriptor = PluginDescriptor(
     name: "fedavg", summary: "sample-count-weighted mean of the updates (no robustness)",
     reference:

@@ -16,6 +16,7 @@
 /// iterations (with 100 the aggregate was still 17 away, for honest rows
 /// of 0.3); runs that converge stop at `tolerance` long before either bound.
 public struct GeometricMedian: Aggregator {
+  public static let readsWeights = true
   public static let descriptor = PluginDescriptor(
     name: "geometric-median", summary: "smoothed Weiszfeld geometric median (RFA)",
     reference:

@@ -106,16 +106,35 @@ public enum UpdateExport {
   ///   replaying with defaults would silently give another aggregate.
   public static func sidecar(of matrix: String) throws(DataError) -> Round? {
     guard let path = sidecarPath(of: matrix) else { return nil }
-    guard let bytes = try? FileBytes.read(path, limit: 64 << 20),
-      let text = String(validating: bytes, as: UTF8.self), let json = try? JSONParser.parse(text),
-      case .string("poisonlab-round")? = json["format"]
-    else { return nil }
+    // No file: no facts. A file that cannot be read or is not JSON is
+    // an error (it would otherwise pass for a missing one).
+    let bytes: [UInt8]
+    do {
+      bytes = try FileBytes.read(path, limit: 64 << 20)
+    } catch {
+      if case .missing = error { return nil }
+      throw error
+    }
     func corrupt(_ reason: String) -> DataError { .corrupt(file: path, reason: reason) }
-    guard case .number(let r)? = json["round"], let round = Int(exactly: r), round >= 1 else {
-      throw corrupt("its \"round\" is not a whole number from 1")
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw corrupt("is not UTF-8 text")
+    }
+    let json: JSONValue
+    do {
+      json = try JSONParser.parse(text)
+    } catch {
+      throw corrupt("is not valid JSON: \(error)")
+    }
+    guard case .string("poisonlab-round")? = json["format"] else { return nil }
+    func shown(_ key: String) -> String { json[key].map { $0.serialized() } ?? "missing" }
+    guard case .number(let r)? = json["round"], let round = Int(exactly: r),
+      (1...1_000_000).contains(round)
+    else {
+      throw corrupt("its \"round\" (\(shown("round"))) is not a whole number from 1 to 1000000")
     }
     guard case .number(let s)? = json["seed"], let seed = UInt64(exactly: s) else {
-      throw corrupt("its \"seed\" is not a whole number from 0")
+      throw corrupt(
+        "its \"seed\" (\(shown("seed"))) is not a whole number from 0 to 18446744073709551615")
     }
     guard case .array(let ids)? = json["clients"], case .array(let w)? = json["reported_samples"]
     else { throw corrupt("it lacks the \"clients\" or \"reported_samples\" lists") }
@@ -135,8 +154,9 @@ public enum UpdateExport {
     }
     func count(_ key: String) throws(DataError) -> Int {
       guard let value = json[key], value != .null else { return 0 }
-      guard case .number(let x) = value, let n = Int(exactly: x), n >= 0 else {
-        throw corrupt("its \"\(key)\" is not a whole number from 0")
+      guard case .number(let x) = value, let n = Int(exactly: x), (0...1_000_000).contains(n) else {
+        throw corrupt(
+          "its \"\(key)\" (\(value.serialized())) is not a whole number from 0 to 1000000")
       }
       return n
     }

@@ -78,13 +78,17 @@ public struct UpdateReplay {
       (updates.split(separator: "/").last ?? "").wholeMatch(of: /round-[0-9]{4,}\.npy(\.gz)?/)
         != nil
     {
+      let what =
+        (try? SystemFile.kind(of: facts, followingLinks: true)) != nil
+        ? "\(facts) beside \(updates) is not a --save-updates round file (no \"format\": \"poisonlab-round\")"
+        : "no --save-updates round file (\(facts)) beside \(updates)"
       notes.append(
-        "note: no --save-updates round file (\(facts)) beside \(updates): the seed, round, "
+        "note: \(what): the seed, round, "
           + "weights and quarantine counts are aggregate's defaults, which may not be the round's")
     }
     if let sidecar, sidecar.clients.count != n || sidecar.weights.count != n {
       notes.append(
-        "poisonlab: \(updates): its .json describes \(sidecar.clients.count) rows, the matrix has \(n); ignoring the .json"
+        "poisonlab: \(updates): its .json lists \(sidecar.clients.count) clients and \(sidecar.weights.count) reported_samples, the matrix has \(n) rows; ignoring the .json"
       )
     }
     let exported = sidecar.flatMap { $0.clients.count == n && $0.weights.count == n ? $0 : nil }

@@ -165,7 +165,10 @@ struct UpdateReplayTests {
     )
     let other = try UpdateReplay.load(updates: matrix)
     #expect(other.exported == nil && other.set.weights == [1, 1, 1])
-    #expect(other.notes.first?.contains("describes 2 rows, the matrix has 3") == true)
+    #expect(
+      other.notes.first?.contains(
+        "lists 2 clients and 2 reported_samples, the matrix has 3 rows; ignoring the .json") == true
+    )
     // Ignored facts do not fail the replay; used facts with a negative weight do.
     _ = dir.write(
       "round-0003.json",

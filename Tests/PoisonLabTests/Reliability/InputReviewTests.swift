@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+@testable import PoisonLab
+
+/// Each case the adversarial review of bad input (2026-12-03, session 24)
+/// found stays fixed.
+@Suite("Reliability: bad input to model files, aggregate and sources (session 24)", .serialized)
+struct InputReviewTests {
+  let smoke = CLI.root.path + "/scenarios/regression/smoke-federated.json"
+
+  /// Saves the smoke model (2 rounds) and writes a copy whose `__metadata__`
+  /// entry `key` is `value`.
+  func editedModel(in dir: TemporaryDirectory, key: String, value: String) throws -> String {
+    let saved = try CLI.run([
+      "run", smoke, "--set", "training.rounds=2", "--set", "expect=null", "--quiet",
+      "--save-model", dir.path + "/m.safetensors", "--force",
+    ])
+    #expect(saved.status == 0, "\(saved.stderr)")
+    let script = """
+      import json, struct, sys
+      b = open('m.safetensors', 'rb').read()
+      n = struct.unpack('<Q', b[:8])[0]
+      h = json.loads(b[8:8 + n])
+      h['__metadata__'][sys.argv[1]] = sys.argv[2]
+      hb = json.dumps(h).encode()
+      open('bad.safetensors', 'wb').write(struct.pack('<Q', len(hb)) + hb + b[8 + n:])
+      """
+    _ = dir.write("edit.py", text: script)
+    let edited = try CLI.shell("python3 edit.py '\(key)' '\(value)'", in: dir.path)
+    #expect(edited.status == 0, "\(edited.stderr)")
+    return dir.path + "/bad.safetensors"
+  }
+
+  @Test("an --init-model whose round overflows is a corrupt file (exit 3), not a trap")
+  func overflowingRound() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    for round in ["9223372036854775807", "1000001", "-1", "x"] {
+      let bad = try editedModel(in: dir, key: "round", value: round)
+      let r = try CLI.run(["run", smoke, "--quiet", "--set", "expect=null", "--init-model", bad])
+      #expect(r.status == 3, "\(round): \(r.status) \(r.stderr)")
+      #expect(
+        r.stderr.contains("its round \(round) is not a whole number from 0 to 1000000"),
+        "\(r.stderr)")
+    }
+  }
+
+  @Test("malformed privacy_sampling_rates in a model file are corrupt, not silently replaced")
+  func samplingRates() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    for rates in ["[]", "[0.5]", "[0.5, 2]", "[-1, 0.5]", "\"x\"", "[0.5, 0.5, 0.5]"] {
+      let bad = try editedModel(in: dir, key: "privacy_sampling_rates", value: rates)
+      let r = try CLI.run(["run", smoke, "--quiet", "--set", "expect=null", "--init-model", bad])
+      #expect(r.status == 3, "\(rates): \(r.status) \(r.stderr)")
+      #expect(r.stderr.contains("is not a list of 2 rates from 0 to 1"), "\(r.stderr)")
+    }
+    // Two valid rates load.
+    let good = try editedModel(in: dir, key: "privacy_sampling_rates", value: "[0.5, 0.25]")
+    let r = try CLI.run(["run", smoke, "--quiet", "--set", "expect=null", "--init-model", good])
+    #expect(r.status == 0, "\(r.stderr)")
+  }
+
+  @Test(
+    "aggregate: a round file that is not JSON is an error, not a missing file; an unused input is refused"
+  )
+  func aggregateInputs() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let matrix = dir.write(
+      "round-0003.npy", NPYArray(shape: [3, 2], values: [1, 2, 3, 4, 5, 6]).serialized())
+    _ = dir.write("round-0003.json", text: #"{"round": 3,"#)
+    do {
+      _ = try UpdateReplay.load(updates: matrix)
+      Issue.record("a torn round file was read as none")
+    } catch {
+      #expect("\(error)".contains("round-0003.json") && "\(error)".contains("not valid JSON"))
+    }
+    let cli = try CLI.run(["aggregate", matrix, "--defense", "median"])
+    #expect(cli.status == 3 && cli.stderr.contains("not valid JSON"), "\(cli.stderr)")
+    // Another program's JSON beside it: named, and the defaults are used.
+    _ = dir.write("round-0003.json", text: #"{"format": "other"}"#)
+    let foreign = try UpdateReplay.load(updates: matrix)
+    #expect(foreign.notes.first?.contains("is not a --save-updates round file") == true)
+    _ = dir.write("round-0003.json", text: #"{"format": "poisonlab-round", "round": 1e300}"#)
+    do {
+      _ = try UpdateReplay.load(updates: matrix)
+      Issue.record("a round of 1e300 was accepted")
+    } catch {
+      #expect("\(error)".contains("is not a whole number from 1 to 1000000"), "\(error)")
+    }
+    // Weights or a server update the chain would not read.
+    let weights = dir.path + "/w.csv"
+    _ = dir.write("w.csv", text: "1\n2\n3\n")
+    let other = dir.write(
+      "m.npy", NPYArray(shape: [3, 2], values: [1, 2, 3, 4, 5, 6]).serialized())
+    let median = try CLI.run(["aggregate", other, "--defense", "median", "--weights", weights])
+    #expect(median.status == 2, "\(median.stderr)")
+    #expect(median.stderr.contains("--weights: median treats every update alike"))
+    let fedavg = try CLI.run(["aggregate", other, "--defense", "fedavg", "--weights", weights])
+    #expect(fedavg.status == 0, "\(fedavg.stderr)")
+    let server = dir.path + "/s.csv"
+    _ = dir.write("s.csv", text: "1,2\n")
+    let krum = try CLI.run(["aggregate", other, "--defense", "mean", "--server-update", server])
+    #expect(krum.status == 2 && krum.stderr.contains("--server-update: mean does not read"))
+  }
+}
