@@ -35,7 +35,10 @@ struct AggregateCommand: ParsableCommand {
       valueName: "json"))
   var defense: String
 
-  @Option(help: "Per-row sample weights (.npy or a CSV/text list), for fedavg.")
+  @Option(
+    help:
+      "Per-row sample weights (.npy or a CSV/text list), for the rules that weight updates (fedavg, geometric-median)."
+  )
   var weights: String?
 
   @Option(help: "The server's own update on clean root data (.npy or CSV), for fltrust.")
