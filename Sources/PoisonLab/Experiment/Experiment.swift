@@ -64,11 +64,13 @@ public struct Experiment {
   }
 
   /// The problems of the options set on this experiment (`updateExport`,
-  /// `auditDirectory`) with its scenario: an option that would be ignored.
+  /// `auditDirectory`, `modelFiles.checkpointEvery`) with its scenario: an
+  /// option that would be ignored.
   public var optionProblems: [String] {
     [
       updateExport.flatMap { _ in updateExportProblem },
       auditDirectory.flatMap { _ in auditDirectoryProblem },
+      checkpointProblem,
     ].compactMap { $0 }
   }
 

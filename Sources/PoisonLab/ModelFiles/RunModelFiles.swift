@@ -209,6 +209,30 @@ extension Experiment {
     return .resumes(round: round)
   }
 
+  /// The rounds (a pipeline: cycles) this run will run: from round 1 (a
+  /// pipeline: cycle 0), or after the round of an `--init-model` saved by
+  /// this scenario and seed; nil when that file already holds the last.
+  var roundsToRun: (first: Int, last: Int)? {
+    let last = scenario.pipeline?.cycles ?? scenario.training.rounds
+    var first = scenario.pipeline == nil ? 1 : 0
+    if scenario.pipeline == nil, case .resumes(let round) = initialModelState() {
+      first = round + 1
+    }
+    return first <= last ? (first, last) : nil
+  }
+
+  /// `--checkpoint-every` that would write no checkpoint in the rounds
+  /// this run runs (an option parsed and then unused), or nil.
+  var checkpointProblem: String? {
+    guard let every = modelFiles.checkpointEvery, every > 0,
+      modelFiles.checkpointDirectory != nil, let (first, last) = roundsToRun,
+      !(first...last).contains(where: { $0 % every == 0 })
+    else { return nil }
+    let unit = scenario.pipeline == nil ? "rounds" : "cycles"
+    return
+      "--checkpoint-every \(every) would write no checkpoint: this run's \(unit) are \(first) to \(last); give at most \(last)"
+  }
+
   /// The files this run writes into its round folders, `--checkpoint-dir`
   /// (`round-NNNN.safetensors`) and `--save-updates` (`round-NNNN.npy`,
   /// `.json`, `.aggregate.npy`, `.server.npy`), for the rounds it will run: from
@@ -217,12 +241,7 @@ extension Experiment {
   /// file counts from the start and fails later with its own error).
   /// - Returns: (the folder option, the file) pairs, in round order.
   public func plannedRoundFiles() -> [(option: String, path: String)] {
-    let last = scenario.pipeline?.cycles ?? scenario.training.rounds
-    var first = scenario.pipeline == nil ? 1 : 0
-    if scenario.pipeline == nil, case .resumes(let round) = initialModelState() {
-      first = round + 1
-    }
-    guard first <= last else { return [] }
+    guard let (first, last) = roundsToRun else { return [] }
     var files: [(option: String, path: String)] = []
     if let every = modelFiles.checkpointEvery, every > 0,
       let directory = modelFiles.checkpointDirectory

@@ -105,4 +105,28 @@ struct InputReviewTests {
     let krum = try CLI.run(["aggregate", other, "--defense", "mean", "--server-update", server])
     #expect(krum.status == 2 && krum.stderr.contains("--server-update: mean does not read"))
   }
+
+  @Test(
+    "--checkpoint-every that would write no checkpoint is refused (exit 2), not silently unused")
+  func checkpointEvery() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let never = try CLI.run([
+      "run", smoke, "--set", "training.rounds=3", "--quiet", "--checkpoint-every", "4",
+      "--checkpoint-dir", dir.path,
+    ])
+    #expect(never.status == 2, "\(never.stderr)")
+    #expect(
+      never.stderr.contains(
+        "--checkpoint-every 4 would write no checkpoint: this run's rounds are 1 to 3; give at most 3"
+      ))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    let last = try CLI.run([
+      "run", smoke, "--set", "training.rounds=3", "--set", "expect=null", "--quiet",
+      "--checkpoint-every", "3", "--checkpoint-dir", dir.path,
+    ])
+    #expect(last.status == 0, "\(last.stderr)")
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["round-0003.safetensors"])
+  }
 }
