@@ -85,6 +85,10 @@ struct PipelineRun: Runner {
         size, from: trustedSources, labels: train.labels, classes: train.classes,
         stream: "provenance", seeds: seeds)
     }
+    let splitProblems = split.problems(sources: sources, settings: settings, total: train.count)
+    if !splitProblems.isEmpty {
+      throw .scenario(ScenarioErrors(source: scenario.name, errors: splitProblems))
+    }
 
     let network = scenario.model.build(input: train.shape, classes: train.classes)
     let batch = min(scenario.training.batchSize, max(1, train.count))

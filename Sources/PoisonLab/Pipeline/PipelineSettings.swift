@@ -75,7 +75,9 @@ public struct PipelineSettings: Sendable, Equatable {
       guard let p = validator.object(item, sourceKeys, at: path.appending(i)),
         let name = p.string("name"), let share = p.double("share")
       else { continue }
-      if sources.contains(where: { $0.name == name }) {
+      if name.allSatisfy(\.isWhitespace) {
+        validator.fail(p.path("name"), "a source needs a name (attacks and records name it)")
+      } else if sources.contains(where: { $0.name == name }) {
         validator.fail(p.path("name"), "\"\(name)\" names two sources; names must be unique")
       }
       sources.append(
@@ -85,7 +87,7 @@ public struct PipelineSettings: Sendable, Equatable {
     if sources.count == items.count && !sources.isEmpty && abs(total - 1) > 1e-6 {
       validator.fail(
         path,
-        "the shares sum to \(JSONValue.format(total)); they split the training set and must sum to 1"
+        "the shares sum to \(JSONValue.format((total * 1e9).rounded() / 1e9)); they split the training set and must sum to 1"
       )
     }
     return sources

@@ -94,6 +94,46 @@ struct SourceSplit {
     return chosen.sorted()
   }
 
+  /// What makes the split unusable for the pipeline: a source with no
+  /// samples (its share is too small for the data), or one whose samples
+  /// after its initial share are fewer than the cycles (some cycles would
+  /// bring nothing from it).
+  /// - Parameters:
+  ///   - sources: the `sources` entries, in order.
+  ///   - settings: the pipeline.
+  ///   - total: the training samples split.
+  /// - Returns: the errors, at the share or at `pipeline.cycles`.
+  func problems(sources: [DataSourceSpec], settings: PipelineSettings, total: Int)
+    -> [ScenarioError]
+  {
+    var errors: [ScenarioError] = []
+    var short: [(name: String, rest: Int)] = []
+    for (s, source) in sources.enumerated() {
+      let count = members[s].count
+      let share = JSONPath.root.appending("sources").appending(s).appending("share")
+      guard count > 0 else {
+        errors.append(
+          ScenarioError(
+            share,
+            "source \(source.name) gets none of the \(total) training samples (share \(JSONValue.format(source.share))); raise its share"
+          ))
+        continue
+      }
+      let rest = count - delivery(s, cycle: 0, settings: settings).count
+      if rest < settings.cycles { short.append((source.name, rest)) }
+    }
+    if let fewest = short.map(\.rest).min() {
+      errors.append(
+        ScenarioError(
+          JSONPath.root.appending("pipeline").appending("cycles"),
+          "\(settings.cycles) cycles are more than the samples left after the initial share in "
+            + short.map { "\($0.name) (\($0.rest))" }.joined(separator: ", ")
+            + ", so some cycles would bring nothing from them; lower pipeline.cycles to at most \(max(1, fewest)), or lower pipeline.initial_share"
+        ))
+    }
+    return errors
+  }
+
   /// Source `s`'s delivery in `cycle`: cycle 0 is the first
   /// `initial_share` of its samples, cycle c >= 1 the c-th of `cycles`
   /// equal slices of the rest.

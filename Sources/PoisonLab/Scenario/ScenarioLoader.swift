@@ -773,9 +773,13 @@ public enum ScenarioLoader {
       if case .array(let names)? = p["sources"],
         document["sources"] == nil || !context.sourceNames.isEmpty
       {
+        var named = Set<String>()
         for (i, value) in names.enumerated() {
           guard case .string(let name) = value else { continue }
-          if !context.sourceNames.contains(name) {
+          if !named.insert(name).inserted {
+            validator.fail(
+              path.appending("sources").appending(i), "names source \"\(name)\" twice")
+          } else if !context.sourceNames.contains(name) {
             validator.fail(
               path.appending("sources").appending(i),
               context.sourceNames.isEmpty

@@ -129,4 +129,38 @@ struct InputReviewTests {
     #expect(
       try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["round-0003.safetensors"])
   }
+
+  @Test(
+    "pipeline sources: a nameless source, a source named twice by an attack, one with no samples, cycles beyond the data"
+  )
+  func sources() throws {
+    let breast = CLI.root.path + "/scenarios/pipeline/breast-cancer-label-flip.json"
+    let text = try String(contentsOfFile: breast, encoding: .utf8)
+    #expect(
+      scenarioErrors(text, overrides: [#"attack.sources=["registry-c","registry-c"]"#])
+        == [#"attack.sources[1]: names source "registry-c" twice"#])
+    #expect(
+      scenarioErrors(text, overrides: [#"sources[3].name="""#]).first
+        == "sources[3].name: a source needs a name (attacks and records name it)")
+    #expect(
+      scenarioErrors(text, overrides: ["sources[0].share=0.249"])
+        == ["sources: the shares sum to 0.999; they split the training set and must sum to 1"])
+    // Size-dependent: known once the data are split (exit 2 before training).
+    let none = try CLI.run([
+      "run", breast, "--quiet", "--set", "sources[0].share=0.001", "--set",
+      "sources[1].share=0.499",
+    ])
+    #expect(none.status == 2, "\(none.stderr)")
+    #expect(
+      none.stderr.contains(
+        "sources[0].share: source hospital gets none of the 455 training samples (share 0.001); raise its share"
+      ))
+    let many = try CLI.run(["run", breast, "--quiet", "--set", "pipeline.cycles=100"])
+    #expect(many.status == 2, "\(many.stderr)")
+    #expect(
+      many.stderr.contains(
+        "pipeline.cycles: 100 cycles are more than the samples left after the initial share in hospital (91), clinic-a (91), clinic-b (91), registry-c (90)"
+      ))
+    #expect(many.stderr.contains("lower pipeline.cycles to at most 90"))
+  }
 }
