@@ -46,6 +46,18 @@ struct AuditCommand: ParsableCommand {
   var auditDir: String?
 
   func validate() throws {
+    if method.hasPrefix("{") {
+      do {
+        _ = try JSONParser.parse(method)
+      } catch {
+        throw ValidationError("--method: not valid JSON: \(error)")
+      }
+    } else if !method.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) || method.isEmpty {
+      let names = Registry.descriptors(.audits).map(\.name)
+      throw ValidationError(
+        "--method takes an audit name (\(names.joined(separator: ", "))) or a JSON object such as '{\"name\": \"strip\"}', got \(method)"
+      )
+    }
     guard ["table", "json"].contains(format) else {
       throw ValidationError("unknown format \"\(format)\" (allowed: table, json)")
     }

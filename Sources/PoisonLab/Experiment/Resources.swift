@@ -331,7 +331,7 @@ extension Experiment {
     else { return nil }
     return ScenarioError(
       JSONPath.root.appending("safeguards").appending("validation").appending("size"),
-      "\(size) validation samples leave too few of the \(train) training samples for \(federation.clients) clients"
+      "\(size) validation samples leave too few of the \(train) training samples for \(federation.clients) clients; at most \(max(0, train - federation.clients - 1))"
     )
   }
 
@@ -397,9 +397,20 @@ extension Experiment {
       let size = DefenseChain(scenario.defenses.map(\.defense)).rootSize,
       size >= train - federation.clients
     else { return nil }
+    // The stage's own path: defense.root_size, or defense[i].root_size in a chain.
+    var path = JSONPath.root.appending("defense")
+    if case .array? = scenario.resolved["defense"],
+      let index = scenario.defenses.firstIndex(where: { $0.defense.rootSize != nil })
+    {
+      path = path.appending(index)
+    }
+    let validation = scenario.safeguards.validation.map {
+      " (after safeguards.validation.size took \($0.size))"
+    }
     return ScenarioError(
-      JSONPath.root.appending("defense"),
-      "root_size \(size) leaves too few training samples for \(federation.clients) clients")
+      path.appending("root_size"),
+      "\(size) leaves too few of the \(train) training samples\(validation ?? "") for \(federation.clients) clients; at most \(max(0, train - federation.clients - 1))"
+    )
   }
 
   /// The refusal of an estimate over `budget`, or nil when it fits.

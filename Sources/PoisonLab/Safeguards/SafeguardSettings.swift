@@ -168,8 +168,9 @@ public struct SafeguardSettings: Sendable, Equatable {
         if case .array(let items)? = m["signals"] {
           items.compactMap { if case .string(let s) = $0 { s } else { nil } }
         } else { ["update_norm"] }
-      if Set(signals).count != signals.count {
-        validator.fail(m.path("signals"), "lists a signal twice")
+      let repeated = signals.enumerated().filter { signals[..<$0.offset].contains($0.element) }
+      for (index, signal) in repeated {
+        validator.fail(m.path("signals").appending(index), "lists \(signal) twice")
       }
       if context.pipeline {
         let updates = signals.filter { SignalMonitor.updateSignals.contains($0) }
@@ -258,7 +259,11 @@ public struct SafeguardSettings: Sendable, Equatable {
     if context.federated, let rounds = context.rounds {
       horizon = (rounds, 1, "round", "training.rounds is \(rounds)", "client")
     } else if context.pipeline, let cycles = context.cycles {
-      horizon = (cycles + 1, 0, "cycle", "pipeline.cycles is \(cycles)", "source")
+      horizon = (
+        cycles + 1, 0, "cycle",
+        "pipeline.cycles is \(cycles) (\(cycles + 1) cycles with the initial training, cycle 0)",
+        "source"
+      )
     } else {
       horizon = nil
     }

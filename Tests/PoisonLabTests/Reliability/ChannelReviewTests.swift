@@ -114,8 +114,8 @@ struct ChannelReviewTests {
     #expect(errors(window: 3, after: 4) == [])
     #expect(
       errors(window: 4, after: 5) == [
-        "safeguards.monitor.window: 4 leaves no cycle to watch: the first alarm can come in cycle 4, and pipeline.cycles is 3; lower the window or add cycles",
-        "safeguards.quarantine.after: 5 flags need at least 5 cycles, and pipeline.cycles is 3; no source could ever be quarantined",
+        "safeguards.monitor.window: 4 leaves no cycle to watch: the first alarm can come in cycle 4, and pipeline.cycles is 3 (4 cycles with the initial training, cycle 0); lower the window or add cycles",
+        "safeguards.quarantine.after: 5 flags need at least 5 cycles, and pipeline.cycles is 3 (4 cycles with the initial training, cycle 0); no source could ever be quarantined",
       ])
     // --set reaches the check.
     #expect(

@@ -163,4 +163,33 @@ struct InputReviewTests {
       ))
     #expect(many.stderr.contains("lower pipeline.cycles to at most 90"))
   }
+
+  @Test(
+    "messages name what is wrong: the repeated signal, root_size's own path and bound, audit's --method"
+  )
+  func messages() throws {
+    #expect(
+      scenarioErrors(
+        safeguardBase,
+        overrides: [
+          #"safeguards={"monitor": {"signals": ["update_norm", "cosine", "update_norm"]}}"#
+        ]
+      ) == ["safeguards.monitor.signals[2]: lists update_norm twice"])
+    let chained = try CLI.run([
+      "validate", smoke, "--set",
+      #"defense=[{"name": "norm-clip"}, {"name": "fltrust", "root_size": 1190}]"#,
+      "--set", #"safeguards={"validation": {"size": 10}}"#,
+    ])
+    #expect(chained.status == 2)
+    #expect(
+      chained.stderr.contains(
+        "defense[1].root_size: 1190 leaves too few of the 1190 training samples (after safeguards.validation.size took 10) for 12 clients; at most 1177"
+      ), "\(chained.stderr)")
+    let torn = try CLI.run([
+      "audit", "m.safetensors", "--scenario", smoke, "--method", #"{"name": "strip""#,
+    ])
+    #expect(torn.status == 2 && torn.stderr.contains("--method: not valid JSON"), "\(torn.stderr)")
+    let array = try CLI.run(["audit", "m.safetensors", "--scenario", smoke, "--method", "[]"])
+    #expect(array.status == 2 && array.stderr.contains("--method takes an audit name"))
+  }
 }

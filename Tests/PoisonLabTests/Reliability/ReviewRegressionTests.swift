@@ -167,7 +167,7 @@ struct ReviewRegressionTests {
       (
         "scenarios/regression/smoke-federated.json",
         #"defense={"name": "fltrust", "root_size": 1200}"#,
-        "defense: root_size 1200 leaves too few training samples for 12 clients"
+        "defense.root_size: 1200 leaves too few of the 1200 training samples for 12 clients; at most 1187"
       ),
       (
         "scenarios/fashion-mnist-clean.json", "dataset.train_size=60001",
