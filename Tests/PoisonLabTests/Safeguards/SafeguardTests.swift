@@ -25,6 +25,37 @@ struct SafeguardGoldenTests {
     #expect(LBFGS.hessianProduct(s: [[0, 0]], y: [[1, 1]], v: [1, 1]) == nil)
   }
 
+  @Test(
+    "cosine signal: (1,0), (0,1), (1,1), (-1,0) have cosine spread 0.6436487 by hand; (-1,0) is suspected; a NaN row is left out"
+  )
+  func cosineGolden() throws {
+    let nan = Float.nan
+    let updates = UpdateSet(
+      values: [1, 0, 0, 1, 1, 1, nan, 0, -1, 0], count: 5, dimension: 2, weights: nil)
+    var signal = CosineSignal(window: 3)
+    let reading = signal.observe(
+      MonitorRound(
+        round: 1, updates: updates, ids: [10, 11, 12, 14, 13], global: [0, 0],
+        validationAccuracy: nil, classAccuracy: nil, sourceLosses: nil, seeds: SeedTree(0),
+        threads: 1))
+    guard case .scored(let values, let suspects)? = reading else {
+      Issue.record("no reading")
+      return
+    }
+    // Pairwise cosines 0, 1/sqrt 2, -1, 1/sqrt 2, 0, -1/sqrt 2: population std.
+    #expect(values.count == 1 && values[0].name == "cosine_spread" && values[0].upward)
+    #expect(isClose(values[0].value, 0.6436487474282222, rtol: 1e-6))
+    // Mean cosines -0.098, 0.236, 0.236, -0.569: none beyond -3.5 robust
+    // z (d's is -2.58), so the lowest is suspected.
+    #expect(suspects == [13])
+    #expect(
+      signal.observe(
+        MonitorRound(
+          round: 2, updates: UpdateSet(values: [1, 0, 0, 1], count: 2, dimension: 2, weights: nil),
+          ids: [1, 2], global: [0, 0], validationAccuracy: nil, classAccuracy: nil,
+          sourceLosses: nil, seeds: SeedTree(0), threads: 1)) == nil)
+  }
+
   @Test("exact 1-D k-means: [1, 2, 10, 11] in 2 groups costs 1; brute force agrees (seed 5)")
   func kmeans() {
     let fit = KMeans1D.fit([10, 1, 11, 2], k: 2)
@@ -244,6 +275,21 @@ struct SafeguardBehaviourTests {
     #expect((cleanPlain.safeguards?.falseQuarantined ?? 0) > 0)
     let attacked = try #require(try run([chain, ratio, attack]).last)
     #expect(attacked.safeguards?.quarantined == 2 && attacked.safeguards?.falseQuarantined == 0)
+  }
+
+  @Test(
+    "sign-flipped updates from round 7 raise a cosine alarm in round 7 naming the two attackers (seed 1)"
+  )
+  func cosineAlarm() throws {
+    let out = try run([
+      "seed=1", #"attack={"name": "sign-flip", "clients": 2, "start_round": 7}"#,
+      #"safeguards={"monitor": {"signals": ["cosine"], "window": 4}}"#,
+    ])
+    let alarms = out.filter { $0.kind == .alarm }
+    #expect(alarms.first?.round == 7, "\(alarms.map(\.round))")
+    #expect(alarms.first?.alarm?.signal == "cosine_spread")
+    #expect(alarms.first?.alarm?.suspected == [0, 1])
+    #expect((alarms.first?.alarm?.score ?? 0) > 100)
   }
 
   @Test("a single boosted update raises an update_norm alarm; rollback restores and quarantines")

@@ -24,18 +24,18 @@ struct CosineSignal: MonitorSignal {
     // Non-finite updates are left out (the defense chain rejects and flags them).
     let all = round.updates.norms()
     let finite = all.indices.filter { all[$0].isFinite }
-    let set = round.updates.selecting(finite)
+    let set = finite.count == all.count ? round.updates : round.updates.selecting(finite)
     let n = set.count
     guard n >= 3 else { return nil }
-    let norms = finite.map { all[$0] }
-    let d = set.dimension
+    // One Gram matrix of the normalised rows (the cosines FoolsGold and
+    // FLAME read), not n^2 / 2 scalar dot products.
+    let similarities = set.cosineSimilarities()
     var cosines: [Double] = []
+    cosines.reserveCapacity(n * (n - 1) / 2)
     var meanCosine = [Double](repeating: 0, count: n)
     for a in 0..<n {
       for b in (a + 1)..<n {
-        var dot = 0.0
-        for j in 0..<d { dot += Double(set.values[a * d + j]) * Double(set.values[b * d + j]) }
-        let c = norms[a] > 0 && norms[b] > 0 ? dot / (norms[a] * norms[b]) : 0
+        let c = similarities[a * n + b]
         cosines.append(c)
         meanCosine[a] += c / Double(n - 1)
         meanCosine[b] += c / Double(n - 1)
