@@ -5,7 +5,7 @@
 ///
 /// Training never needs the first layer's input gradient, so ``Trainer``
 /// skips it; this runs the same backward pass through every layer, the
-/// first included. Buffers are allocated once; a call allocates nothing.
+/// first included, and skips the parameter gradients instead. Buffers are allocated once; a call allocates nothing.
 /// One thread at a time.
 final class InputGradient {
   /// The network differentiated.
@@ -13,7 +13,6 @@ final class InputGradient {
   /// The largest batch.
   let capacity: Int
   private let workspace: Workspace
-  private let parameterGradient: UnsafeMutablePointer<Float>
   private let deltaA: UnsafeMutablePointer<Float>
   private let deltaB: UnsafeMutablePointer<Float>
 
@@ -25,9 +24,6 @@ final class InputGradient {
     self.network = network
     self.capacity = capacity
     workspace = Workspace(network: network, capacity: capacity, training: true, inputGradient: true)
-    let p = max(1, network.parameterCount)
-    parameterGradient = .allocate(capacity: p)
-    parameterGradient.initialize(repeating: 0, count: p)
     let widest = network.layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 1
     deltaA = .allocate(capacity: capacity * widest)
     deltaA.initialize(repeating: 0, count: capacity * widest)
@@ -36,7 +32,6 @@ final class InputGradient {
   }
 
   deinit {
-    parameterGradient.deallocate()
     deltaA.deallocate()
     deltaB.deallocate()
   }
@@ -74,7 +69,7 @@ final class InputGradient {
       layers[index].backward(
         batch: batch, input: input, output: workspace.activations[index],
         outputGradient: outputGradient, inputGradient: index == 0 ? gradient : inputGradient,
-        parameters: parameters + offset, parameterGradient: parameterGradient + offset,
+        parameters: parameters + offset, parameterGradient: nil,
         scratch: workspace.scratch[index])
       swap(&outputGradient, &inputGradient)
     }

@@ -83,7 +83,7 @@ public protocol Layer: Sendable, CustomStringConvertible {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>)
 
   /// Back-propagates `outputGradient`: writes (overwrites) this layer's
-  /// parameter gradient and, when requested, the input gradient.
+  /// parameter gradient and the input gradient, each when requested.
   /// - Parameters:
   ///   - batch: number of samples.
   ///   - input: the input given to `forward`.
@@ -91,12 +91,13 @@ public protocol Layer: Sendable, CustomStringConvertible {
   ///   - outputGradient: dLoss/dOutput.
   ///   - inputGradient: dLoss/dInput, or `nil` when not needed.
   ///   - parameters: this layer's slice of the parameter vector.
-  ///   - parameterGradient: this layer's slice of the gradient vector.
+  ///   - parameterGradient: this layer's slice of the gradient vector, or
+  ///     nil when only the input gradient is wanted (it is then not computed).
   ///   - scratch: the scratch memory `forward` used.
   func backward(
     batch: Int, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
     outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
-    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>,
+    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>?,
     scratch: UnsafeMutablePointer<Float>)
 }
 

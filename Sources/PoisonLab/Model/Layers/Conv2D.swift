@@ -101,23 +101,27 @@ public struct Conv2D: Layer {
   public func backward(
     batch: Int, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
     outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
-    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>,
+    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>?,
     scratch: UnsafeMutablePointer<Float>
   ) {
     let pixels = outputShape.height * outputShape.width
-    sumRows(
-      outputGradient, rows: batch * pixels, columns: filters,
-      into: parameterGradient + filters * patch)
-    if batch == 0 { parameterGradient.update(repeating: 0, count: filters * patch) }
+    if let parameterGradient {
+      sumRows(
+        outputGradient, rows: batch * pixels, columns: filters,
+        into: parameterGradient + filters * patch)
+      if batch == 0 { parameterGradient.update(repeating: 0, count: filters * patch) }
+    }
     let columnGradient = scratch + min(batch, samplesPerChunk) * pixels * patch
     forEachChunk(batch: batch) { first, count in
       let rows = count * pixels
       let gradient = outputGradient + first * pixels * filters
       // dW += dY^T cols, over the chunk's rebuilt columns.
-      imageToColumns(batch: count, input: input + first * shape.count, columns: scratch)
-      BLAS.gemm(
-        .transposed, .none, m: filters, n: patch, k: rows, a: gradient, lda: filters,
-        b: scratch, ldb: patch, beta: first == 0 ? 0 : 1, c: parameterGradient, ldc: patch)
+      if let parameterGradient {
+        imageToColumns(batch: count, input: input + first * shape.count, columns: scratch)
+        BLAS.gemm(
+          .transposed, .none, m: filters, n: patch, k: rows, a: gradient, lda: filters,
+          b: scratch, ldb: patch, beta: first == 0 ? 0 : 1, c: parameterGradient, ldc: patch)
+      }
       guard let inputGradient else { return }
       // dCols = dY W, then scatter-add back to the images (col2im).
       BLAS.gemm(

@@ -50,15 +50,17 @@ public struct Dense: Layer {
   public func backward(
     batch: Int, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
     outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
-    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>,
+    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>?,
     scratch: UnsafeMutablePointer<Float>
   ) {
     // dW = dY^T X
-    BLAS.gemm(
-      .transposed, .none, m: outputs, n: inputs, k: batch, a: outputGradient, lda: outputs,
-      b: input, ldb: inputs, c: parameterGradient, ldc: inputs)
-    sumRows(
-      outputGradient, rows: batch, columns: outputs, into: parameterGradient + outputs * inputs)
+    if let parameterGradient {
+      BLAS.gemm(
+        .transposed, .none, m: outputs, n: inputs, k: batch, a: outputGradient, lda: outputs,
+        b: input, ldb: inputs, c: parameterGradient, ldc: inputs)
+      sumRows(
+        outputGradient, rows: batch, columns: outputs, into: parameterGradient + outputs * inputs)
+    }
     // dX = dY W
     if let inputGradient {
       BLAS.gemm(

@@ -22,7 +22,7 @@ public struct Flatten: Layer {
   public func backward(
     batch: Int, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
     outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
-    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>,
+    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>?,
     scratch: UnsafeMutablePointer<Float>
   ) {
     inputGradient?.update(from: outputGradient, count: batch * shape.count)

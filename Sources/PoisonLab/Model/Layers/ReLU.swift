@@ -24,7 +24,7 @@ public struct ReLU: Layer {
   public func backward(
     batch: Int, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
     outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
-    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>,
+    parameters: UnsafePointer<Float>, parameterGradient: UnsafeMutablePointer<Float>?,
     scratch: UnsafeMutablePointer<Float>
   ) {
     guard let inputGradient else { return }
