@@ -96,6 +96,10 @@ public struct STRIP: AuditMethod {
   }
 
   /// The mean prediction entropy of each sample of `data` over `n` blends.
+  ///
+  /// Inputs are spread over `input.threads` workers, each with an evaluator
+  /// of its own; every input draws its blends from its own stream and
+  /// writes its own entry, so the result does not depend on the workers.
   func entropies(of data: Dataset, pool: Dataset, input: AuditInput, seed: String) -> [Double] {
     let d = data.shape.count
     let norm = input.normalizer
@@ -103,53 +107,74 @@ public struct STRIP: AuditMethod {
       let k = norm.offset.count == 1 ? 0 : j
       return x / norm.factor[k] + norm.offset[k]
     }
-    func normalized(_ r: Float, _ j: Int) -> Float {
-      let k = norm.offset.count == 1 ? 0 : j
-      return (r - norm.offset[k]) * norm.factor[k]
+    // The pool in raw units, once (each blend reads n of its images).
+    var rawPool = [Float](repeating: 0, count: pool.count * d)
+    for p in 0..<pool.count {
+      for j in 0..<d { rawPool[p * d + j] = raw(pool.features[p * d + j], j) }
     }
     // Pixels saturate at [0, 255]; raw values outside it (not pixels) widen the range.
-    var low: Float = 0
-    var high: Float = 255
-    for p in 0..<pool.count {
-      for j in 0..<d {
-        let r = raw(pool.features[p * d + j], j)
-        low = min(low, r)
-        high = max(high, r)
-      }
-    }
-    let evaluator = Evaluator(network: input.network)
-    let last = input.network.layers.count - 1
-    let classes = input.network.outputCount
-    var out: [Double] = []
-    out.reserveCapacity(data.count)
-    for i in 0..<data.count {
-      var rng = input.seeds.generator("audit", "strip", seed, i)
-      var blends = [Float](repeating: 0, count: n * d)
-      for b in 0..<n {
-        let p = rng.nextInt(below: pool.count)
-        for j in 0..<d {
-          let sum = raw(data.features[i * d + j], j) + raw(pool.features[p * d + j], j)
-          blends[b * d + j] = normalized(min(max(sum, low), high), j)
+    let low = min(0, rawPool.min() ?? 0)
+    let high = max(255, rawPool.max() ?? 255)
+    let workers = max(1, min(input.threads, data.count))
+    let evaluators = (0..<workers).map { _ in Evaluator(network: input.network) }
+    var out = [Double](repeating: 0, count: data.count)
+    out.withUnsafeMutableBufferPointer { entries in
+      guard let target = entries.baseAddress else { return }
+      let shared = Unchecked((target, evaluators, rawPool, data, input))
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        let (target, evaluators, rawPool, data, input) = shared.value
+        for i in stride(from: worker, to: data.count, by: workers) {
+          target[i] = entropy(
+            of: i, in: data, rawPool: rawPool, range: (low, high), input: input, seed: seed,
+            evaluator: evaluators[worker])
         }
       }
-      let set = Dataset(
-        features: blends, labels: [Int32](repeating: 0, count: n), shape: data.shape,
-        classes: data.classes, isImage: data.isImage)
-      let logits = evaluator.activations(parameters: input.parameters, on: set, layer: last)
-      var total = 0.0
-      for b in 0..<n {
-        let row = logits[(b * classes)..<((b + 1) * classes)].map(Double.init)
-        let top = row.max() ?? 0
-        let exps = row.map { exp($0 - top) }
-        let z = exps.reduce(0, +)
-        for e in exps where e > 0 {
-          let q = e / z
-          total -= q * log2(q)
-        }
-      }
-      out.append(total / Double(n))
     }
     return out
+  }
+
+  /// Input `i`'s mean prediction entropy over its `n` blends.
+  private func entropy(
+    of i: Int, in data: Dataset, rawPool: [Float], range: (low: Float, high: Float),
+    input: AuditInput, seed: String, evaluator: Evaluator
+  ) -> Double {
+    let d = data.shape.count
+    let norm = input.normalizer
+    let poolCount = rawPool.count / max(1, d)
+    let wide = norm.offset.count != 1
+    var rng = input.seeds.generator("audit", "strip", seed, i)
+    var sample = [Float](repeating: 0, count: d)
+    for j in 0..<d {
+      let k = wide ? j : 0
+      sample[j] = data.features[i * d + j] / norm.factor[k] + norm.offset[k]
+    }
+    var blends = [Float](repeating: 0, count: n * d)
+    for b in 0..<n {
+      let p = rng.nextInt(below: poolCount)
+      for j in 0..<d {
+        let k = wide ? j : 0
+        let sum = min(max(sample[j] + rawPool[p * d + j], range.low), range.high)
+        blends[b * d + j] = (sum - norm.offset[k]) * norm.factor[k]
+      }
+    }
+    let set = Dataset(
+      features: blends, labels: [Int32](repeating: 0, count: n), shape: data.shape,
+      classes: data.classes, isImage: data.isImage)
+    let classes = input.network.outputCount
+    let logits = evaluator.activations(
+      parameters: input.parameters, on: set, layer: input.network.layers.count - 1)
+    var total = 0.0
+    for b in 0..<n {
+      let row = logits[(b * classes)..<((b + 1) * classes)].map(Double.init)
+      let top = row.max() ?? 0
+      let exps = row.map { exp($0 - top) }
+      let z = exps.reduce(0, +)
+      for e in exps where e > 0 {
+        let q = e / z
+        total -= q * log2(q)
+      }
+    }
+    return total / Double(n)
   }
 }
 

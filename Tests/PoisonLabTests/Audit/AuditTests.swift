@@ -42,6 +42,29 @@ struct AuditTests {
     }
   }
 
+  @Test("STRIP's entropies do not depend on the worker threads (random weights, seed 4)")
+  func stripThreads() throws {
+    let network = Network(layers: [Dense(inputs: 9, outputs: 4)])
+    var rng = SplitMix64(seed: 4)
+    let parameters = network.initialParameters(using: &rng)
+    let data = images(12)
+    let strip = try #require(
+      try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "audit": {"name": "strip", "n": 5, "clean_size": 10}}"#
+      ).audit as? STRIP)
+    func entropies(threads: Int) -> [Double] {
+      let input = AuditInput(
+        network: network, parameters: parameters, test: data, probe: nil,
+        normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]),
+        training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
+        seeds: SeedTree(1), threads: threads)
+      return strip.entropies(of: data, pool: data, input: input, seed: "t")
+    }
+    let one = entropies(threads: 1)
+    #expect(Set(one).count > 6, "entropies differ between inputs")
+    #expect(entropies(threads: 2) == one && entropies(threads: 5) == one)
+  }
+
   @Test("fine-pruning: max_drop 1 prunes all but one neuron, 0 keeps the defender's accuracy")
   func finePruningBounds() throws {
     let text =
