@@ -53,9 +53,11 @@ public struct Provenance: SourceFilter {
 
   public func screen(_ cycle: Screening) -> ScreeningResult {
     var result = ScreeningResult()
-    for delivery in cycle.deliveries where !delivery.samples.isEmpty {
-      let with = cycle.accuracyWith(delivery.samples)
-      if with < cycle.baseAccuracy - tolerance - 1e-12 {
+    let tested = cycle.deliveries.filter { !$0.samples.isEmpty }
+    guard !tested.isEmpty else { return result }
+    let impact = cycle.impact(tested.map(\.samples))
+    for (delivery, with) in zip(tested, impact.with) {
+      if with < impact.base - tolerance - 1e-12 {
         result.samples += delivery.samples
         result.sources.append(delivery.source)
         if banSources { result.banned.append(delivery.source) }

@@ -52,18 +52,22 @@ public struct RONI: SourceFilter {
 
   public func screen(_ cycle: Screening) -> ScreeningResult {
     var result = ScreeningResult()
+    // Every delivery's batches, tested in one impact test.
+    var batches: [(source: Int, samples: [Int])] = []
     for delivery in cycle.deliveries {
-      var flagged = false
       var start = 0
       while start < delivery.samples.count {
-        let batch = Array(delivery.samples[start..<min(start + batchSize, delivery.samples.count)])
-        start += batchSize
-        if cycle.accuracyWith(batch) < cycle.baseAccuracy - tolerance - 1e-12 {
-          result.samples += batch
-          flagged = true
-        }
+        let end = min(start + batchSize, delivery.samples.count)
+        batches.append((delivery.source, Array(delivery.samples[start..<end])))
+        start = end
       }
-      if flagged { result.sources.append(delivery.source) }
+    }
+    guard !batches.isEmpty else { return result }
+    let impact = cycle.impact(batches.map(\.samples))
+    for (batch, with) in zip(batches, impact.with)
+    where with < impact.base - tolerance - 1e-12 {
+      result.samples += batch.samples
+      if result.sources.last != batch.source { result.sources.append(batch.source) }
     }
     return result
   }

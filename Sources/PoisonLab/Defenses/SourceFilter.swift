@@ -25,12 +25,13 @@ extension SourceFilter {
 public struct Screening {
   /// The untrusted deliveries: the source's index and its new samples.
   public var deliveries: [(source: Int, samples: [Int])]
-  /// Validation accuracy of the model trained on the cycle's trusted data only.
-  public var baseAccuracy: Double
-  /// Trains the cycle's model on its trusted data plus `samples` (from the
-  /// same starting model, with the same shuffling stream) and returns its
-  /// validation accuracy.
-  public var accuracyWith: ([Int]) -> Double
+  /// The impact test of a set of candidates: trains the cycle's model on its
+  /// trusted data alone (`base`) and on its trusted data plus each
+  /// candidate's samples (`with`, in order), every fit from the same
+  /// starting model with the same shuffling stream, and returns their
+  /// validation accuracies. The fits are independent, so they may run in
+  /// parallel; the result does not depend on how.
+  public var impact: ([[Int]]) -> (base: Double, with: [Double])
 }
 
 /// What a source filter rejected in one cycle.

@@ -288,7 +288,13 @@ extension Experiment {
         .max() ?? 0
       if workspace > 0 { parts.append(("defense workspace", workspace)) }
     } else {
-      parts.append(("training buffers", network.trainingBytes(batch: batch)))
+      // A source filter's impact test fits its candidates on every thread,
+      // each with a trainer and a copy of its samples.
+      let filter = scenario.defenses.first?.defense as? any SourceFilter
+      let fits =
+        scenario.pipeline != nil && filter?.usesUntrusted == true ? max(1, threads) : 1
+      parts.append(
+        ("training buffers", network.trainingBytes(batch: batch).multipliedSaturating(fits)))
       parts.append(("model", parameterBytes.multipliedSaturating(2)))
       if scenario.pipeline != nil {
         // Each training copies its samples (up to the whole training set in
@@ -298,7 +304,8 @@ extension Experiment {
         parts.append(
           (
             "pipeline",
-            dataset.addingSaturating(parameterBytes.multipliedSaturating(4 + saved))
+            dataset.multipliedSaturating(fits)
+              .addingSaturating(parameterBytes.multipliedSaturating(3 + fits + saved))
           ))
       }
     }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A retraining pipeline (`sources` and `pipeline`): a centralized model
 /// trained again and again as data arrives from named sources, some of them
 /// untrusted.
@@ -92,7 +94,8 @@ struct PipelineRun: Runner {
 
     let network = scenario.model.build(input: train.shape, classes: train.classes)
     let batch = min(scenario.training.batchSize, max(1, train.count))
-    try experiment.checkSize(network, batch: batch, trainers: 1)
+    try experiment.checkSize(
+      network, batch: batch, trainers: filter?.usesUntrusted == true ? experiment.threads : 1)
     try experiment.checkMemory(
       network,
       size: DataSize(
@@ -118,19 +121,24 @@ struct PipelineRun: Runner {
     }
     var live = initial
     BLAS.setThreads(1)
-    let trainer = Trainer(
-      network: network, batchSize: batch, optimizer: scenario.training.optimizer)
+    // One trainer per worker when a source filter's impact test fits its
+    // candidates in parallel; the cycle's own fit uses the first.
+    let impactWorkers = filter?.usesUntrusted == true ? experiment.threads : 1
+    let trainers = (0..<impactWorkers).map { _ in
+      Trainer(network: network, batchSize: batch, optimizer: scenario.training.optimizer)
+    }
     let evaluators = (0..<experiment.threads).map { _ in Evaluator(network: network) }
     let filterSet = train.subset(split.filterValidation)
     let cycles = settings.cycles
 
     /// Trains `epochs_per_cycle` epochs from `start` on `indices`.
-    func fit(_ start: [Float], _ indices: [Int], cycle: Int, report: Bool = false)
-      throws(RunFailure) -> [Float]
-    {
+    func fit(
+      _ start: [Float], _ indices: [Int], cycle: Int, report: Bool = false, worker: Int = 0
+    ) throws(RunFailure) -> [Float] {
       var parameters = start
       guard !indices.isEmpty else { return parameters }
       let data = train.subset(indices.sorted())
+      let trainer = trainers[worker]
       trainer.resetOptimizerState()
       for epoch in 1...settings.epochsPerCycle {
         var shuffle = seeds.generator("pipeline", cycle, epoch)
@@ -154,8 +162,40 @@ struct PipelineRun: Runner {
       }
       return parameters
     }
-    func accuracy(_ parameters: [Float]) -> Double {
-      Evaluator.evaluate(parameters: parameters, on: filterSet, using: evaluators).accuracy
+    func accuracy(_ parameters: [Float], worker: Int = 0) -> Double {
+      Evaluator.evaluate(parameters: parameters, on: filterSet, using: [evaluators[worker]])
+        .accuracy
+    }
+    /// The impact test's fits (the trusted data alone, then with each
+    /// candidate), spread over the workers: each fit has its own trainer
+    /// and evaluator and writes its own entry. A fit that diverges fails
+    /// the run (the first in candidate order).
+    func impact(start: [Float], trusted: [Int], candidates: [[Int]], cycle: Int)
+      throws(RunFailure) -> (base: Double, with: [Double])
+    {
+      let jobs = [[]] + candidates
+      var results = [Result<Double, RunFailure>](repeating: .success(0), count: jobs.count)
+      let workers = min(impactWorkers, jobs.count)
+      let test: (Int, Int) -> Result<Double, RunFailure> = { k, worker in
+        do throws(RunFailure) {
+          let fitted = try fit(start, trusted + jobs[k], cycle: cycle, worker: worker)
+          return .success(accuracy(fitted, worker: worker))
+        } catch {
+          return .failure(error)
+        }
+      }
+      results.withUnsafeMutableBufferPointer { entries in
+        guard let target = entries.baseAddress else { return }
+        let shared = Unchecked(target)
+        let job = Unchecked(test)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+          for k in stride(from: worker, to: jobs.count, by: workers) {
+            shared.value[k] = job.value(k, worker)
+          }
+        }
+      }
+      let accuracies = try results.map { result throws(RunFailure) in try result.get() }
+      return (accuracies[0], Array(accuracies.dropFirst()))
     }
 
     var stage =
@@ -206,23 +246,24 @@ struct PipelineRun: Runner {
       var screened = ScreeningResult()
       if let filter {
         if filter.usesUntrusted {
-          let baseAccuracy = accuracy(try fit(start, base + trustedNew, cycle: cycle))
           var failure: RunFailure?
           screened = filter.screen(
             Screening(
-              deliveries: deliveries, baseAccuracy: baseAccuracy,
-              accuracyWith: { extra in
+              deliveries: deliveries,
+              impact: { candidates in
                 do throws(RunFailure) {
-                  return accuracy(try fit(start, base + trustedNew + extra, cycle: cycle))
+                  return try impact(
+                    start: start, trusted: base + trustedNew, candidates: candidates, cycle: cycle)
                 } catch {
                   failure = error
-                  return 0
+                  return (0, candidates.map { _ in 0 })
                 }
               }))
           if let failure { throw failure }
         } else {
           screened = filter.screen(
-            Screening(deliveries: deliveries, baseAccuracy: 0, accuracyWith: { _ in 0 }))
+            Screening(
+              deliveries: deliveries, impact: { candidates in (0, candidates.map { _ in 0 }) }))
         }
       }
       banned.formUnion(screened.banned)

@@ -36,8 +36,9 @@ struct PipelineGoldenTests {
         (source: 1, samples: [10, 11, 12, 13]), (source: 2, samples: [20, 21]),
         (source: 3, samples: []),
       ],
-      baseAccuracy: base,
-      accuracyWith: { extra in accuracies[extra.first ?? -1] ?? base })
+      impact: { candidates in
+        (base, candidates.map { accuracies[$0.first ?? -1] ?? base })
+      })
   }
 
   @Test(
@@ -101,6 +102,21 @@ let pipelineBase =
 struct PipelineBehaviourTests {
   func run(_ overrides: [String], threads: Int = 2) throws -> [MetricRecord] {
     try records(pipelineBase, threads: threads, overrides: overrides)
+  }
+
+  @Test(
+    "the impact tests fit their candidates in parallel: provenance and RONI give the same records on 1, 2 and 3 threads"
+  )
+  func impactThreads() throws {
+    for defense in [
+      #"defense={"name": "provenance", "validation_size": 200}"#,
+      #"defense={"name": "roni", "validation_size": 200, "batch_size": 50}"#,
+    ] {
+      let one = try run([defense], threads: 1)
+      #expect(one.contains { ($0.flaggedClients ?? []).isEmpty == false }, "something is rejected")
+      #expect(try run([defense], threads: 2) == one)
+      #expect(try run([defense], threads: 3) == one)
+    }
   }
 
   @Test(
