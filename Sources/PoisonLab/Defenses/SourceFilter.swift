@@ -25,12 +25,14 @@ extension SourceFilter {
 public struct Screening {
   /// The untrusted deliveries: the source's index and its new samples.
   public var deliveries: [(source: Int, samples: [Int])]
-  /// The impact test of a set of candidates: trains the cycle's model on its
-  /// trusted data alone (`base`) and on its trusted data plus each
-  /// candidate's samples (`with`, in order), every fit from the same
-  /// starting model with the same shuffling stream, and returns their
-  /// validation accuracies. The fits are independent, so they may run in
-  /// parallel; the result does not depend on how.
+  /// The impact test of a set of candidates.
+  ///
+  /// It trains the cycle's model on its trusted data alone (`base`) and on
+  /// its trusted data plus each candidate's samples (`with`, in order),
+  /// every fit from the same starting model with the same shuffling
+  /// stream, and returns their validation accuracies. The fits are
+  /// independent, so they may run in parallel; the result does not depend
+  /// on how.
   public var impact: ([[Int]]) -> (base: Double, with: [Double])
 }
 
