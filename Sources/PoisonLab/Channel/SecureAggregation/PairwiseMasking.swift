@@ -261,13 +261,21 @@ struct PairwiseMasking {
   ) {
     let width = wordBytes
     let stream = ChannelCrypto.keystream(key: key, count: row.count * width)
+    // Little-endian words of `width` bytes, read whole; one loop per sign.
     stream.withUnsafeBytes { raw in
-      for j in 0..<row.count {
-        var word: UInt64 = 0
-        for k in stride(from: width - 1, through: 0, by: -1) {
-          word = word << 8 | UInt64(raw[j * width + k])
+      func add(_ word: (Int) -> UInt64) {
+        if sign > 0 {
+          for j in 0..<row.count { row[j] = (row[j] &+ word(j)) & mask }
+        } else {
+          for j in 0..<row.count { row[j] = (row[j] &- word(j)) & mask }
         }
-        row[j] = (sign > 0 ? row[j] &+ word : row[j] &- word) & mask
+      }
+      if width == 4 {
+        add {
+          UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+        }
+      } else {
+        add { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
       }
     }
   }
