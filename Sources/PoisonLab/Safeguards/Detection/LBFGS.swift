@@ -26,15 +26,21 @@ enum LBFGS {
     let sigma = dot(yLast, sLast) / ss
     guard sigma.isFinite else { return nil }
     var m = [[Double]](repeating: [Double](repeating: 0, count: 2 * n), count: 2 * n)
+    // S^T S is symmetric (s_i.s_j and s_j.s_i are the same products summed
+    // in the same order), and only the lower triangle and diagonal of S^T Y
+    // are read: j <= i only.
     for i in 0..<n {
-      for j in 0..<n {
+      for j in 0...i {
+        let ss = sigma * dot(s[i], s[j])
+        m[i][j] = ss
+        m[j][i] = ss
         let sy = dot(s[i], y[j])
-        m[i][j] = sigma * dot(s[i], s[j])
         if i > j {
           m[i][n + j] = sy  // L: strictly lower triangle of S^T Y
           m[n + j][i] = sy  // L^T
+        } else {
+          m[n + i][n + i] = -sy  // -D
         }
-        if i == j { m[n + i][n + i] = -sy }  // -D
       }
     }
     var rhs = [Double](repeating: 0, count: 2 * n)
