@@ -125,7 +125,10 @@ struct AggregateCommand: ParsableCommand {
     for note in replay.notes { Terminal.error(note) }
     let set = replay.set
     let (n, d) = (set.count, set.dimension)
-    if let exported = replay.exported, format != "json" {
+    // With --output and a standard output closed at start (`>&-`), the
+    // file is the result and the summary meant for the terminal is left out.
+    let summaryUnwanted = output != nil && StandardStream.outputWasClosed
+    if let exported = replay.exported, format != "json", !summaryUnwanted {
       Terminal.line(
         "round \(exported.round) of a --save-updates export: weights, client ids, seed, round and "
           + "the \(exported.quarantined) client(s) quarantined and \(exported.rejectedByChannel) "
@@ -179,6 +182,7 @@ struct AggregateCommand: ParsableCommand {
         : Array((result.aggregate.map { "\($0)" }.joined(separator: ",") + "\n").utf8)
       try outputFile.finish(text)
     }
+    if summaryUnwanted { return }
     let norms = set.norms()
     let aggregateNorm = result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     let flaggedRows = (0..<n).filter { result.flagged[$0] }

@@ -55,7 +55,7 @@ struct AuditCommand: ParsableCommand {
     } else if !method.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) || method.isEmpty {
       let names = Registry.descriptors(.audits).map(\.name)
       throw ValidationError(
-        "--method takes an audit name (\(names.joined(separator: ", "))) or a JSON object such as '{\"name\": \"strip\"}', got \(method)"
+        "--method takes an audit name (\(names.joined(separator: ", "))) or a JSON object such as '{\"name\": \"strip\"}', got \(method)\(Suggest.phrase(for: method, in: names))"
       )
     }
     guard ["table", "json"].contains(format) else {

@@ -230,7 +230,7 @@ extension Experiment {
     else { return nil }
     let unit = scenario.pipeline == nil ? "rounds" : "cycles"
     return
-      "--checkpoint-every \(every) would write no checkpoint: this run's \(unit) are \(first) to \(last); give at most \(last)"
+      "--checkpoint-every \(every) would write no checkpoint: this run's \(unit) are \(first) to \(last), and none is a multiple of \(every); give a value that has a multiple there (any from \(first) to \(last) does)"
   }
 
   /// The files this run writes into its round folders, `--checkpoint-dir`

@@ -108,21 +108,31 @@ public enum UpdateExport {
     guard let path = sidecarPath(of: matrix) else { return nil }
     // No file: no facts. A file that cannot be read or is not JSON is
     // an error (it would otherwise pass for a missing one).
+    // Beside a matrix named as an export's (round-NNNN.npy) the .json is
+    // its facts: one that cannot be read or parsed is an error, not a
+    // missing file. Beside any other matrix it may be another program's,
+    // and is used only when it says it is poisonlab's.
+    let exportName =
+      (matrix.split(separator: "/").last ?? "").wholeMatch(of: /round-[0-9]{4,}\.npy(\.gz)?/)
+      != nil
+    func corrupt(_ reason: String) -> DataError { .corrupt(file: path, reason: reason) }
     let bytes: [UInt8]
     do {
       bytes = try FileBytes.read(path, limit: 64 << 20)
     } catch {
       if case .missing = error { return nil }
+      if !exportName { return nil }
       throw error
     }
-    func corrupt(_ reason: String) -> DataError { .corrupt(file: path, reason: reason) }
     guard let text = String(validating: bytes, as: UTF8.self) else {
+      if !exportName { return nil }
       throw corrupt("is not UTF-8 text")
     }
     let json: JSONValue
     do {
       json = try JSONParser.parse(text)
     } catch {
+      if !exportName { return nil }
       throw corrupt("is not valid JSON: \(error)")
     }
     guard case .string("poisonlab-round")? = json["format"] else { return nil }

@@ -123,12 +123,17 @@ struct SourceSplit {
       if rest < settings.cycles { short.append((source.name, rest)) }
     }
     if let fewest = short.map(\.rest).min() {
+      let cycles = settings.cycles == 1 ? "1 cycle is" : "\(settings.cycles) cycles are"
+      let fix =
+        fewest > 0
+        ? "lower pipeline.cycles to at most \(fewest), or lower pipeline.initial_share"
+        : "lower pipeline.initial_share (it leaves nothing for the cycles)"
       errors.append(
         ScenarioError(
           JSONPath.root.appending("pipeline").appending("cycles"),
-          "\(settings.cycles) cycles are more than the samples left after the initial share in "
+          "\(cycles) more than the samples left after the initial share in "
             + short.map { "\($0.name) (\($0.rest))" }.joined(separator: ", ")
-            + ", so some cycles would bring nothing from them; lower pipeline.cycles to at most \(max(1, fewest)), or lower pipeline.initial_share"
+            + ", so some cycles would bring nothing from them; \(fix)"
         ))
     }
     return errors

@@ -79,6 +79,17 @@ struct InputReviewTests {
     }
     let cli = try CLI.run(["aggregate", matrix, "--defense", "median"])
     #expect(cli.status == 3 && cli.stderr.contains("not valid JSON"), "\(cli.stderr)")
+    // Beside a matrix not named as an export's, a .json that is not
+    // poisonlab's, even one that is not JSON (JSON Lines), is ignored.
+    let plain = dir.write(
+      "data.npy", NPYArray(shape: [3, 2], values: [1, 2, 3, 4, 5, 6]).serialized())
+    _ = dir.write("data.json", text: "{\"a\": 1}\n{\"a\": 2}\n")
+    let unrelated = try UpdateReplay.load(updates: plain)
+    #expect(unrelated.exported == nil && unrelated.notes.isEmpty)
+    let closed = try CLI.shell(
+      #""$POISONLAB" aggregate data.npy --defense median --output agg.npy >&-"#, in: dir.path)
+    #expect(closed.status == 0, "\(closed.stderr)")
+    #expect(FileManager.default.fileExists(atPath: dir.path + "/agg.npy"))
     // Another program's JSON beside it: named, and the defaults are used.
     _ = dir.write("round-0003.json", text: #"{"format": "other"}"#)
     let foreign = try UpdateReplay.load(updates: matrix)
@@ -118,7 +129,7 @@ struct InputReviewTests {
     #expect(never.status == 2, "\(never.stderr)")
     #expect(
       never.stderr.contains(
-        "--checkpoint-every 4 would write no checkpoint: this run's rounds are 1 to 3; give at most 3"
+        "--checkpoint-every 4 would write no checkpoint: this run's rounds are 1 to 3, and none is a multiple of 4; give a value that has a multiple there (any from 1 to 3 does)"
       ))
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     let last = try CLI.run([
@@ -162,6 +173,16 @@ struct InputReviewTests {
         "pipeline.cycles: 100 cycles are more than the samples left after the initial share in hospital (91), clinic-a (91), clinic-b (91), registry-c (90)"
       ))
     #expect(many.stderr.contains("lower pipeline.cycles to at most 90"))
+    // Nothing left at all: only the initial share can make room.
+    let full = try CLI.run([
+      "run", breast, "--quiet", "--set", "pipeline.initial_share=0.999", "--set",
+      "pipeline.cycles=1",
+    ])
+    #expect(full.status == 2, "\(full.stderr)")
+    #expect(full.stderr.contains("1 cycle is more than the samples left"), "\(full.stderr)")
+    #expect(
+      full.stderr.contains("lower pipeline.initial_share (it leaves nothing for the cycles)")
+        && !full.stderr.contains("lower pipeline.cycles"))
   }
 
   @Test(
