@@ -290,13 +290,22 @@ struct FederatedSimulation: Runner {
 
       // Assemble the updates in client order.
       var received = [Float](repeating: 0, count: selected.count * d)
-      for (position, _) in selected.enumerated() {
-        guard let job = jobOf[position] else { continue }
-        var update = Array(rows[(job * d)..<((job + 1) * d)])
-        if let attack = finishers[position] {
-          attack.finish(&update, previousAggregate: previousAggregate)
+      received.withUnsafeMutableBufferPointer { out in
+        rows.withUnsafeBufferPointer { trained in
+          guard let to = out.baseAddress, let from = trained.baseAddress else { return }
+          for position in selected.indices {
+            guard let job = jobOf[position] else { continue }
+            (to + position * d).update(from: from + job * d, count: d)
+          }
         }
-        received.replaceSubrange((position * d)..<((position + 1) * d), with: update)
+      }
+      // Data-poisoning attacks finish their clients' updates (in position order).
+      for position in selected.indices {
+        guard jobOf[position] != nil, let attack = finishers[position] else { continue }
+        let range = (position * d)..<((position + 1) * d)
+        var update = Array(received[range])
+        attack.finish(&update, previousAggregate: previousAggregate)
+        received.replaceSubrange(range, with: update)
       }
       let honestPositions = selected.indices.filter { !malicious[$0] }
       for g in crafted.keys.sorted() {
