@@ -67,7 +67,7 @@ public struct GeometricMedian: Aggregator {
     var beta = updates.weights
     for _ in 0..<iterations {
       let vv = v.reduce(0.0) { $0 + Double($1) * Double($1) }
-      let distances = updates.squaredDistances(to: v)
+      let distances = updates.squaredDistances(to: v, threads: context.threads)
       for i in 0..<n { beta[i] = updates.weights[i] / max(nu, distances[i].squareRoot()) }
       let next = updates.weightedMean(using: beta)
       var step = 0.0

@@ -343,19 +343,32 @@ public struct UpdateSet: Sendable, Equatable {
   /// double from the differences: exact to double rounding for any finite
   /// float32 values (the Gram form `|v|^2 + |g|^2 - 2 v.g` in float32
   /// overflows past 1e19 and cancels far from the origin).
-  /// - Parameter vector: a vector of `dimension` floats.
+  /// Rows are spread over `threads` workers; each row's sum is the same
+  /// whatever the workers.
+  /// - Parameters:
+  ///   - vector: a vector of `dimension` floats.
+  ///   - threads: worker threads.
   /// - Returns: one distance per row.
-  public func squaredDistances(to vector: [Float]) -> [Double] {
+  public func squaredDistances(to vector: [Float], threads: Int = 1) -> [Double] {
+    var out = [Double](repeating: 0, count: count)
+    let (n, d) = (count, dimension)
+    let workers = max(1, min(threads, n))
     values.withUnsafeBufferPointer { m in
       vector.withUnsafeBufferPointer { v in
-        guard let rows = m.baseAddress, let point = v.baseAddress else {
-          return [Double](repeating: 0, count: count)
-        }
-        return (0..<count).map { i in
-          Self.squaredDifference(rows + i * dimension, point, count: dimension)
+        out.withUnsafeMutableBufferPointer { o in
+          guard let rows = m.baseAddress, let point = v.baseAddress, let target = o.baseAddress
+          else { return }
+          let shared = Unchecked((rows, point, target))
+          DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let (rows, point, target) = shared.value
+            for i in stride(from: worker, to: n, by: workers) {
+              target[i] = Self.squaredDifference(rows + i * d, point, count: d)
+            }
+          }
         }
       }
     }
+    return out
   }
 
   /// The dot product of `vector` with every row, summed in double.
