@@ -339,10 +339,11 @@ public struct UpdateSet: Sendable, Equatable {
     return out
   }
 
-  /// Squared Euclidean distance from `vector` to every row, summed in
-  /// double from the differences: exact to double rounding for any finite
-  /// float32 values (the Gram form `|v|^2 + |g|^2 - 2 v.g` in float32
-  /// overflows past 1e19 and cancels far from the origin).
+  /// Squared Euclidean distance from `vector` to every row.
+  ///
+  /// Summed in double from the differences: exact to double rounding for
+  /// any finite float32 values (the Gram form `|v|^2 + |g|^2 - 2 v.g` in
+  /// float32 overflows past 1e19 and cancels far from the origin).
   /// Rows are spread over `threads` workers; each row's sum is the same
   /// whatever the workers.
   /// - Parameters:
