@@ -101,6 +101,6 @@ for _ in $(seq 1 30); do
 done
 sinfo -h -o %t | grep -q idle || { echo "fanout-check: the Slurm node did not come up" >&2; cat "$work"/slurm/*.log >&2; exit 1; }
 (cd "$work" && POISONLAB=$BIN timeout 600 sbatch --wait --array=1-4 --cpus-per-task=1 --export=ALL \
-  "$OLDPWD/scripts/slurm-sweep.sh" "$SCENARIO" "$work/slurm-out" "${SWEEP[@]}" >/dev/null)
+  "$OLDPWD/scripts/slurm-sweep.sh" 4 "$SCENARIO" "$work/slurm-out" "${SWEEP[@]}" >/dev/null)
 cat "$work"/slurm-out.*.jsonl > "$work/slurm.jsonl"
 compare "Slurm job array, 4 tasks" "$work/slurm.jsonl"

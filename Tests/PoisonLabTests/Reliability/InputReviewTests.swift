@@ -213,4 +213,41 @@ struct InputReviewTests {
     let array = try CLI.run(["audit", "m.safetensors", "--scenario", smoke, "--method", "[]"])
     #expect(array.status == 2 && array.stderr.contains("--method takes an audit name"))
   }
+
+  @Test(
+    "slurm-sweep.sh takes N as given: re-submitting some tasks resumes their shards; another N is refused"
+  )
+  func slurmResubmit() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let script = CLI.root.path + "/scripts/slurm-sweep.sh"
+    let scenario = CLI.root.path + "/scenarios/federated/sweep-synthetic.json"
+    func task(_ k: Int, of n: Int) throws -> CLI.Result {
+      try CLI.shell(
+        #"SLURM_ARRAY_TASK_ID=\#(k) POISONLAB="$POISONLAB" bash \#(script) \#(n) \#(scenario) w --seeds 0-1"#,
+        in: dir.path)
+    }
+    // Tasks 1 and 4 ran; 2 and 3 are re-submitted alone (Slurm's task count is then 2).
+    for k in [1, 4, 2, 3] { #expect(try task(k, of: 4).status == 0) }
+    let whole = try CLI.shell(
+      #""$POISONLAB" sweep \#(scenario) --seeds 0-1 --output all.jsonl --quiet"#, in: dir.path)
+    #expect(whole.status == 0, "\(whole.stderr)")
+    let merged = try CLI.shell("cat w.1.jsonl w.2.jsonl w.3.jsonl w.4.jsonl | sort", in: dir.path)
+    let reference = try CLI.shell("sort all.jsonl", in: dir.path)
+    func runs(_ text: String) -> [String] {
+      text.split(separator: "\n").map {
+        // Rows without timing fields and the sweep's own id.
+        String($0).replacing(
+          /"(seconds|total_seconds|mean_seconds_per_round|secagg_[a-z]+_seconds)": [0-9.e-]+/,
+          with: ""
+        )
+        .replacing(/"sweep_id": "[^"]*"/, with: "")
+      }.sorted()
+    }
+    #expect(!merged.stdout.isEmpty && runs(merged.stdout) == runs(reference.stdout))
+    let other = try task(2, of: 2)
+    #expect(other.status == 2 && other.stderr.contains("holds shards of 4"), "\(other.stderr)")
+    let outside = try task(5, of: 4)
+    #expect(outside.status == 2 && outside.stderr.contains("outside 1-4"), "\(outside.stderr)")
+  }
 }
