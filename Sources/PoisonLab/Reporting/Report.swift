@@ -98,8 +98,50 @@ public struct Report: Sendable {
   public var missingUnlisted = false
   /// Files whose last line was cut off (no line feed, not JSON) and left out.
   public var tornFiles: [String] = []
+  /// Cells that lack seeds other runs of the same sweep have: the cell's
+  /// key and the seeds without a run (a lost shard, a killed task).
+  public var missingSeeds: [(key: [String], seeds: [String])] = []
+  /// Runs whose summary appears more than once in the files (one run_id
+  /// written twice, as overlapping shards do); each is counted once.
+  public var repeatedRuns: [String] = []
   /// The most combinations of observed axis values checked for missing runs.
   public static let maxListedCombinations = 10_000
+
+  /// The seeds each cell lacks among those its sweep's other runs have.
+  /// - Parameters:
+  ///   - runs: the runs.
+  ///   - order: the cells' keys.
+  ///   - members: each cell's run indices.
+  /// - Returns: the cells with missing seeds, in cell order.
+  static func missingSeeds(runs: [Run], order: [[String]], members: [[Int]])
+    -> [(key: [String], seeds: [String])]
+  {
+    func seed(_ run: Run) -> String? {
+      run.axes.first { $0.key == "seed" }.map {
+        if case .string(let s) = $0.value { s } else { $0.value.serialized() }
+      }
+    }
+    // Each sweep's seeds, in order of first appearance.
+    var seedsOf: [String: [String]] = [:]
+    for run in runs {
+      guard let s = seed(run) else { continue }
+      let sweep = run.sweep ?? ""
+      if !(seedsOf[sweep] ?? []).contains(s) { seedsOf[sweep, default: []].append(s) }
+    }
+    var gaps: [(key: [String], seeds: [String])] = []
+    for (key, indices) in zip(order, members) {
+      var lacking: [String] = []
+      let sweeps = Set(indices.map { runs[$0].sweep ?? "" })
+      for sweep in sweeps.sorted() {
+        let present = Set(
+          indices.filter { (runs[$0].sweep ?? "") == sweep }.compactMap { seed(runs[$0]) })
+        guard !present.isEmpty else { continue }
+        lacking += (seedsOf[sweep] ?? []).filter { !present.contains($0) }
+      }
+      if !lacking.isEmpty { gaps.append((key, lacking)) }
+    }
+    return gaps
+  }
 
   /// Reads JSONL files.
   /// - Parameters:
@@ -125,6 +167,7 @@ public struct Report: Sendable {
     var finished: [String: Int] = [:]
     var lastRound: [String: Double] = [:]
     var torn: [String] = []
+    var repeated: [String] = []
     for file in files {
       // A pipe or a device is read up to 64 MiB, as scenario files are.
       let regular = (try? SystemFile.kind(of: file, followingLinks: true)) == .some(.regular)
@@ -186,6 +229,9 @@ public struct Report: Sendable {
           runs[r].rounds.append((round, fields))
           if record["run_id"] == nil { lastRound[plain] = value }
         case .string("summary")?:
+          if !runs[r].summary.isEmpty, record["run_id"] != nil, !repeated.contains(id) {
+            repeated.append(id)
+          }
           runs[r].summary = fields
           if record["run_id"] == nil {
             finished[plain, default: 0] += 1
@@ -300,6 +346,10 @@ public struct Report: Sendable {
     }
     var report = Report(by: grouping, runs: runs, cells: cells, missing: missing)
     report.tornFiles = torn
+    report.repeatedRuns = repeated
+    if !grouping.contains("seed") {
+      report.missingSeeds = Self.missingSeeds(runs: runs, order: order, members: members)
+    }
     report.missingUnlisted = missingUnlisted
     report.metrics = metrics
     report.round = round

@@ -227,14 +227,14 @@ extension Report {
   ]
 
   /// The table's header.
-  var headers: [String] { by + ["runs", "failed"] + metrics }
+  var headers: [String] { by + ["runs", "failed", "skipped"] + metrics }
 
   /// The table's rows: cells, then missing combinations.
   var rows: [[String]] {
     cells.map { cell in
-      cell.key + ["\(cell.runs)", "\(cell.failed + cell.skipped)"]
+      cell.key + ["\(cell.runs)", "\(cell.failed)", "\(cell.skipped)"]
         + cell.statistics.map { Self.format($0.value) }
-    } + missing.map { $0 + ["0", "missing"] + metrics.map { _ in "-" } }
+    } + missing.map { $0 + ["0", "missing", "-"] + metrics.map { _ in "-" } }
   }
 
   /// The formats ``render(_:metric:)`` writes (`report --format`); `table`
@@ -299,6 +299,16 @@ extension Report {
           missingUnlisted
             ? .null
             : .array(missing.map { .object(zip(by, $0).map { JSONMember($0, .string($1)) }) })),
+        JSONMember(
+          "missing_seeds",
+          .array(
+            missingSeeds.map { gap in
+              .object([
+                JSONMember("axes", .object(zip(by, gap.key).map { JSONMember($0, .string($1)) })),
+                JSONMember("seeds", .array(gap.seeds.map { .string($0) })),
+              ])
+            })),
+        JSONMember("repeated_runs", .array(repeatedRuns.map { .string($0) })),
       ]).serialized(indent: 2) + "\n"
     case "csv":
       return ([head] + rows).map {
@@ -339,11 +349,27 @@ extension Report {
     }
   }
 
-  /// Says that combinations without a run were not listed (too many).
+  /// Says that combinations without a run were not listed (too many), which
+  /// cells lack seeds their sweep's other runs have, and which runs appear
+  /// twice.
   var unlistedNote: String {
-    missingUnlisted
+    var text =
+      missingUnlisted
       ? "\n(combinations of the axis values without a run are not listed: more than \(Report.maxListedCombinations))\n"
       : ""
+    if !missingSeeds.isEmpty {
+      text += "\nseeds without a run (other runs of the sweep have them):\n"
+      for gap in missingSeeds {
+        let cell = zip(by, gap.key).map { "\($0)=\($1)" }.joined(separator: ", ")
+        text += "  \(cell.isEmpty ? "all runs" : cell): seed \(gap.seeds.joined(separator: ", "))\n"
+      }
+    }
+    if !repeatedRuns.isEmpty {
+      let shown = repeatedRuns.prefix(5).joined(separator: ", ")
+      text +=
+        "\n\(repeatedRuns.count == 1 ? "1 run appears" : "\(repeatedRuns.count) runs appear") more than once in the files (one run_id written twice, as overlapping shards do; each counted once): \(shown)\(repeatedRuns.count > 5 ? ", ..." : "")\n"
+    }
+    return text
   }
 
   func worstText(_ metric: String, markdown: Bool) -> String {
@@ -404,6 +430,13 @@ extension Report {
         }.joined() + "</tr>\n"
     }
     page += "</table></div>\n"
+    // What the table cannot show: unlisted combinations, missing seeds, repeated runs.
+    let notes = unlistedNote.split(separator: "\n", omittingEmptySubsequences: false)
+      .split(whereSeparator: \.isEmpty)
+    for note in notes {
+      page +=
+        "<p class=\"note\">" + note.map { escape(String($0)) }.joined(separator: "<br>") + "</p>\n"
+    }
     let worst = worstCase(metric)
     if !worst.isEmpty {
       page +=

@@ -47,14 +47,18 @@ struct ReportTests {
     #expect(worst[0].failed == [.init(attack: "alie", failed: 1, runs: 2)])
     let out = try CLI.run(["report", file])
     #expect(out.status == 0)
-    #expect(out.stdout.contains("ipm          median           2        0  0.7000 ± 0.1414"))
+    #expect(
+      out.stdout.contains("ipm          median           2        0        0  0.7000 ± 0.1414"),
+      "\(out.stdout)")
     #expect(out.stdout.contains("alie         krum             0  missing"))
     #expect(
       out.stdout.contains(
         "worst case over attacks (accuracy):\n  median: 0.7000 (ipm); failed under alie (1 of 2 runs)"
       ), "\(out.stdout)")
     let markdown = try CLI.run(["report", file, "--format", "markdown"])
-    #expect(markdown.stdout.hasPrefix("| attack.name | defense.name | runs | failed | accuracy |"))
+    #expect(
+      markdown.stdout.hasPrefix(
+        "| attack.name | defense.name | runs | failed | skipped | accuracy |"))
     let csv = try CLI.run(["report", file, "--format", "csv"])
     #expect(csv.stdout.split(separator: "\n").count == 5)
     let json = try JSONParser.parse(try CLI.run(["report", file, "--format", "json"]).stdout)

@@ -250,4 +250,41 @@ struct InputReviewTests {
     let outside = try task(5, of: 4)
     #expect(outside.status == 2 && outside.stderr.contains("outside 1-4"), "\(outside.stderr)")
   }
+
+  @Test(
+    "report names a cell's missing seed and runs written twice; skipped runs have their own column")
+  func reportGaps() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let scenario = CLI.root.path + "/scenarios/federated/sweep-synthetic.json"
+    let swept = try CLI.shell(
+      #""$POISONLAB" sweep \#(scenario) --seeds 0-1 --output all.jsonl --quiet"#, in: dir.path)
+    #expect(swept.status == 0, "\(swept.stderr)")
+    // Run 0 (the first cell's seed 0) lost; run 1's rows written twice.
+    let lines = try String(contentsOfFile: dir.path + "/all.jsonl", encoding: .utf8)
+      .split(separator: "\n").map(String.init)
+    func index(_ line: String) -> Int? {
+      guard case .number(let x)? = (try? JSONParser.parse(line))?["run_index"] else { return nil }
+      return Int(x)
+    }
+    let kept = lines.filter { index($0) != 0 } + lines.filter { index($0) == 1 }
+    _ = dir.write("gaps.jsonl", text: kept.joined(separator: "\n") + "\n")
+    let json = try JSONParser.parse(
+      try CLI.run(["report", dir.path + "/gaps.jsonl", "--format", "json"]).stdout)
+    guard case .array(let gaps)? = json["missing_seeds"], let first = gaps.first else {
+      Issue.record("no missing_seeds")
+      return
+    }
+    #expect(gaps.count == 1 && first["seeds"] == .array([.string("0")]), "\(gaps)")
+    guard case .array(let repeated)? = json["repeated_runs"] else {
+      Issue.record("no repeated_runs")
+      return
+    }
+    #expect(repeated.count == 1)
+    let table = try CLI.run(["report", dir.path + "/gaps.jsonl"])
+    #expect(table.stdout.contains("seeds without a run (other runs of the sweep have them):"))
+    #expect(table.stdout.contains(": seed 0\n"))
+    #expect(table.stdout.contains("1 run appears more than once"))
+    #expect(table.stdout.hasPrefix("attack.name") && table.stdout.contains("failed  skipped"))
+  }
 }
