@@ -208,10 +208,18 @@ extension Report {
       }
     }
     let when = round.map { "round \($0)" } ?? "final"
+    // The grouping axes other than attack and defense are pooled: say so.
+    let pooledAxes = by.indices.filter { $0 != a && $0 != d }.map { by[$0] }
+      .filter { axis in
+        guard let i = by.firstIndex(of: axis) else { return false }
+        return Set(cells.map { $0.key[i] }).count > 1
+      }
+    let pooling = pooledAxes.isEmpty ? "" : ", pooled over " + pooledAxes.joined(separator: ", ")
     let observed = values.flatMap { $0.compactMap { $0 } }.filter { $0.count > 0 }.map(\.mean)
     let rate = Self.rates.contains(metric) && observed.allSatisfy { (0...1).contains($0) }
     return SVGChart.heatmap(
-      title: "\(Self.metricLabel(metric).capitalizedFirst) (\(when); mean ± std over runs)",
+      title:
+        "\(Self.metricLabel(metric).capitalizedFirst) (\(when); mean ± std over runs\(pooling))",
       rowLabel: by[a], columnLabel: by[d], rows: attacks, columns: defenses, cells: values,
       metric: Self.metricLabel(metric), higherIsBetter: Self.higherIsBetter(metric),
       range: rate ? 0...1 : nil)
