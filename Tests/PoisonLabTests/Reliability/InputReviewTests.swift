@@ -287,4 +287,20 @@ struct InputReviewTests {
     #expect(table.stdout.contains("1 run appears more than once"))
     #expect(table.stdout.hasPrefix("attack.name") && table.stdout.contains("failed  skipped"))
   }
+
+  @Test("the heatmap's title says which other axes its cells pool over")
+  func heatmapPooling() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let scenario = CLI.root.path + "/scenarios/federated/sweep-synthetic.json"
+    let swept = try CLI.shell(
+      #""$POISONLAB" sweep \#(scenario) --seeds 0 --grid federation.clients=8,10 --output g.jsonl --quiet && mkdir p q && "$POISONLAB" report g.jsonl --plots p >/dev/null && "$POISONLAB" sweep \#(scenario) --seeds 0 --output s.jsonl --quiet && "$POISONLAB" report s.jsonl --plots q >/dev/null"#,
+      in: dir.path)
+    #expect(swept.status == 0, "\(swept.stderr)")
+    let pooled = try String(contentsOfFile: dir.path + "/p/heatmap.svg", encoding: .utf8)
+    #expect(pooled.contains("mean ± std over runs, pooled over"))
+    #expect(pooled.contains("federation.clients)"))
+    let single = try String(contentsOfFile: dir.path + "/q/heatmap.svg", encoding: .utf8)
+    #expect(single.contains("mean ± std over runs)") && !single.contains("pooled over"))
+  }
 }
