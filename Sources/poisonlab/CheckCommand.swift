@@ -7,7 +7,7 @@ struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check",
     abstract:
-      "Run scenarios as regression checks: one PASS/FAIL line each, then 'N passed, N failed'.",
+      "Run scenarios as regression checks: one PASS/FAIL/ERROR line each, then 'N passed, N failed' (and ', N errors').",
     discussion: """
       Each scenario needs an `expect` block. A check passes when every threshold holds on the final \
       round; a scenario that is invalid, lacks `expect` or fails to run is reported as an ERROR and \
@@ -79,8 +79,13 @@ struct CheckCommand: ParsableCommand {
       Terminal.out(line + String(format: "  (%.1f s)\n", outcome.seconds))
       outcomes.append(outcome)
     }
+    // FAIL is a missed threshold, ERROR a scenario that could not be checked.
     let passed = outcomes.filter { $0.status == "PASS" }.count
-    Terminal.out("\(passed) passed, \(outcomes.count - passed) failed\n")
+    let failed = outcomes.filter { $0.status == "FAIL" }.count
+    let errors = outcomes.count - passed - failed
+    Terminal.out(
+      "\(passed) passed, \(failed) failed"
+        + (errors > 0 ? ", \(errors) error\(errors == 1 ? "" : "s")" : "") + "\n")
     if let junitFile {
       try junitFile.finish(Array(Self.junit(outcomes).utf8))
     }

@@ -252,6 +252,7 @@ struct CheckCommandTests {
     #expect(
       bad.stdout.contains(
         "ERROR scenarios/regression/smoke-synthetic.json  invalid scenario: training.rounds"))
+    #expect(bad.stdout.hasSuffix("0 passed, 0 failed, 1 error\n"), "\(bad.stdout)")
     let noExpect = try CLI.run([
       "check", "scenarios/regression/smoke-synthetic.json", "--set", "expect={}",
     ])
