@@ -33,7 +33,8 @@ struct ReportCommand: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Axes to group by, comma-separated (e.g. attack.name,defense.name).", valueName: "axes"))
+      "Axes to group by, comma-separated (e.g. attack.name,defense.name); also scenario, config_id, sweep_id.",
+      valueName: "axes"))
   var by: String?
 
   @Option(help: "The metric of the heatmap and the worst case.")
@@ -144,7 +145,8 @@ struct ReportCommand: ParsableCommand {
     for run in report.runs {
       for member in run.axes where !recorded.contains(member.key) { recorded.append(member.key) }
     }
-    for axis in report.by + (panels.map { [$0] } ?? []) where !recorded.contains(axis) {
+    for axis in report.by + (panels.map { [$0] } ?? [])
+    where !recorded.contains(axis) && !Report.recordAxes.contains(axis) {
       // `defense.name` when `defense` was swept whole (or the reverse).
       let nested = recorded.first { axis.hasPrefix($0 + ".") || $0.hasPrefix(axis + ".") }
       let hint =
@@ -160,11 +162,12 @@ struct ReportCommand: ParsableCommand {
       )
       throw ExitCode(Exit.invalid)
     }
-    if report.configurations.count > 1 && !mixed {
+    if report.configurations.count > 1 && !mixed && !report.by.contains("config_id") {
       Terminal.error(
         "poisonlab: the results hold runs of \(report.configurations.count) configurations: "
           + report.configurations.joined(separator: "; ")
-          + ". Report them separately, or together with --mixed")
+          + ". Report them separately, side by side with --by \((report.by + ["config_id"]).joined(separator: ",")), or pooled with --mixed"
+      )
       throw ExitCode(Exit.invalid)
     }
     if let round, !report.runs.contains(where: { $0.rounds.contains { $0.round == round } }) {

@@ -104,6 +104,10 @@ public struct Report: Sendable {
   /// Runs whose summary appears more than once in the files (one run_id
   /// written twice, as overlapping shards do); each is counted once.
   public var repeatedRuns: [String] = []
+  /// What `--by` may name besides the sweep axes: the scenario name, the
+  /// resolved configuration (`config_id`, which tells runs of one name with
+  /// other settings apart) and the sweep (`sweep_id`).
+  public static let recordAxes = ["scenario", "config_id", "sweep_id"]
   /// The most combinations of observed axis values checked for missing runs.
   public static let maxListedCombinations = 10_000
 
@@ -253,6 +257,18 @@ public struct Report: Sendable {
       runs[i].status = "error"
       runs[i].message = "no summary record (the run did not finish)"
     }
+    // The run's own facts as axes, when asked for by name.
+    for pseudo in Self.recordAxes where (by ?? []).contains(pseudo) {
+      for i in runs.indices where !runs[i].axes.contains(where: { $0.key == pseudo }) {
+        let value: String? =
+          switch pseudo {
+          case "scenario": scenarioOf[runs[i].id]
+          case "config_id": configOf[runs[i].id]
+          default: runs[i].sweep
+          }
+        if let value { runs[i].axes.append(JSONMember(pseudo, .string(value))) }
+      }
+    }
     var axisNames: [String] = []
     for run in runs {
       for member in run.axes where !axisNames.contains(member.key) { axisNames.append(member.key) }
@@ -394,12 +410,14 @@ public struct Report: Sendable {
     // One configuration can still hide two: the same axis values run twice
     // with different resolved scenarios (another base file or --set).
     var seen: [String: String] = [:]
+    var noted = Set<String>()
     for run in runs where !run.axes.isEmpty {
       let key = JSONValue.object(run.axes).serialized()
-      if let other = seen[key], other != run.id {
-        let note =
-          "\(scenarioOf[run.id] ?? "?") with other settings (run \(run.id) repeats the axes of run \(other))"
-        if !configurations.contains(note) { configurations.append(note) }
+      let scenario = scenarioOf[run.id] ?? "?"
+      // Once per scenario, with the first pair as the example.
+      if let other = seen[key], other != run.id, noted.insert(scenario).inserted {
+        configurations.append(
+          "\(scenario) with other settings (run \(run.id) repeats the axes of run \(other))")
       }
       seen[key] = run.id
     }

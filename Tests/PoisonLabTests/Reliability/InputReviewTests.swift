@@ -303,4 +303,33 @@ struct InputReviewTests {
     let single = try String(contentsOfFile: dir.path + "/q/heatmap.svg", encoding: .utf8)
     #expect(single.contains("mean ± std over runs)") && !single.contains("pooled over"))
   }
+
+  @Test(
+    "report --by scenario / config_id / sweep_id sets configurations side by side instead of pooling them"
+  )
+  func reportRecordAxes() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let runs = try CLI.shell(
+      #""$POISONLAB" run \#(smoke) --set expect=null --format jsonl > a.jsonl && "$POISONLAB" run \#(smoke) --set expect=null --set training.learning_rate=0.2 --format jsonl > b.jsonl && "$POISONLAB" run \#(CLI.root.path)/scenarios/regression/smoke-synthetic.json --set expect=null --format jsonl > c.jsonl"#,
+      in: dir.path)
+    #expect(runs.status == 0, "\(runs.stderr)")
+    let files = ["a.jsonl", "b.jsonl", "c.jsonl"].map { dir.path + "/" + $0 }
+    let refused = try CLI.run(["report"] + files)
+    #expect(refused.status == 2 && refused.stderr.contains("side by side with --by config_id"))
+    let side = try JSONParser.parse(
+      try CLI.run(["report"] + files + ["--by", "scenario,config_id", "--format", "json"]).stdout)
+    guard case .array(let cells)? = side["cells"] else {
+      Issue.record("no cells")
+      return
+    }
+    #expect(cells.count == 3)
+    let names = cells.compactMap { cell -> String? in
+      if case .string(let s)? = cell["axes"]?["scenario"] { s } else { nil }
+    }
+    #expect(names == ["smoke-federated", "smoke-federated", "smoke-synthetic"])
+    #expect(cells.allSatisfy { $0["runs"] == .number(1) })
+    let byScenario = try CLI.run(["report"] + files + ["--by", "scenario", "--mixed"])
+    #expect(byScenario.status == 0 && byScenario.stdout.contains("smoke-synthetic"))
+  }
 }
