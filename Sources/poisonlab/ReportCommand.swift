@@ -13,7 +13,8 @@ struct ReportCommand: ParsableCommand {
       metrics are grouped by --by (default: every sweep axis but seed) as mean ± std over the \
       runs of a cell (the seeds), with the number of runs; failed, skipped and missing \
       combinations are shown as such. With an attack axis and a defense axis, the worst case over \
-      attacks per defense is listed (lowest --metric, or highest attack_success). --round N reads \
+      attacks per defense is listed (the lowest --metric, or the highest for metrics where lower is \
+      better: attack_success, loss and the like). --round N reads \
       round N instead of the final one; --metrics picks the table's columns (with a worst case, \
       its --metric is shown too). --plots writes \
       curves.svg (clean accuracy and attack success per round, one panel each, mean with a ±1 std \

@@ -241,7 +241,13 @@ extension Report {
   var rows: [[String]] {
     cells.map { cell in
       cell.key + ["\(cell.runs)", "\(cell.failed)", "\(cell.skipped)"]
-        + cell.statistics.map { Self.format($0.value) }
+        + cell.statistics.map { entry in
+          // A metric some runs do not record says over how many it is taken.
+          guard let value = entry.value, value.count < cell.runs else {
+            return Self.format(entry.value)
+          }
+          return Self.format(value) + " (n=\(value.count))"
+        }
     } + missing.map { $0 + ["0", "missing", "-"] + metrics.map { _ in "-" } }
   }
 

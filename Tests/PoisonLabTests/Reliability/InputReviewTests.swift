@@ -332,4 +332,21 @@ struct InputReviewTests {
     let byScenario = try CLI.run(["report"] + files + ["--by", "scenario", "--mixed"])
     #expect(byScenario.status == 0 && byScenario.stdout.contains("smoke-synthetic"))
   }
+
+  @Test("a metric that some runs of a cell do not record shows its own n")
+  func metricCount() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let swept = try CLI.shell(
+      #""$POISONLAB" sweep \#(smoke) --set 'defense={"name":"multi-krum","f":1}' --set 'attack={"name":"alie","clients":2}' --grid federation.clients_per_round=4,7 --seeds 0-9 --skip-invalid --output sf.jsonl --quiet && "$POISONLAB" report sf.jsonl"#,
+      in: dir.path)
+    #expect(swept.status == 0, "\(swept.stderr)")
+    // Rounds without a selected attacker record no recall: 8 of the 10 runs here (measured).
+    let row =
+      swept.stdout.split(separator: "\n").first { $0.hasPrefix("7 ") }.map(String.init) ?? ""
+    #expect(row.contains(" 10 ") && row.hasSuffix("(n=8)"), "\(swept.stdout)")
+    #expect(!row.contains("0.1061 (n="), "a metric every run records shows no n")
+    let skipped = swept.stdout.split(separator: "\n").first { $0.hasPrefix("4 ") } ?? ""
+    #expect(skipped.split(separator: " ").prefix(4) == ["4", "0", "0", "10"], "\(skipped)")
+  }
 }
