@@ -279,7 +279,8 @@ extension Report {
                   m.metric,
                   m.value.map {
                     .object([
-                      JSONMember("mean", .number($0.mean)), JSONMember("std", .number($0.std)),
+                      JSONMember("mean", .number($0.mean)),
+                      JSONMember("std", $0.count > 1 ? .number($0.std) : .null),
                       JSONMember("count", .number(Double($0.count))),
                     ])
                   } ?? .null)

@@ -281,6 +281,15 @@ struct InputReviewTests {
       return
     }
     #expect(repeated.count == 1)
+    // The cell that lost seed 0 holds one run: its sample std is undefined.
+    guard case .array(let cells)? = json["cells"],
+      let lone = cells.first(where: { $0["runs"] == .number(1) })
+    else {
+      Issue.record("no one-run cell")
+      return
+    }
+    #expect(lone["metrics"]?["accuracy"]?["std"] == .null)
+    #expect(lone["metrics"]?["accuracy"]?["count"] == .number(1))
     let table = try CLI.run(["report", dir.path + "/gaps.jsonl"])
     #expect(table.stdout.contains("seeds without a run (other runs of the sweep have them):"))
     #expect(table.stdout.contains(": seed 0\n"))
