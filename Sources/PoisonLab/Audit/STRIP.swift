@@ -107,11 +107,16 @@ public struct STRIP: AuditMethod {
       let k = norm.offset.count == 1 ? 0 : j
       return x / norm.factor[k] + norm.offset[k]
     }
-    // The pool in raw units, once (each blend reads n of its images).
-    var rawPool = [Float](repeating: 0, count: pool.count * d)
-    for p in 0..<pool.count {
-      for j in 0..<d { rawPool[p * d + j] = raw(pool.features[p * d + j], j) }
+    // Inputs and pool in raw units, once (each blend reads n pool images).
+    func rawValues(_ set: Dataset) -> [Float] {
+      var values = [Float](repeating: 0, count: set.count * d)
+      for i in 0..<set.count {
+        for j in 0..<d { values[i * d + j] = raw(set.features[i * d + j], j) }
+      }
+      return values
     }
+    let rawPool = rawValues(pool)
+    let rawData = rawValues(data)
     // Pixels saturate at [0, 255]; raw values outside it (not pixels) widen the range.
     let low = min(0, rawPool.min() ?? 0)
     let high = max(255, rawPool.max() ?? 255)
@@ -120,40 +125,36 @@ public struct STRIP: AuditMethod {
     var out = [Double](repeating: 0, count: data.count)
     out.withUnsafeMutableBufferPointer { entries in
       guard let target = entries.baseAddress else { return }
-      let shared = Unchecked((target, evaluators, rawPool, data, input))
+      let shared = Unchecked((target, evaluators, rawPool, rawData, data, input))
       DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        let (target, evaluators, rawPool, data, input) = shared.value
+        let (target, evaluators, rawPool, rawData, data, input) = shared.value
         for i in stride(from: worker, to: data.count, by: workers) {
           target[i] = entropy(
-            of: i, in: data, rawPool: rawPool, range: (low, high), input: input, seed: seed,
-            evaluator: evaluators[worker])
+            of: rawData[(i * d)..<((i + 1) * d)], index: i, in: data, rawPool: rawPool,
+            range: (low, high), input: input, seed: seed, evaluator: evaluators[worker])
         }
       }
     }
     return out
   }
 
-  /// Input `i`'s mean prediction entropy over its `n` blends.
+  /// Input `i`'s mean prediction entropy over its `n` blends (`sample`: its raw values).
   private func entropy(
-    of i: Int, in data: Dataset, rawPool: [Float], range: (low: Float, high: Float),
-    input: AuditInput, seed: String, evaluator: Evaluator
+    of sample: ArraySlice<Float>, index i: Int, in data: Dataset, rawPool: [Float],
+    range: (low: Float, high: Float), input: AuditInput, seed: String, evaluator: Evaluator
   ) -> Double {
     let d = data.shape.count
     let norm = input.normalizer
     let poolCount = rawPool.count / max(1, d)
     let wide = norm.offset.count != 1
     var rng = input.seeds.generator("audit", "strip", seed, i)
-    var sample = [Float](repeating: 0, count: d)
-    for j in 0..<d {
-      let k = wide ? j : 0
-      sample[j] = data.features[i * d + j] / norm.factor[k] + norm.offset[k]
-    }
+    let first = sample.startIndex
     var blends = [Float](repeating: 0, count: n * d)
     for b in 0..<n {
       let p = rng.nextInt(below: poolCount)
       for j in 0..<d {
         let k = wide ? j : 0
-        let sum = min(max(sample[j] + rawPool[p * d + j], range.low), range.high)
+        let sum = min(max(sample[first + j] + rawPool[p * d + j], range.low), range.high)
         blends[b * d + j] = (sum - norm.offset[k]) * norm.factor[k]
       }
     }

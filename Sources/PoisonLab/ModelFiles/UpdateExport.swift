@@ -106,8 +106,6 @@ public enum UpdateExport {
   ///   replaying with defaults would silently give another aggregate.
   public static func sidecar(of matrix: String) throws(DataError) -> Round? {
     guard let path = sidecarPath(of: matrix) else { return nil }
-    // No file: no facts. A file that cannot be read or is not JSON is
-    // an error (it would otherwise pass for a missing one).
     // Beside a matrix named as an export's (round-NNNN.npy) the .json is
     // its facts: one that cannot be read or parsed is an error, not a
     // missing file. Beside any other matrix it may be another program's,

@@ -33,9 +33,10 @@ enum SignalReading {
 enum SignalInput: Sendable {
   /// Each client's update (federated runs without secure aggregation).
   case updates
-  /// The server's model on its held-out validation set.
+  /// The server's model on its held-out validation set (it needs
+  /// `safeguards.validation`).
   case model
-  /// The data a pipeline cycle brings.
+  /// The data a pipeline cycle brings (it needs a pipeline).
   case newData
 }
 
@@ -49,13 +50,11 @@ protocol MonitorSignal: Sendable {
   /// needs at least 3 per round).
   static var comparesClients: Bool { get }
   /// The rules of its own that the scenario breaks, as messages for
-  /// `safeguards.monitor.signals` (the rules every signal of its `input`
-  /// shares are checked by ``SafeguardSettings``).
-  /// - Parameters:
-  ///   - context: the rest of the scenario.
-  ///   - validation: whether the scenario has `safeguards.validation`.
+  /// `safeguards.monitor.signals` (what follows from its `input` and
+  /// `comparesClients` is checked by ``SafeguardSettings``).
+  /// - Parameter context: the rest of the scenario.
   /// - Returns: the messages, empty when it can be watched.
-  static func problems(in context: ScenarioContext, validation: Bool) -> [String]
+  static func problems(in context: ScenarioContext) -> [String]
   /// A fresh signal with no history.
   init(window: Int)
   /// Reads the round (nil: nothing measurable yet).
@@ -69,7 +68,7 @@ protocol MonitorSignal: Sendable {
 
 extension MonitorSignal {
   static var comparesClients: Bool { false }
-  static func problems(in context: ScenarioContext, validation: Bool) -> [String] { [] }
+  static func problems(in context: ScenarioContext) -> [String] { [] }
   mutating func commit(global: [Float], aggregate: [Float]) {}
   mutating func reset() {}
 }

@@ -183,13 +183,26 @@ public struct SafeguardSettings: Sendable, Equatable {
         }
       }
       for signal in Registry.signals where signals.contains(signal.descriptor.name) {
+        let name = signal.descriptor.name
+        // What its input needs: the gate's held-out set, or a pipeline's deliveries.
+        if signal.input == .model && settings.validation == nil {
+          validator.fail(
+            m.path("signals"),
+            "\(name) needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
+          )
+        }
+        if signal.input == .newData && !context.pipeline {
+          validator.fail(
+            m.path("signals"),
+            "\(name) watches the data each pipeline cycle brings; it needs a pipeline block")
+        }
         if signal.comparesClients, let n = context.clientsPerRound, n < 3 {
           validator.fail(
             m.path("signals"),
             "\(signal.descriptor.name) compares the clients of a round and needs at least 3 per round, got \(n)"
           )
         }
-        for problem in signal.problems(in: context, validation: settings.validation != nil) {
+        for problem in signal.problems(in: context) {
           validator.fail(m.path("signals"), problem)
         }
       }

@@ -17,14 +17,6 @@ struct ClassAccuracySignal: MonitorSignal {
   )
   static let input = SignalInput.model
 
-  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
-    validation
-      ? []
-      : [
-        "class_accuracy needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
-      ]
-  }
-
   init(window: Int) {}
 
   mutating func observe(_ round: MonitorRound) -> SignalReading? {

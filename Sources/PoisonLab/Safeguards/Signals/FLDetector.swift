@@ -51,7 +51,7 @@ struct FLDetector: MonitorSignal {
   static let input = SignalInput.updates
   static let comparesClients = true
 
-  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
+  static func problems(in context: ScenarioContext) -> [String] {
     guard let n = context.clientsPerRound, n > maxClients else { return [] }
     return [
       "fldetector clusters the clients' scores exactly (O(n^2) per round) and takes at most \(maxClients) clients per round, got \(n)"

@@ -17,12 +17,6 @@ struct NewDataLossSignal: MonitorSignal {
   )
   static let input = SignalInput.newData
 
-  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
-    context.pipeline
-      ? []
-      : ["new_data_loss watches the data each pipeline cycle brings; it needs a pipeline block"]
-  }
-
   init(window: Int) {}
 
   mutating func observe(_ round: MonitorRound) -> SignalReading? {

@@ -13,14 +13,6 @@ struct ValidationAccuracySignal: MonitorSignal {
   )
   static let input = SignalInput.model
 
-  static func problems(in context: ScenarioContext, validation: Bool) -> [String] {
-    validation
-      ? []
-      : [
-        "validation_accuracy needs the held-out set of safeguards.validation; add {\"validation\": {\"size\": N}}"
-      ]
-  }
-
   init(window: Int) {}
 
   mutating func observe(_ round: MonitorRound) -> SignalReading? {
