@@ -288,11 +288,7 @@ extension Experiment {
         .max() ?? 0
       if workspace > 0 { parts.append(("defense workspace", workspace)) }
     } else {
-      // A source filter's impact test fits its candidates on every thread,
-      // each with a trainer and a copy of its samples.
-      let filter = scenario.defenses.first?.defense as? any SourceFilter
-      let fits =
-        scenario.pipeline != nil && filter?.usesUntrusted == true ? max(1, threads) : 1
+      let fits = pipelineFitWorkers
       parts.append(
         ("training buffers", network.trainingBytes(batch: batch).multipliedSaturating(fits)))
       parts.append(("model", parameterBytes.multipliedSaturating(2)))
@@ -325,6 +321,15 @@ extension Experiment {
       ("evaluation", Evaluator.workspaceBytes(network: network).multipliedSaturating(threads)))
     parts.sort { $0.1 > $1.1 }
     return MemoryEstimate(parts: parts.map { (name: $0.0, bytes: $0.1) })
+  }
+
+  /// Pipelines: the trainers a cycle fits with at once.
+  ///
+  /// A source filter's impact test fits its candidates on every thread,
+  /// each with a trainer and a copy of its samples; otherwise one.
+  var pipelineFitWorkers: Int {
+    let filter = scenario.defenses.first?.defense as? any SourceFilter
+    return scenario.pipeline != nil && filter?.usesUntrusted == true ? max(1, threads) : 1
   }
 
   /// A validation set (`safeguards.validation.size`) that leaves too few

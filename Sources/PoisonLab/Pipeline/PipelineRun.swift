@@ -94,8 +94,8 @@ struct PipelineRun: Runner {
 
     let network = scenario.model.build(input: train.shape, classes: train.classes)
     let batch = min(scenario.training.batchSize, max(1, train.count))
-    try experiment.checkSize(
-      network, batch: batch, trainers: filter?.usesUntrusted == true ? experiment.threads : 1)
+    let impactWorkers = experiment.pipelineFitWorkers
+    try experiment.checkSize(network, batch: batch, trainers: impactWorkers)
     try experiment.checkMemory(
       network,
       size: DataSize(
@@ -123,7 +123,6 @@ struct PipelineRun: Runner {
     BLAS.setThreads(1)
     // One trainer per worker when a source filter's impact test fits its
     // candidates in parallel; the cycle's own fit uses the first.
-    let impactWorkers = filter?.usesUntrusted == true ? experiment.threads : 1
     let trainers = (0..<impactWorkers).map { _ in
       Trainer(network: network, batchSize: batch, optimizer: scenario.training.optimizer)
     }
