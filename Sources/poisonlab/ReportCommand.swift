@@ -50,7 +50,10 @@ struct ReportCommand: ParsableCommand {
   @Option(help: "Report this round instead of the final one.")
   var round: Int?
 
-  @Option(help: "Output format: table, markdown, csv or json.")
+  @Option(
+    help:
+      "Output format: table, markdown (mean ± std, 4 decimals), csv (columns METRIC_mean, METRIC_std, METRIC_n at full precision) or json."
+  )
   var format: String = "table"
 
   @Option(

@@ -237,6 +237,27 @@ extension Report {
   /// The table's header.
   var headers: [String] { by + ["runs", "failed", "skipped"] + metrics }
 
+  /// The CSV's header: the axes, the run counts, whether the combination
+  /// has no run, then each metric's mean, sample std and count in columns of
+  /// their own, for a program to read.
+  var csvHeaders: [String] {
+    by + ["runs", "failed", "skipped", "missing"]
+      + metrics.flatMap { ["\($0)_mean", "\($0)_std", "\($0)_n"] }
+  }
+
+  /// The CSV's rows: full-precision numbers (Swift's shortest text that
+  /// reads back to the same double), an empty field where there is no
+  /// value (no run recorded the metric; the std of a single run).
+  var csvRows: [[String]] {
+    cells.map { cell in
+      cell.key + ["\(cell.runs)", "\(cell.failed)", "\(cell.skipped)", "false"]
+        + cell.statistics.flatMap { entry -> [String] in
+          guard let value = entry.value else { return ["", "", "0"] }
+          return ["\(value.mean)", value.count > 1 ? "\(value.std)" : "", "\(value.count)"]
+        }
+    } + missing.map { $0 + ["0", "0", "0", "true"] + metrics.flatMap { _ in ["", "", "0"] } }
+  }
+
   /// The table's rows: cells, then missing combinations.
   var rows: [[String]] {
     cells.map { cell in
@@ -326,7 +347,7 @@ extension Report {
         JSONMember("repeated_runs", .array(repeatedRuns.map { .string($0) })),
       ]).serialized(indent: 2) + "\n"
     case "csv":
-      return ([head] + rows).map {
+      return ([csvHeaders] + csvRows).map {
         $0.map {
           $0.contains(where: { ",\"\n\r".contains($0) })
             ? "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" : $0

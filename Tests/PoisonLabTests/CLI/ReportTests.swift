@@ -60,7 +60,25 @@ struct ReportTests {
       markdown.stdout.hasPrefix(
         "| attack.name | defense.name | runs | failed | skipped | accuracy |"))
     let csv = try CLI.run(["report", file, "--format", "csv"])
-    #expect(csv.stdout.split(separator: "\n").count == 5)
+    // One column per number, full precision, empty where there is no value.
+    let csvLines = csv.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(
+      String.init)
+    let empty = ",,,0,,,0,,,0,,,0"
+    #expect(
+      csvLines.count == 6
+        && csvLines[1].hasPrefix("ipm,median,2,0,0,false,") && csvLines[1].hasSuffix(",2" + empty),
+      "\(csv.stdout)")
+    let fields = csvLines[1].split(separator: ",", omittingEmptySubsequences: false)
+    #expect(
+      isClose(Double(fields[6]) ?? 0, 0.7)
+        && isClose(Double(fields[7]) ?? 0, 0.141_421_356_237_309_5, rtol: 1e-12), "\(fields)")
+    #expect(
+      Array(csvLines.prefix(1) + csvLines.dropFirst(2)) == [
+        "attack.name,defense.name,runs,failed,skipped,missing,accuracy_mean,accuracy_std,accuracy_n,attack_success_mean,attack_success_std,attack_success_n,robust_accuracy_mean,robust_accuracy_std,robust_accuracy_n,detection_precision_mean,detection_precision_std,detection_precision_n,detection_recall_mean,detection_recall_std,detection_recall_n",
+        "ipm,krum,1,0,0,false,0.7,,1,,,0,,,0,,,0,,,0",
+        "alie,median,1,1,0,false,0.9,,1,,,0,,,0,,,0,,,0",
+        "alie,krum,0,0,0,true,,,0,,,0,,,0,,,0,,,0", "",
+      ], "\(csv.stdout)")
     let json = try JSONParser.parse(try CLI.run(["report", file, "--format", "json"]).stdout)
     #expect(
       json["missing"]
