@@ -66,6 +66,7 @@ demo: build
 bench: build
 	$(BIN) bench --min-cnn-ratio 0.6
 	scripts/bench-coordinatewise.sh
+	scripts/bench-numpy-training.sh
 
 lint:
 	$(SWIFT) format lint --strict --parallel --recursive Sources Tests Package.swift Fuzz
