@@ -110,9 +110,17 @@ public struct UpdateSet: Sendable, Equatable {
   public func weightedMean(using custom: [Double]? = nil) -> [Float] {
     let w = custom ?? weights
     let total = w.reduce(0, +)
+    guard count > 0, total > 0 else { return [Float](repeating: 0, count: dimension) }
+    return weightedSum(w.map { $0 / total })
+  }
+
+  /// `sum_i w_i * row_i` (one `sgemv`, the weights rounded to float).
+  /// - Parameter w: one weight per row.
+  /// - Returns: the weighted sum (zeros for an empty set).
+  public func weightedSum(_ w: [Double]) -> [Float] {
     var out = [Float](repeating: 0, count: dimension)
-    guard count > 0, total > 0 else { return out }
-    let scaled = w.map { Float($0 / total) }
+    guard count > 0, w.count == count else { return out }
+    let scaled = w.map { Float($0) }
     values.withUnsafeBufferPointer { m in
       scaled.withUnsafeBufferPointer { x in
         out.withUnsafeMutableBufferPointer { y in

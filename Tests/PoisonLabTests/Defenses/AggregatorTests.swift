@@ -330,6 +330,36 @@ struct FoolsGoldTests {
     #expect(outcome.flagged == [0, 1])
   }
 
+  /// By `Tests/PoisonLabTests/Defenses/foolsgold_reference.py` (the official code's steps in NumPy).
+  @Test("updates are scaled to norm at most 1; the aggregate is their weighted sum, not a mean")
+  func normalisedSum() throws {
+    var rule = FoolsGold()
+    let context = DefenseContext(round: 1, clients: [0, 1, 2, 3])
+    // Clients 0 and 1 are sybils (norms 5 and 2); client 2's norm 0.5 stays.
+    _ = try rule.aggregate(
+      UpdateSet(rows: [[3, 4, 0], [1.2, 1.6, 0], [0, 0.3, 0.4], [0, 0, 3]]), context: context)
+    var second = context
+    second.round = 2
+    let (agg, outcome) = try rule.aggregate(
+      UpdateSet(rows: [[6, 8, 0], [0.6, 0.8, 0], [0.3, 0, 0.4], [2, 2, 1]]), context: second)
+    #expect(outcome.flagged == [0, 1])
+    #expect(outcome.scores == [0, 0, 1, 1], "\(outcome.scores ?? [])")
+    // (0.3, 0, 0.4) + (2, 2, 1) / 3: a mean would halve it, raw updates give (2.3, 2, 1.4).
+    #expect(
+      allClose(agg, [0.966_666_667, 0.666_666_667, 0.733_333_333], rtol: 1e-6), "\(agg)")
+    // combine "mean": the same normalised updates over the weights' sum, 2.
+    let text =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}, "defense": {"name": "foolsgold", "combine": "mean"}}"#
+    var averaging = try #require(try scenario(text).defenses.first?.defense as? FoolsGold)
+    #expect(averaging.averages)
+    _ = try averaging.aggregate(
+      UpdateSet(rows: [[3, 4, 0], [1.2, 1.6, 0], [0, 0.3, 0.4], [0, 0, 3]]), context: context)
+    let (mean, _) = try averaging.aggregate(
+      UpdateSet(rows: [[6, 8, 0], [0.6, 0.8, 0], [0.3, 0, 0.4], [2, 2, 1]]), context: second)
+    #expect(
+      allClose(mean, [0.483_333_333, 0.333_333_333, 0.366_666_667], rtol: 1e-6), "\(mean)")
+  }
+
   @Test("histories accumulate by client id across rounds")
   func history() throws {
     var rule = FoolsGold()
