@@ -26,7 +26,9 @@ public struct LabelFlip: DataPoisoning {
         "mapping", .choice(["reverse", "random"]),
         doc: "untargeted flip instead: reverse (y -> C-1-y) or random (another label)"),
     ] + AttackGroup.parameters,
-    notes: ["targeted: fraction (poison_fraction) is the share of the source class"])
+    notes: [
+      "targeted (source, target): fraction and poison_fraction are shares of the source class's samples, not of all samples (reverse and random: of all samples)"
+    ])
 
   /// How labels change.
   public enum Mode: Sendable, Equatable {
