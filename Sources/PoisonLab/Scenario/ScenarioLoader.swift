@@ -389,7 +389,9 @@ public enum ScenarioLoader {
         continue
       }
       let last = position == list.count - 1
-      if last && !(defense is any Aggregator) {
+      // A `dp` at the end is reported once, by its own placement rule (only
+      // `mean` may follow it).
+      if last && !(defense is any Aggregator) && !(defense is DPFedAvg) {
         validator.fail(
           path.appending("name"),
           "\"\(name)\" transforms updates and cannot end the chain; add an aggregator after it (\(aggregatorNames))"

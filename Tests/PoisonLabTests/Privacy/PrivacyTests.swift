@@ -140,5 +140,11 @@ struct DPFedAvgTests {
         == [
           #"defense[0].name: "dp" must directly precede the last stage, which must be "mean" (its guarantee assumes equally weighted clipped updates)"#
         ])
+    // dp alone: one error, which names mean only (not every aggregator).
+    #expect(
+      scenarioErrors(fedBase + "}", overrides: [#"defense=[{"name": "dp"}]"#])
+        == [
+          #"defense[0].name: "dp" must directly precede the last stage, which must be "mean" (its guarantee assumes equally weighted clipped updates)"#
+        ])
   }
 }
