@@ -9,7 +9,9 @@ public enum ScenarioLoader {
 
   /// The top-level keys, with their types and meaning.
   public static let topLevel: [ParameterSpec] = [
-    ParameterSpec("name", .string, required: true, doc: "identifier printed in every output row"),
+    ParameterSpec(
+      "name", .string, required: true,
+      doc: "identifier printed in every output row, kebab-case (e.g. w1-median)"),
     ParameterSpec("description", .string, default: .string(""), doc: "free text"),
     ParameterSpec(
       "seed", .integer(min: 0, max: Int(maxSeed)), default: .number(0),
@@ -496,6 +498,9 @@ public enum ScenarioLoader {
   private static func build(
     _ document: JSONValue, baseDirectory: String, validator: inout SchemaValidator
   ) -> Scenario? {
+    if case .string(let name)? = document["name"], let problem = nameProblem(name) {
+      validator.fail(JSONPath.root.appending("name"), problem)
+    }
     guard let top = validator.object(document, topLevel, at: .root) else {
       // Still check the blocks that are present, to report everything at once.
       if case .object = document {} else { return nil }
@@ -503,6 +508,31 @@ public enum ScenarioLoader {
       return nil
     }
     return blocks(document, top: top, baseDirectory: baseDirectory, validator: &validator)
+  }
+
+  /// What is wrong with a scenario's `name`, the identifier of every
+  /// output row: the contract asks for kebab-case (lowercase letters and
+  /// digits in words joined by single hyphens), which also keeps it safe in
+  /// file names, CSV fields and shell scripts.
+  /// - Parameter name: the name.
+  /// - Returns: the message, or nil for a kebab-case name.
+  static func nameProblem(_ name: String) -> String? {
+    let words = name.split(separator: "-", omittingEmptySubsequences: false)
+    let kebab =
+      !name.isEmpty
+      && words.allSatisfy { word in
+        !word.isEmpty
+          && word.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+      }
+    guard !kebab else { return nil }
+    // The same words in kebab-case, as a suggestion.
+    let suggestion = name.lowercased().unicodeScalars
+      .map { ("a"..."z").contains($0) || ("0"..."9").contains($0) ? String($0) : "-" }.joined()
+      .split(separator: "-").joined(separator: "-")
+    let quoted = JSONValue.string(name).serialized()
+    return
+      "must be kebab-case (lowercase letters and digits, words joined by single hyphens), got \(quoted)"
+      + (suggestion.isEmpty ? "" : "; did you mean \"\(suggestion)\"?")
   }
 
   private static func blocks(

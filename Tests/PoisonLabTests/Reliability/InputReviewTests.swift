@@ -358,4 +358,18 @@ struct InputReviewTests {
     let skipped = swept.stdout.split(separator: "\n").first { $0.hasPrefix("4 ") } ?? ""
     #expect(skipped.split(separator: " ").prefix(4) == ["4", "0", "0", "10"], "\(skipped)")
   }
+
+  @Test(
+    "a scenario's name is kebab-case, as the contract says: others are refused with a suggestion")
+  func kebabName() {
+    #expect(ScenarioLoader.nameProblem("w1-median-2") == nil)
+    #expect(ScenarioLoader.nameProblem("a") == nil)
+    for bad in ["", "-", "a--b", "a-", "-a", "W1", "a b", "a_b", "a,b", "é"] {
+      #expect(ScenarioLoader.nameProblem(bad) != nil, "\(bad)")
+    }
+    #expect(
+      ScenarioLoader.nameProblem("W1_Fed Avg")
+        == #"must be kebab-case (lowercase letters and digits, words joined by single hyphens), got "W1_Fed Avg"; did you mean "w1-fed-avg"?"#
+    )
+  }
 }
