@@ -56,8 +56,10 @@ public struct MinMaxAttack: UpdateAttack {
         default: .string("unit-vector"),
         doc: "direction p: unit-vector (mu / norm(mu)), sign (sign of mu) or std (benign std)"),
       ParameterSpec(
-        "gamma", .number(atLeast: 0, open: true), default: .number(50),
-        doc: "initial scale of the search"),
+        "gamma", .number(atLeast: 0, open: true),
+        doc:
+          "initial scale of the search (default 50; with aggregator_aware, the official code's 3 against krum, multi-krum and bulyan, 5 against other rules)"
+      ),
       ParameterSpec(
         "aggregator_aware", .boolean, default: .bool(false), mode: .federated,
         doc:
@@ -67,7 +69,8 @@ public struct MinMaxAttack: UpdateAttack {
 
   public let knowledge: Knowledge
   let perturbation: Perturbation
-  let gamma: Double
+  /// The initial scale given, or nil for the defaults of ``initialScale(selecting:)``.
+  let gamma: Double?
   let minSum: Bool
   /// Search against the defense chain instead of the distance bound.
   let aggregatorAware: Bool
@@ -90,7 +93,7 @@ public struct MinMaxAttack: UpdateAttack {
     self.knowledge = knowledge
     perturbation =
       Perturbation(rawValue: parameters.string("perturbation") ?? "unit-vector") ?? .unitVector
-    gamma = parameters.double("gamma") ?? 50
+    gamma = parameters.double("gamma")
     self.minSum = minSum
     aggregatorAware = parameters.bool("aggregator_aware") ?? false
   }
@@ -113,8 +116,9 @@ public struct MinMaxAttack: UpdateAttack {
       let distances = benign.squaredDistances(to: g)
       return minSum ? distances.reduce(0, +) <= bound : (distances.max() ?? 0) <= bound
     }
-    var lambda = gamma
-    var step = gamma
+    let start = gamma ?? 50
+    var lambda = start
+    var step = start
     var success = 0.0
     var iterations = 0
     while abs(success - lambda) > 1e-5 && iterations < 200 {
@@ -143,14 +147,16 @@ extension MinMaxAttack {
   ///   `our_attack_mkrum`), a proposal succeeds when the rule selects the
   ///   malicious update (every attacker's row among those multi-krum keeps;
   ///   an attacker's row as krum's choice); then `lambda += step / 2`, else
-  ///   `lambda -= step / 2`. (The official code starts from 3 there; here
-  ///   from `gamma` as elsewhere.)
+  ///   `lambda -= step / 2`.
   /// - against other rules (`our_attack_trmean`), a proposal succeeds when
   ///   the chain's output on the benign updates plus the attackers' deviates
   ///   more from the benign mean than the previous proposal did.
+  ///
+  /// `gamma` defaults to ``initialScale(selecting:)``.
   func tailored(_ view: AttackView, mean: [Float], direction p: [Float]) -> [Float] {
-    var lambda = gamma
-    var step = gamma
+    let start = gamma ?? Self.initialScale(selecting: view.defenseSelects)
+    var lambda = start
+    var step = start
     var success = 0.0
     var previous = -Double.infinity
     var iterations = 0
@@ -175,4 +181,14 @@ extension MinMaxAttack {
     }
     return zip(mean, p).map { $0 - Float(success) * $1 }
   }
+
+  /// The tailored search's first scale when `gamma` is not given.
+  ///
+  /// 3 against rules that select rows (the official `our_attack_mkrum`'s
+  /// threshold), 5 against the others (`our_attack_trmean`'s threshold in
+  /// the authors' later code and the reference; their CIFAR-10 notebook
+  /// starts it at 10). The search reaches at most twice its first scale.
+  /// - Parameter selecting: whether the chain selects rows.
+  /// - Returns: the scale.
+  static func initialScale(selecting: Bool) -> Double { selecting ? 3 : 5 }
 }

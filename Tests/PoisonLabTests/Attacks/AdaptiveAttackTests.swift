@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import PoisonLab
@@ -120,6 +121,37 @@ struct AdaptiveAttackTests {
         #expect(best >= optimized.deviation(of: fixed, view: v, mean: mean) - 1e-9, "tau \(tau)")
       }
       #expect(best > 0)
+    }
+  }
+
+  @Test(
+    "the tailored search starts where the official code does: 3 against selecting rules, 5 against others; gamma overrides"
+  )
+  func tailoredStart() throws {
+    for (rule, start, block) in [
+      (TrimmedMean(f: 3) as any Aggregator, 5.0, ""), (MultiKrum(f: 3), 3.0, ""),
+      (TrimmedMean(f: 3), 50.0, #", "gamma": 50"#),
+    ] {
+      var v = view(rule)
+      let probe = try #require(v.defense)
+      // The scales of the proposals, in order (the direction is a unit vector).
+      let scales = Mutex<[Double]>([])
+      let mean = v.benignMoments().mean
+      v.defense = { candidate in
+        let moved = zip(Array(candidate.prefix(40)), mean).reduce(0.0) {
+          $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1))
+        }
+        scales.withLock { $0.append(moved.squareRoot()) }
+        return probe(candidate)
+      }
+      let aware = try scenarioAttack(
+        #"{"name": "min-max", "clients": 3, "aggregator_aware": true\#(block)}"#)
+      var rng = SplitMix64(seed: 0)
+      _ = aware.craft(v, rng: &rng)
+      let seen = scales.withLock { $0 }
+      #expect(isClose(seen.first ?? 0, start, rtol: 1e-4), "\(type(of: rule)): \(seen.prefix(3))")
+      // A halving search from s never proposes 2 s or more.
+      #expect(seen.allSatisfy { $0 < 2 * start * 1.0001 }, "\(seen)")
     }
   }
 
