@@ -186,6 +186,7 @@ struct AggregateCommand: ParsableCommand {
     let norms = set.norms()
     let aggregateNorm = result.aggregate.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     let flaggedRows = (0..<n).filter { result.flagged[$0] }
+    let downweightedRows = (0..<n).filter { result.downweighted[$0] }
     if (format ?? (Terminal.stdoutIsTTY ? "table" : "json")) == "json" {
       var members = [
         JSONMember("updates", .string(updates)),
@@ -194,6 +195,7 @@ struct AggregateCommand: ParsableCommand {
         JSONMember("header_skipped", replay.header.map { .array($0.map { .string($0) }) } ?? .null),
         JSONMember("defense", resolved),
         JSONMember("flagged", .array(flaggedRows.map { .number(Double($0)) })),
+        JSONMember("downweighted", .array(downweightedRows.map { .number(Double($0)) })),
         JSONMember("rejected_non_finite", .number(Double(result.rejectedNonFinite))),
         JSONMember(
           "scores",
@@ -218,10 +220,13 @@ struct AggregateCommand: ParsableCommand {
         "skipped a header row (every field is non-numeric): \(header.joined(separator: ","))\n"
     }
     let scoreNames = result.scores.map(\.stage)
-    text += "  row        norm  flagged" + scoreNames.map { "  \($0) score" }.joined() + "\n"
+    text +=
+      "  row        norm  flagged  downweighted" + scoreNames.map { "  \($0) score" }.joined()
+      + "\n"
     for i in 0..<n {
       var line =
         String(format: "%5d  %10.4g  ", i, norms[i]) + (result.flagged[i] ? "    yes" : "     no")
+        + (result.downweighted[i] ? "           yes" : "            no")
       for stage in result.scores {
         line += stage.values[i].map { String(format: "  %12.6g", $0) } ?? "             -"
       }
@@ -229,7 +234,9 @@ struct AggregateCommand: ParsableCommand {
     }
     text +=
       "flagged: \(flaggedRows.isEmpty ? "none" : flaggedRows.map(String.init).joined(separator: ", "))"
-    text += result.rejectedNonFinite > 0 ? " (\(result.rejectedNonFinite) non-finite)\n" : "\n"
+    text += result.rejectedNonFinite > 0 ? " (\(result.rejectedNonFinite) non-finite)" : ""
+    text +=
+      "; kept with less weight or a smaller norm: \(downweightedRows.isEmpty ? "none" : downweightedRows.map(String.init).joined(separator: ", "))\n"
     text +=
       String(format: "aggregate norm %.6g (%.3f s)", aggregateNorm, seconds)
       + (output.map { ", written to \($0)" } ?? "") + "\n"

@@ -63,6 +63,7 @@ public struct CenteredClipping: Aggregator {
       }
       for j in 0..<d { v[j] += Float(step[j]) }
     }
-    return (v, DefenseOutcome(scores: factors))
+    // Clipped in the last iteration: the rows that moved the centre by less than their distance.
+    return (v, DefenseOutcome(downweighted: (0..<n).filter { factors[$0] < 1 }, scores: factors))
   }
 }

@@ -176,15 +176,22 @@ public struct DefenseContext: Sendable {
 public struct DefenseOutcome: Sendable, Equatable {
   /// Row indices (into the stage's input) rejected or given zero weight, ascending.
   public var flagged: [Int]
+  /// Row indices kept but scaled down or given less than full weight, ascending:
+  /// clipped to a bound (norm-clip, dp, flame, centered-clipping), a trust
+  /// score below 1 or a rescaling to a smaller norm (fltrust), a weight
+  /// between 0 and 1 (foolsgold).
+  public var downweighted: [Int]
   /// One score per input row where the rule computes one (Krum scores, z-scores).
   public var scores: [Double]?
 
   /// Creates an outcome.
   /// - Parameters:
   ///   - flagged: the rejected rows.
+  ///   - downweighted: the rows kept with less weight or a smaller norm.
   ///   - scores: per-row scores.
-  public init(flagged: [Int] = [], scores: [Double]? = nil) {
+  public init(flagged: [Int] = [], downweighted: [Int] = [], scores: [Double]? = nil) {
     self.flagged = flagged
+    self.downweighted = downweighted
     self.scores = scores
   }
 }

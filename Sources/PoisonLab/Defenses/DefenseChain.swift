@@ -126,6 +126,9 @@ public struct DefenseChain: Sendable {
     public var aggregate: [Float]
     /// Per received update: rejected or given zero weight.
     public var flagged: [Bool]
+    /// Per received update: kept but scaled down or given less weight by a
+    /// stage (``DefenseOutcome/downweighted``), and flagged by none.
+    public var downweighted: [Bool]
     /// Updates rejected for non-finite values before the chain.
     public var rejectedNonFinite: Int
     /// Per stage that computes scores: one score per received update (nil for
@@ -157,6 +160,7 @@ public struct DefenseChain: Sendable {
     let ids = clients ?? Array(0..<updates.count)
     var set = updates
     var flagged = [Bool](repeating: false, count: updates.count)
+    var downweighted = flagged
     var rejected = 0
     if stages.contains(where: { !type(of: $0).propagatesNonFinite }) {
       var finite: [Int] = []
@@ -199,6 +203,7 @@ public struct DefenseChain: Sendable {
         throw DefenseError(name, "cannot run at position \(index + 1) of the chain")
       }
       for row in outcome.flagged { for owner in owners[row] { flagged[owner] = true } }
+      for row in outcome.downweighted { for owner in owners[row] { downweighted[owner] = true } }
       if let values = outcome.scores {
         var perUpdate = [Double?](repeating: nil, count: updates.count)
         for (row, value) in values.enumerated() where row < owners.count && owners[row].count == 1 {
@@ -210,7 +215,9 @@ public struct DefenseChain: Sendable {
     // The updates the aggregator averaged: rows a stage rejected (a
     // non-finite one, an anomaly) add nothing to the sum the noise hides.
     postprocess(&aggregate, received: set.count, contexts: contexts, round: round, seeds: seeds)
+    for i in flagged.indices where flagged[i] { downweighted[i] = false }
     return Result(
-      aggregate: aggregate, flagged: flagged, rejectedNonFinite: rejected, scores: scores)
+      aggregate: aggregate, flagged: flagged, downweighted: downweighted,
+      rejectedNonFinite: rejected, scores: scores)
   }
 }

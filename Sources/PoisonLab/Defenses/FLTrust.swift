@@ -73,6 +73,15 @@ public struct FLTrust: Aggregator {
     var aggregate = updates.weightedMean(using: weights)
     let scale = Float(weights.reduce(0, +) / total)
     for j in aggregate.indices { aggregate[j] *= scale }
-    return (aggregate, DefenseOutcome(flagged: (0..<n).filter { trust[$0] == 0 }, scores: trust))
+    return (
+      aggregate,
+      DefenseOutcome(
+        flagged: (0..<n).filter { trust[$0] == 0 },
+        downweighted: (0..<n).filter {
+          // A cosine of 1 up to rounding is full trust.
+          trust[$0] > 0 && (trust[$0] < 1 - 1e-9 || norms[$0] > serverNorm)
+        },
+        scores: trust)
+    )
   }
 }

@@ -86,7 +86,10 @@ public struct Flame: Aggregator {
     }
     return (
       aggregate,
-      DefenseOutcome(flagged: (0..<n).filter { labels[$0] < 0 }, scores: labels.map(Double.init))
+      DefenseOutcome(
+        flagged: (0..<n).filter { labels[$0] < 0 },
+        downweighted: admitted.filter { norms[$0] > bound },
+        scores: labels.map(Double.init))
     )
   }
 }

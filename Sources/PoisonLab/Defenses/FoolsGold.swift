@@ -107,6 +107,12 @@ public struct FoolsGold: Aggregator {
     let cs: [[Double]] = (0..<n).map { i in Array(flat[(i * n)..<((i + 1) * n)]) }
     let w = Self.weights(similarities: cs)
     let aggregate = averages ? normalized.weightedMean(using: w) : normalized.weightedSum(w)
-    return (aggregate, DefenseOutcome(flagged: (0..<n).filter { w[$0] == 0 }, scores: w))
+    return (
+      aggregate,
+      DefenseOutcome(
+        flagged: (0..<n).filter { w[$0] == 0 },
+        downweighted: (0..<n).filter { w[$0] > 0 && w[$0] < 1 },
+        scores: w)
+    )
   }
 }

@@ -67,6 +67,6 @@ public struct NormClip: UpdateFilter {
       let scale = Float(bound / norms[i])
       for j in (i * d)..<((i + 1) * d) { updates.values[j] *= scale }
     }
-    return DefenseOutcome(scores: norms)
+    return DefenseOutcome(downweighted: norms.indices.filter { norms[$0] > bound }, scores: norms)
   }
 }

@@ -204,6 +204,8 @@ struct FederatedSimulation: Runner {
     var previousAggregate: [Float]?
     var maliciousTotal = 0
     var flaggedTotal = 0
+    // Nil once a round ran under secure aggregation.
+    var downweightedTotal: Int? = 0
     var last: MetricRecord?
     let d = network.parameterCount
 
@@ -372,6 +374,8 @@ struct FederatedSimulation: Runner {
       // The defense chain, or secure aggregation.
       var aggregate = [Float](repeating: 0, count: d)
       var flaggedAccepted = [Bool](repeating: false, count: arrival.updates.count)
+      // Nil under secure aggregation: the server sees no single update.
+      var downweightedAccepted: [Bool]? = flaggedAccepted
       var secureFigures: MetricRecord.SecureAggregationFigures?
       var exportRound = false
       do {
@@ -380,6 +384,7 @@ struct FederatedSimulation: Runner {
             .aggregate(
               arrival, chain: &chain, round: round, seeds: seeds, threads: experiment.threads)
           secureFigures = figures
+          downweightedAccepted = nil
           if figures.failed { secureFailedRounds += 1 }
           if let sum { aggregate = sum }
         } else if arrival.updates.count == 0 {
@@ -393,6 +398,7 @@ struct FederatedSimulation: Runner {
             rejectedByChannel: rejectedByChannel)
           aggregate = outcome.aggregate
           flaggedAccepted = outcome.flagged
+          downweightedAccepted = outcome.downweighted
           exportRound = true
         }
       } catch {
@@ -460,6 +466,16 @@ struct FederatedSimulation: Runner {
         + arrival.malicious.indices.filter { arrival.malicious[$0] && flaggedAccepted[$0] }.count
       maliciousTotal += maliciousCount
       flaggedTotal += flaggedCount
+      // Kept with less weight, and flagged by nothing (the gate's attribution included).
+      let downweightedIds = downweightedAccepted.map { marks in
+        arrival.ids.indices.filter { marks[$0] && !flaggedAccepted[$0] }.map { arrival.ids[$0] }
+          .sorted()
+      }
+      if let downweightedIds {
+        downweightedTotal = downweightedTotal.map { $0 + downweightedIds.count }
+      } else {
+        downweightedTotal = nil
+      }
       try experiment.checkpoint(
         round: round, parameters: global, network: network, input: inputShape,
         normalizer: setup.normalizer, samplingRates: chain.privacy != nil ? samplingRates : nil)
@@ -485,6 +501,7 @@ struct FederatedSimulation: Runner {
           arrival.rejectedIds
             + arrival.ids.indices.filter { flaggedAccepted[$0] }.map { arrival.ids[$0] })
       ).sorted()
+      record.downweightedClients = downweightedIds
       record.secureAggregation = secureFigures
       record.safeguards = safeguardFigures
       if let privacy = chain.privacy {
@@ -500,6 +517,7 @@ struct FederatedSimulation: Runner {
     let safeguardTotals = safeguards?.totals
     let secureFailed = scenario.channel.secureAggregation != nil ? secureFailedRounds : nil
     let channelFigures = channelTotals
+    let downweightedFigure = downweightedTotal
     return TrainedModel(
       parameters: global, network: network, round: max(training.rounds, firstRound - 1),
       input: inputShape, normalizer: setup.normalizer,
@@ -509,6 +527,7 @@ struct FederatedSimulation: Runner {
       ran: training.rounds - firstRound + 1
     ) { totals in
       totals.channel = channelFigures
+      totals.downweightedTotal = downweightedFigure
       totals.secureAggregationFailedRounds = secureFailed
       totals.safeguards = safeguardTotals
     }

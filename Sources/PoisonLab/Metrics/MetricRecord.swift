@@ -100,6 +100,9 @@ public struct MetricRecord: Sendable, Equatable {
     public var maliciousTotal: Int
     /// Items the defenses flagged, summed over the rounds.
     public var flaggedTotal: Int
+    /// Updates the defenses kept with less weight or a smaller norm, summed
+    /// over the rounds (nil in centralized runs and with secure aggregation).
+    public var downweightedTotal: Int? = nil
     /// Whether every `expect` threshold held (nil: no `expect`).
     public var expectPassed: Bool?
     /// The thresholds missed, as text.
@@ -158,6 +161,11 @@ public struct MetricRecord: Sendable, Equatable {
   /// Federated runs: the ids of the clients whose messages were rejected
   /// or flagged this round, ascending (nil in centralized runs).
   public var flaggedClients: [Int]? = nil
+  /// Federated runs: the ids of the clients whose updates a defense kept
+  /// but scaled down or gave less weight (``DefenseOutcome/downweighted``),
+  /// flagged by none, ascending (nil in centralized runs and with secure
+  /// aggregation, where the server sees no single update).
+  public var downweightedClients: [Int]? = nil
   /// Test accuracy of each class (every evaluated round, and the summary);
   /// nil for a class without test samples (not applicable).
   public var classAccuracy: [Double?]? = nil
@@ -209,7 +217,8 @@ public struct MetricRecord: Sendable, Equatable {
   /// Every metric name `expect` may test, with what it means.
   public static let metricNames: [String] = [
     "accuracy", "loss", "attack_success", "robust_accuracy", "malicious", "flagged",
-    "detection_precision", "detection_recall", "epsilon", "messages", "rejected_signature",
+    "downweighted", "detection_precision", "detection_recall", "epsilon", "messages",
+    "rejected_signature",
     "rejected_stale", "rejected_unknown", "rejected_duplicate", "honest_dropped", "quarantined",
     "false_quarantined", "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks",
     "recovery_rounds", "gate_rejected_rounds", "secure_aggregation_failed_rounds",
@@ -229,6 +238,7 @@ public struct MetricRecord: Sendable, Equatable {
     case "robust_accuracy": return robustAccuracy
     case "malicious": return Double(malicious)
     case "flagged": return Double(flagged)
+    case "downweighted": return downweightedClients.map { Double($0.count) }
     case "detection_precision": return detectionPrecision
     case "detection_recall": return detectionRecall
     case "epsilon": return epsilon
@@ -263,7 +273,8 @@ public struct MetricRecord: Sendable, Equatable {
   /// The column names of every record type, in output order (CSV header).
   public static let columns: [String] = [
     "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
-    "malicious", "flagged", "flagged_clients", "detection_precision", "detection_recall",
+    "malicious", "flagged", "flagged_clients", "downweighted", "downweighted_clients",
+    "detection_precision", "detection_recall",
     "epsilon", "messages",
     "rejected_signature", "rejected_stale", "rejected_unknown", "rejected_duplicate",
     "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
@@ -272,7 +283,8 @@ public struct MetricRecord: Sendable, Equatable {
     "false_quarantined", "class_accuracy", "signal", "value", "score", "threshold", "suspected",
     "seconds", "config_id", "rounds",
     "total_seconds",
-    "mean_seconds_per_round", "malicious_total", "flagged_total", "messages_total",
+    "mean_seconds_per_round", "malicious_total", "flagged_total", "downweighted_total",
+    "messages_total",
     "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
     "rejected_duplicate_total", "honest_dropped_total", "secure_aggregation_failed_rounds",
     "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks", "recovery_rounds",
@@ -313,6 +325,10 @@ public struct MetricRecord: Sendable, Equatable {
       JSONMember("flagged", .number(Double(flagged))),
       JSONMember(
         "flagged_clients", flaggedClients.map { .array($0.map { .number(Double($0)) }) } ?? .null),
+      JSONMember("downweighted", downweightedClients.map { .number(Double($0.count)) } ?? .null),
+      JSONMember(
+        "downweighted_clients",
+        downweightedClients.map { .array($0.map { .number(Double($0)) }) } ?? .null),
       JSONMember("detection_precision", number(detectionPrecision)),
       JSONMember("detection_recall", number(detectionRecall)),
       JSONMember("epsilon", number(epsilon)),
@@ -349,6 +365,7 @@ public struct MetricRecord: Sendable, Equatable {
         JSONMember("mean_seconds_per_round", .number(totals.meanSecondsPerRound)),
         JSONMember("malicious_total", .number(Double(totals.maliciousTotal))),
         JSONMember("flagged_total", .number(Double(totals.flaggedTotal))),
+        JSONMember("downweighted_total", count(totals.downweightedTotal)),
         JSONMember("messages_total", count(totals.channel?.messages)),
         JSONMember("rejected_signature_total", count(totals.channel?.rejectedSignature)),
         JSONMember("rejected_stale_total", count(totals.channel?.rejectedStale)),

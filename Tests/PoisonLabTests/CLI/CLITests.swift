@@ -47,7 +47,8 @@ struct CLI {
   static let roundKeys = [
     "type", "scenario", "round", "accuracy", "loss", "attack_success", "robust_accuracy",
     "malicious",
-    "flagged", "flagged_clients", "detection_precision", "detection_recall", "epsilon", "messages",
+    "flagged", "flagged_clients", "downweighted", "downweighted_clients", "detection_precision",
+    "detection_recall", "epsilon", "messages",
     "rejected_signature", "rejected_stale", "rejected_unknown", "rejected_duplicate",
     "honest_dropped", "secure_aggregation_failed", "secagg_dropped", "secagg_client_seconds",
     "secagg_server_seconds", "secagg_bytes_per_client", "gate", "validation_accuracy", "alarms",

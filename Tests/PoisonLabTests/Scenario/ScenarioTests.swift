@@ -111,7 +111,7 @@ struct ScenarioErrorTests {
         "name: missing required key (string: identifier printed in every output row, kebab-case (e.g. w1-median))",
         #"dataset.name: unknown dataset "minst"; did you mean "mnist"? (known: fashion-mnist, mnist, cifar10, csv, sklearn-breast-cancer, sklearn-wine, sklearn-iris, sklearn-digits, synthetic)"#,
         "model.hidden[0]: must be integer in 1...65536, got 0",
-        #"expect.acuracy: unknown metric; did you mean "accuracy"? (metrics: accuracy, loss, attack_success, robust_accuracy, malicious, flagged, detection_precision, detection_recall, epsilon, messages, rejected_signature, rejected_stale, rejected_unknown, rejected_duplicate, honest_dropped, quarantined, false_quarantined, first_alarm_round, time_to_detect, false_alarms, rollbacks, recovery_rounds, gate_rejected_rounds, secure_aggregation_failed_rounds, audit_false_rejection, audit_false_acceptance, audit_accuracy_after, audit_attack_success_after, audit_pruned, audit_anomaly_index, source_detection_precision, source_detection_recall)"#,
+        #"expect.acuracy: unknown metric; did you mean "accuracy"? (metrics: accuracy, loss, attack_success, robust_accuracy, malicious, flagged, downweighted, detection_precision, detection_recall, epsilon, messages, rejected_signature, rejected_stale, rejected_unknown, rejected_duplicate, honest_dropped, quarantined, false_quarantined, first_alarm_round, time_to_detect, false_alarms, rollbacks, recovery_rounds, gate_rejected_rounds, secure_aggregation_failed_rounds, audit_false_rejection, audit_false_acceptance, audit_accuracy_after, audit_attack_success_after, audit_pruned, audit_anomaly_index, source_detection_precision, source_detection_recall)"#,
         "expect.loss: give min and/or max",
       ])
   }
