@@ -493,12 +493,26 @@ public struct Report: Sendable {
           parts.append("\(member.key)=\(label(member.value))")
         }
       }
-      // Keys the others have and this value lacks.
+      // Keys the others have and this value lacks: the plug-in's default
+      // where its registry entry gives one.
       let own = Set(members.map(\.key))
+      var name: String?
+      if case .string(let given)? = value["name"] { name = given }
+      let specs =
+        PluginFamily.allCases.flatMap { Registry.descriptors($0) }
+        .first { $0.name == name }?.parameters ?? []
       for other in group {
         guard case .object(let theirs) = other else { continue }
         for member in theirs where member.key != "name" && !own.contains(member.key) {
-          let part = "\(member.key)=default"
+          // A scalar default by its value; an object's own defaults are not one value.
+          let fallback: String? =
+            switch specs.first(where: { $0.key == member.key })?.defaultValue {
+            case .string(let text)?: text
+            case .number(let x)?: JSONValue.format(x)
+            case .bool(let b)?: "\(b)"
+            default: nil
+            }
+          let part = "\(member.key)=\(fallback ?? "default")"
           if !parts.contains(part) { parts.append(part) }
         }
       }

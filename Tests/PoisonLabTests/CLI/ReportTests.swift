@@ -156,9 +156,13 @@ struct ReportTests {
     let plain = try JSONParser.parse(#"{"name": "backdoor", "clients": 2}"#)
     #expect(Report.label(small, among: [small, large]) == "backdoor(trigger=(size=2))")
     #expect(Report.label(large, among: [small, large]) == "backdoor(trigger=(size=3))")
+    // A key the value lacks shows the plug-in's default where the registry has one.
     #expect(
       Report.label(plain, among: [small, plain])
-        == "backdoor(target=default, trigger=default)")
+        == "backdoor(target=0, trigger=default)")
+    let sum = try JSONParser.parse(#"{"name": "foolsgold"}"#)
+    let mean = try JSONParser.parse(#"{"name": "foolsgold", "combine": "mean"}"#)
+    #expect(Report.label(sum, among: [sum, mean]) == "foolsgold(combine=sum)")
     #expect(
       Report.label(small, among: [small, plain])
         == "backdoor(target=0, trigger=(pattern=square, size=2, value=6))")
