@@ -510,6 +510,9 @@ public enum ScenarioLoader {
     return blocks(document, top: top, baseDirectory: baseDirectory, validator: &validator)
   }
 
+  /// The kebab-case rule of ``nameProblem(_:)`` as a JSON Schema pattern.
+  static let namePattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
+
   /// What is wrong with a scenario's `name`, the identifier of every
   /// output row: the contract asks for kebab-case (lowercase letters and
   /// digits in words joined by single hyphens), which also keeps it safe in
@@ -517,6 +520,7 @@ public enum ScenarioLoader {
   /// - Parameter name: the name.
   /// - Returns: the message, or nil for a kebab-case name.
   static func nameProblem(_ name: String) -> String? {
+    // The schema states the same rule as `namePattern`.
     let words = name.split(separator: "-", omittingEmptySubsequences: false)
     let kebab =
       !name.isEmpty

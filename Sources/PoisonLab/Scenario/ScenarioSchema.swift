@@ -57,6 +57,13 @@ public enum ScenarioSchema {
           keys = .object(members)
         }
         properties.append(JSONMember(spec.key, described(keys, spec)))
+      case "name":
+        // Kebab-case, the rule ScenarioLoader.nameProblem applies.
+        guard case .object(let members) = type(spec) else { continue }
+        properties.append(
+          JSONMember(
+            spec.key,
+            .object(members + [JSONMember("pattern", .string(ScenarioLoader.namePattern))])))
       case "expect": properties.append(JSONMember(spec.key, described(expect, spec)))
       case "sweep": properties.append(JSONMember(spec.key, described(sweep, spec)))
       default: properties.append(JSONMember(spec.key, type(spec)))

@@ -367,6 +367,11 @@ struct InputReviewTests {
     for bad in ["", "-", "a--b", "a-", "-a", "W1", "a b", "a_b", "a,b", "é"] {
       #expect(ScenarioLoader.nameProblem(bad) != nil, "\(bad)")
     }
+    // The schema's pattern says the same.
+    for name in ["w1-median-2", "a", "", "-", "a--b", "a-", "-a", "W1", "a b", "a_b", "é"] {
+      let matches = name.range(of: ScenarioLoader.namePattern, options: .regularExpression) != nil
+      #expect(matches == (ScenarioLoader.nameProblem(name) == nil), "\(name)")
+    }
     #expect(
       ScenarioLoader.nameProblem("W1_Fed Avg")
         == #"must be kebab-case (lowercase letters and digits, words joined by single hyphens), got "W1_Fed Avg"; did you mean "w1-fed-avg"?"#

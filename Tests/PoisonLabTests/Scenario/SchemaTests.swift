@@ -52,6 +52,8 @@ struct SchemaTests {
       #"{"name": "g", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}, "federation": {"clients": 4}, "defense": {"name": "krum", "f": -1}}"#,
       #"{"name": "h", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "mlp"}, "audit": {"name": "strp"}}"#,
       #"{"name": "i", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "mlp"}, "audit": {"name": "strip", "n": 1}}"#,
+      #"{"name": "Smoke_Fed", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}}"#,
+      #"{"name": "", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}}"#,
     ]
     for (i, text) in bad.enumerated() {
       let file = dir.write("bad\(i).json", text: text)
