@@ -179,6 +179,15 @@ struct ReportCommand: ParsableCommand {
       throw ExitCode(Exit.invalid)
     }
     Terminal.out(report.render(format, metric: metric))
+    // CSV holds the table alone: its notes (unlisted combinations, missing
+    // seeds, runs written twice) go to standard error, as a reader of the
+    // file would otherwise never see them.
+    if format == "csv", !report.unlistedNote.isEmpty {
+      Terminal.error(
+        "poisonlab report:"
+          + report.unlistedNote.split(separator: "\n").map { " \($0)" }
+          .joined(separator: "\n"))
+    }
     let curves = report.curvesFigure()
     let heatmap = report.heatmapFigure(metric: metric)
     let multiples = panels.flatMap { report.panelsFigure(by: $0) }

@@ -238,8 +238,9 @@ extension Report {
   var headers: [String] { by + ["runs", "failed", "skipped"] + metrics }
 
   /// The CSV's header: the axes, the run counts, whether the combination
-  /// has no run, then each metric's mean, sample std and count in columns of
-  /// their own, for a program to read.
+  /// has no run (empty when there were too many combinations to list), then
+  /// each metric's mean, sample std and count in columns of their own, for
+  /// a program to read; the notes go to standard error (`report`).
   var csvHeaders: [String] {
     by + ["runs", "failed", "skipped", "missing"]
       + metrics.flatMap { ["\($0)_mean", "\($0)_std", "\($0)_n"] }
@@ -250,7 +251,10 @@ extension Report {
   /// value (no run recorded the metric; the std of a single run).
   var csvRows: [[String]] {
     cells.map { cell in
-      cell.key + ["\(cell.runs)", "\(cell.failed)", "\(cell.skipped)", "false"]
+      // Whether the combination lacks runs is unknown when the combinations were not listed.
+      cell.key + [
+        "\(cell.runs)", "\(cell.failed)", "\(cell.skipped)", missingUnlisted ? "" : "false",
+      ]
         + cell.statistics.flatMap { entry -> [String] in
           guard let value = entry.value else { return ["", "", "0"] }
           return ["\(value.mean)", value.count > 1 ? "\(value.std)" : "", "\(value.count)"]
@@ -388,7 +392,7 @@ extension Report {
   /// Says that combinations without a run were not listed (too many), which
   /// cells lack seeds their sweep's other runs have, and which runs appear
   /// twice.
-  var unlistedNote: String {
+  public var unlistedNote: String {
     var text =
       missingUnlisted
       ? "\n(combinations of the axis values without a run are not listed: more than \(Report.maxListedCombinations))\n"

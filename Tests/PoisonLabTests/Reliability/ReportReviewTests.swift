@@ -28,6 +28,31 @@ struct ReportReviewTests {
     #expect(r.stdout.contains(#""missing": null"#))
     let table = try CLI.run(["report", file])
     #expect(table.stdout.contains("are not listed: more than 10000"))
+    // CSV: whether a combination lacks runs is unknown (empty), and the note
+    // goes to standard error.
+    let csv = try CLI.run(["report", file, "--format", "csv"])
+    #expect(csv.status == 0)
+    let first = csv.stdout.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+    #expect(first.hasPrefix("v0,v0,v0,v0,v0,v0,v0,v0,v0,v0,1,0,0,,"), "\(first)")
+    #expect(csv.stderr.contains("are not listed: more than 10000"), "\(csv.stderr)")
+  }
+
+  @Test("report --format csv writes the notes on missing seeds to standard error")
+  func csvNotes() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let rows = [
+      summary("m0", axes: #""defense.name": "median", "seed": 0"#),
+      summary("m1", axes: #""defense.name": "median", "seed": 1"#),
+      summary("k0", axes: #""defense.name": "krum", "seed": 0"#),
+    ]
+    let file = dir.write("seeds.jsonl", text: rows.joined(separator: "\n") + "\n")
+    let csv = try CLI.run(["report", file, "--format", "csv"])
+    #expect(csv.status == 0 && csv.stdout.contains("krum,1,0,0,false,0.5,,1"), "\(csv.stdout)")
+    #expect(csv.stderr.contains("defense.name=krum: seed 1"), "\(csv.stderr)")
+    // Other formats carry their notes on standard output, as before.
+    let table = try CLI.run(["report", file])
+    #expect(table.stderr.isEmpty && table.stdout.contains("defense.name=krum: seed 1"))
   }
 
   @Test("mean and std stay finite for finite values near Double's limit; pooled cells are exact")
