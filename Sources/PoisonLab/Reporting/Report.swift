@@ -59,7 +59,8 @@ public struct Report: Sendable {
   public static var selectableMetrics: [String] {
     var names = MetricRecord.metricNames
     for extra in [
-      "validation_accuracy", "seconds", "malicious_total", "flagged_total", "rounds",
+      "validation_accuracy", "seconds", "malicious_total", "flagged_total", "downweighted_total",
+      "rounds",
       "total_seconds", "mean_seconds_per_round", "messages_total", "rejected_signature_total",
       "rejected_stale_total", "rejected_unknown_total", "rejected_duplicate_total",
       "honest_dropped_total", "secagg_dropped", "secagg_client_seconds", "secagg_server_seconds",

@@ -70,6 +70,7 @@ public struct TableFormat: ParameterlessFormat {
     if let asr = record.attackSuccess { text += "   attack_success \(Self.fixed(asr, 4))" }
     if let ra = record.robustAccuracy { text += "   robust_accuracy \(Self.fixed(ra, 4))" }
     text += "\n  malicious \(totals.maliciousTotal)   flagged \(totals.flaggedTotal)"
+    if let kept = totals.downweightedTotal, kept > 0 { text += "   downweighted \(kept)" }
     if let p = record.detectionPrecision { text += "   precision \(Self.fixed(p, 3))" }
     if let r = record.detectionRecall { text += "   recall \(Self.fixed(r, 3))" }
     if let e = record.epsilon { text += "   epsilon \(Self.fixed(e, 3))" }

@@ -82,6 +82,14 @@ struct DownweightTests {
       #expect(record.flagged == 0 && ids.count <= 5, "\(ids)")
       #expect(record.metric("downweighted") == Double(ids.count))
     }
+    // report --metrics takes every numeric field these records hold (round is the index).
+    for record in out {
+      for field in record.fields {
+        if case .number = field.value, field.key != "round" {
+          #expect(Report.selectableMetrics.contains(field.key), "\(field.key)")
+        }
+      }
+    }
     let summary = try #require(out.last)
     #expect(
       summary.totals?.downweightedTotal
