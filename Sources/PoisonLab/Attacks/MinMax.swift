@@ -72,8 +72,10 @@ public struct MinMaxAttack: UpdateAttack {
 
   public let knowledge: Knowledge
   let perturbation: Perturbation
-  /// The initial scale given, or nil for the defaults of ``initialScale(selecting:)``.
-  let gamma: Double?
+  /// The initial scale: given, or set by the loader from the defense chain
+  /// (``resolvingStart(of:json:selecting:)``); nil only for an attack made
+  /// without a scenario, which then takes the defaults at crafting time.
+  var gamma: Double?
   let minSum: Bool
   /// Search against the defense chain instead of the distance bound.
   let aggregatorAware: Bool
@@ -183,6 +185,40 @@ extension MinMaxAttack {
       iterations += 1
     }
     return zip(mean, p).map { $0 - Float(success) * $1 }
+  }
+
+  /// An attack of this family with its search start resolved from the chain.
+  ///
+  /// Its resolved JSON gets `gamma` written in (after `perturbation`, its
+  /// place among the keys): 50 for the agnostic search, else
+  /// ``initialScale(selecting:)``. The resolved scenario thus holds the
+  /// start, and running it again starts at the same scale.
+  /// - Parameters:
+  ///   - attack: a scenario's attack.
+  ///   - json: its resolved block.
+  ///   - selecting: whether the scenario's chain selects rows.
+  /// - Returns: the resolved attack and block, or nil when `attack` is not
+  ///   min-max or min-sum or already has its `gamma`.
+  static func resolvingStart(of attack: any Attack, json: JSONValue, selecting: Bool) -> (
+    attack: any Attack, json: JSONValue
+  )? {
+    func resolved(_ base: MinMaxAttack) -> (MinMaxAttack, JSONValue)? {
+      guard base.gamma == nil, case .object(var members) = json else { return nil }
+      var copy = base
+      let start = base.aggregatorAware ? initialScale(selecting: selecting) : 50
+      copy.gamma = start
+      let position = (members.firstIndex { $0.key == "perturbation" } ?? -1) + 1
+      members.insert(JSONMember("gamma", .number(start)), at: position)
+      return (copy, .object(members))
+    }
+    if let minMax = attack as? MinMaxAttack, let (copy, block) = resolved(minMax) {
+      return (copy, block)
+    }
+    if var minSum = attack as? MinSumAttack, let (copy, block) = resolved(minSum.base) {
+      minSum.base = copy
+      return (minSum, block)
+    }
+    return nil
   }
 
   /// The tailored search's first scale when `gamma` is not given.

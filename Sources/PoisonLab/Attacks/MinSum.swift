@@ -7,7 +7,7 @@ public struct MinSumAttack: UpdateAttack {
       "Shejwalkar & Houmansadr 2021, Manipulating the Byzantine: Optimizing Model Poisoning Attacks and Defenses for Federated Learning (NDSS)",
     parameters: MinMaxAttack.specs, notes: ["federated runs only"])
 
-  let base: MinMaxAttack
+  var base: MinMaxAttack
   public var knowledge: Knowledge { base.knowledge }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)

@@ -844,6 +844,17 @@ public enum ScenarioLoader {
     // defenses
     let (defenses, defenseJSON) = parseDefenses(
       document["defense"], at: root.appending("defense"), context: context, validator: &validator)
+    // A min-max or min-sum search start the file leaves out depends on the
+    // chain: resolved here, so that the resolved scenario holds it.
+    let selecting = DefenseChain(defenses.map(\.defense)).selectsRows
+    for i in attacks.indices {
+      if let (attack, block) = MinMaxAttack.resolvingStart(
+        of: attacks[i].attack, json: attackJSON[i], selecting: selecting)
+      {
+        attacks[i].attack = attack
+        attackJSON[i] = block
+      }
+    }
 
     if channel.secureAggregation != nil {
       // The monitor's per-update signals and the quarantine need each update too.

@@ -50,14 +50,18 @@ struct AdaptiveAttackTests {
   @Test("AGR-tailored min-max against krum and multi-krum: the malicious update is selected")
   func tailoredSelection() throws {
     // The official our_attack_mkrum test: success when the rule keeps the
-    // attackers' rows. The first proposal (gamma = 50) is far outside the
+    // attackers' rows. A first proposal of gamma = 50 is far outside the
     // benign cloud and rejected; the search had kept it.
-    for rule in [MultiKrum(f: 3) as any Aggregator, Krum(f: 3), Bulyan(f: 1)] {
+    for (rule, defense) in [
+      (MultiKrum(f: 3) as any Aggregator, #"{"name": "multi-krum", "f": 3}"#),
+      (Krum(f: 3), #"{"name": "krum", "f": 3}"#), (Bulyan(f: 1), #"{"name": "bulyan", "f": 1}"#),
+    ] {
       let attackers = rule is Bulyan ? 2 : 3
       let v = view(rule, attackers: attackers)
       let mean = v.benignMoments().mean
       let aware = try scenarioAttack(
-        #"{"name": "min-max", "clients": \#(attackers), "aggregator_aware": true}"#)
+        #"{"name": "min-max", "clients": \#(attackers), "aggregator_aware": true, "gamma": 50}"#,
+        defense: defense)
       var rng = SplitMix64(seed: 0)
       let crafted = Array(aware.craft(v, rng: &rng).prefix(40))
       #expect(aware.selected(crafted, view: v), "\(type(of: rule)): not selected")
@@ -128,9 +132,10 @@ struct AdaptiveAttackTests {
     "the tailored search starts where the official code does: 3 against selecting rules, 5 against others; gamma overrides"
   )
   func tailoredStart() throws {
-    for (rule, start, block) in [
-      (TrimmedMean(f: 3) as any Aggregator, 5.0, ""), (MultiKrum(f: 3), 3.0, ""),
-      (TrimmedMean(f: 3), 50.0, #", "gamma": 50"#),
+    for (rule, defense, start, block) in [
+      (TrimmedMean(f: 3) as any Aggregator, #"{"name": "trimmed-mean", "f": 3}"#, 5.0, ""),
+      (MultiKrum(f: 3), #"{"name": "multi-krum", "f": 3}"#, 3.0, ""),
+      (TrimmedMean(f: 3), #"{"name": "trimmed-mean", "f": 3}"#, 50.0, #", "gamma": 50"#),
     ] {
       var v = view(rule)
       let probe = try #require(v.defense)
@@ -145,7 +150,7 @@ struct AdaptiveAttackTests {
         return probe(candidate)
       }
       let aware = try scenarioAttack(
-        #"{"name": "min-max", "clients": 3, "aggregator_aware": true\#(block)}"#)
+        #"{"name": "min-max", "clients": 3, "aggregator_aware": true\#(block)}"#, defense: defense)
       var rng = SplitMix64(seed: 0)
       _ = aware.craft(v, rng: &rng)
       let seen = scales.withLock { $0 }
@@ -159,8 +164,10 @@ struct AdaptiveAttackTests {
   func tailoredMinMax() throws {
     let v = view(TrimmedMean(f: 3))
     let mean = v.benignMoments().mean
-    let aware = try scenarioAttack(#"{"name": "min-max", "clients": 3, "aggregator_aware": true}"#)
-    let agnostic = try scenarioAttack(#"{"name": "min-max", "clients": 3}"#)
+    let trimmed = #"{"name": "trimmed-mean", "f": 3}"#
+    let aware = try scenarioAttack(
+      #"{"name": "min-max", "clients": 3, "aggregator_aware": true}"#, defense: trimmed)
+    let agnostic = try scenarioAttack(#"{"name": "min-max", "clients": 3}"#, defense: trimmed)
     var r1 = SplitMix64(seed: 0)
     var r2 = SplitMix64(seed: 0)
     let a = aware.deviation(of: Array(aware.craft(v, rng: &r1).prefix(40)), view: v, mean: mean)
@@ -170,10 +177,48 @@ struct AdaptiveAttackTests {
     #expect(aware.knowsDefense && !agnostic.knowsDefense)
   }
 
-  /// An update attack built from a scenario block.
-  func scenarioAttack(_ block: String) throws -> any UpdateAttack {
+  @Test(
+    "the resolved scenario holds the search's start: 50 agnostic, 3 against a selecting chain, 5 otherwise"
+  )
+  func resolvedStart() throws {
+    let cases: [(String, String, Double)] = [
+      (#"{"name": "min-max", "clients": 2}"#, #"{"name": "krum", "f": 2}"#, 50),
+      (
+        #"{"name": "min-sum", "clients": 2, "aggregator_aware": true}"#,
+        #"{"name": "krum", "f": 2}"#, 3
+      ),
+      (
+        #"{"name": "min-max", "clients": 2, "aggregator_aware": true}"#,
+        #"[{"name": "norm-clip"}, {"name": "multi-krum", "f": 2}]"#, 3
+      ),
+      (#"{"name": "min-max", "clients": 2, "aggregator_aware": true}"#, #"{"name": "median"}"#, 5),
+      (
+        #"{"name": "min-max", "clients": 2, "aggregator_aware": true, "gamma": 7}"#,
+        #"{"name": "median"}"#, 7
+      ),
+    ]
+    for (block, defense, start) in cases {
+      let text =
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}, "attack": \#(block), "defense": \#(defense)}"#
+      let loaded = try scenario(text)
+      let attack = try #require(loaded.resolved["attack"])
+      #expect(attack["gamma"] == .number(start), "\(block) against \(defense)")
+      // In its place among the keys, and kept when the resolved scenario is loaded again.
+      if case .object(let members) = attack {
+        #expect(Array(members.map(\.key).prefix(3)) == ["name", "perturbation", "gamma"])
+      }
+      let again = try ScenarioLoader.decode(
+        loaded.resolved.serialized(), source: "resolved", baseDirectory: ".")
+      #expect(again.resolved == loaded.resolved)
+    }
+  }
+
+  /// An update attack built from a scenario block, against `defense`.
+  func scenarioAttack(_ block: String, defense: String = #"{"name": "fedavg"}"#) throws
+    -> any UpdateAttack
+  {
     let text =
-      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}, "attack": \#(block)}"#
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "federation": {"clients": 20}, "attack": \#(block), "defense": \#(defense)}"#
     return try #require(try scenario(text).attacks.first?.attack as? any UpdateAttack)
   }
 
