@@ -205,6 +205,12 @@ public enum ScenarioSchema {
       if let lo { m.append(JSONMember("minimum", .number(Double(lo)))) }
       if let hi { m.append(JSONMember("maximum", .number(Double(hi)))) }
       return .object(m)
+    case .oddInteger(let lo, let hi):
+      return .object([
+        JSONMember("type", .string("integer")),
+        JSONMember("minimum", .number(Double(lo))), JSONMember("maximum", .number(Double(hi))),
+        JSONMember("not", .object([JSONMember("multipleOf", .number(2))])),
+      ])
     case .number(let lo, let hi, let minOpen, let maxOpen):
       var m = [JSONMember("type", .string("number"))]
       if let lo { m.append(JSONMember(minOpen ? "exclusiveMinimum" : "minimum", .number(lo))) }

@@ -13,6 +13,8 @@ public enum RunMode: String, Sendable {
 public indirect enum ValueType: Sendable {
   /// An integer in `min...max` (either bound optional).
   case integer(min: Int?, max: Int?)
+  /// An odd integer in `min...max` (a kernel side with size-preserving padding).
+  case oddInteger(min: Int, max: Int)
   /// A number between bounds; `open` bounds are exclusive.
   case number(min: Double?, max: Double?, minOpen: Bool, maxOpen: Bool)
   /// `true` or `false`.
@@ -49,6 +51,7 @@ public indirect enum ValueType: Sendable {
       case (nil, let hi?): return "integer <= \(hi)"
       default: return "integer"
       }
+    case .oddInteger(let lo, let hi): return "odd integer in \(lo)...\(hi)"
     case .number(let lo, let hi, let minOpen, let maxOpen):
       let l = lo.map(JSONValue.format)
       let h = hi.map(JSONValue.format)
@@ -240,6 +243,14 @@ public struct SchemaValidator {
         return nil
       }
       return value
+    case (.oddInteger(let lo, let hi), .number(let x)):
+      guard x == x.rounded(), x >= Double(lo), x <= Double(hi),
+        x.truncatingRemainder(dividingBy: 2) != 0
+      else {
+        fail(path, "must be \(type.summary), got \(value.brief)")
+        return nil
+      }
+      return value
     case (.number(let lo, let hi, let minOpen, let maxOpen), .number(let x)):
       let belowLow = lo.map { minOpen ? x <= $0 : x < $0 } ?? false
       let aboveHigh = hi.map { maxOpen ? x >= $0 : x > $0 } ?? false
@@ -369,7 +380,7 @@ extension ValueType {
   /// Whether `value` has the JSON type `type` expects (ranges aside).
   static func matchesJSONType(_ type: ValueType, _ value: JSONValue) -> Bool {
     switch (type, value) {
-    case (.integer, .number(let x)): return x == x.rounded()
+    case (.integer, .number(let x)), (.oddInteger, .number(let x)): return x == x.rounded()
     case (.number, .number), (.boolean, .bool), (.string, .string), (.choice, .string),
       (.array, .array), (.object, .object), (.anyObject, .object):
       return true

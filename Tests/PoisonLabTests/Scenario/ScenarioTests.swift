@@ -89,6 +89,18 @@ struct ScenarioErrorTests {
       ) == [
         "model.channels: 5 pooling blocks do not fit 28x28 images (each halves the size)"
       ])
+    for kernel in ["4", "0", "17", "3.5"] {
+      #expect(
+        scenarioErrors(
+          #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn"}}"#,
+          overrides: ["model.kernel=\(kernel)"]) == [
+            "model.kernel: must be odd integer in 1...15, got \(kernel)"
+          ])
+    }
+    #expect(
+      scenarioErrors(
+        #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn", "kernel": 3}}"#
+      ).isEmpty)
     #expect(
       scenarioErrors(
         #"{"name": "m", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "attack": {"name": "backdoor", "trigger": {"size": 29}}}"#

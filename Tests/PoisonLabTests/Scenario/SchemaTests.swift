@@ -54,6 +54,7 @@ struct SchemaTests {
       #"{"name": "i", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "mlp"}, "audit": {"name": "strip", "n": 1}}"#,
       #"{"name": "Smoke_Fed", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}}"#,
       #"{"name": "", "dataset": {"name": "synthetic"}, "model": {"name": "mlp"}}"#,
+      #"{"name": "k", "dataset": {"name": "synthetic", "shape": [8, 8, 1]}, "model": {"name": "cnn", "kernel": 4}}"#,
     ]
     for (i, text) in bad.enumerated() {
       let file = dir.write("bad\(i).json", text: text)

@@ -16,7 +16,8 @@ public struct CNNModel: ModelArchitecture {
         "channels", .array(.integer(min: 1, max: 4096), minCount: 1, maxCount: 8),
         default: .array([.number(32), .number(64)]), doc: "filters of each convolution block"),
       ParameterSpec(
-        "kernel", .integer(min: 1, max: 15), default: .number(5), doc: "odd kernel side"),
+        "kernel", .oddInteger(min: 1, max: 15), default: .number(5),
+        doc: "kernel side, odd for size-preserving padding"),
       ParameterSpec(
         "dense", .array(.integer(min: 1, max: 65_536), minCount: 0, maxCount: 16),
         default: .array([.number(512)]), doc: "hidden dense widths after the convolutions"),
@@ -36,11 +37,6 @@ public struct CNNModel: ModelArchitecture {
     kernel = parameters.int("kernel") ?? 5
     dense = parameters.ints("dense") ?? [512]
     var ok = true
-    if kernel % 2 == 0 {
-      validator.fail(
-        parameters.path("kernel"), "must be odd (size-preserving padding), got \(kernel)")
-      ok = false
-    }
     if context.isImage == false {
       validator.fail(
         parameters.path.appending("name"),
