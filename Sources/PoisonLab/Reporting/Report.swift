@@ -36,6 +36,9 @@ public struct Report: Sendable {
   public struct Cell: Sendable {
     /// The grouping axes' values (`-` where a run lacks the axis).
     public var key: [String]
+    /// The grouping axes' values as the runs record them (null where a run
+    /// lacks the axis): numbers stay numbers, plug-in blocks objects.
+    public var values: [JSONValue]
     /// Runs that completed.
     public var runs: Int
     /// Runs that failed.
@@ -327,7 +330,12 @@ public struct Report: Sendable {
       }
     }
     let cells = zip(order, members).map { k, indices in
-      cell(key: k, runs: indices.map { runs[$0] }, round: round, metrics: metrics)
+      cell(
+        key: k,
+        values: grouping.map { name in
+          runs[indices[0]].axes.first { $0.key == name }?.value ?? .null
+        },
+        runs: indices.map { runs[$0] }, round: round, metrics: metrics)
     }
     var missing: [[String]] = []
     var missingUnlisted = false
@@ -524,7 +532,9 @@ public struct Report: Sendable {
     return "\(name)(\(parts.joined(separator: ", ")))"
   }
 
-  private static func cell(key: [String], runs: [Run], round: Int?, metrics: [String]) -> Cell {
+  private static func cell(
+    key: [String], values: [JSONValue], runs: [Run], round: Int?, metrics: [String]
+  ) -> Cell {
     let ok = runs.filter { $0.status == "ok" }
     func value(_ fields: [JSONMember], _ metric: String) -> Double? {
       if case .number(let x)? = fields.first(where: { $0.key == metric })?.value { return x }
@@ -559,7 +569,7 @@ public struct Report: Sendable {
       )
     }
     return Cell(
-      key: key, runs: ok.count, failed: runs.filter { $0.status == "error" }.count,
+      key: key, values: values, runs: ok.count, failed: runs.filter { $0.status == "error" }.count,
       skipped: runs.filter { $0.status == "skipped" }.count, statistics: statistics, curves: curves)
   }
 

@@ -293,6 +293,7 @@ extension Report {
       let cellsJSON: [JSONValue] = cells.map { cell in
         .object([
           JSONMember("axes", .object(zip(by, cell.key).map { JSONMember($0, .string($1)) })),
+          JSONMember("values", .object(zip(by, cell.values).map { JSONMember($0, $1) })),
           JSONMember("runs", .number(Double(cell.runs))),
           JSONMember("failed", .number(Double(cell.failed))),
           JSONMember("skipped", .number(Double(cell.skipped))),

@@ -152,6 +152,30 @@ struct ReportReviewTests {
     #expect(withKilled.runs[1].rounds.count == 1)
   }
 
+  @Test("report --format json gives each cell's axes as labels and as the values the runs recorded")
+  func rawAxisValues() throws {
+    let settings: [(Double, String)] = [
+      (0.1, #"{"name": "trimmed-mean", "f": 2}"#), (0.25, #"{"name": "trimmed-mean", "f": 3}"#),
+    ]
+    let rows = settings.enumerated().map { k, setting in
+      #"{"type": "summary", "scenario": "s", "run_id": "r\#(k)", "round": 1, "accuracy": 0.5, "axes": {"attack.fraction": \#(setting.0), "defense": \#(setting.1)}}"#
+    }
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let file = dir.write("runs.jsonl", text: rows.joined(separator: "\n") + "\n")
+    let json = try JSONParser.parse(try CLI.run(["report", file, "--format", "json"]).stdout)
+    guard case .array(let cells)? = json["cells"], cells.count == 2 else {
+      Issue.record("not two cells: \(json.serialized())")
+      return
+    }
+    #expect(cells[0]["axes"]?["attack.fraction"] == .string("0.1"))
+    #expect(cells[0]["axes"]?["defense"] == .string("trimmed-mean(f=2)"))
+    #expect(cells[0]["values"]?["attack.fraction"] == .number(0.1))
+    #expect(cells[1]["values"]?["attack.fraction"] == .number(0.25))
+    #expect(cells[1]["values"]?["defense"]?["f"] == .number(3))
+    #expect(cells[1]["values"]?["defense"]?["name"] == .string("trimmed-mean"))
+  }
+
   @Test(
     "labels with newlines and bars stay in their cells (csv, markdown); table widths count characters"
   )
