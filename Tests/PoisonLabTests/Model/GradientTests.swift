@@ -158,12 +158,15 @@ struct GradientTests {
     }
     let a = gradients(one)
     let b = gradients(chunked)
-    // The input gradient is the same products row by row; the weight
-    // gradient sums the same terms in another order.
-    #expect(a.dx == b.dx)
-    var worst: Float = 0
-    for i in a.dw.indices { worst = max(worst, abs(a.dw[i] - b.dw[i]) / max(1, abs(a.dw[i]))) }
-    #expect(worst < 1e-4)
+    // The input gradient is the same products row by row, but OpenBLAS may
+    // pick another kernel for another row count (bit-equal on one machine,
+    // within a few ulps on another, AVX2 only); the weight gradient sums the
+    // same terms in another order.
+    func worst(_ u: [Float], _ v: [Float]) -> Float {
+      zip(u, v).reduce(0) { max($0, abs($1.0 - $1.1) / max(1, abs($1.0))) }
+    }
+    #expect(worst(a.dx, b.dx) < 1e-5, "\(worst(a.dx, b.dx))")
+    #expect(worst(a.dw, b.dw) < 1e-4)
   }
 
   @Test("max-pool 2x2, odd sizes dropped")
