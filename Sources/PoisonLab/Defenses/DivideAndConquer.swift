@@ -116,7 +116,7 @@ public struct DivideAndConquer: Aggregator {
   ) throws(DefenseError) -> (aggregate: [Float], outcome: DefenseOutcome) {
     let n = updates.count
     let f = context.effectiveF(self.f)
-    let removed = Int(saturating: (c * Double(f)).rounded(.down))
+    let removed = Int(count: c * Double(f), rounding: .down)
     guard n > removed else {
       throw DefenseError("dnc", "needs n > c f, received n = \(n) updates with c f = \(removed)")
     }

@@ -162,7 +162,7 @@ public struct SpectralSignatures: DataSanitizer {
       let scores = try Self.scores(rows, rows: members.count, width: width)
       let count = min(
         members.count,
-        Int(saturating: (multiplier * expectedFraction * Double(members.count)).rounded(.up)))
+        Int(count: multiplier * expectedFraction * Double(members.count), rounding: .up))
       let ranked = members.indices.sorted {
         scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1)
       }

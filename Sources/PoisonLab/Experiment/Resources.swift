@@ -197,6 +197,20 @@ extension Int {
     }
   }
 
+  /// A count from decimal settings, rounded by `rule` after forgiving the
+  /// binary rounding of the product.
+  ///
+  /// With a relative slack of 1e-9, `1.5 * 0.2 * 200` (60.00000000000001)
+  /// rounds up to 60, not 61, and `0.29 * 100` (28.999999999999996) down to
+  /// 29, not 28. Saturating like `init(saturating:)`.
+  /// - Parameters:
+  ///   - x: the product.
+  ///   - rule: `.up` or `.down`.
+  public init(count x: Double, rounding rule: FloatingPointRoundingRule) {
+    let slack = 1e-9 * Swift.max(1, abs(x))
+    self.init(saturating: (rule == .up ? x - slack : x + slack).rounded(rule))
+  }
+
   /// `self + other`, saturating at `Int.max`.
   func addingSaturating(_ other: Int) -> Int {
     let (sum, overflow) = addingReportingOverflow(other)

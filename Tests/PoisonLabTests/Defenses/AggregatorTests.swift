@@ -452,6 +452,26 @@ struct SpectralSignaturesTests {
   }
 
   @Test(
+    "spectral signatures removes exactly ceil(1.5 eps n) per class where binary rounding would add one (1.5 x 0.2 x 200 = 60.00000000000001)"
+  )
+  func spectralCountExact() throws {
+    var rng = SplitMix64(seed: 13)
+    let rows = (0..<(300 * 3)).map { _ in Float(rng.nextGaussian()) }
+    let labels = (0..<300).map { Int32($0 < 200 ? 0 : 1) }
+    let removed = try SpectralSignatures(expectedFraction: 0.2, multiplier: 1.5)
+      .suspects(representations: rows, width: 3, labels: labels, classes: 2)
+    #expect(removed.count == 60 + 30)
+    let tenth = try SpectralSignatures(expectedFraction: 0.1, multiplier: 1.5)
+      .suspects(representations: rows, width: 3, labels: labels, classes: 2)
+    #expect(tenth.count == 30 + 15)  // 1.5 x 0.1 x 100 = 15.000000000000002
+    // The counting rule itself.
+    #expect(1.5 * 0.2 * 200 > 60 && Int(count: 1.5 * 0.2 * 200, rounding: .up) == 60)
+    #expect(0.29 * 100 < 29 && Int(count: 0.29 * 100, rounding: .down) == 29)
+    #expect(Int(count: 60.5, rounding: .up) == 61 && Int(count: 60.5, rounding: .down) == 60)
+    #expect(Int(count: 0, rounding: .up) == 0 && Int(count: .nan, rounding: .down) == 0)
+  }
+
+  @Test(
     "behaviour: rows report the removed samples with precision and recall; federated runs reject it"
   )
   func behaviour() throws {
