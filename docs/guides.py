@@ -98,6 +98,32 @@ HAND_WRITTEN = {
 }
 
 
+def parameter_table(parameters):
+    """The rows of a guide's parameter table, from `list --json`."""
+    rows = ['| key | type | default | meaning |', '|---|---|---|---|']
+    for p in parameters:
+        default = 'required' if p['required'] else ('—' if p['default'] is None else '`' + json.dumps(p['default']) + '`')
+        rows.append(f"| `{p['key']}` | {p['type'].replace('|', '/')} | {default} | {p['doc'].replace('|', '/')} |")
+    return rows
+
+
+def with_table(text, rows):
+    """`text` with the table under its `## Parameters` heading replaced by `rows`."""
+    lines = text.split('\n')
+    if '## Parameters' not in lines:
+        return text
+    start = lines.index('## Parameters') + 1
+    while start < len(lines) and not lines[start].startswith(('|', '## ')):
+        start += 1
+    if start == len(lines) or lines[start].startswith('## '):
+        # No table (a plug-in without parameters says so in words).
+        return text if len(rows) == 2 else None
+    end = start
+    while end < len(lines) and lines[end].startswith('|'):
+        end += 1
+    return '\n'.join(lines[:start] + rows + lines[end:])
+
+
 def main():
     check = '--check' in sys.argv[1:]
     stale = []
@@ -108,6 +134,18 @@ def main():
         os.makedirs(out_dir, exist_ok=True)
         for plugin in listing.get(family, []):
             if plugin['name'] in HAND_WRITTEN.get(family, set()):
+                # The prose is by hand; the parameter table is the registry's.
+                path = os.path.join(out_dir, plugin['name'] + '.md')
+                current = open(path).read() if os.path.exists(path) else ''
+                text = with_table(current, parameter_table(plugin.get('parameters', [])))
+                if text is None:
+                    stale.append(os.path.relpath(path, ROOT) + ' (its parameters have no table)')
+                    continue
+                if check:
+                    if current != text:
+                        stale.append(os.path.relpath(path, ROOT))
+                else:
+                    open(path, 'w').write(text)
                 continue
             plugin.setdefault('notes', [])
             plugin.setdefault('parameters', [])
@@ -121,11 +159,7 @@ def main():
             for note in plugin['notes']:
                 lines += [f'Note: {note}.', '']
             if plugin['parameters']:
-                lines += ['## Parameters', '', '| key | type | default | meaning |', '|---|---|---|---|']
-                for p in plugin['parameters']:
-                    default = 'required' if p['required'] else ('—' if p['default'] is None else '`' + json.dumps(p['default']) + '`')
-                    lines.append(f"| `{p['key']}` | {p['type'].replace('|', '/')} | {default} | {p['doc'].replace('|', '/')} |")
-                lines.append('')
+                lines += ['## Parameters', ''] + parameter_table(plugin['parameters']) + ['']
             snippet = json.dumps(example(family, plugin), indent=2)
             lines += ['## Example', '', 'Add to a scenario (see `scenarios/` for complete files):', '', '```json', snippet, '```', '']
             if source:

@@ -83,6 +83,9 @@ public struct AttackProbe: Sendable {
   public var target: Int32
   /// Whether `robust_accuracy` (predicted as the true label) is reported (backdoors).
   public var reportsRobustAccuracy: Bool
+  /// The test samples the inputs were made from, one per input (nil: not
+  /// known), so that an audit can leave out those its defender holds.
+  public var samples: [Int]? = nil
 }
 
 /// The `fraction` (centralized) and `poison_fraction` (federated) keys of data poisoning.

@@ -114,7 +114,7 @@ public struct Backdoor: DataPoisoning {
 
   public func finish(_ update: inout [Float], previousAggregate: [Float]?) {
     if let maskFraction, let reference = previousAggregate, reference.count == update.count {
-      let k = Int((maskFraction * Double(update.count)).rounded(.up))
+      let k = Int(count: maskFraction * Double(update.count), rounding: .up)
       let top = reference.indices.sorted {
         abs(reference[$0]) > abs(reference[$1])
           || (abs(reference[$0]) == abs(reference[$1]) && $0 < $1)
@@ -168,8 +168,10 @@ public struct Backdoor: DataPoisoning {
 
   public func probe(test: Dataset) -> AttackProbe? {
     guard let trigger = trigger(for: test.shape) else { return nil }
-    var inputs = test.subset(test.labels.indices.filter { test.labels[$0] != Int32(target) })
+    let samples = test.labels.indices.filter { test.labels[$0] != Int32(target) }
+    var inputs = test.subset(samples)
     for i in 0..<inputs.count { trigger.stamp(&inputs, sample: i) }
-    return AttackProbe(inputs: inputs, target: Int32(target), reportsRobustAccuracy: true)
+    return AttackProbe(
+      inputs: inputs, target: Int32(target), reportsRobustAccuracy: true, samples: samples)
   }
 }

@@ -87,19 +87,23 @@ public struct LabelFlip: DataPoisoning {
     switch mode {
     case .targeted(let source, let target):
       let candidates = data.labels.indices.filter { data.labels[$0] == Int32(source) }
-      let chosen = choose(Int(fraction * Double(candidates.count)), from: candidates, rng: &rng)
+      let chosen = choose(
+        Int(count: fraction * Double(candidates.count), rounding: .down), from: candidates,
+        rng: &rng)
       for i in chosen { data.labels[i] = Int32(target) }
       return chosen
     case .reverse:
       let candidates = data.labels.indices.filter {
         classes - 1 - data.labels[$0] != data.labels[$0]
       }
-      let chosen = choose(Int(fraction * Double(data.count)), from: candidates, rng: &rng)
+      let chosen = choose(
+        Int(count: fraction * Double(data.count), rounding: .down), from: candidates, rng: &rng)
       for i in chosen { data.labels[i] = classes - 1 - data.labels[i] }
       return chosen
     case .random:
       let chosen = choose(
-        Int(fraction * Double(data.count)), from: Array(data.labels.indices), rng: &rng)
+        Int(count: fraction * Double(data.count), rounding: .down),
+        from: Array(data.labels.indices), rng: &rng)
       for i in chosen {
         let shift = Int32(1 + rng.nextInt(below: data.classes - 1))
         data.labels[i] = (data.labels[i] + shift) % classes
@@ -112,6 +116,7 @@ public struct LabelFlip: DataPoisoning {
     guard case .targeted(let source, let target) = mode else { return nil }
     let indices = test.labels.indices.filter { test.labels[$0] == Int32(source) }
     return AttackProbe(
-      inputs: test.subset(indices), target: Int32(target), reportsRobustAccuracy: false)
+      inputs: test.subset(indices), target: Int32(target), reportsRobustAccuracy: false,
+      samples: indices)
   }
 }

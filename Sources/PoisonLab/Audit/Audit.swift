@@ -86,13 +86,19 @@ public struct AuditInput {
   /// measure the audit on.
   static let minimumSamples = 10
 
-  /// The defender's clean samples and the rest of the test set.
+  /// The defender's clean samples, the rest of the test set, and the
+  /// triggered inputs made from that rest (a triggered copy of a sample the
+  /// defender holds measures nothing the defender did not see).
   /// - Parameter method: the audit, whose `clean_size` is taken as given,
   ///   or, by default, capped at half the test set when it measures on the
   ///   rest (so that what it reports is measured on as many samples as it
   ///   learnt from).
-  /// - Returns: the defender's samples and the others.
-  func split<Method: AuditMethod>(for method: Method) -> (defender: Dataset, rest: Dataset) {
+  /// - Returns: the defender's samples, the others, and the probe's inputs
+  ///   made from the others (all of them when the probe does not say which
+  ///   sample each came from).
+  func split<Method: AuditMethod>(for method: Method) -> (
+    defender: Dataset, rest: Dataset, probe: AttackProbe?
+  ) {
     var rng = seeds.generator("audit")
     let size =
       method.cleanSizeGiven || !Method.measuresOnRest
@@ -101,11 +107,20 @@ public struct AuditInput {
       labels: test.labels, classes: test.classes,
       size: min(size, test.count - (Method.measuresOnRest ? Self.minimumSamples : 0)), rng: &rng)
     let held = Set(chosen)
-    return (test.subset(chosen), test.subset((0..<test.count).filter { !held.contains($0) }))
+    var outside = probe
+    if var kept = probe, let samples = kept.samples, samples.count == kept.inputs.count {
+      let rows = samples.indices.filter { !held.contains(samples[$0]) }
+      kept.inputs = kept.inputs.subset(rows)
+      kept.samples = rows.map { samples[$0] }
+      outside = kept
+    }
+    return (
+      test.subset(chosen), test.subset((0..<test.count).filter { !held.contains($0) }), outside
+    )
   }
 
-  /// Accuracy on `data` and attack success on the probe of `parameters`.
-  func measure(_ parameters: [Float], on data: Dataset) -> (
+  /// Accuracy on `data` and attack success on `probe` of `parameters`.
+  func measure(_ parameters: [Float], on data: Dataset, probe: AttackProbe?) -> (
     accuracy: Double, attackSuccess: Double?
   ) {
     let evaluators = (0..<max(1, threads)).map { _ in Evaluator(network: network) }
@@ -152,6 +167,9 @@ public struct AuditFindings: Sendable, Equatable {
   public var anomalyIndices: [Double]? = nil
   /// Neural Cleanse: the smallest norm's anomaly index.
   public var anomalyIndex: Double? = nil
+  /// Neural Cleanse: classes whose reversed trigger never reached the
+  /// success threshold (their norm is the last epoch's).
+  public var unreversedClasses: [Int]? = nil
   /// Neural Cleanse: the reversed triggers (for pictures).
   public var triggers: [ReversedTrigger] = []
   /// STRIP: the entropies of clean and of triggered inputs (for plots).
@@ -179,6 +197,9 @@ public struct AuditFindings: Sendable, Equatable {
         "audit_anomaly_indices",
         findings?.anomalyIndices.map { .array($0.map { .number($0) }) } ?? .null),
       JSONMember("audit_anomaly_index", number(findings?.anomalyIndex)),
+      JSONMember(
+        "audit_unreversed_classes",
+        findings?.unreversedClasses.map { .array($0.map { .number(Double($0)) }) } ?? .null),
       JSONMember("audit_threshold", number(findings?.threshold)),
       JSONMember("audit_false_rejection", number(findings?.falseRejection)),
       JSONMember("audit_false_acceptance", number(findings?.falseAcceptance)),

@@ -43,7 +43,14 @@ import Foundation
 /// class's anomaly index is `|L_t - median L| / MAD`. Classes whose index
 /// exceeds 2 and whose norm is below the median are flagged. The reported
 /// `audit_anomaly_index` is the smallest norm's index (the paper's
-/// figure). With MAD = 0 nothing is flagged. Image datasets only.
+/// figure). With MAD = 0 the index of a norm away from the median is
+/// infinite (NumPy's `x / 0` in the authors' code; JSON null), so a class
+/// below the median is flagged, and a norm at the median has index 0.
+/// With two classes every index is `1 / 1.4826`, so nothing could be
+/// flagged: two-class datasets are refused. Classes whose trigger never
+/// reached `success_threshold` keep their last epoch's mask, as the
+/// authors' code does, and are listed in `audit_unreversed_classes`.
+/// Image datasets only.
 public struct NeuralCleanse: AuditMethod {
   public static let descriptor = PluginDescriptor(
     name: "neural-cleanse",
@@ -103,6 +110,13 @@ public struct NeuralCleanse: AuditMethod {
       )
       return nil
     }
+    if let classes = context.classes, classes < 3 {
+      validator.fail(
+        parameters.path("name"),
+        "neural-cleanse's outlier test needs at least 3 classes; with \(classes) every anomaly index is 1/1.4826 = 0.67 and no class can be flagged"
+      )
+      return nil
+    }
     epochs = parameters.int("epochs") ?? 1000
     batchSize = parameters.int("batch_size") ?? 32
     learningRate = parameters.double("learning_rate") ?? 0.1
@@ -135,7 +149,7 @@ public struct NeuralCleanse: AuditMethod {
 
   public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {
     var findings = AuditFindings(method: Self.descriptor.name)
-    let (defender, _) = input.split(for: self)
+    let (defender, _, _) = input.split(for: self)
     let classes = input.network.outputCount
     var triggers = [ReversedTrigger?](repeating: nil, count: classes)
     let workers = min(max(1, input.threads), classes)
@@ -157,6 +171,7 @@ public struct NeuralCleanse: AuditMethod {
     findings.anomalyIndices = outliers.indices
     findings.anomalyIndex = outliers.minimumIndex
     findings.flaggedClasses = outliers.flagged
+    findings.unreversedClasses = reversed.filter { !$0.reachedThreshold }.map(\.target)
     if let probe = input.probe, probe.reportsRobustAccuracy {
       findings.detected = outliers.flagged.contains(Int(probe.target))
     } else {
@@ -175,8 +190,9 @@ public struct NeuralCleanse: AuditMethod {
     guard !norms.isEmpty else { return ([], 0, []) }
     let median = RobustStatistics.median(norms)
     let mad = RobustStatistics.scaledMAD(norms, around: median)
-    guard mad > 0 else { return (norms.map { _ in 0 }, 0, []) }
-    let indices = norms.map { abs($0 - median) / mad }
+    let indices = norms.map { norm in
+      mad > 0 ? abs(norm - median) / mad : norm == median ? 0 : Double.infinity
+    }
     let smallest = norms.indices.min { norms[$0] < norms[$1] } ?? 0
     let flagged = norms.indices.filter { norms[$0] <= median && indices[$0] > 2 }
     return (indices, indices[smallest], flagged)

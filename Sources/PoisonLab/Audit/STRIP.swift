@@ -6,18 +6,27 @@ import Foundation
 /// blends have low entropy.
 ///
 /// Each input is superimposed with `n` images drawn from the defender's
-/// clean samples (stream `("audit", "strip", input)`): in raw pixel units the
-/// two images are added and clipped to [0, 255] (the official code's
-/// saturating `cv2.addWeighted(x, 1, y, 1, 0)`), then normalised again;
-/// for images whose raw values are not pixels (`synthetic`) the range is
-/// widened to the defender's samples' own raw range. The
-/// input's entropy is the mean over the blends of `-sum p log2 p` of the
+/// clean samples (stream `("audit", "strip", input)`; a defender's sample
+/// being calibrated is never blended with itself), in raw pixel units, then
+/// normalised again. How the two images combine is `superimpose`:
+/// - `clipped-sum` (default): added and clipped to [0, 255], as
+///   `cv2.addWeighted(x, 1, y, 1, 0)` saturates on 8-bit images; for images
+///   whose raw values are not pixels (`synthetic`) the range is widened to
+///   the defender's samples' own raw range. The project's reference lists
+///   this first.
+/// - `sum`: added without clipping, what the authors' notebook computes
+///   (it scales images to [0, 1] floats first, on which `addWeighted`
+///   does not saturate).
+/// - `mean`: a 1:1 blend, `(x + y) / 2`, the reference's other variant.
+///
+/// The input's entropy is the mean over the blends of `-sum p log2 p` of the
 /// model's softmax. The threshold is the `frr` quantile of the defender's
-/// own clean samples' entropies (false rejection rate `frr` on clean
-/// inputs, the paper's 1%); inputs below it are rejected as trojaned. The
-/// audit reports the false rejection rate on the other clean test samples
-/// and the false acceptance rate on the triggered test inputs (at most
-/// `inputs` of each). Image datasets only.
+/// own clean samples' entropies (the empirical quantile, where the authors'
+/// notebook fits a normal distribution to them; false rejection rate `frr`
+/// on clean inputs, the paper's 1%); inputs below it are rejected as
+/// trojaned. The audit reports the false rejection rate on the other clean
+/// test samples and the false acceptance rate on the triggered inputs made
+/// from them (at most `inputs` of each). Image datasets only.
 public struct STRIP: AuditMethod {
   public static let descriptor = PluginDescriptor(
     name: "strip",
@@ -35,6 +44,11 @@ public struct STRIP: AuditMethod {
       ParameterSpec(
         "inputs", .integer(min: 1, max: 1_000_000), default: .number(1000),
         doc: "clean and triggered test inputs examined (at most)"),
+      ParameterSpec(
+        "superimpose", .choice(["clipped-sum", "sum", "mean"]), default: .string("clipped-sum"),
+        doc:
+          "how an input and a clean image combine, in raw pixels: clipped-sum adds and clips to [0, 255]; sum adds (the authors' notebook, on [0, 1] floats); mean averages"
+      ),
       cleanSizeSpec,
     ],
     notes: ["image datasets only"])
@@ -42,6 +56,8 @@ public struct STRIP: AuditMethod {
   public let n: Int
   public let frr: Double
   public let inputs: Int
+  /// `clipped-sum`, `sum` or `mean`.
+  public let superimpose: String
   public let cleanSize: Int
   /// Whether `clean_size` was given.
   public let cleanSizeGiven: Bool
@@ -58,25 +74,26 @@ public struct STRIP: AuditMethod {
     n = parameters.int("n") ?? 100
     frr = parameters.double("frr") ?? 0.01
     inputs = parameters.int("inputs") ?? 1000
+    superimpose = parameters.string("superimpose") ?? "clipped-sum"
     cleanSize = parameters.int("clean_size") ?? 1000
     cleanSizeGiven = parameters.given.contains("clean_size")
   }
 
   public func audit(_ input: AuditInput) throws(RunFailure) -> AuditFindings {
     var findings = AuditFindings(method: Self.descriptor.name)
-    let (pool, rest) = input.split(for: self)
+    let (pool, rest, triggeredProbe) = input.split(for: self)
     let clean = rest.subset(Array(0..<min(inputs, rest.count)))
-    findings.cleanEntropies = entropies(of: pool, pool: pool, input: input, seed: "calibration")
-    let sorted = findings.cleanEntropies.sorted()
-    guard !sorted.isEmpty else { return findings }
-    let index = min(sorted.count - 1, max(0, Int((frr * Double(sorted.count)).rounded(.down))))
-    let threshold = sorted[index]
+    findings.cleanEntropies = entropies(
+      of: pool, pool: pool, input: input, seed: "calibration", inPool: true)
+    guard let threshold = Self.threshold(findings.cleanEntropies, frr: frr) else {
+      return findings
+    }
     findings.threshold = threshold
     findings.targetFalseRejection = frr
     let test = entropies(of: clean, pool: pool, input: input, seed: "clean")
     findings.falseRejection =
       Double(test.filter { $0 < threshold }.count) / Double(max(1, test.count))
-    if let probe = input.probe, probe.inputs.count > 0 {
+    if let probe = triggeredProbe, probe.inputs.count > 0 {
       let triggered = probe.inputs.subset(Array(0..<min(inputs, probe.inputs.count)))
       findings.triggeredEntropies = entropies(
         of: triggered, pool: pool, input: input, seed: "triggered")
@@ -86,6 +103,20 @@ public struct STRIP: AuditMethod {
     }
     findings.cleanEntropies = test
     return findings
+  }
+
+  /// The entropy below which inputs are rejected: the `frr` quantile of the
+  /// defender's clean entropies, the `floor(frr * count)`-th smallest
+  /// (0-based), so that a share `frr` of them falls below it (nil for none).
+  /// - Parameters:
+  ///   - entropies: the defender's clean samples' entropies.
+  ///   - frr: the false rejection rate to set it at.
+  /// - Returns: the threshold.
+  static func threshold(_ entropies: [Double], frr: Double) -> Double? {
+    let sorted = entropies.sorted()
+    guard !sorted.isEmpty else { return nil }
+    return sorted[
+      min(sorted.count - 1, max(0, Int(count: frr * Double(sorted.count), rounding: .down)))]
   }
 
   /// The `n` blends of one input, their logits and the evaluator's buffers
@@ -100,7 +131,11 @@ public struct STRIP: AuditMethod {
   /// Inputs are spread over `input.threads` workers, each with an evaluator
   /// of its own; every input draws its blends from its own stream and
   /// writes its own entry, so the result does not depend on the workers.
-  func entropies(of data: Dataset, pool: Dataset, input: AuditInput, seed: String) -> [Double] {
+  /// With `inPool`, `data` is `pool` and input `i` is never blended with
+  /// pool image `i`.
+  func entropies(
+    of data: Dataset, pool: Dataset, input: AuditInput, seed: String, inPool: Bool = false
+  ) -> [Double] {
     let d = data.shape.count
     let norm = input.normalizer
     func raw(_ x: Float, _ j: Int) -> Float {
@@ -117,9 +152,12 @@ public struct STRIP: AuditMethod {
     }
     let rawPool = rawValues(pool)
     let rawData = rawValues(data)
-    // Pixels saturate at [0, 255]; raw values outside it (not pixels) widen the range.
-    let low = min(0, rawPool.min() ?? 0)
-    let high = max(255, rawPool.max() ?? 255)
+    // Pixels saturate at [0, 255]; raw values outside it (not pixels) widen
+    // the range. Only clipped-sum clips (a mean stays within the range).
+    let clips = superimpose == "clipped-sum"
+    let low = clips ? min(0, rawPool.min() ?? 0) : -Float.infinity
+    let high = clips ? max(255, rawPool.max() ?? 255) : Float.infinity
+    let scale: Float = superimpose == "mean" ? 0.5 : 1
     let workers = max(1, min(input.threads, data.count))
     let evaluators = (0..<workers).map { _ in Evaluator(network: input.network) }
     var out = [Double](repeating: 0, count: data.count)
@@ -131,17 +169,21 @@ public struct STRIP: AuditMethod {
         for i in stride(from: worker, to: data.count, by: workers) {
           target[i] = entropy(
             of: rawData[(i * d)..<((i + 1) * d)], index: i, in: data, rawPool: rawPool,
-            range: (low, high), input: input, seed: seed, evaluator: evaluators[worker])
+            range: (low, high), scale: scale, skip: inPool ? i : nil, input: input, seed: seed,
+            evaluator: evaluators[worker])
         }
       }
     }
     return out
   }
 
-  /// Input `i`'s mean prediction entropy over its `n` blends (`sample`: its raw values).
+  /// Input `i`'s mean prediction entropy over its `n` blends (`sample`: its
+  /// raw values; each blend `clip((x + y) * scale, range)` with a pool image
+  /// `y` other than `skip`).
   private func entropy(
     of sample: ArraySlice<Float>, index i: Int, in data: Dataset, rawPool: [Float],
-    range: (low: Float, high: Float), input: AuditInput, seed: String, evaluator: Evaluator
+    range: (low: Float, high: Float), scale: Float, skip: Int?, input: AuditInput, seed: String,
+    evaluator: Evaluator
   ) -> Double {
     let d = data.shape.count
     let norm = input.normalizer
@@ -150,11 +192,14 @@ public struct STRIP: AuditMethod {
     var rng = input.seeds.generator("audit", "strip", seed, i)
     let first = sample.startIndex
     var blends = [Float](repeating: 0, count: n * d)
+    let choices = skip == nil ? poolCount : poolCount - 1
     for b in 0..<n {
-      let p = rng.nextInt(below: poolCount)
+      var p = rng.nextInt(below: max(1, choices))
+      if let skip, p >= skip, choices > 0 { p += 1 }
       for j in 0..<d {
         let k = wide ? j : 0
-        let sum = min(max(sample[first + j] + rawPool[p * d + j], range.low), range.high)
+        let sum = min(
+          max((sample[first + j] + rawPool[p * d + j]) * scale, range.low), range.high)
         blends[b * d + j] = (sum - norm.offset[k]) * norm.factor[k]
       }
     }

@@ -291,7 +291,7 @@ public struct MetricRecord: Sendable, Equatable {
     "gate_rejected_rounds", "source_detection_precision", "source_detection_recall",
     "confusion_matrix", "audit",
     "audit_flagged_classes", "audit_detected", "audit_false_positive", "audit_mask_norms",
-    "audit_anomaly_indices", "audit_anomaly_index", "audit_threshold",
+    "audit_anomaly_indices", "audit_anomaly_index", "audit_unreversed_classes", "audit_threshold",
     "audit_false_rejection", "audit_false_acceptance", "audit_pruned", "audit_accuracy_before",
     "audit_accuracy_after", "audit_attack_success_before", "audit_attack_success_after",
     "expect_passed",

@@ -894,8 +894,8 @@ public enum ScenarioLoader {
     {
       audit = Registry.audits[index].init(p, context: context, validator: &validator)
       auditJSON = p.json
-      if audit is FinePruning {
-        FinePruning.checkModel(model, at: root.appending("audit"), &validator)
+      if let pruning = audit as? FinePruning {
+        pruning.checkModel(model, at: root.appending("audit"), &validator)
       }
     }
 

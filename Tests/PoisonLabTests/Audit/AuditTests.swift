@@ -65,6 +65,106 @@ struct AuditTests {
     #expect(entropies(threads: 2) == one && entropies(threads: 5) == one)
   }
 
+  /// STRIP with `n` blends, `clean_size` and these further audit keys.
+  func strip(_ keys: String, n: Int = 5, cleanSize: Int = 10) throws -> STRIP {
+    try #require(
+      try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "audit": {"name": "strip", "n": \#(n), "clean_size": \#(cleanSize)\#(keys)}}"#
+      ).audit as? STRIP)
+  }
+
+  /// A model whose class-0 logit is the first pixel, normalised with
+  /// offset 127.5 and factor 1 / 127.5; class 1's logit is 0.
+  func firstPixelModel(_ data: Dataset, threads: Int = 1) -> AuditInput {
+    let network = Network(layers: [Dense(inputs: 9, outputs: 2)])
+    var parameters = [Float](repeating: 0, count: network.parameterCount)
+    parameters[0] = 1
+    return AuditInput(
+      network: network, parameters: parameters, test: data, probe: nil,
+      normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]),
+      training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
+      seeds: SeedTree(1), threads: threads)
+  }
+
+  /// Images of one raw value everywhere, normalised as `firstPixelModel` expects.
+  func flat(_ values: [Float]) -> Dataset {
+    Dataset(
+      features: values.flatMap { v in [Float](repeating: (v - 127.5) / 127.5, count: 9) },
+      labels: values.map { _ in 0 }, shape: Shape(height: 3, width: 3, channels: 1), classes: 2,
+      isImage: true)
+  }
+
+  @Test(
+    "STRIP superimposition, hand-computed: pixel 100 on pixel 200 is 255 clipped, 300 summed, 150 averaged"
+  )
+  func stripSuperimpose() throws {
+    // Entropy of softmax([x, 0]) with x = (raw - 127.5) / 127.5, in bits
+    // (Python: -(p log2 p + q log2 q), p = 1 / (1 + exp(-x))).
+    let expected = [
+      ("", 0.8399415379831693), (#", "superimpose": "clipped-sum""#, 0.8399415379831693),
+      (#", "superimpose": "sum""#, 0.7325778711767128),
+      (#", "superimpose": "mean""#, 0.9944057588935584),
+    ]
+    let input = flat([100])
+    let pool = flat([200, 200])
+    for (keys, entropy) in expected {
+      let e = try strip(keys).entropies(
+        of: input, pool: pool, input: firstPixelModel(pool), seed: "t")
+      #expect(abs(e[0] - entropy) < 1e-6, "\(keys): \(e)")
+    }
+    // Calibration never blends a defender's sample with itself: with the
+    // pool {0, 100} summed, both blends are 100 (never 0 or 200).
+    let two = flat([0, 100])
+    let own = try strip(#", "superimpose": "sum""#).entropies(
+      of: two, pool: two, input: firstPixelModel(two), seed: "t", inPool: true)
+    let hundred = try strip(#", "superimpose": "sum""#).entropies(
+      of: flat([100]), pool: flat([0]), input: firstPixelModel(two), seed: "t")
+    #expect(own.allSatisfy { abs($0 - hundred[0]) < 1e-12 }, "\(own) vs \(hundred)")
+  }
+
+  @Test("STRIP's threshold is the floor(frr x n)-th smallest clean entropy, hand-computed")
+  func stripThreshold() {
+    let calibration = [0.5, 0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 1.0]
+    #expect(STRIP.threshold(calibration, frr: 0.2) == 0.3)  // floor(2.0) = 2 -> 0.3
+    #expect(STRIP.threshold(calibration, frr: 0.01) == 0.1)  // floor(0.1) = 0
+    #expect(STRIP.threshold(calibration, frr: 0.99) == 1.0)  // floor(9.9) = 9
+    #expect(STRIP.threshold([], frr: 0.01) == nil)
+    // 0.29 x 100 is 28.999999999999996 in binary: the 29th, not the 28th.
+    #expect(STRIP.threshold((0..<100).map(Double.init), frr: 0.29) == 29)
+  }
+
+  @Test(
+    "STRIP behaviour: a trigger that saturates the class-0 pixel is accepted by no threshold clean images set (seed 2)"
+  )
+  func stripSeparates() throws {
+    var rng = SplitMix64(seed: 2)
+    // Clean first pixels in [0, 100] never saturate (sums <= 200, entropy >=
+    // 0.47 bits); triggered copies set the first pixel to 255.
+    let cleanValues = (0..<60).map { _ in Float(rng.nextInt(below: 101)) }
+    var clean = flat(cleanValues)
+    for i in 0..<clean.count {
+      for j in 1..<9 {
+        clean.features[i * 9 + j] = (Float(rng.nextInt(below: 256)) - 127.5) / 127.5
+      }
+    }
+    var input = firstPixelModel(clean, threads: 2)
+    input.parameters[0] = 4
+    var triggered = clean
+    for i in 0..<triggered.count { triggered.features[i * 9] = 1 }
+    input.probe = AttackProbe(
+      inputs: triggered, target: 0, reportsRobustAccuracy: true, samples: Array(0..<clean.count))
+    let findings = try strip("", n: 20, cleanSize: 30).audit(input)
+    // Triggered blends all read 255: softmax([4, 0]) entropy 0.129979 bits each.
+    #expect(findings.triggeredEntropies.count == 30, "only those made from the other 30 samples")
+    #expect(findings.triggeredEntropies.allSatisfy { abs($0 - 0.129979) < 1e-5 })
+    #expect(findings.falseAcceptance == 0)
+    let threshold = try #require(findings.threshold)
+    #expect(threshold > 0.2, "\(threshold)")
+    #expect(
+      findings.falseRejection
+        == Double(findings.cleanEntropies.filter { $0 < threshold }.count) / 30)
+  }
+
   @Test("fine-pruning: max_drop 1 prunes all but one neuron, 0 keeps the defender's accuracy")
   func finePruningBounds() throws {
     let text =
@@ -79,10 +179,66 @@ struct AuditTests {
       #"{"name": "fine-pruning", "max_drop": 0, "epochs": 0, "clean_size": 100}"#)
     #expect((none.pruned ?? 0) < 15)
     #expect(none.accuracyBefore != nil && none.attackSuccessBefore == nil)
-    // No pruning and no fine-tuning changes nothing.
-    let zero = try audit(
-      #"{"name": "fine-pruning", "max_drop": 0, "epochs": 0, "clean_size": 100}"#)
-    if zero.pruned == 0 { #expect(zero.accuracyAfter == zero.accuracyBefore) }
+    // Pruning that keeps the defender's accuracy, without fine-tuning,
+    // moves the other samples' accuracy by little.
+    #expect(abs((none.accuracyAfter ?? 0) - (none.accuracyBefore ?? 1)) < 0.1)
+  }
+
+  /// The fine-pruning audit with these keys, for an image scenario.
+  func finePruning(_ keys: String = "") throws -> FinePruning {
+    try #require(
+      try scenario(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn"}, "audit": {"name": "fine-pruning"\#(keys)}}"#
+      ).audit as? FinePruning)
+  }
+
+  @Test("fine-pruning's order: least active first, ties by index")
+  func finePruningOrder() {
+    #expect(FinePruning.order([5, 1, 3, 1, 0]) == [4, 1, 3, 2, 0])
+    #expect(FinePruning.order([]) == [])
+  }
+
+  @Test(
+    "fine-pruning on a CNN ranks the last convolution's channels by mean post-ReLU activation before pooling, and zeroes a pruned channel's filter and bias, hand-computed"
+  )
+  func finePruningChannels() throws {
+    // conv 1x1 on 2x2x1 images, 3 filters: weights 1, -1, 2 with biases 0, 0, -300.
+    let conv = Conv2D(
+      shape: Shape(height: 2, width: 2, channels: 1), filters: 3, kernel: 1, padding: 0)
+    let pool = MaxPool2D(shape: conv.outputShape)
+    let network = Network(layers: [
+      conv, pool, ReLU(shape: pool.outputShape), Flatten(shape: pool.outputShape),
+      Dense(inputs: 3, outputs: 4), ReLU(shape: Shape(features: 4)), Dense(inputs: 4, outputs: 2),
+    ])
+    var parameters = [Float](repeating: 0.5, count: network.parameterCount)
+    parameters[0] = 1
+    parameters[1] = -1
+    parameters[2] = 2
+    parameters[3] = 0
+    parameters[4] = 0
+    parameters[5] = -300
+    // Two images with pixels [100, 200, 50, 150] and [10, 20, 30, 40].
+    let data = Dataset(
+      features: [100, 200, 50, 150, 10, 20, 30, 40], labels: [0, 1],
+      shape: Shape(height: 2, width: 2, channels: 1), classes: 2, isImage: true)
+    let units = try #require(try finePruning().units(of: network, parameters: parameters))
+    #expect(units.count == 3)
+    // Sums of relu(conv) over both images and the 4 positions: 600, 0, and
+    // relu(2x - 300) = 0 + 100 + 0 + 0 on the first image only.
+    #expect(units.activation(data) == [600, 0, 100])
+    #expect(FinePruning.order(units.activation(data)) == [1, 2, 0])
+    var pruned = parameters
+    units.prune(&pruned, [2, 1])
+    #expect(Array(pruned[0..<6]) == [1, 0, 0, 0, 0, 0])
+    #expect(pruned[6...] == parameters[6...], "nothing past the convolution changes")
+    // layer "dense" ranks the 4 neurons of the last hidden layer instead.
+    let dense = try #require(
+      try finePruning(#", "layer": "dense""#).units(of: network, parameters: parameters))
+    #expect(dense.count == 4)
+    #expect(
+      try finePruning(#", "layer": "conv""#).units(
+        of: MLPModel.network(input: Shape(features: 4), classes: 2, hidden: [3]),
+        parameters: [Float](repeating: 0, count: 23)) == nil)
   }
 
   @Test("the audit of a saved model equals the audit run after training")
@@ -121,8 +277,27 @@ struct AuditTests {
       #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "logistic"}, "audit": {"name": "fine-pruning"}}"#
     #expect(
       scenarioErrors(flat).first?.hasPrefix(
-        "audit.name: fine-pruning prunes the last hidden dense layer")
-        == true)
+        "audit.name: fine-pruning prunes a convolution's channels or a hidden dense layer's neurons"
+      ) == true)
+    let mlp =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "audit": {"name": "fine-pruning", "layer": "conv"}}"#
+    #expect(
+      scenarioErrors(mlp).first?.hasPrefix(
+        #"audit.layer: "conv" prunes the last convolution's channels; the model has no convolution"#
+      ) == true)
+    let noDense =
+      #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn", "dense": []}, "audit": {"name": "fine-pruning", "layer": "dense"}}"#
+    #expect(scenarioErrors(noDense).first?.hasPrefix(#"audit.layer: "dense" prunes"#) == true)
+    #expect(
+      scenarioErrors(
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn", "dense": []}, "audit": {"name": "fine-pruning"}}"#
+      ).isEmpty)
+    #expect(
+      scenarioErrors(
+        #"{"name": "c", "dataset": {"name": "synthetic", "classes": 2, "shape": [6, 6, 1]}, "model": {"name": "mlp"}, "audit": {"name": "neural-cleanse"}}"#
+      ) == [
+        "audit.name: neural-cleanse's outlier test needs at least 3 classes; with 2 every anomaly index is 1/1.4826 = 0.67 and no class can be flagged"
+      ])
     #expect(
       scenarioErrors(
         #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "audit": {"name": "stirp"}}"#

@@ -92,6 +92,12 @@ struct NeuralCleanseTests {
     // Far above the median is never flagged; no spread flags nothing.
     #expect(NeuralCleanse.outliers([8, 10, 12, 9, 11, 40]).flagged.isEmpty)
     #expect(NeuralCleanse.outliers([5, 5, 5, 5]).flagged.isEmpty)
+    #expect(NeuralCleanse.outliers([5, 5, 5, 5]).indices == [0, 0, 0, 0])
+    // MAD 0 with a norm off the median: NumPy's 4 / 0 = inf, flagged (below the median).
+    let spike = NeuralCleanse.outliers([5, 5, 5, 1])
+    #expect(spike.flagged == [3] && spike.indices == [0, 0, 0, .infinity])
+    #expect(spike.minimumIndex == .infinity)
+    #expect(NeuralCleanse.outliers([5, 5, 5, 9]).flagged.isEmpty)
     #expect(RobustStatistics.median([3, 1, 2, 10]) == 2.5)
   }
 
@@ -149,6 +155,12 @@ struct NeuralCleanseTests {
     #expect(norms[4] < 0.5 * (norms[0..<4].min() ?? 0), "\(norms)")
     let clean = try audit.audit(backdooredLinear(backdoor: false))
     #expect(clean.flaggedClasses == [] && clean.falsePositive == false && clean.detected == nil)
+    #expect(found.unreversedClasses == [])
+    // One epoch at a success threshold of 1 reverses only the backdoor's
+    // target (its pixel has weight 30): the clean classes are listed.
+    let failing = try NeuralCleanse(epochs: 1, successThreshold: 1, cleanSize: 200).audit(
+      backdooredLinear(backdoor: true))
+    #expect(failing.unreversedClasses == [0, 1, 2, 3])
     // Deterministic for any thread count: one seed stream per class.
     var one = backdooredLinear(backdoor: true)
     one.threads = 1

@@ -114,7 +114,7 @@ struct ModelExportReviewTests {
         test: test, probe: nil, normalizer: Normalizer(offset: [0], factor: [1]),
         training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
         seeds: SeedTree(1), threads: 1)
-      let (defender, rest) = input.split(for: audit)
+      let (defender, rest, _) = input.split(for: audit)
       return (defender.count, rest.count)
     }
     // The default 1000 had left the audit one sample to measure on.

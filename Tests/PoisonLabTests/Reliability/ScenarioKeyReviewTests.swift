@@ -81,8 +81,10 @@ struct ScenarioKeyReviewTests {
     #expect(
       scenarioErrors(
         cnnText,
-        overrides: ["model.dense=[]", #"audit={"name": "fine-pruning", "clean_size": 10}"#]
-      ).first?.hasPrefix("audit.name: fine-pruning prunes the last hidden dense layer") == true)
+        overrides: [
+          "model.dense=[]", #"audit={"name": "fine-pruning", "clean_size": 10, "layer": "dense"}"#,
+        ]
+      ).first?.hasPrefix(#"audit.layer: "dense" prunes the last hidden dense layer"#) == true)
     // A given clean_size larger than the test set is refused before training.
     let big = try CLI.run([
       "run", cnn, "--no-expect", "--format", "jsonl", "--set",
