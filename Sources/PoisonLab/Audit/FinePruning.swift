@@ -6,9 +6,9 @@
 /// layer; that is `layer: "conv"`, and what `auto` picks for a `cnn`. Each
 /// channel's activation is its post-ReLU output averaged over the
 /// defender's clean samples and every position of the map, before pooling
-/// (as the paper's code reads the convolution's output; here pooling
-/// precedes the ReLU, and the mean is taken of the ReLU of the convolution
-/// itself). A pruned channel's filter and bias are zeroed, so it outputs
+/// (poisonlab's blocks pool before the ReLU, the same function; the mean
+/// is taken of the ReLU of the convolution itself, the layer the paper
+/// ranks). A pruned channel's filter and bias are zeroed, so it outputs
 /// zeros, and ReLU'(0) = 0 keeps them at zero while fine-tuning. For a
 /// model without convolutions (`mlp`), or with `layer: "dense"`, the units
 /// are the neurons of the last hidden layer (the ReLU before the output
