@@ -157,7 +157,7 @@ public struct Backdoor: DataPoisoning {
   ///   - trigger: the pattern stamped.
   /// - Returns: the poisoned indices, ascending.
   func poison(_ data: inout Dataset, rng: inout SplitMix64, stamping trigger: Trigger) -> [Int] {
-    let count = Int((fraction * Double(data.count)).rounded())
+    let count = Int(count: fraction * Double(data.count), rounding: .toNearestOrAwayFromZero)
     let chosen = choose(count, from: Array(data.labels.indices), rng: &rng)
     for i in chosen {
       trigger.stamp(&data, sample: i)

@@ -99,7 +99,9 @@ public struct Tamper: ChannelAttack {
     guard round.active else { return }
     let honest = messages.indices.filter { messages[$0].origin == .honest }
     let count =
-      fraction.map { max(1, Int(($0 * Double(honest.count)).rounded())) } ?? self.messages
+      fraction.map {
+        max(1, Int(count: $0 * Double(honest.count), rounding: .toNearestOrAwayFromZero))
+      } ?? self.messages
     for index in choose(count, from: honest, rng: &rng) {
       let original = messages[index].update
       switch transform {

@@ -4,8 +4,8 @@
 ///
 /// The defender's data: `clean_size` samples drawn from the clean test set,
 /// class-proportionally (stream `("audit")`); what the audit reports is
-/// measured on the other test samples and on the attack's triggered test
-/// inputs when the scenario has a backdoor.
+/// measured on the other test samples and, when the scenario has a
+/// backdoor, on the triggered inputs made from them.
 public protocol AuditMethod: Plugin {
   /// Clean test samples the defender holds (`clean_size`).
   var cleanSize: Int { get }
@@ -56,7 +56,9 @@ public struct AuditInput {
   public var parameters: [Float]
   /// The clean test set, normalised.
   public var test: Dataset
-  /// The backdoor's triggered test inputs (normalised), when the scenario has one.
+  /// The backdoor's triggered test inputs (normalised), when the scenario
+  /// has one; ``split(for:)`` keeps those made from samples the defender
+  /// does not hold.
   public var probe: AttackProbe?
   /// The input normalisation (raw = x / factor + offset).
   public var normalizer: Normalizer
@@ -154,7 +156,8 @@ public struct AuditFindings: Sendable, Equatable {
   public var falseRejection: Double? = nil
   /// STRIP: share of triggered inputs accepted.
   public var falseAcceptance: Double? = nil
-  /// Fine-pruning: neurons pruned.
+  /// Fine-pruning: units pruned (the last convolution's channels, or the
+  /// last hidden layer's neurons, by `layer`).
   public var pruned: Int? = nil
   /// Accuracy and attack success before and after (fine-pruning).
   public var accuracyBefore: Double? = nil

@@ -139,6 +139,18 @@ public struct FinePruning: AuditMethod {
       })
   }
 
+  /// The activations of the ranked layer on the defender's samples: the
+  /// last convolution's maps, or the last hidden layer.
+  public func workingBytes(features: Int, network: Network) -> Int {
+    let layers = network.layers
+    let width =
+      layer != "dense"
+      ? (layers.last { $0 is Conv2D }?.outputShape.count
+        ?? layers.dropLast().last?.outputShape.count ?? 0)
+      : layers.dropLast().last?.outputShape.count ?? 0
+    return cleanSize.multipliedSaturating(width).multipliedSaturating(4)
+  }
+
   /// The pruning order: units by increasing activation, ties by index.
   /// - Parameter totals: each unit's activation summed over the samples
   ///   (and positions), which orders them as their means do.

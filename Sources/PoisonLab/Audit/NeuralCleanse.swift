@@ -44,8 +44,11 @@ import Foundation
 /// exceeds 2 and whose norm is below the median are flagged. The reported
 /// `audit_anomaly_index` is the smallest norm's index (the paper's
 /// figure). With MAD = 0 the index of a norm away from the median is
-/// infinite (NumPy's `x / 0` in the authors' code; JSON null), so a class
-/// below the median is flagged, and a norm at the median has index 0.
+/// infinite (NumPy's `x / 0` in the authors' code), so a class below the
+/// median is flagged, and a norm at the median has index 0; JSON has no
+/// infinity, so the index is written as null and `audit_anomaly_index` is
+/// then null (an `expect` on it misses; `audit_flagged_classes` holds the
+/// verdict).
 /// With two classes every index is `1 / 1.4826`, so nothing could be
 /// flagged: two-class datasets are refused. Classes whose trigger never
 /// reached `success_threshold` keep their last epoch's mask, as the
@@ -85,7 +88,7 @@ public struct NeuralCleanse: AuditMethod {
         doc: "epochs without a smaller trigger before stopping"),
       cleanSizeSpec,
     ],
-    notes: ["image datasets only"])
+    notes: ["image datasets with at least 3 classes"])
 
   public let epochs: Int
   public let batchSize: Int
@@ -169,7 +172,8 @@ public struct NeuralCleanse: AuditMethod {
     findings.triggers = reversed
     findings.maskNorms = norms
     findings.anomalyIndices = outliers.indices
-    findings.anomalyIndex = outliers.minimumIndex
+    // JSON has no infinity: an infinite index is null, a metric not measured.
+    findings.anomalyIndex = outliers.minimumIndex.isFinite ? outliers.minimumIndex : nil
     findings.flaggedClasses = outliers.flagged
     findings.unreversedClasses = reversed.filter { !$0.reachedThreshold }.map(\.target)
     if let probe = input.probe, probe.reportsRobustAccuracy {

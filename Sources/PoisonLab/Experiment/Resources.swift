@@ -201,13 +201,14 @@ extension Int {
   /// binary rounding of the product.
   ///
   /// With a relative slack of 1e-9, `1.5 * 0.2 * 200` (60.00000000000001)
-  /// rounds up to 60, not 61, and `0.29 * 100` (28.999999999999996) down to
-  /// 29, not 28. Saturating like `init(saturating:)`.
+  /// rounds up to 60, not 61, `0.29 * 100` (28.999999999999996) down to
+  /// 29, not 28, and `0.145 * 100` (14.499999999999998) to the nearest,
+  /// 15, as 14.5 does. Saturating like `init(saturating:)`.
   /// - Parameters:
-  ///   - x: the product.
-  ///   - rule: `.up` or `.down`.
+  ///   - x: the product, >= 0.
+  ///   - rule: `.up`, `.down`, or `.toNearestOrAwayFromZero`.
   public init(count x: Double, rounding rule: FloatingPointRoundingRule) {
-    let slack = 1e-9 * Swift.max(1, abs(x))
+    let slack = 1e-9 * abs(x)
     self.init(saturating: (rule == .up ? x - slack : x + slack).rounded(rule))
   }
 
@@ -320,15 +321,17 @@ extension Experiment {
       }
     }
     if let audit = scenario.audit {
-      // The defender's samples and their raw copy, a gradient workspace per
-      // thread (neural-cleanse; fine-pruning's trainer), and two models.
+      // The defender's samples and their raw copy (features per sample,
+      // not parameters), a gradient workspace per thread (neural-cleanse;
+      // fine-pruning's trainer), two models, and the method's own buffers.
+      let features = size.shape.count
       parts.append(
         (
           "audit",
-          audit.cleanSize.multipliedSaturating(d).multipliedSaturating(8)
+          audit.cleanSize.multipliedSaturating(features).multipliedSaturating(8)
             .addingSaturating(network.trainingBytes(batch: 64).multipliedSaturating(threads))
             .addingSaturating(parameterBytes.multipliedSaturating(2))
-            .addingSaturating(audit.workingBytes(features: d, network: network))
+            .addingSaturating(audit.workingBytes(features: features, network: network))
         ))
     }
     parts.append(

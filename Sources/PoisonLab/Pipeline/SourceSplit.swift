@@ -144,7 +144,8 @@ struct SourceSplit {
   /// equal slices of the rest.
   func delivery(_ s: Int, cycle: Int, settings: PipelineSettings) -> [Int] {
     let all = members[s]
-    let initial = Int((settings.initialShare * Double(all.count)).rounded())
+    let initial = Int(
+      count: settings.initialShare * Double(all.count), rounding: .toNearestOrAwayFromZero)
     if cycle == 0 { return Array(all[0..<initial]) }
     let rest = all.count - initial
     let from = initial + rest * (cycle - 1) / settings.cycles

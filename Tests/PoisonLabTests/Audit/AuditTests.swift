@@ -192,6 +192,82 @@ struct AuditTests {
       ).audit as? FinePruning)
   }
 
+  @Test(
+    "fine-pruning picks the last of two convolutions (kernel 3, 2 input channels): its channels' sums and the filter and bias a pruned channel zeroes, hand-computed"
+  )
+  func finePruningLastConvolution() throws {
+    let first = Conv2D(
+      shape: Shape(height: 4, width: 4, channels: 1), filters: 2, kernel: 3, padding: 1)
+    let pool1 = MaxPool2D(shape: first.outputShape)
+    let last = Conv2D(shape: pool1.outputShape, filters: 3, kernel: 3, padding: 1)
+    let pool2 = MaxPool2D(shape: last.outputShape)
+    let network = Network(layers: [
+      first, pool1, ReLU(shape: pool1.outputShape), last, pool2, ReLU(shape: pool2.outputShape),
+      Flatten(shape: pool2.outputShape), Dense(inputs: 3, outputs: 2),
+    ])
+    // Layout: first conv 2 x 9 + 2 = 20 values, then the last conv's
+    // 3 filters x (3 x 3 x 2 = 18) weights from 20, its biases at 74...76.
+    #expect(network.offsets[3] == 20 && network.parameterCount == 20 + 57 + 8)
+    let images = Dataset(
+      features: (0..<32).map { Float($0) }, labels: [0, 1], shape: first.inputShape, classes: 2,
+      isImage: true)
+    // Zero weights and biases [3, -1, 5]: every position of the 2x2 map
+    // reads relu(bias); 2 images x 4 positions.
+    var biasesOnly = (0..<network.parameterCount).map { Float($0 + 1) }
+    for i in 20..<74 { biasesOnly[i] = 0 }
+    biasesOnly[74] = 3
+    biasesOnly[75] = -1
+    biasesOnly[76] = 5
+    let units = try #require(try finePruning().units(of: network, parameters: biasesOnly))
+    #expect(units.count == 3)
+    #expect(units.activation(images) == [24, 0, 40])
+    // Pruning channel 1 zeroes exactly its 18 weights (38..<56) and its bias (75).
+    let distinct = (0..<network.parameterCount).map { Float($0 + 1) }
+    var pruned = distinct
+    units.prune(&pruned, [1])
+    let zeroed = pruned.indices.filter { pruned[$0] == 0 }
+    #expect(zeroed == Array(38..<56) + [75], "\(zeroed)")
+  }
+
+  @Test(
+    "the backdoor's probe records the test sample of every triggered input, and the audit's split keeps those the defender does not hold (seed 1)"
+  )
+  func probeSamples() throws {
+    let s = try scenario(
+      #"{"name": "p", "dataset": {"name": "synthetic", "classes": 3, "shape": [4, 4, 1], "test_size": 60}, "model": {"name": "mlp"}, "attack": {"name": "backdoor", "target": 2, "trigger": {"size": 2, "value": 9}}, "audit": {"name": "strip", "clean_size": 20}}"#
+    )
+    let attack = try #require(s.attacks.first?.attack as? any DataPoisoning)
+    var rng = SplitMix64(seed: 1)
+    let test = Dataset(
+      features: (0..<(60 * 16)).map { _ in Float(rng.nextInt(below: 5)) },
+      labels: (0..<60).map { Int32($0 % 3) }, shape: Shape(height: 4, width: 4, channels: 1),
+      classes: 3, isImage: true)
+    let probe = try #require(attack.probe(test: test))
+    let samples = try #require(probe.samples)
+    #expect(samples == (0..<60).filter { $0 % 3 != 2 })
+    // Each input is its sample with the bottom-right 2x2 trigger stamped.
+    for (k, i) in samples.enumerated() {
+      #expect(probe.inputs.labels[k] == test.labels[i])
+      for p in 0..<16 {
+        let stamped = [10, 11, 14, 15].contains(p)
+        #expect(probe.inputs.features[k * 16 + p] == (stamped ? 9 : test.features[i * 16 + p]))
+      }
+    }
+    let strip = try #require(s.audit as? STRIP)
+    let network = Network(layers: [Dense(inputs: 16, outputs: 3)])
+    let input = AuditInput(
+      network: network, parameters: [Float](repeating: 0, count: network.parameterCount),
+      test: test, probe: probe, normalizer: Normalizer(offset: [0], factor: [1]),
+      training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
+      seeds: SeedTree(1), threads: 1)
+    let (defender, rest, outside) = input.split(for: strip)
+    let kept = try #require(outside?.samples)
+    #expect(defender.count == 20 && rest.count == 40)
+    #expect(kept.count == rest.labels.filter { $0 != 2 }.count && kept.count < samples.count)
+    #expect(Set(kept).isSubset(of: Set(samples)))
+    #expect(outside?.inputs.count == kept.count)
+  }
+
   @Test("fine-pruning's order: least active first, ties by index")
   func finePruningOrder() {
     #expect(FinePruning.order([5, 1, 3, 1, 0]) == [4, 1, 3, 2, 0])

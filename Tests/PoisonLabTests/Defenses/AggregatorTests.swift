@@ -468,6 +468,8 @@ struct SpectralSignaturesTests {
     #expect(1.5 * 0.2 * 200 > 60 && Int(count: 1.5 * 0.2 * 200, rounding: .up) == 60)
     #expect(0.29 * 100 < 29 && Int(count: 0.29 * 100, rounding: .down) == 29)
     #expect(Int(count: 60.5, rounding: .up) == 61 && Int(count: 60.5, rounding: .down) == 60)
+    #expect(0.145 * 100 < 14.5 && Int(count: 0.145 * 100, rounding: .toNearestOrAwayFromZero) == 15)
+    #expect(Int(count: 1e-12, rounding: .up) == 1, "a tiny positive count still rounds up to 1")
     #expect(Int(count: 0, rounding: .up) == 0 && Int(count: .nan, rounding: .down) == 0)
   }
 

@@ -122,11 +122,24 @@ struct ScenarioKeyReviewTests {
     defer { dir.cleanup() }
     let file = dir.write("s.json", text: scenario)
     let r = try CLI.run(["validate", file, "--max-memory", "600M", "--threads", "1"])
-    // 10000 blends of 128 x 128 x 3 floats: 7.5 GiB, named as the audit's part.
+    // 10000 blends of 128 x 128 x 3 floats and 3 logits: 1.8 GiB, with the
+    // defender's 10 samples and the model 2.0 GiB, named as the audit's part
+    // (7.5 GiB before the estimate counted features, not parameters, per sample).
     #expect(r.status == 2, "\(r.stderr)")
-    #expect(r.stderr.contains("(audit 7.5 GiB,"), "\(r.stderr)")
+    #expect(r.stderr.contains("(audit 2.0 GiB,"), "\(r.stderr)")
     #expect(r.stderr.contains("more than 600.0 MiB allowed by --max-memory 600M"), "\(r.stderr)")
-    let roomy = try CLI.run(["validate", file, "--max-memory", "8G", "--threads", "1"])
+    // The defender's samples count features, not parameters: the CNN's
+    // fine-pruning audit needs about 150 MiB, not 12 GiB.
+    let cnn = dir.write(
+      "c.json",
+      text:
+        #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "cnn"}, "attack": {"name": "backdoor", "fraction": 0.011, "target": 0}, "audit": {"name": "fine-pruning"}}"#
+    )
+    let small = try CLI.run(["validate", cnn, "--max-memory", "1M", "--threads", "2"])
+    #expect(
+      small.stderr.range(of: #"audit 1[0-9]{2}\.[0-9] MiB"#, options: .regularExpression) != nil,
+      "\(small.stderr)")
+    let roomy = try CLI.run(["validate", file, "--max-memory", "3G", "--threads", "1"])
     #expect(roomy.status == 0, "\(roomy.stderr)")
   }
 

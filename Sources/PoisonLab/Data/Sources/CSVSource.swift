@@ -79,7 +79,8 @@ public struct CSVSource: DatasetSource {
     throws(DataError) -> (train: Dataset, test: Dataset)
   {
     var rng = seeds.generator("csv-test-split")
-    let testCount = max(1, Int((Double(full.count) * testFraction).rounded()))
+    let testCount = max(
+      1, Int(count: Double(full.count) * testFraction, rounding: .toNearestOrAwayFromZero))
     guard testCount < full.count else {
       throw .mismatch(reason: "\(train): \(full.count) rows are too few to hold out a test set")
     }

@@ -16,7 +16,7 @@ enum SklearnTables {
   static func size(rows: Int, features: Int, classes: Int, testFraction: Double, path: String?)
     -> DataSize
   {
-    let test = max(1, Int((Double(rows) * testFraction).rounded()))
+    let test = max(1, Int(count: Double(rows) * testFraction, rounding: .toNearestOrAwayFromZero))
     return DataSize(
       train: rows - test, test: test, shape: Shape(features: features), classes: classes,
       exact: path == nil)
