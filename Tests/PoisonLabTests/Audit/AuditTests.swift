@@ -3,6 +3,21 @@ import Testing
 
 @testable import PoisonLab
 
+/// An audit's input for tests: `network` with `parameters` (zeros when
+/// nil) on `test`, plain SGD for fine-tuning (batch 4, rate 0.1).
+func auditInput(
+  _ network: Network, parameters: [Float]? = nil, test: Dataset, probe: AttackProbe? = nil,
+  normalizer: Normalizer = Normalizer(offset: [0], factor: [1]), seed: UInt64 = 1,
+  threads: Int = 1
+) -> AuditInput {
+  AuditInput(
+    network: network,
+    parameters: parameters ?? [Float](repeating: 0, count: network.parameterCount), test: test,
+    probe: probe, normalizer: normalizer,
+    training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
+    seeds: SeedTree(seed), threads: threads)
+}
+
 @Suite("Audits", .serialized)
 struct AuditTests {
   /// A tiny image set (4 classes, 3 x 3 x 1, values 0-255 raw), seed 2.
@@ -18,11 +33,8 @@ struct AuditTests {
   func stripUniform() throws {
     let network = Network(layers: [Dense(inputs: 9, outputs: 4)])
     let data = images(12)
-    let input = AuditInput(
-      network: network, parameters: [Float](repeating: 0, count: network.parameterCount),
-      test: data, probe: nil, normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]),
-      training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
-      seeds: SeedTree(1), threads: 1)
+    let input = auditInput(
+      network, test: data, normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]))
     let strip = try #require(
       try scenario(
         #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "audit": {"name": "strip", "n": 5, "clean_size": 10}}"#
@@ -53,11 +65,9 @@ struct AuditTests {
         #"{"name": "c", "dataset": {"name": "fashion-mnist"}, "model": {"name": "mlp"}, "audit": {"name": "strip", "n": 5, "clean_size": 10}}"#
       ).audit as? STRIP)
     func entropies(threads: Int) -> [Double] {
-      let input = AuditInput(
-        network: network, parameters: parameters, test: data, probe: nil,
-        normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]),
-        training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
-        seeds: SeedTree(1), threads: threads)
+      let input = auditInput(
+        network, parameters: parameters, test: data,
+        normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]), threads: threads)
       return strip.entropies(of: data, pool: data, input: input, seed: "t")
     }
     let one = entropies(threads: 1)
@@ -79,11 +89,9 @@ struct AuditTests {
     let network = Network(layers: [Dense(inputs: 9, outputs: 2)])
     var parameters = [Float](repeating: 0, count: network.parameterCount)
     parameters[0] = 1
-    return AuditInput(
-      network: network, parameters: parameters, test: data, probe: nil,
-      normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]),
-      training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
-      seeds: SeedTree(1), threads: threads)
+    return auditInput(
+      network, parameters: parameters, test: data,
+      normalizer: Normalizer(offset: [127.5], factor: [1 / 127.5]), threads: threads)
   }
 
   /// Images of one raw value everywhere, normalised as `firstPixelModel` expects.
@@ -196,21 +204,16 @@ struct AuditTests {
     "fine-pruning picks the last of two convolutions (kernel 3, 2 input channels): its channels' sums and the filter and bias a pruned channel zeroes, hand-computed"
   )
   func finePruningLastConvolution() throws {
-    let first = Conv2D(
-      shape: Shape(height: 4, width: 4, channels: 1), filters: 2, kernel: 3, padding: 1)
-    let pool1 = MaxPool2D(shape: first.outputShape)
-    let last = Conv2D(shape: pool1.outputShape, filters: 3, kernel: 3, padding: 1)
-    let pool2 = MaxPool2D(shape: last.outputShape)
-    let network = Network(layers: [
-      first, pool1, ReLU(shape: pool1.outputShape), last, pool2, ReLU(shape: pool2.outputShape),
-      Flatten(shape: pool2.outputShape), Dense(inputs: 3, outputs: 2),
-    ])
+    // conv(4x4x1 -> 2, kernel 3), pool, ReLU, conv(2x2x2 -> 3, kernel 3), pool, ReLU, flatten, dense 3 -> 2.
+    let network = CNNModel.network(
+      input: Shape(height: 4, width: 4, channels: 1), classes: 2, channels: [2, 3], kernel: 3,
+      dense: [])
     // Layout: first conv 2 x 9 + 2 = 20 values, then the last conv's
     // 3 filters x (3 x 3 x 2 = 18) weights from 20, its biases at 74...76.
     #expect(network.offsets[3] == 20 && network.parameterCount == 20 + 57 + 8)
     let images = Dataset(
-      features: (0..<32).map { Float($0) }, labels: [0, 1], shape: first.inputShape, classes: 2,
-      isImage: true)
+      features: (0..<32).map { Float($0) }, labels: [0, 1],
+      shape: Shape(height: 4, width: 4, channels: 1), classes: 2, isImage: true)
     // Zero weights and biases [3, -1, 5]: every position of the 2x2 map
     // reads relu(bias); 2 images x 4 positions.
     var biasesOnly = (0..<network.parameterCount).map { Float($0 + 1) }
@@ -255,11 +258,7 @@ struct AuditTests {
     }
     let strip = try #require(s.audit as? STRIP)
     let network = Network(layers: [Dense(inputs: 16, outputs: 3)])
-    let input = AuditInput(
-      network: network, parameters: [Float](repeating: 0, count: network.parameterCount),
-      test: test, probe: probe, normalizer: Normalizer(offset: [0], factor: [1]),
-      training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
-      seeds: SeedTree(1), threads: 1)
+    let input = auditInput(network, test: test, probe: probe)
     let (defender, rest, outside) = input.split(for: strip)
     let kept = try #require(outside?.samples)
     #expect(defender.count == 20 && rest.count == 40)
@@ -278,14 +277,11 @@ struct AuditTests {
     "fine-pruning on a CNN ranks the last convolution's channels by mean post-ReLU activation before pooling, and zeroes a pruned channel's filter and bias, hand-computed"
   )
   func finePruningChannels() throws {
-    // conv 1x1 on 2x2x1 images, 3 filters: weights 1, -1, 2 with biases 0, 0, -300.
-    let conv = Conv2D(
-      shape: Shape(height: 2, width: 2, channels: 1), filters: 3, kernel: 1, padding: 0)
-    let pool = MaxPool2D(shape: conv.outputShape)
-    let network = Network(layers: [
-      conv, pool, ReLU(shape: pool.outputShape), Flatten(shape: pool.outputShape),
-      Dense(inputs: 3, outputs: 4), ReLU(shape: Shape(features: 4)), Dense(inputs: 4, outputs: 2),
-    ])
+    // conv 1x1 on 2x2x1 images, 3 filters: weights 1, -1, 2 with biases 0, 0, -300;
+    // pool, ReLU, flatten, dense 3 -> 4, ReLU, dense 4 -> 2.
+    let network = CNNModel.network(
+      input: Shape(height: 2, width: 2, channels: 1), classes: 2, channels: [3], kernel: 1,
+      dense: [4])
     var parameters = [Float](repeating: 0.5, count: network.parameterCount)
     parameters[0] = 1
     parameters[1] = -1

@@ -109,11 +109,7 @@ struct ModelExportReviewTests {
         features: (0..<(300 * 6)).map { _ in Float(rng.nextInt(below: 100)) },
         labels: (0..<300).map { Int32($0 % 3) }, shape: Shape(features: 6), classes: 3,
         isImage: false)
-      let input = AuditInput(
-        network: network, parameters: [Float](repeating: 0, count: network.parameterCount),
-        test: test, probe: nil, normalizer: Normalizer(offset: [0], factor: [1]),
-        training: TrainingSettings(rounds: 1, batchSize: 4, optimizer: SGD(learningRate: 0.1)),
-        seeds: SeedTree(1), threads: 1)
+      let input = auditInput(network, test: test)
       let (defender, rest, _) = input.split(for: audit)
       return (defender.count, rest.count)
     }
