@@ -20,11 +20,14 @@ import Foundation
 /// - `mean`: a 1:1 blend, `(x + y) / 2`, the reference's other variant.
 ///
 /// The input's entropy is the mean over the blends of `-sum p log2 p` of the
-/// model's softmax. The threshold is the `frr` quantile of the defender's
-/// own clean samples' entropies (the empirical quantile, where the authors'
-/// notebook fits a normal distribution to them; false rejection rate `frr`
-/// on clean inputs, the paper's 1%); inputs below it are rejected as
-/// trojaned. The audit reports the false rejection rate on the other clean
+/// model's softmax. The threshold sets the false rejection rate on the
+/// defender's own clean samples to `frr` (the paper's 1%): by default
+/// (`threshold_rule: "quantile"`) it is their empirical `frr` quantile, the
+/// `floor(frr * count)`-th smallest entropy; `"normal"` fits a normal
+/// distribution to them by maximum likelihood (mean and population
+/// standard deviation, SciPy's `norm.fit`) and takes its `frr` quantile,
+/// `mu + sigma * Phi^-1(frr)`, as the authors' notebook does. Inputs below
+/// the threshold are rejected as trojaned. The audit reports the false rejection rate on the other clean
 /// test samples and the false acceptance rate on the triggered inputs made
 /// from them (at most `inputs` of each). Image datasets only.
 public struct STRIP: AuditMethod {
@@ -45,6 +48,11 @@ public struct STRIP: AuditMethod {
         "inputs", .integer(min: 1, max: 1_000_000), default: .number(1000),
         doc: "clean and triggered test inputs examined (at most)"),
       ParameterSpec(
+        "threshold_rule", .choice(["quantile", "normal"]), default: .string("quantile"),
+        doc:
+          "quantile: the empirical frr quantile of the defender's clean entropies; normal: the frr quantile of a normal fitted to them (the authors' notebook)"
+      ),
+      ParameterSpec(
         "superimpose", .choice(["clipped-sum", "sum", "mean"]), default: .string("clipped-sum"),
         doc:
           "how an input and a clean image combine, in raw pixels: clipped-sum adds and clips to [0, 255]; sum adds (the authors' notebook, on [0, 1] floats); mean averages"
@@ -58,6 +66,8 @@ public struct STRIP: AuditMethod {
   public let inputs: Int
   /// `clipped-sum`, `sum` or `mean`.
   public let superimpose: String
+  /// Whether the threshold is a fitted normal's quantile (else the empirical one).
+  public let normalThreshold: Bool
   public let cleanSize: Int
   /// Whether `clean_size` was given.
   public let cleanSizeGiven: Bool
@@ -75,6 +85,7 @@ public struct STRIP: AuditMethod {
     frr = parameters.double("frr") ?? 0.01
     inputs = parameters.int("inputs") ?? 1000
     superimpose = parameters.string("superimpose") ?? "clipped-sum"
+    normalThreshold = parameters.string("threshold_rule") == "normal"
     cleanSize = parameters.int("clean_size") ?? 1000
     cleanSizeGiven = parameters.given.contains("clean_size")
   }
@@ -85,7 +96,9 @@ public struct STRIP: AuditMethod {
     let clean = rest.subset(Array(0..<min(inputs, rest.count)))
     findings.cleanEntropies = entropies(
       of: pool, pool: pool, input: input, seed: "calibration", inPool: true)
-    guard let threshold = Self.threshold(findings.cleanEntropies, frr: frr) else {
+    guard
+      let threshold = Self.threshold(findings.cleanEntropies, frr: frr, normal: normalThreshold)
+    else {
       return findings
     }
     findings.threshold = threshold
@@ -107,14 +120,23 @@ public struct STRIP: AuditMethod {
 
   /// The entropy below which inputs are rejected: the `frr` quantile of the
   /// defender's clean entropies, the `floor(frr * count)`-th smallest
-  /// (0-based), so that a share `frr` of them falls below it (nil for none).
+  /// (0-based), so that a share `frr` of them falls below it, or with
+  /// `normal` the `frr` quantile of the normal fitted to them (mean and
+  /// population standard deviation); nil for none.
   /// - Parameters:
   ///   - entropies: the defender's clean samples' entropies.
   ///   - frr: the false rejection rate to set it at.
+  ///   - normal: fit a normal instead of taking the empirical quantile.
   /// - Returns: the threshold.
-  static func threshold(_ entropies: [Double], frr: Double) -> Double? {
+  static func threshold(_ entropies: [Double], frr: Double, normal: Bool = false) -> Double? {
     let sorted = entropies.sorted()
     guard !sorted.isEmpty else { return nil }
+    if normal {
+      let count = Double(sorted.count)
+      let mean = sorted.reduce(0, +) / count
+      let variance = sorted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / count
+      return mean + variance.squareRoot() * inverseNormalCDF(frr)
+    }
     return sorted[
       min(sorted.count - 1, max(0, Int(count: frr * Double(sorted.count), rounding: .down)))]
   }

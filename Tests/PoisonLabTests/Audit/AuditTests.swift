@@ -107,7 +107,7 @@ struct AuditTests {
   )
   func stripSuperimpose() throws {
     // Entropy of softmax([x, 0]) with x = (raw - 127.5) / 127.5, in bits
-    // (Python: -(p log2 p + q log2 q), p = 1 / (1 + exp(-x))).
+    // (strip_reference.py).
     let expected = [
       ("", 0.8399415379831693), (#", "superimpose": "clipped-sum""#, 0.8399415379831693),
       (#", "superimpose": "sum""#, 0.7325778711767128),
@@ -130,8 +130,10 @@ struct AuditTests {
     #expect(own.allSatisfy { abs($0 - hundred[0]) < 1e-12 }, "\(own) vs \(hundred)")
   }
 
-  @Test("STRIP's threshold is the floor(frr x n)-th smallest clean entropy, hand-computed")
-  func stripThreshold() {
+  @Test(
+    "STRIP's threshold: the floor(frr x n)-th smallest clean entropy (hand-computed), or a fitted normal's quantile (SciPy)"
+  )
+  func stripThreshold() throws {
     let calibration = [0.5, 0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 1.0]
     #expect(STRIP.threshold(calibration, frr: 0.2) == 0.3)  // floor(2.0) = 2 -> 0.3
     #expect(STRIP.threshold(calibration, frr: 0.01) == 0.1)  // floor(0.1) = 0
@@ -139,6 +141,12 @@ struct AuditTests {
     #expect(STRIP.threshold([], frr: 0.01) == nil)
     // 0.29 x 100 is 28.999999999999996 in binary: the 29th, not the 28th.
     #expect(STRIP.threshold((0..<100).map(Double.init), frr: 0.29) == 29)
+    // The authors' rule: a normal fitted by SciPy's norm.fit (mu 0.55,
+    // sigma 0.2872281323269014), then norm.ppf(frr); strip_reference.py.
+    let low = try #require(STRIP.threshold(calibration, frr: 0.01, normal: true))
+    #expect(abs(low - -0.1181925550034083) < 1e-9, "\(low)")
+    let fifth = try #require(STRIP.threshold(calibration, frr: 0.2, normal: true))
+    #expect(abs(fifth - 0.30826270495418906) < 1e-9, "\(fifth)")
   }
 
   @Test(
