@@ -27,9 +27,10 @@ import Foundation
 /// distribution to them by maximum likelihood (mean and population
 /// standard deviation, SciPy's `norm.fit`) and takes its `frr` quantile,
 /// `mu + sigma * Phi^-1(frr)`, as the authors' notebook does. Inputs below
-/// the threshold are rejected as trojaned. The audit reports the false rejection rate on the other clean
-/// test samples and the false acceptance rate on the triggered inputs made
-/// from them (at most `inputs` of each). Image datasets only.
+/// the threshold are rejected as trojaned. The audit reports the false
+/// rejection rate on the other clean test samples and the false acceptance
+/// rate on the triggered inputs made from them (at most `inputs` of each).
+/// Image datasets only.
 public struct STRIP: AuditMethod {
   public static let descriptor = PluginDescriptor(
     name: "strip",
