@@ -24,9 +24,10 @@ import Glibc
 /// The paper's clients send SGD gradients; a FedAvg update is a whole local
 /// training's progress, and the sum of n of them is a step n times as long,
 /// so `combine: "mean"` divides by `sum w_i` instead (the weighted mean of
-/// the same normalised updates, as FedAvg averages). Similarity uses the whole update history (the paper's
-/// optional indicative-feature weighting of the output layer is not applied);
-/// rows mixed by an earlier filter have no history and use their own update.
+/// the same normalised updates, as FedAvg averages). Similarity uses the
+/// whole update history (the paper's optional indicative-feature weighting
+/// of the output layer is not applied); rows mixed by an earlier filter
+/// have no history and use their own update.
 public struct FoolsGold: Aggregator {
   /// Pairwise distances or cosines of the updates.
   public static var buildsPairwise: Bool { true }
