@@ -1,16 +1,14 @@
 /// Distributed backdoor attack (DBA; Xie, Huang, Chen & Li, "DBA: Distributed
 /// Backdoor Attacks against Federated Learning", ICLR 2020).
 ///
-/// The global trigger (the `trigger` object, as for `backdoor`) is split into
-/// `parts` local triggers (``Trigger/split(into:)``: contiguous runs of its
-/// pixels, so a 4x4 square in 4 parts gives 4 one-pixel-high bars, four
-/// bars as in the paper; the paper's global trigger has gaps between its
-/// bars, which a contiguous square does not). The group's `k`-th malicious
-/// client (0-based, in client order) stamps local trigger `k mod parts` on `poison_fraction` of its data
-/// relabelled to `target`, then trains and finishes its update like
-/// `backdoor` (`scale`, `norm_bound`, `mask_fraction`, `local_epochs`,
-/// `learning_rate`). `attack_success` is measured with the combined global
-/// trigger, which no single attacker trained on.
+/// The global trigger (the `trigger` object, as for `backdoor`) is split into `parts` local
+/// triggers (``Trigger/split(into:)``: contiguous runs of its pixels, so a 4x4 square in 4 parts
+/// gives 4 one-pixel-high bars, four bars as in the paper; the paper's global trigger has gaps
+/// between its bars, which a contiguous square does not). The group's `k`-th malicious client
+/// (0-based, in client order) stamps local trigger `k mod parts` on `poison_fraction` of its data
+/// relabelled to `target`, then trains and finishes its update like `backdoor` (`scale`,
+/// `norm_bound`, `mask_fraction`, `local_epochs`, `learning_rate`). `attack_success` is measured
+/// with the combined global trigger, which no single attacker trained on.
 public struct DBA: DataPoisoning {
   public static let descriptor = PluginDescriptor(
     name: "dba",

@@ -1,15 +1,13 @@
-/// Sybils: the attacker creates `identities` (the scenario contract's
-/// `count`) new identities each round, each with its own Ed25519 key, and sends `update` (a crafted-update attack,
-/// computed from the honest updates it sees on the network) from each.
+/// Sybils: the attacker creates `identities` (the scenario contract's `count`) new identities each
+/// round, each with its own Ed25519 key, and sends `update` (a crafted-update attack, computed from
+/// the honest updates it sees on the network) from each.
 ///
-/// Identity ids follow the federation's and are never reused (every sybil
-/// group of every round takes the next free ids). Under `open` enrolment the server enrols each on first contact with
-/// the key it presents, so its signatures verify: authentication is not sybil
-/// resistance (Douceur 2002). `closed` enrolment rejects them as unknown.
-/// Each reports `reported_samples` (default: the mean local count of the
-/// federation's clients). When the attacks before it (in the attack list)
-/// left no honest update in transit, the update is computed from every
-/// update in transit.
+/// Identity ids follow the federation's and are never reused (every sybil group of every round
+/// takes the next free ids). Under `open` enrolment the server enrols each on first contact with
+/// the key it presents, so its signatures verify: authentication is not sybil resistance (Douceur
+/// 2002). `closed` enrolment rejects them as unknown. Each reports `reported_samples` (default: the
+/// mean local count of the federation's clients). When the attacks before it (in the attack list)
+/// left no honest update in transit, the update is computed from every update in transit.
 public struct Sybil: ChannelAttack {
   public static let descriptor = PluginDescriptor(
     name: "sybil", summary: "new identities each round, each sending a crafted update",

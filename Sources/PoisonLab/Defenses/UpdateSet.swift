@@ -396,7 +396,8 @@ public struct UpdateSet: Sendable, Equatable {
   /// the thread count, so results are deterministic).
   /// - Parameters:
   ///   - threads: worker threads.
-  ///   - reduce: receives a scratch buffer holding the column (it may reorder it) and returns the value.
+  ///   - reduce: receives a scratch buffer holding the column (it may reorder it) and returns
+  ///     the value.
   /// - Returns: one value per coordinate.
   public func coordinateWise(
     threads: Int, _ reduce: @Sendable (UnsafeMutableBufferPointer<Float>) -> Float

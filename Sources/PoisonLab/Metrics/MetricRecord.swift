@@ -28,7 +28,8 @@ public struct MetricRecord: Sendable, Equatable {
   public struct SafeguardTotals: Sendable, Equatable {
     /// The first round with an alarm (nil: none).
     public var firstAlarmRound: Int?
-    /// `firstAlarmRound` less the first round an attacker's message arrived (nil: no alarm or no attack).
+    /// `firstAlarmRound` less the first round an attacker's message arrived (nil: no alarm or no
+    /// attack).
     public var timeToDetect: Int?
     /// Alarms in rounds in which no malicious message arrived.
     public var falseAlarms: Int

@@ -3,10 +3,9 @@
 /// reverse-engineering (Neural Cleanse) and other input-space optimisations
 /// descend.
 ///
-/// Training never needs the first layer's input gradient, so ``Trainer``
-/// skips it; this runs the same backward pass through every layer, the
-/// first included, and skips the parameter gradients instead. Buffers are allocated once; a call allocates nothing.
-/// One thread at a time.
+/// Training never needs the first layer's input gradient, so ``Trainer`` skips it; this runs the
+/// same backward pass through every layer, the first included, and skips the parameter gradients
+/// instead. Buffers are allocated once; a call allocates nothing. One thread at a time.
 final class InputGradient {
   /// The network differentiated.
   let network: Network

@@ -1,19 +1,17 @@
 /// `--save-updates DIR`: what the server's defense chain received each
 /// round of a federated run, for NumPy and for `poisonlab aggregate`.
 ///
-/// Per round `r`: `round-NNNN.npy` (the updates that reached the chain,
-/// float32, n x d, rows in received order), `round-NNNN.aggregate.npy` (the
-/// chain's aggregate), `round-NNNN.server.npy` (the server's root-data update,
-/// for rules that use one), and `round-NNNN.json`: `format`
-/// (`poisonlab-round`), `round`, `seed`, `clients` (the claimed id of each
-/// row), `malicious` (ground truth per row), `reported_samples` (each row's
-/// FedAvg weight under the channel's policy), `flagged` (rows the chain
-/// rejected or gave zero weight), `quarantined` (clients quarantined before
-/// the round), `rejected_by_channel` (selected clients whose message the
-/// channel rejected this round; rules assume `f` less both), `defense` (the resolved chain) and the file names.
-/// `poisonlab aggregate DIR/round-NNNN.npy --defense CHAIN` reads the JSON
-/// next to the matrix and reproduces the round's aggregate bit for bit for
-/// every rule that keeps no state across rounds.
+/// Per round `r`: `round-NNNN.npy` (the updates that reached the chain, float32, n x d, rows in
+/// received order), `round-NNNN.aggregate.npy` (the chain's aggregate), `round-NNNN.server.npy`
+/// (the server's root-data update, for rules that use one), and `round-NNNN.json`: `format`
+/// (`poisonlab-round`), `round`, `seed`, `clients` (the claimed id of each row), `malicious`
+/// (ground truth per row), `reported_samples` (each row's FedAvg weight under the channel's
+/// policy), `flagged` (rows the chain rejected or gave zero weight), `quarantined` (clients
+/// quarantined before the round), `rejected_by_channel` (selected clients whose message the channel
+/// rejected this round; rules assume `f` less both), `defense` (the resolved chain) and the file
+/// names. `poisonlab aggregate DIR/round-NNNN.npy --defense CHAIN` reads the JSON next to the
+/// matrix and reproduces the round's aggregate bit for bit for every rule that keeps no state
+/// across rounds.
 public enum UpdateExport {
   /// The stem of round `r`'s files in `directory`.
   public static func stem(_ directory: String, round: Int) -> String {

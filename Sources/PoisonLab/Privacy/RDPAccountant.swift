@@ -11,7 +11,8 @@ import Glibc
 /// `log(A_alpha) / (alpha - 1)` (Mironov, Talwar & Zhang 2019, "Rényi
 /// Differential Privacy of the Sampled Gaussian Mechanism", arXiv:1908.10530):
 ///
-/// - integer `alpha`: `A = sum_{i=0}^{alpha} C(alpha, i) (1-q)^(alpha-i) q^i exp((i^2 - i) / (2 sigma^2))`;
+/// - integer `alpha`:
+///   `A = sum_{i=0}^{alpha} C(alpha, i) (1-q)^(alpha-i) q^i exp((i^2 - i) / (2 sigma^2))`;
 /// - fractional `alpha`: the paper's two-sided series with `erfc` terms,
 ///   summed until its terms fall below `exp(-30)`.
 ///

@@ -91,13 +91,12 @@ public struct Alarm: Sendable, Equatable {
 
 /// The monitor: signals read every round, and their alarms.
 ///
-/// Every round each signal is read; a z-scored value is
-/// compared with its own last `window` values by the robust z-score
-/// `(x - median) / (1.4826 MAD)` (Iglewicz & Hoaglin 1993; MAD scaled to a
-/// normal's standard deviation) and alarms beyond `threshold` in its bad
-/// direction, once its history holds `window` values. When the MAD is 0 the
-/// mean absolute deviation times 1.2533 stands in; a constant history gives
-/// no scale and scores 0. Scores are always finite. Every finite value joins its history, alarm or not (a non-finite one neither alarms nor joins it); a rollback takes
+/// Every round each signal is read; a z-scored value is compared with its own last `window` values
+/// by the robust z-score `(x - median) / (1.4826 MAD)` (Iglewicz & Hoaglin 1993; MAD scaled to a
+/// normal's standard deviation) and alarms beyond `threshold` in its bad direction, once its
+/// history holds `window` values. When the MAD is 0 the mean absolute deviation times 1.2533 stands
+/// in; a constant history gives no scale and scores 0. Scores are always finite. Every finite value
+/// joins its history, alarm or not (a non-finite one neither alarms nor joins it); a rollback takes
 /// the undone rounds' values out again.
 struct SignalMonitor {
   /// The names of the signals, in `list` order.

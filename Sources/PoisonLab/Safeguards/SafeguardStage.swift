@@ -89,7 +89,7 @@ struct SafeguardStage {
   /// record per alarm, and the run's totals (first alarm, time to detect,
   /// false alarms, gate rejections).
   /// - Parameters:
-  ///   - review: what ``review(round:global:candidate:aggregate:rate:updates:ids:flagged:seeds:evaluators:threads:sourceLosses:blame:)`` decided.
+  ///   - review: what `review` decided.
   ///   - round: the round (or pipeline cycle).
   ///   - attacked: whether malicious data or updates reached the server this round.
   ///   - scenario: the scenario's name, for the records.

@@ -110,8 +110,8 @@ public enum Registry {
     JSONFormat.self,
   ]
 
-  /// What a plug-in does within its family, where the family has kinds:
-  /// attacks are "data poisoning", "crafted updates" or "channel", defenses "aggregator" or "filter".
+  /// What a plug-in does within its family, where the family has kinds: attacks are "data
+  /// poisoning", "crafted updates" or "channel", defenses "aggregator" or "filter".
   /// - Parameters:
   ///   - family: the family.
   ///   - name: the plug-in's name.

@@ -193,7 +193,7 @@ public struct SchemaValidator {
 
   /// The keys written by the user in the object at `path` (empty if none was checked there).
   /// - Parameter path: the object's location.
-  /// - Returns: the keys written by the user in the object at `path` (empty if none was checked there).
+  /// - Returns: the keys (empty if none was checked there).
   public func given(at path: JSONPath) -> [String] { givenKeys[path.description] ?? [] }
 
   /// Whether the scenario is federated (nil: unknown, mode-specific keys pass).

@@ -132,7 +132,8 @@ public struct SweepPlan: Sendable {
   ///   - seeds: the seeds axis (`--seeds`), or nil.
   ///   - overrides: `--set` assignments applied to every run first.
   /// - Returns: the plan.
-  /// - Throws: `ScenarioErrors` when the file or an axis is unusable (not for invalid combinations).
+  /// - Throws: `ScenarioErrors` when the file or an axis is unusable (not for invalid
+  ///   combinations).
   public static func expand(
     file: String, grids: [SweepAxis], seeds: [UInt64]?, overrides: [String]
   ) throws(ScenarioErrors) -> SweepPlan {

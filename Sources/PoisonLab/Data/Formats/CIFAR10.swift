@@ -2,9 +2,9 @@ import Foundation
 
 /// Loads the CIFAR-10 binary version.
 ///
-/// Files: `data_batch_1.bin` ... `data_batch_5.bin` and `test_batch.bin`, each a sequence of 3,073-byte records (one label byte,
-/// then 1,024 red, 1,024 green and 1,024 blue bytes of a 32x32 image).
-/// Images are converted to channels-last order.
+/// Files: `data_batch_1.bin` ... `data_batch_5.bin` and `test_batch.bin`, each a sequence of
+/// 3,073-byte records (one label byte, then 1,024 red, 1,024 green and 1,024 blue bytes of a 32x32
+/// image). Images are converted to channels-last order.
 enum CIFAR10 {
   static let recordSize = 3073
 

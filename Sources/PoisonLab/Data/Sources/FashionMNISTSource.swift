@@ -1,7 +1,7 @@
 /// Fashion-MNIST: 28x28 grey images of 10 clothing classes, in IDX format.
 ///
-/// 60,000 training and 10,000 test images (Xiao, Rasul & Vollgraf 2017,
-/// arXiv:1708.07747). Debian ships it as `dataset-fashion-mnist` in `/usr/share/datasets/fashion-mnist`.
+/// 60,000 training and 10,000 test images (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747). Debian
+/// ships it as `dataset-fashion-mnist` in `/usr/share/datasets/fashion-mnist`.
 public struct FashionMNISTSource: IDXImageSource {
   /// The default location (Debian's package).
   public static let defaultPath = "/usr/share/datasets/fashion-mnist"

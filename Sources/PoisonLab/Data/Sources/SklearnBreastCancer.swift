@@ -1,4 +1,4 @@
-/// `sklearn-breast-cancer`: the Wisconsin diagnostic breast-cancer table (569 x 30, malignant/benign).
+/// `sklearn-breast-cancer`: the Wisconsin diagnostic breast-cancer table (569 x 30, 2 classes).
 public struct SklearnBreastCancer: DatasetSource {
   public static let descriptor = PluginDescriptor(
     name: "sklearn-breast-cancer",

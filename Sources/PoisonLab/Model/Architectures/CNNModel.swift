@@ -1,10 +1,9 @@
 /// A convolutional network of conv-relu-maxpool blocks, then dense layers.
 ///
-/// Per entry of `channels`: a `kernel x kernel` convolution with
-/// size-preserving zero padding, ReLU and 2x2 max pooling (run as pooling
-/// then ReLU, the same function and gradient); then flatten,
-/// `dense-relu` per entry of `dense`, and a dense output. The default (`[32, 64]`, 5, `[512]`) is the FedAvg paper's CNN
-/// (McMahan et al. 2017; 1,663,370 parameters on 28x28x1).
+/// Per entry of `channels`: a `kernel x kernel` convolution with size-preserving zero padding, ReLU
+/// and 2x2 max pooling (run as pooling then ReLU, the same function and gradient); then flatten,
+/// `dense-relu` per entry of `dense`, and a dense output. The default (`[32, 64]`, 5, `[512]`) is
+/// the FedAvg paper's CNN (McMahan et al. 2017; 1,663,370 parameters on 28x28x1).
 public struct CNNModel: ModelArchitecture {
   public static let descriptor = PluginDescriptor(
     name: "cnn",

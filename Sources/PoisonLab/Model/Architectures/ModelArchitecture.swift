@@ -22,7 +22,7 @@ extension ModelArchitecture {
   public func check(input: Shape, at path: JSONPath) -> ScenarioError? { nil }
 }
 
-/// `[dense(w), relu]` per width, starting from `inputs` features; returns the layers and the last width.
+/// `[dense(w), relu]` per width from `inputs` features; returns the layers and the last width.
 func denseReLUStack(from inputs: Int, widths: [Int]) -> (layers: [any Layer], width: Int) {
   var layers: [any Layer] = []
   var width = inputs

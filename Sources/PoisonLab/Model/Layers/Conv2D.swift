@@ -2,7 +2,7 @@
 /// computed as `sgemm` products on im2col matrices of cache-sized chunks of
 /// the batch.
 ///
-/// `y[b, oy, ox, o] = bias[o] + sum_{ky, kx, i} W[o, ky, kx, i] * x[b, oy + ky - p, ox + kx - p, i]`
+/// `y[b, oy, ox, o] = bias[o] + sum_{ky,kx,i} W[o, ky, kx, i] * x[b, oy + ky - p, ox + kx - p, i]`
 ///
 /// Parameters, in order: `W` (`filters x kernel x kernel x channels`) then
 /// `bias` (`filters`). Initialisation: PyTorch's default for `Conv2d`,
