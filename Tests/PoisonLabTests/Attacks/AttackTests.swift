@@ -10,7 +10,8 @@ func attack(
   return try #require(s.attacks.first?.attack as? any DataPoisoning)
 }
 
-/// A tiny dataset: `perClass` samples of each of `classes` classes, images of 5x6x2 filled with the sample index.
+/// A tiny dataset: `perClass` samples of each of `classes` classes, images of 5x6x2 filled with the
+/// sample index.
 func tinyImages(classes: Int = 4, perClass: Int = 10) -> Dataset {
   let n = classes * perClass
   let shape = Shape(height: 5, width: 6, channels: 2)
@@ -171,7 +172,8 @@ struct FederatedBackdoorTests {
   @Test("Neurotoxin mask, then scale, then the norm-bound projection (hand-computed)")
   func finish() throws {
     var update: [Float] = [1, 2, 3, 4]
-    // The top 50% of |last global update| = coordinates 1 and 3; masked, then x2: [2, 0, 6, 0], norm 6.32 -> bound 3.
+    // The top 50% of |last global update| = coordinates 1 and 3; masked, then x2: [2, 0, 6, 0],
+    // norm 6.32 -> bound 3.
     try backdoor(#", "scale": 2, "mask_fraction": 0.5, "norm_bound": 3"#).finish(
       &update, previousAggregate: [0.1, -5, 0.2, 4])
     let norm = (4.0 + 36.0).squareRoot()

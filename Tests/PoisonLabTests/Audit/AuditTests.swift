@@ -212,7 +212,8 @@ struct AuditTests {
     "fine-pruning picks the last of two convolutions (kernel 3, 2 input channels): its channels' sums and the filter and bias a pruned channel zeroes, hand-computed"
   )
   func finePruningLastConvolution() throws {
-    // conv(4x4x1 -> 2, kernel 3), pool, ReLU, conv(2x2x2 -> 3, kernel 3), pool, ReLU, flatten, dense 3 -> 2.
+    // conv(4x4x1 -> 2, kernel 3), pool, ReLU, conv(2x2x2 -> 3, kernel 3), pool, ReLU, flatten,
+    // dense 3 -> 2.
     let network = CNNModel.network(
       input: Shape(height: 4, width: 4, channels: 1), classes: 2, channels: [2, 3], kernel: 3,
       dense: [])

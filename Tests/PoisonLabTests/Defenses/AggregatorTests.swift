@@ -63,7 +63,8 @@ struct AggregatorTests {
   @Test(
     "bulyan: recursive Krum selects {2, 3, 1, 4, 0}; mean of the 3 values closest to the median")
   func bulyan() throws {
-    // Worked by hand in the test's comment trail: selections 2, 3, 1, 4, 0; beta = 3 around median 2.
+    // Worked by hand in the test's comment trail: selections 2, 3, 1, 4, 0;
+    // beta = 3 around median 2.
     let (agg, outcome) = try aggregate(Bulyan(f: 1), [[0], [1], [2], [3], [4], [5], [100]])
     #expect(allClose(agg, [2]))
     #expect(outcome.flagged == [5, 6])
@@ -143,7 +144,8 @@ struct AggregatorTests {
       CenteredClipping(tau: 1, iterations: 1), [[3, 0], [0, 0.5]])
     #expect(allClose(agg, [0.5, 0.25]))
     #expect(outcome.scores.map { allClose($0.map(Float.init), [1.0 / 3, 1]) } == true)
-    // Starting from the previous aggregate [1, 1]: differences [2, -1], [-1, -0.5] clipped to norm 1.
+    // Starting from the previous aggregate [1, 1]: differences [2, -1], [-1, -0.5] clipped to
+    // norm 1.
     let context = DefenseContext(round: 2, previousAggregate: [1, 1])
     let (moved, _) = try aggregate(
       CenteredClipping(tau: 1, iterations: 1), [[3, 0], [0, 0.5]], context: context)
@@ -320,7 +322,8 @@ struct DnCTests {
 struct FoolsGoldTests {
   @Test("two identical sybils get weight 0, the distinct client 1 (hand-computed)")
   func golden() throws {
-    // cs01 = 1, cs02 = cs12 = 0 -> v = [1, 1, 0]; w = 1 - max cs = [0, 0, 1] -> 0.99 -> logit 5.09 -> 1.
+    // cs01 = 1, cs02 = cs12 = 0 -> v = [1, 1, 0]; w = 1 - max cs = [0, 0, 1] -> 0.99 ->
+    // logit 5.09 -> 1.
     #expect(FoolsGold.weights(similarities: [[1, 1, 0], [1, 1, 0], [0, 0, 1]]) == [0, 0, 1])
     var rule = FoolsGold()
     let context = DefenseContext(round: 1, clients: [10, 11, 12])
@@ -330,7 +333,8 @@ struct FoolsGoldTests {
     #expect(outcome.flagged == [0, 1])
   }
 
-  /// By `Tests/PoisonLabTests/Defenses/foolsgold_reference.py` (the official code's steps in NumPy).
+  /// By `Tests/PoisonLabTests/Defenses/foolsgold_reference.py` (the official code's steps in
+  /// NumPy).
   @Test("updates are scaled to norm at most 1; the aggregate is their weighted sum, not a mean")
   func normalisedSum() throws {
     var rule = FoolsGold()
@@ -388,8 +392,8 @@ struct FoolsGoldTests {
 struct FLTrustTests {
   @Test("trust = ReLU(cos) with the server update; updates rescaled to its norm (hand-computed)")
   func golden() throws {
-    // g0 = (1, 1): cos = 0.7071, 0.7071, -0.7071 -> TS = [0.7071, 0.7071, 0];
-    // rescaled to |g0| = sqrt 2: (sqrt 2, 0) and (0, sqrt 2); the TS-weighted mean is (0.7071, 0.7071).
+    // g0 = (1, 1): cos = 0.7071, 0.7071, -0.7071 -> TS = [0.7071, 0.7071, 0]; rescaled to |g0| =
+    // sqrt 2: (sqrt 2, 0) and (0, sqrt 2); the TS-weighted mean is (0.7071, 0.7071).
     var rule = FLTrust()
     let context = DefenseContext(round: 1, serverUpdate: [1, 1])
     let (agg, outcome) = try rule.aggregate(
@@ -426,7 +430,8 @@ struct FLTrustTests {
 struct SpectralSignaturesTests {
   @Test("a minority cluster scores highest along the top singular vector and is removed (seed 12)")
   func golden() throws {
-    // Class 0: 20 clean points near the origin and 4 poisoned near (3, 3); class 1: 10 clean points.
+    // Class 0: 20 clean points near the origin and 4 poisoned near (3, 3);
+    // class 1: 10 clean points.
     var rng = SplitMix64(seed: 12)
     var rows: [Float] = []
     var labels: [Int32] = []
@@ -442,7 +447,8 @@ struct SpectralSignaturesTests {
       rows += [Float(rng.nextGaussian()), Float(rng.nextGaussian())]
       labels.append(1)
     }
-    // Centred, clean points project to about -0.71 and poisoned ones to about 3.54: scores 0.5 vs 12.5.
+    // Centred, clean points project to about -0.71 and poisoned ones to about 3.54:
+    // scores 0.5 vs 12.5.
     let scores = try SpectralSignatures.scores(Array(rows.prefix(48)), rows: 24, width: 2)
     #expect(scores[20..<24].allSatisfy { $0 > 10 } && scores[0..<20].allSatisfy { $0 < 1.5 })
     let removed = try SpectralSignatures(expectedFraction: 1.0 / 6, multiplier: 1)

@@ -6,8 +6,9 @@ import Testing
 
 /// Finite-difference checks of every layer, the loss and whole networks.
 ///
-/// For f(x, w) = <g, layer(x; w)> with random g, the analytic input and parameter gradients from `backward` must match
-/// central differences. Float32 with eps = 1e-2 (seeded; seeds named per test).
+/// For f(x, w) = <g, layer(x; w)> with random g, the analytic input and parameter gradients from
+/// `backward` must match central differences. Float32 with eps = 1e-2 (seeded; seeds named
+/// per test).
 @Suite("Finite-difference gradients")
 struct GradientTests {
   /// Runs the layer forward and returns <g, y> in double precision.

@@ -5,7 +5,8 @@ import Testing
 struct TrainingTests {
   @Test("SGD matches PyTorch's update with momentum and weight decay (hand-computed)")
   func sgdGolden() {
-    // torch.optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.01), w0 = [1, -2], grads [0.5, 0.25] then [0.5, 0.25]:
+    // torch.optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.01), w0 = [1, -2],
+    // grads [0.5, 0.25] then [0.5, 0.25]:
     // step 1: g = [0.51, 0.23], v = g, w = [0.949, -2.023]
     // step 2: g = [0.5 + 0.00949, 0.25 - 0.02023] = [0.50949, 0.22977]
     //         v = 0.9 * [0.51, 0.23] + g = [0.96849, 0.43677], w = [0.852151, -2.066677]
