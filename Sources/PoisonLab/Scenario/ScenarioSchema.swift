@@ -2,9 +2,9 @@
 /// registry and the same ``ParameterSpec``s validation uses, for editors'
 /// autocompletion and for validating scenarios outside poisonlab.
 ///
-/// The schema checks keys, types, ranges, enumerations and defaults; rules
-/// that span blocks (a `cnn` needs images, federated-only keys, defense
-/// chain order, `f` against clients per round) are left to `poisonlab validate`.
+/// The schema checks keys, types, ranges, enumerations and defaults; rules that span blocks (a
+/// `cnn` needs images, federated-only keys, defense chain order, `f` against clients per round,
+/// an audit against the model and data) are left to `poisonlab validate`.
 public enum ScenarioSchema {
   /// The schema document.
   /// - Returns: the JSON Schema.
