@@ -10,7 +10,8 @@ struct AggregateCommand: ParsableCommand {
     discussion: """
       UPDATES is a 2-D matrix, one update per row: a NumPy .npy of float32 or float64 in C order, \
       or a CSV of numbers. --defense takes the same JSON as a scenario's defense (an object or a \
-      chain); `f` defaults to 0 here. The same code as the simulator runs: updates holding NaN or \
+      chain); `f` defaults to 0, or beside a `run --save-updates` round to the run's default (its \
+      malicious clients), so the scenario's own defense block reproduces the round. The same code as the simulator runs: updates holding NaN or \
       Inf are rejected first by robust rules. Prints which rows were rejected or given zero weight \
       and the per-row scores where the rule has them; --output writes the aggregate (.npy float32 \
       or .csv).
@@ -133,13 +134,16 @@ struct AggregateCommand: ParsableCommand {
         "round \(exported.round) of a --save-updates export: weights, client ids, seed, round and "
           + "the \(exported.quarantined) client(s) quarantined and \(exported.rejectedByChannel) "
           + "whose message the channel rejected (rules assume f less them) from its .json"
+          + (replay.exported?.defaultF.map { ", and f = \($0) where the defense leaves it unset" }
+            ?? "")
       )
     }
     var chain: DefenseChain
     let resolved: JSONValue
     do {
       (chain, resolved) = try ScenarioLoader.defenseChain(
-        json, source: "--defense", updates: n + replay.excluded)
+        json, source: "--defense", updates: n + replay.excluded,
+        defaultF: replay.exported?.defaultF ?? 0)
     } catch {
       Terminal.error(error.description)
       throw ExitCode(Exit.invalid)

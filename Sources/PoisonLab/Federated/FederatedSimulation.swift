@@ -411,7 +411,7 @@ struct FederatedSimulation: Runner {
             ids: arrival.ids, malicious: arrival.malicious, flagged: flaggedAccepted,
             server: serverJob.map { Array(rows[($0 * d)..<(($0 + 1) * d)]) },
             aggregate: aggregate, defense: scenario.resolved["defense"] ?? .null,
-            quarantined: safeguards?.quarantine.clients.count ?? 0,
+            defaultF: scenario.defaultF, quarantined: safeguards?.quarantine.clients.count ?? 0,
             rejectedByChannel: rejectedByChannel)
         } catch {
           throw .output(error)

@@ -8,8 +8,8 @@
 /// (ground truth per row), `reported_samples` (each row's FedAvg weight under the channel's
 /// policy), `flagged` (rows the chain rejected or gave zero weight), `quarantined` (clients
 /// quarantined before the round), `rejected_by_channel` (selected clients whose message the channel
-/// rejected this round; rules assume `f` less both), `defense` (the resolved chain) and the file
-/// names. `poisonlab aggregate DIR/round-NNNN.npy --defense CHAIN` reads the JSON next to the
+/// rejected this round; rules assume `f` less both), `defense` (the resolved chain), `default_f`
+/// (the `f` of rules that leave it unset: the scenario's malicious clients) and the file names. `poisonlab aggregate DIR/round-NNNN.npy --defense CHAIN` reads the JSON next to the
 /// matrix and reproduces the round's aggregate bit for bit for every rule that keeps no state
 /// across rounds.
 public enum UpdateExport {
@@ -21,8 +21,8 @@ public enum UpdateExport {
   /// Writes one round.
   static func write(
     directory: String, round: Int, seed: UInt64, updates: UpdateSet, ids: [Int], malicious: [Bool],
-    flagged: [Bool], server: [Float]?, aggregate: [Float], defense: JSONValue, quarantined: Int,
-    rejectedByChannel: Int = 0
+    flagged: [Bool], server: [Float]?, aggregate: [Float], defense: JSONValue, defaultF: Int,
+    quarantined: Int, rejectedByChannel: Int = 0
   ) throws(SinkError) {
     let base = stem(directory, round: round)
     let name = String(base.split(separator: "/").last ?? "")
@@ -52,6 +52,7 @@ public enum UpdateExport {
       JSONMember("quarantined", .number(Double(quarantined))),
       JSONMember("rejected_by_channel", .number(Double(rejectedByChannel))),
       JSONMember("defense", defense),
+      JSONMember("default_f", .number(Double(defaultF))),
       JSONMember("updates", .string(name + ".npy")),
       JSONMember("aggregate", .string(name + ".aggregate.npy")),
       JSONMember("server_update", server.map { _ in .string(name + ".server.npy") } ?? .null),
@@ -80,6 +81,8 @@ public enum UpdateExport {
     public var quarantined: Int
     /// Selected clients whose message the channel rejected that round.
     public var rejectedByChannel: Int
+    /// The `f` the run gave rules that left it unset (nil in exports older than the key).
+    public var defaultF: Int?
     /// The server update's path, when the round had one.
     public var serverUpdate: String?
   }
@@ -169,6 +172,6 @@ public enum UpdateExport {
     return Round(
       round: round, seed: seed, clients: clients, weights: weights,
       quarantined: try count("quarantined"), rejectedByChannel: try count("rejected_by_channel"),
-      serverUpdate: server)
+      defaultF: json["default_f"] == nil ? nil : try count("default_f"), serverUpdate: server)
   }
 }

@@ -109,6 +109,9 @@ public struct Scenario: Sendable {
   }
   /// The defense chain (federated: filters then one aggregator).
   public var defenses: [(defense: any Defense, path: JSONPath)]
+  /// The `f` of rules that leave it unset: the malicious clients of every attack group (and the
+  /// sybils that open enrolment lets in).
+  public var defaultF = 0
   /// Evaluate every this many rounds (and always on the last).
   public var evaluationEvery: Int
 

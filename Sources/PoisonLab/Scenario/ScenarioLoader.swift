@@ -291,15 +291,17 @@ public enum ScenarioLoader {
   ///   - value: a defense object or array.
   ///   - source: the name used in messages (e.g. `--defense`).
   ///   - updates: the number of updates it will receive (checks preconditions).
+  ///   - defaultF: the `f` of rules that leave it unset (an exported round's run's).
   /// - Returns: the chain and its resolved JSON.
   /// - Throws: `ScenarioErrors` listing every problem.
   public static func defenseChain(
-    _ value: JSONValue, source: String, updates: Int
+    _ value: JSONValue, source: String, updates: Int, defaultF: Int = 0
   ) throws(ScenarioErrors) -> (chain: DefenseChain, resolved: JSONValue) {
     var validator = SchemaValidator(federated: true)
     var context = ScenarioContext(federated: true, isImage: nil, classes: nil, shape: nil)
     context.clientsPerRound = updates
     context.clients = updates
+    context.maliciousClients = defaultF
     context.updatesAreRows = true
     let (defenses, json) = parseDefenses(
       value, at: JSONPath(components: [.key("defense")]), context: context, validator: &validator)
@@ -1006,6 +1008,7 @@ public enum ScenarioLoader {
       evaluationEvery: every,
       expectations: expectations, sweep: sweepAxes, resolved: .object(resolved))
     scenario.audit = audit
+    scenario.defaultF = context.maliciousClients
     scenario.sources = sources
     scenario.pipeline = pipeline
     return scenario

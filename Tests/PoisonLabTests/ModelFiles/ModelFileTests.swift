@@ -268,7 +268,9 @@ struct ModelFileCLITests {
 
 @Suite("Update export", .serialized)
 struct UpdateExportTests {
-  @Test("--save-updates then aggregate reproduces every stateless rule's aggregate bit for bit")
+  @Test(
+    "--save-updates then aggregate reproduces every stateless rule's aggregate bit for bit, from the resolved chain and from the scenario's block as written (f unset: the run's default_f)"
+  )
   func reproduce() throws {
     let base =
       #"{"name": "x", "seed": 8, "dataset": {"name": "synthetic", "classes": 3, "features": 10, "train_size": 600, "test_size": 150, "separation": 5}, "model": {"name": "mlp", "hidden": [6]}, "training": {"rounds": 3, "batch_size": 16}, "federation": {"clients": 12}, "attack": {"name": "ipm", "clients": 2}}"#
@@ -297,10 +299,45 @@ struct UpdateExportTests {
         let (c, _) = try ScenarioLoader.defenseChain(
           try JSONParser.parse(resolvedChain(stem)), source: "t", updates: matrix.shape[0])
         try compare(c, matrix, facts, expected, d.name, round)
+        #expect(facts.defaultF == 2)
+        let (written, _) = try ScenarioLoader.defenseChain(
+          try JSONParser.parse(chain), source: "t", updates: matrix.shape[0],
+          defaultF: try #require(facts.defaultF))
+        try compare(written, matrix, facts, expected, d.name + " as written", round)
       }
       checked += 1
     }
     #expect(checked == updateRules.count && checked == Registry.descriptors(.defenses).count - 5)
+  }
+
+  @Test(
+    "the aggregate command replays an exported dnc round from the scenario's block as written: f comes from the round's default_f, not 0"
+  )
+  func commandUsesTheRunsF() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let run = try CLI.run([
+      "run", "scenarios/regression/smoke-federated.json", "--format", "jsonl", "--no-expect",
+      "--set", #"defense={"name": "dnc"}"#, "--set", "training.rounds=1", "--save-updates",
+      dir.path,
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    let stem = UpdateExport.stem(dir.path, round: 1)
+    let facts = try #require(try UpdateExport.sidecar(of: stem + ".npy"))
+    #expect((facts.defaultF ?? 0) > 0)
+    let expected = try MatrixFile.read(stem + ".aggregate.npy").values
+    func replay(_ defense: String, _ output: String) throws -> [Float] {
+      let r = try CLI.run([
+        "aggregate", stem + ".npy", "--defense", defense, "--output", output, "--format", "json",
+      ])
+      #expect(r.status == 0, "\(r.stderr)")
+      return try MatrixFile.read(output).values
+    }
+    let asWritten = try replay(#"{"name": "dnc"}"#, dir.path + "/written.npy")
+    #expect(asWritten.map(\.bitPattern) == expected.map(\.bitPattern))
+    // f = 0 named explicitly is another rule: it removes fewer rows.
+    let zero = try replay(#"{"name": "dnc", "f": 0}"#, dir.path + "/zero.npy")
+    #expect(zero.map(\.bitPattern) != expected.map(\.bitPattern))
   }
 
   /// The resolved chain recorded in the round's JSON.

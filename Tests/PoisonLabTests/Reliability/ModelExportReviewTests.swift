@@ -144,7 +144,7 @@ struct ModelExportReviewTests {
       try UpdateExport.write(
         directory: out, round: 1, seed: 0, updates: updates, ids: [0, 1],
         malicious: [false, false], flagged: [false, false], server: nil, aggregate: [2, 3],
-        defense: .null, quarantined: 0)
+        defense: .null, defaultF: 0, quarantined: 0)
     }
     let left = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
     #expect(left == ["round-0001.json"], "\(left)")
