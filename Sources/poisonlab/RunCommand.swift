@@ -258,6 +258,7 @@ struct RunCommand: ParsableCommand {
       save: saveModel, initial: initModel, checkpointEvery: checkpointEvery,
       checkpointDirectory: checkpointDir)
     experiment.modelFiles.reservedSave = modelFile
+    if let warning = experiment.resumeWarning { Terminal.error("poisonlab: " + warning) }
     let summary: MetricRecord
     var rounds: [MetricRecord] = []
     func deliver(_ record: MetricRecord) throws(SinkError) {

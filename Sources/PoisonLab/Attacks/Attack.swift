@@ -1,5 +1,14 @@
 /// An attack plug-in (`attack.name`).
-public protocol Attack: Plugin {}
+public protocol Attack: Plugin {
+  /// What the attack carries from round to round that a model file does not hold (a run resumed
+  /// from a checkpoint starts without it), for the resume warning; nil when nothing.
+  var stateAcrossRounds: String? { get }
+}
+
+extension Attack {
+  /// Most attacks act on the round alone.
+  public var stateAcrossRounds: String? { nil }
+}
 
 /// An attack that poisons training data before training: `fraction` of the
 /// training set in centralized runs, `poison_fraction` of each malicious

@@ -69,6 +69,9 @@ public struct Backdoor: DataPoisoning {
   public let normBound: Double?
   /// Federated runs: the share of top coordinates of the last global update left out.
   public let maskFraction: Double?
+  public var stateAcrossRounds: String? {
+    maskFraction == nil ? nil : "the backdoor's mask_fraction reference (the last global update)"
+  }
   /// Federated runs: the malicious clients' local epochs.
   ///
   /// Bagdasaryan et al. train the attacker longer, with a smaller learning rate.

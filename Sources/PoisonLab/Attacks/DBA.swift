@@ -90,6 +90,8 @@ public struct DBA: DataPoisoning {
 
   public func probe(test: Dataset) -> AttackProbe? { backdoor.probe(test: test) }
 
+  public var stateAcrossRounds: String? { backdoor.stateAcrossRounds }
+
   public func check(against data: Dataset, at path: JSONPath) -> ScenarioError? {
     if let problem = backdoor.check(against: data, at: path) { return problem }
     return partsProblem(data.shape).map { ScenarioError(path.appending("parts"), $0) }

@@ -37,6 +37,7 @@ public struct Replay: ChannelAttack {
   public let reportedSamples: Int?
   /// Honest messages captured, by round.
   private var captured: [Int: [ChannelMessage]] = [:]
+  public var stateAcrossRounds: String? { "replay's captured messages" }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {

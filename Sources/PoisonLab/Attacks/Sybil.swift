@@ -37,6 +37,7 @@ public struct Sybil: ChannelAttack {
 
   /// Identities per round.
   public let identities: Int
+  public var stateAcrossRounds: String? { "the sybils' next free identity and enrolled keys" }
   /// The crafted update.
   let update: any UpdateAttack
   /// The count each identity reports (nil: the mean client's).

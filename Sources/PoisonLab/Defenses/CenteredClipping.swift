@@ -22,6 +22,9 @@ public struct CenteredClipping: Aggregator {
   public let tau: Double
   /// Iterations per round.
   public let iterations: Int
+  public var stateAcrossRounds: String? {
+    "centered-clipping's starting point (the last aggregate)"
+  }
 
   public init?(_ parameters: Parameters, context: ScenarioContext, validator: inout SchemaValidator)
   {

@@ -30,6 +30,11 @@ public protocol Defense: Plugin {
   /// Whether the rule weights updates by their reported sample counts
   /// (filters pass the weights on to the rules after them).
   static var readsWeights: Bool { get }
+
+  /// What the rule carries from round to round that a model file does not hold (a run resumed
+  /// from a checkpoint starts without it; `aggregate` cannot replay it from one round's file), or
+  /// nil when nothing.
+  var stateAcrossRounds: String? { get }
 }
 
 extension Defense {
@@ -45,6 +50,8 @@ extension Defense {
   public static var buildsPairwise: Bool { false }
   /// Most robust rules treat every update alike.
   public static var readsWeights: Bool { false }
+  /// Most rules see one round at a time.
+  public var stateAcrossRounds: String? { nil }
 }
 
 /// What a defense needs of the updates (see `channel.secure_aggregation`).

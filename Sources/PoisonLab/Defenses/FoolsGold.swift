@@ -46,6 +46,7 @@ public struct FoolsGold: Aggregator {
 
   /// Summed updates per client id, across rounds.
   private var history: [Int: [Float]] = [:]
+  public var stateAcrossRounds: String? { "foolsgold's history of each client's updates" }
   /// Divide the weighted sum by the weights' sum.
   public let averages: Bool
 

@@ -209,6 +209,38 @@ extension Experiment {
     return .resumes(round: round)
   }
 
+  /// What this run carries from round to round that a model file does not hold.
+  ///
+  /// The safeguards' state, stateful defenses and attacks, a centralized run's momentum. Empty
+  /// when the weights are the whole state.
+  public var stateNotInModelFiles: [String] {
+    var state: [String] = []
+    if !scenario.safeguards.isEmpty {
+      state.append(
+        "the safeguards' state (quarantined clients and their flags, the monitor's histories, "
+          + "the gate's last accepted accuracy, the models saved for a rollback)")
+    }
+    if scenario.federation == nil, scenario.training.optimizer.momentum != 0 {
+      state.append("the optimiser's momentum")
+    }
+    state += scenario.defenses.compactMap(\.defense.stateAcrossRounds)
+    state += scenario.attacks.compactMap(\.attack.stateAcrossRounds)
+    return state
+  }
+
+  /// The warning a run resumed from a checkpoint prints when its weights are not its whole state
+  /// (its rows then differ from the uninterrupted run's), or nil.
+  public var resumeWarning: String? {
+    guard case .resumes(let round) = initialModelState(), let path = modelFiles.initial else {
+      return nil
+    }
+    let state = stateNotInModelFiles
+    guard !state.isEmpty else { return nil }
+    return "warning: resuming after round \(round) of \(path); a model file holds only the "
+      + "weights, so these start empty: \(state.joined(separator: "; ")). The rows from round "
+      + "\(round + 1) on can differ from an uninterrupted run's."
+  }
+
   /// The rounds (a pipeline: cycles) this run will run: from round 1 (a
   /// pipeline: cycle 0), or after the round of an `--init-model` saved by
   /// this scenario and seed; nil when that file already holds the last.

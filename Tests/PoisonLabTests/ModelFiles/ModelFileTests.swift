@@ -185,6 +185,65 @@ struct ModelFileCLITests {
     #expect(Array(full.suffix(2)) == resumed)
   }
 
+  @Test(
+    "resuming a run whose state is more than its weights warns on stderr and names that state; a stateless resume does not warn"
+  )
+  func resumeWarning() throws {
+    let dir = TemporaryDirectory()
+    defer { dir.cleanup() }
+    let stateful = "scenarios/regression/safeguards-rollback.json"
+    let first = try CLI.run([
+      "run", stateful, "--format", "jsonl", "--no-expect", "--checkpoint-every", "4",
+      "--checkpoint-dir", dir.path,
+    ])
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect(!first.stderr.contains("warning: resuming"))
+    let resumed = try CLI.run([
+      "run", stateful, "--format", "jsonl", "--no-expect", "--init-model",
+      dir.path + "/round-0004.safetensors",
+    ])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("warning: resuming after round 4 of"))
+    #expect(resumed.stderr.contains("the safeguards' state"))
+    #expect(resumed.stderr.contains("the backdoor's") == false)
+    #expect(resumed.stderr.contains("The rows from round 5 on can differ"))
+    // The same scenario without safeguards resumes exactly: no warning.
+    try FileManager.default.createDirectory(
+      atPath: dir.path + "/plain", withIntermediateDirectories: false)
+    let plain = try CLI.run([
+      "run", stateful, "--format", "jsonl", "--no-expect", "--set", "safeguards=null",
+      "--checkpoint-every", "4", "--checkpoint-dir", dir.path + "/plain",
+    ])
+    #expect(plain.status == 0, "\(plain.stderr)")
+    let quiet = try CLI.run([
+      "run", stateful, "--format", "jsonl", "--no-expect", "--set", "safeguards=null",
+      "--init-model", dir.path + "/plain/round-0004.safetensors",
+    ])
+    #expect(quiet.status == 0, "\(quiet.stderr)")
+    #expect(!quiet.stderr.contains("warning"), "\(quiet.stderr)")
+  }
+
+  @Test("stateAcrossRounds names the stateful defenses and attacks, and the centralized momentum")
+  func statefulParts() throws {
+    let base =
+      #"{"name": "x", "dataset": {"name": "synthetic", "classes": 3, "features": 10, "train_size": 600, "test_size": 150}, "model": {"name": "mlp", "hidden": [6]}, "training": {"rounds": 3}, "federation": {"clients": 12}}"#
+    func state(_ overrides: [String]) throws -> [String] {
+      Experiment(scenario: try scenario(base, overrides: overrides), threads: 1)
+        .stateNotInModelFiles
+    }
+    #expect(try state([]).isEmpty)
+    #expect(try state([#"defense={"name": "foolsgold"}"#]).count == 1)
+    #expect(try state([#"defense={"name": "centered-clipping"}"#]).count == 1)
+    #expect(try state([#"attack={"name": "ipm", "clients": 2}"#]).isEmpty)
+    #expect(try state([#"attack={"name": "replay"}"#]).count == 1)
+    #expect(
+      try state([#"attack={"name": "sybil", "identities": 2, "update": {"name": "sign-flip"}}"#])
+        .count == 1)
+    #expect(
+      try state(["federation=null", "training.momentum=0.9"]) == ["the optimiser's momentum"])
+    #expect(try state(["federation=null"]).isEmpty)
+  }
+
   @Test("NumPy alone reads the saved MLP and reproduces poisonlab's test accuracy exactly")
   func numpyForward() throws {
     let dir = TemporaryDirectory()
@@ -275,7 +334,7 @@ struct UpdateExportTests {
     let base =
       #"{"name": "x", "seed": 8, "dataset": {"name": "synthetic", "classes": 3, "features": 10, "train_size": 600, "test_size": 150, "separation": 5}, "model": {"name": "mlp", "hidden": [6]}, "training": {"rounds": 3, "batch_size": 16}, "federation": {"clients": 12}, "attack": {"name": "ipm", "clients": 2}}"#
     // Rules that carry state from round to round cannot be replayed from one round's file.
-    let stateful: Set<String> = ["foolsgold", "centered-clipping"]
+    var stateful: Set<String> = []
     var checked = 0
     let updateRules = Registry.descriptors(.defenses).filter {
       !["sanitizer", "source filter"].contains(Registry.role(.defenses, $0.name))
@@ -289,6 +348,9 @@ struct UpdateExportTests {
       defer { dir.cleanup() }
       var experiment = Experiment(
         scenario: try scenario(base, overrides: ["defense=\(chain)"]), threads: 2)
+      if experiment.scenario.defenses.contains(where: { $0.defense.stateAcrossRounds != nil }) {
+        stateful.insert(d.name)
+      }
       experiment.updateExport = dir.path
       try experiment.run { _ in }
       for round in 1...3 where round == 1 || !stateful.contains(d.name) {
@@ -308,6 +370,7 @@ struct UpdateExportTests {
       checked += 1
     }
     #expect(checked == updateRules.count && checked == Registry.descriptors(.defenses).count - 5)
+    #expect(stateful == ["foolsgold", "centered-clipping"])
   }
 
   @Test(
