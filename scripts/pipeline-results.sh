@@ -44,7 +44,8 @@ for name in ["none", "provenance", "provenance-source", "provenance-500", "roni"
     s = r[-1]
     asr = " ".join(f"{x['attack_success']:.2f}" for x in rounds)
     print(f"  {name:17s} accuracy {s['accuracy']:.4f}  attack success per cycle: {asr}")
-    print(f"  {'':13s} source precision {s['source_detection_precision']} recall {s['source_detection_recall']}"
+    print(f"  {'':13s} flagged sources {s['flagged_sources']} precision {s['source_detection_precision']} recall {s['source_detection_recall']};"
+          f" deliveries precision {s['delivery_detection_precision']} recall {s['delivery_detection_recall']}"
           f"  sample precision {s['detection_precision']} recall {s['detection_recall']}")
 print("Breast-cancer label-flip pipeline, seeds 0-4 (mean ± std)")
 def ms(v):
@@ -54,6 +55,7 @@ def ms(v):
 for name in ["none", "gate-rollback", "provenance", "roni", "trusted-only"]:
     r = [x for x in rows(f"{out}/bc-{name}.jsonl") if x["type"] == "summary"]
     print(f"  {name:13s} accuracy {ms([x['accuracy'] for x in r])}  source precision {ms([x['source_detection_precision'] for x in r])}"
-          f"  recall {ms([x['source_detection_recall'] for x in r])}  rollbacks {[x['rollbacks'] for x in r]}"
+          f"  recall {ms([x['source_detection_recall'] for x in r])}  delivery precision {ms([x['delivery_detection_precision'] for x in r])}"
+          f"  recall {ms([x['delivery_detection_recall'] for x in r])}  rollbacks {[x['rollbacks'] for x in r]}"
           f"  gate rejected {[x['gate_rejected_rounds'] for x in r]}")
 PY

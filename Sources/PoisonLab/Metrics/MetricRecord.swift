@@ -119,12 +119,20 @@ public struct MetricRecord: Sendable, Equatable {
     public var safeguards: SafeguardTotals? = nil
     /// What the scenario's audit found (nil without an `audit` block).
     public var audit: AuditFindings? = nil
-    /// Pipelines with a source filter: rejected untrusted deliveries that
-    /// held poisoned samples / rejected deliveries (nil when undefined).
+    /// Pipelines with a source filter: the sources it rejected data of (any delivery), by name.
+    public var flaggedSources: [String]? = nil
+    /// Pipelines with a source filter: flagged sources the attack poisoned / flagged sources (nil
+    /// when none was flagged).
     public var sourceDetectionPrecision: Double? = nil
-    /// Pipelines with a source filter: rejected poisoned deliveries /
-    /// poisoned deliveries (nil when undefined).
+    /// Pipelines with a source filter: flagged sources the attack poisoned / sources it poisoned
+    /// (nil when it poisoned none).
     public var sourceDetectionRecall: Double? = nil
+    /// Pipelines with a source filter: rejected untrusted deliveries (a source's data in one
+    /// cycle) that held poisoned samples / rejected deliveries (nil when undefined).
+    public var deliveryDetectionPrecision: Double? = nil
+    /// Pipelines with a source filter: rejected poisoned deliveries / poisoned deliveries (nil
+    /// when undefined).
+    public var deliveryDetectionRecall: Double? = nil
   }
 
   /// Record type.
@@ -225,7 +233,8 @@ public struct MetricRecord: Sendable, Equatable {
     "recovery_rounds", "gate_rejected_rounds", "secure_aggregation_failed_rounds",
     "audit_false_rejection", "audit_false_acceptance", "audit_accuracy_after",
     "audit_attack_success_after", "audit_pruned", "audit_anomaly_index",
-    "source_detection_precision", "source_detection_recall",
+    "source_detection_precision", "source_detection_recall", "delivery_detection_precision",
+    "delivery_detection_recall",
   ]
 
   /// The value of a metric by name (nil when null or unknown).
@@ -267,6 +276,8 @@ public struct MetricRecord: Sendable, Equatable {
     case "audit_anomaly_index": return totals?.audit?.anomalyIndex
     case "source_detection_precision": return totals?.sourceDetectionPrecision
     case "source_detection_recall": return totals?.sourceDetectionRecall
+    case "delivery_detection_precision": return totals?.deliveryDetectionPrecision
+    case "delivery_detection_recall": return totals?.deliveryDetectionRecall
     default: return nil
     }
   }
@@ -289,7 +300,8 @@ public struct MetricRecord: Sendable, Equatable {
     "rejected_signature_total", "rejected_stale_total", "rejected_unknown_total",
     "rejected_duplicate_total", "honest_dropped_total", "secure_aggregation_failed_rounds",
     "first_alarm_round", "time_to_detect", "false_alarms", "rollbacks", "recovery_rounds",
-    "gate_rejected_rounds", "source_detection_precision", "source_detection_recall",
+    "gate_rejected_rounds", "flagged_sources", "source_detection_precision",
+    "source_detection_recall", "delivery_detection_precision", "delivery_detection_recall",
     "confusion_matrix", "audit",
     "audit_flagged_classes", "audit_detected", "audit_false_positive", "audit_mask_norms",
     "audit_anomaly_indices", "audit_anomaly_index", "audit_unreversed_classes", "audit_threshold",
@@ -381,8 +393,12 @@ public struct MetricRecord: Sendable, Equatable {
         JSONMember("rollbacks", count(totals.safeguards?.rollbacks)),
         JSONMember("recovery_rounds", count(totals.safeguards?.recoveryRounds)),
         JSONMember("gate_rejected_rounds", count(totals.safeguards?.rejectedRounds)),
+        JSONMember(
+          "flagged_sources", totals.flaggedSources.map { .array($0.map { .string($0) }) } ?? .null),
         JSONMember("source_detection_precision", number(totals.sourceDetectionPrecision)),
         JSONMember("source_detection_recall", number(totals.sourceDetectionRecall)),
+        JSONMember("delivery_detection_precision", number(totals.deliveryDetectionPrecision)),
+        JSONMember("delivery_detection_recall", number(totals.deliveryDetectionRecall)),
         JSONMember(
           "confusion_matrix",
           confusion.map { .array($0.map { .array($0.map { .number(Double($0)) }) }) } ?? .null),

@@ -208,6 +208,7 @@ struct PipelineRun: Runner {
     var deliveredPoisoned = 0
     var deliveriesFlagged = 0
     var flaggedPoisoned = 0
+    var flaggedSources = Set<Int>()
     var maliciousTotal = 0
     var flaggedTotal = 0
     var last: MetricRecord?
@@ -315,7 +316,8 @@ struct PipelineRun: Runner {
         throw .diverged(round: cycle, detail: "the model became NaN or infinite")
       }
 
-      // Detection: samples, and deliveries of the untrusted sources.
+      // Detection: samples, deliveries and sources.
+      flaggedSources.formUnion(screened.sources)
       let caught = rejected.filter { poisonedSet.contains($0) }.count
       for delivery in deliveries where !delivery.samples.isEmpty {
         let bad = delivery.samples.contains { poisonedSet.contains($0) }
@@ -345,10 +347,16 @@ struct PipelineRun: Runner {
       do { try emit(record) } catch { throw .output(error) }
     }
     let safeguardTotals = stage?.totals
+    let caughtSources = flaggedSources.intersection(poisonedSources).count
     let screening =
       filter == nil
       ? nil
       : (
+        sources: flaggedSources.sorted().map { sources[$0].name },
+        sourcePrecision: flaggedSources.isEmpty
+          ? nil : Double(caughtSources) / Double(flaggedSources.count),
+        sourceRecall: poisonedSources.isEmpty
+          ? nil : Double(caughtSources) / Double(poisonedSources.count),
         precision: deliveriesFlagged > 0
           ? Double(flaggedPoisoned) / Double(deliveriesFlagged) : nil,
         recall: deliveredPoisoned > 0 ? Double(flaggedPoisoned) / Double(deliveredPoisoned) : nil
@@ -361,8 +369,11 @@ struct PipelineRun: Runner {
     ) { totals in
       totals.safeguards = safeguardTotals
       if let screening {
-        totals.sourceDetectionPrecision = screening.precision
-        totals.sourceDetectionRecall = screening.recall
+        totals.flaggedSources = screening.sources
+        totals.sourceDetectionPrecision = screening.sourcePrecision
+        totals.sourceDetectionRecall = screening.sourceRecall
+        totals.deliveryDetectionPrecision = screening.precision
+        totals.deliveryDetectionRecall = screening.recall
       }
     }
   }

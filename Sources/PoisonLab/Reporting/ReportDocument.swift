@@ -232,6 +232,7 @@ extension Report {
     "validation_accuracy", "audit_false_rejection", "audit_false_acceptance",
     "audit_accuracy_after", "audit_attack_success_after", "audit_accuracy_before",
     "audit_attack_success_before", "source_detection_precision", "source_detection_recall",
+    "delivery_detection_precision", "delivery_detection_recall",
   ]
 
   /// The table's header.

@@ -98,11 +98,14 @@ public struct TableFormat: ParameterlessFormat {
         + "\(Self.fixed(s.bytesPerClient / 1e6, 3)) MB sent and \(Self.fixed(s.clientSeconds, 3)) s per client, "
         + "unmasking \(Self.fixed(s.serverSeconds, 3)) s\n"
     }
-    if totals.sourceDetectionPrecision != nil || totals.sourceDetectionRecall != nil {
+    if let flagged = totals.flaggedSources {
+      let rate = { (x: Double?) in x.map { Self.fixed($0, 3) } ?? "-" }
       text +=
-        "  sources: rejected deliveries precision "
-        + (totals.sourceDetectionPrecision.map { Self.fixed($0, 3) } ?? "-")
-        + ", recall " + (totals.sourceDetectionRecall.map { Self.fixed($0, 3) } ?? "-") + "\n"
+        "  sources flagged: " + (flagged.isEmpty ? "none" : flagged.joined(separator: ", "))
+        + " (precision \(rate(totals.sourceDetectionPrecision)), recall "
+        + "\(rate(totals.sourceDetectionRecall))); rejected deliveries: precision "
+        + "\(rate(totals.deliveryDetectionPrecision)), recall "
+        + "\(rate(totals.deliveryDetectionRecall))\n"
     }
     if let audit = totals.audit {
       // Every audit_* field the method measured, as JSON values.

@@ -135,8 +135,14 @@ struct PipelineBehaviourTests {
     let totals = try #require(g.totals)
     // Measured (seed 2): the flipped source is rejected in 6 of its 7
     // deliveries; an honest one twice (the impact test is noisy on 200 samples).
-    #expect((totals.sourceDetectionRecall ?? 0) >= 6.0 / 7 - 1e-12, "\(totals)")
-    #expect((totals.sourceDetectionPrecision ?? 0) >= 0.7, "\(totals)")
+    #expect((totals.deliveryDetectionRecall ?? 0) >= 6.0 / 7 - 1e-12, "\(totals)")
+    #expect((totals.deliveryDetectionPrecision ?? 0) >= 0.7, "\(totals)")
+    // Per source: the sources with any rejected delivery, read back from the rows' indices.
+    let names = ["own", "a", "b", "bad"]
+    let flagged = Set(guarded.compactMap(\.flaggedClients).joined()).sorted().map { names[$0] }
+    #expect(totals.flaggedSources == flagged && flagged.contains("bad"), "\(flagged)")
+    #expect(totals.sourceDetectionRecall == 1)
+    #expect(totals.sourceDetectionPrecision == 1 / Double(flagged.count))
     #expect(
       g.loss < summary.loss - 0.1 && g.accuracy >= summary.accuracy,
       "\(g.accuracy) vs \(summary.accuracy)")
@@ -145,8 +151,15 @@ struct PipelineBehaviourTests {
         ($0.flaggedClients ?? []).allSatisfy { [1, 2, 3].contains($0) }
       })
     let trusted = try #require(try run([#"defense={"name": "trusted-only"}"#]).last)
+    #expect(trusted.totals?.deliveryDetectionRecall == 1)
+    #expect(abs((trusted.totals?.deliveryDetectionPrecision ?? 0) - 1.0 / 3) < 1e-12)
+    // Every untrusted source is shut out: all three flagged, one of them poisoned.
+    #expect(trusted.totals?.flaggedSources == ["a", "b", "bad"])
     #expect(trusted.totals?.sourceDetectionRecall == 1)
     #expect(abs((trusted.totals?.sourceDetectionPrecision ?? 0) - 1.0 / 3) < 1e-12)
+    // Without a source filter there is nothing to score.
+    #expect(open.last?.totals?.flaggedSources == nil)
+    #expect(open.last?.totals?.sourceDetectionPrecision == nil)
   }
 
   @Test(
