@@ -50,7 +50,7 @@ let package = Package(
       exclude: [
         "Fixtures", "Attacks/line_search_reference.py", "Attacks/optimal_alie_reference.py",
         "Defenses/foolsgold_reference.py", "Defenses/geometric_median_reference.py",
-        "Privacy/varying_rate_reference.py",
+        "Privacy/varying_rate_reference.py", "Audit/strip_reference.py",
       ],
       swiftSettings: ownSettings
     ),

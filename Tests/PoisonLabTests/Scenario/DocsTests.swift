@@ -207,4 +207,18 @@ struct DocsTests {
     for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |"] { #expect(readme.contains(code)) }
     for d in Registry.descriptors(.datasets) { #expect(readme.contains("`\(d.name)`")) }
   }
+
+  @Test(
+    "every golden-generating script beside the tests is excluded from the test target (SwiftPM warns of unhandled files otherwise)"
+  )
+  func referenceScriptsExcluded() throws {
+    let package = try Self.read("Package.swift")
+    let tests = CLI.root.appendingPathComponent("Tests/PoisonLabTests").path
+    let scripts = (FileManager.default.enumerator(atPath: tests)?.allObjects as? [String] ?? [])
+      .filter { $0.hasSuffix(".py") && !$0.hasPrefix("Fixtures/") }
+    #expect(scripts.count >= 6)
+    for script in scripts {
+      #expect(package.contains("\"\(script)\""), "\(script) is not in Package.swift's exclude")
+    }
+  }
 }
