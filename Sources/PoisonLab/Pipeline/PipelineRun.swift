@@ -316,8 +316,15 @@ struct PipelineRun: Runner {
         throw .diverged(round: cycle, detail: "the model became NaN or infinite")
       }
 
-      // Detection: samples, deliveries and sources.
+      // Detection: samples, deliveries and sources, against everything poisoned: a trusted
+      // source is never screened, so its poisoned deliveries count as missed.
       flaggedSources.formUnion(screened.sources)
+      for source in trustedSources
+      where split.delivery(source, cycle: cycle, settings: settings).contains(where: {
+        poisonedSet.contains($0)
+      }) {
+        deliveredPoisoned += 1
+      }
       let caught = rejected.filter { poisonedSet.contains($0) }.count
       for delivery in deliveries where !delivery.samples.isEmpty {
         let bad = delivery.samples.contains { poisonedSet.contains($0) }

@@ -105,6 +105,25 @@ struct PipelineBehaviourTests {
   }
 
   @Test(
+    "the table's summary names the flagged sources and gives both detection figures; CSV lists the names"
+  )
+  func detectionOutputs() throws {
+    let scenario = "scenarios/regression/pipeline-provenance.json"
+    let table = try CLI.run(["run", scenario, "--format", "table"])
+    #expect(table.status == 0, "\(table.stderr)")
+    #expect(
+      table.stdout.contains(
+        "sources flagged: clinic-a, clinic-b, registry-c (precision 0.333, recall 1.000); "
+          + "rejected deliveries: precision 0.692, recall 1.000"), "\(table.stdout)")
+    let csv = try CLI.run(["run", scenario, "--format", "csv"])
+    let lines = csv.stdout.split(separator: "\n").map(String.init)
+    let header = try #require(lines.first).split(separator: ",").map(String.init)
+    let column = try #require(header.firstIndex(of: "flagged_sources"))
+    let summary = try #require(lines.last).split(separator: ",", omittingEmptySubsequences: false)
+    #expect(summary[column] == "clinic-a; clinic-b; registry-c")
+  }
+
+  @Test(
     "the impact tests fit their candidates in parallel: provenance and RONI give the same records on 1, 2 and 3 threads"
   )
   func impactThreads() throws {
@@ -157,6 +176,15 @@ struct PipelineBehaviourTests {
     #expect(trusted.totals?.flaggedSources == ["a", "b", "bad"])
     #expect(trusted.totals?.sourceDetectionRecall == 1)
     #expect(abs((trusted.totals?.sourceDetectionPrecision ?? 0) - 1.0 / 3) < 1e-12)
+    // A poisoned trusted source is never screened: it counts as missed.
+    let inside = try #require(
+      try run([
+        #"defense={"name": "trusted-only"}"#,
+        #"attack={"name": "label-flip", "sources": ["own"], "fraction": 1, "mapping": "random"}"#,
+      ]).last?.totals)
+    #expect(inside.flaggedSources == ["a", "b", "bad"])
+    #expect(inside.sourceDetectionPrecision == 0 && inside.sourceDetectionRecall == 0)
+    #expect(inside.deliveryDetectionPrecision == 0 && inside.deliveryDetectionRecall == 0)
     // Without a source filter there is nothing to score.
     #expect(open.last?.totals?.flaggedSources == nil)
     #expect(open.last?.totals?.sourceDetectionPrecision == nil)
