@@ -11,8 +11,8 @@ struct AggregateCommand: ParsableCommand {
       UPDATES is a 2-D matrix, one update per row: a NumPy .npy of float32 or float64 in C order, \
       or a CSV of numbers. --defense takes the same JSON as a scenario's defense (an object or a \
       chain); `f` defaults to 0, or beside a `run --save-updates` round to the run's default (its \
-      malicious clients), so the scenario's own defense block reproduces the round. The same code as the simulator runs: updates holding NaN or \
-      Inf are rejected first by robust rules. Prints which rows were rejected or given zero weight \
+      malicious clients), so the scenario's own defense block reproduces the round. The same code \
+      as the simulator runs: updates holding NaN or Inf are rejected first by robust rules. Prints which rows were rejected or given zero weight \
       and the per-row scores where the rule has them; --output writes the aggregate (.npy float32 \
       or .csv).
 
@@ -140,12 +140,24 @@ struct AggregateCommand: ParsableCommand {
     }
     var chain: DefenseChain
     let resolved: JSONValue
+    let sidecarName = UpdateExport.sidecarPath(of: updates) ?? ""
+    if replay.exported != nil, replay.exported?.defaultF == nil {
+      Terminal.error(
+        "poisonlab: note: \(sidecarName) has no default_f (written before poisonlab recorded it): "
+          + "rules that leave f unset get f = 0, which may not be the run's; give f in --defense "
+          + "to reproduce the round")
+    }
     do {
       (chain, resolved) = try ScenarioLoader.defenseChain(
         json, source: "--defense", updates: n + replay.excluded,
         defaultF: replay.exported?.defaultF ?? 0)
     } catch {
       Terminal.error(error.description)
+      if let f = replay.exported?.defaultF {
+        Terminal.error(
+          "poisonlab: note: rules that leave f unset got f = \(f), the run's default from "
+            + "\(sidecarName); give f in --defense to choose another")
+      }
       throw ExitCode(Exit.invalid)
     }
     // An input the chain would not use is a usage error, not a silent no-op.

@@ -231,9 +231,11 @@ extension Experiment {
   /// The warning a run resumed from a checkpoint prints when its weights are not its whole state
   /// (its rows then differ from the uninterrupted run's), or nil.
   public var resumeWarning: String? {
-    guard case .resumes(let round) = initialModelState(), let path = modelFiles.initial else {
-      return nil
-    }
+    // Only a run that will resume: pipelines refuse --init-model, and a file holding the last
+    // round is refused too.
+    guard scenario.pipeline == nil, case .resumes(let round) = initialModelState(),
+      roundsToRun != nil, let path = modelFiles.initial
+    else { return nil }
     let state = stateNotInModelFiles
     guard !state.isEmpty else { return nil }
     return "warning: resuming after round \(round) of \(path); a model file holds only the "

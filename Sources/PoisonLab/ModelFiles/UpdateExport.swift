@@ -9,9 +9,9 @@
 /// policy), `flagged` (rows the chain rejected or gave zero weight), `quarantined` (clients
 /// quarantined before the round), `rejected_by_channel` (selected clients whose message the channel
 /// rejected this round; rules assume `f` less both), `defense` (the resolved chain), `default_f`
-/// (the `f` of rules that leave it unset: the scenario's malicious clients) and the file names. `poisonlab aggregate DIR/round-NNNN.npy --defense CHAIN` reads the JSON next to the
-/// matrix and reproduces the round's aggregate bit for bit for every rule that keeps no state
-/// across rounds.
+/// (the `f` of rules that leave it unset: the scenario's malicious clients) and the file names.
+/// `poisonlab aggregate DIR/round-NNNN.npy --defense CHAIN` reads the JSON next to the matrix and
+/// reproduces the round's aggregate bit for bit for every rule that keeps no state across rounds.
 public enum UpdateExport {
   /// The stem of round `r`'s files in `directory`.
   public static func stem(_ directory: String, round: Int) -> String {
@@ -161,17 +161,18 @@ public enum UpdateExport {
       }
       server = folder + "/" + name
     }
-    func count(_ key: String) throws(DataError) -> Int {
+    func count(_ key: String, max: Int = 1_000_000) throws(DataError) -> Int {
       guard let value = json[key], value != .null else { return 0 }
-      guard case .number(let x) = value, let n = Int(exactly: x), (0...1_000_000).contains(n) else {
+      guard case .number(let x) = value, let n = Int(exactly: x), (0...max).contains(n) else {
         throw corrupt(
-          "its \"\(key)\" (\(value.serialized())) is not a whole number from 0 to 1000000")
+          "its \"\(key)\" (\(value.serialized())) is not a whole number from 0 to \(max)")
       }
       return n
     }
     return Round(
       round: round, seed: seed, clients: clients, weights: weights,
       quarantined: try count("quarantined"), rejectedByChannel: try count("rejected_by_channel"),
-      defaultF: json["default_f"] == nil ? nil : try count("default_f"), serverUpdate: server)
+      defaultF: json["default_f"].map { $0 == .null } ?? true
+        ? nil : try count("default_f", max: 100_000), serverUpdate: server)
   }
 }

@@ -194,10 +194,30 @@ struct ModelFileCLITests {
     let stateful = "scenarios/regression/safeguards-rollback.json"
     let first = try CLI.run([
       "run", stateful, "--format", "jsonl", "--no-expect", "--checkpoint-every", "4",
-      "--checkpoint-dir", dir.path,
+      "--checkpoint-dir", dir.path, "--save-model", dir.path + "/final.safetensors",
     ])
     #expect(first.status == 0, "\(first.stderr)")
     #expect(!first.stderr.contains("warning: resuming"))
+    // A file that already holds the last round is refused, without the warning.
+    let done = try CLI.run([
+      "run", stateful, "--format", "jsonl", "--no-expect", "--init-model",
+      dir.path + "/final.safetensors",
+    ])
+    #expect(done.status == 2 && done.stderr.contains("already holds round 10"), "\(done.stderr)")
+    #expect(!done.stderr.contains("warning"), "\(done.stderr)")
+    // So is --init-model on a pipeline, whose state (momentum) a file would not hold either.
+    let pipeline = "scenarios/regression/pipeline-provenance.json"
+    let saved = try CLI.run([
+      "run", pipeline, "--format", "jsonl", "--no-expect", "--set", "training.momentum=0.9",
+      "--save-model", dir.path + "/pipeline.safetensors",
+    ])
+    #expect(saved.status == 0, "\(saved.stderr)")
+    let again = try CLI.run([
+      "run", pipeline, "--format", "jsonl", "--no-expect", "--set", "training.momentum=0.9",
+      "--init-model", dir.path + "/pipeline.safetensors",
+    ])
+    #expect(again.status == 2 && again.stderr.contains("pipeline"), "\(again.stderr)")
+    #expect(!again.stderr.contains("warning"), "\(again.stderr)")
     let resumed = try CLI.run([
       "run", stateful, "--format", "jsonl", "--no-expect", "--init-model",
       dir.path + "/round-0004.safetensors",
@@ -232,16 +252,38 @@ struct ModelFileCLITests {
         .stateNotInModelFiles
     }
     #expect(try state([]).isEmpty)
-    #expect(try state([#"defense={"name": "foolsgold"}"#]).count == 1)
-    #expect(try state([#"defense={"name": "centered-clipping"}"#]).count == 1)
+    #expect(
+      try state([#"defense={"name": "foolsgold"}"#]) == [
+        "foolsgold's history of each client's updates"
+      ])
+    #expect(
+      try state([#"defense={"name": "centered-clipping"}"#]) == [
+        "centered-clipping's starting point (the last aggregate)"
+      ])
     #expect(try state([#"attack={"name": "ipm", "clients": 2}"#]).isEmpty)
-    #expect(try state([#"attack={"name": "replay"}"#]).count == 1)
+    #expect(try state([#"attack={"name": "replay"}"#]) == ["replay's captured messages"])
     #expect(
       try state([#"attack={"name": "sybil", "identities": 2, "update": {"name": "sign-flip"}}"#])
-        .count == 1)
+        == ["the sybils' next free identity and enrolled keys"])
     #expect(
       try state(["federation=null", "training.momentum=0.9"]) == ["the optimiser's momentum"])
     #expect(try state(["federation=null"]).isEmpty)
+    // A backdoor (and DBA, which finishes its updates the same way) is stateful only with a mask.
+    let images = ["dataset.shape=[8, 8, 1]", "dataset.features=null"]
+    let mask = "the backdoor's mask_fraction reference (the last global update)"
+    #expect(try state(images + [#"attack={"name": "backdoor", "clients": 1}"#]).isEmpty)
+    #expect(
+      try state(images + [#"attack={"name": "backdoor", "clients": 1, "mask_fraction": 0.5}"#])
+        == [mask])
+    #expect(
+      try state(images + [#"attack={"name": "dba", "clients": 2, "mask_fraction": 0.5}"#])
+        == [mask])
+    // Several at once, each named.
+    let both = try state([
+      #"defense={"name": "foolsgold"}"#,
+      #"safeguards={"monitor": {"signals": ["update_norm"], "window": 3}}"#, "training.rounds=5",
+    ])
+    #expect(both.count == 2 && both[0].hasPrefix("the safeguards' state"), "\(both)")
   }
 
   @Test("NumPy alone reads the saved MLP and reproduces poisonlab's test accuracy exactly")
@@ -401,6 +443,26 @@ struct UpdateExportTests {
     // f = 0 named explicitly is another rule: it removes fewer rows.
     let zero = try replay(#"{"name": "dnc", "f": 0}"#, dir.path + "/zero.npy")
     #expect(zero.map(\.bitPattern) != expected.map(\.bitPattern))
+    // An export written before default_f: f = 0, and a note says so.
+    let text = try String(contentsOfFile: stem + ".json", encoding: .utf8)
+    guard case .object(let members) = try JSONParser.parse(text) else {
+      Issue.record("not an object")
+      return
+    }
+    func write(_ members: [JSONMember]) throws {
+      try JSONValue.object(members).serialized().write(
+        toFile: stem + ".json", atomically: true, encoding: .utf8)
+    }
+    try write(members.filter { $0.key != "default_f" })
+    let old = try CLI.run([
+      "aggregate", stem + ".npy", "--defense", #"{"name": "dnc"}"#, "--format", "json",
+    ])
+    #expect(old.status == 0 && old.stderr.contains("has no default_f"), "\(old.stderr)")
+    // One beyond what f may be is a corrupt file, named.
+    try write(
+      members.map { $0.key == "default_f" ? JSONMember("default_f", .number(1_000_000)) : $0 })
+    let huge = try CLI.run(["aggregate", stem + ".npy", "--defense", "dnc"])
+    #expect(huge.status == 3 && huge.stderr.contains("from 0 to 100000"), "\(huge.stderr)")
   }
 
   /// The resolved chain recorded in the round's JSON.
