@@ -43,7 +43,8 @@ for name in ["none", "provenance", "provenance-source", "provenance-500", "roni"
     rounds = [x for x in r if x["type"] == "round"]
     s = r[-1]
     asr = " ".join(f"{x['attack_success']:.2f}" for x in rounds)
-    print(f"  {name:17s} accuracy {s['accuracy']:.4f}  attack success per cycle: {asr}")
+    print(f"  {name:17s} accuracy {s['accuracy']:.4f}  final attack success {s['attack_success']:.4f}"
+          f"  attack success per cycle: {asr}")
     print(f"  {'':13s} flagged sources {s['flagged_sources']} precision {s['source_detection_precision']} recall {s['source_detection_recall']};"
           f" deliveries precision {s['delivery_detection_precision']} recall {s['delivery_detection_recall']}"
           f"  sample precision {s['detection_precision']} recall {s['detection_recall']}")
