@@ -189,8 +189,7 @@ enum Safetensors {
         shape.append(n)
       }
       guard case .number(let b) = offsets[0], case .number(let e) = offsets[1],
-        let begin = Int(exactly: b), let end = Int(exactly: e), begin >= 0, begin <= end,
-        end <= bytes.count
+        let begin = Int(exactly: b), let end = Int(exactly: e), begin >= 0, begin <= end
       else { throw corrupt("tensor \(member.key) has invalid data_offsets") }
       var count = 1
       for n in shape {
@@ -215,10 +214,17 @@ enum Safetensors {
       }
       expected = entry.end
     }
-    guard expected <= bytes.count - headerEnd, headerEnd + expected == bytes.count else {
+    // Bounds are checked here, once the offsets are known to tile the data: reading a tensor
+    // never leaves the file.
+    let held = bytes.count - headerEnd
+    guard expected <= held else {
       throw corrupt(
-        "holds \(bytes.count - headerEnd) bytes of tensor data but its header describes \(expected) (truncated or padded)"
+        "is truncated: its header describes \(expected) bytes of tensor data, the file holds \(held)"
       )
+    }
+    guard expected == held else {
+      throw corrupt(
+        "holds \(held) bytes of tensor data but its header describes \(expected) (padded)")
     }
     let tensors = entries.map { entry -> Tensor in
       var values = [Float](repeating: 0, count: (entry.end - entry.begin) / 4)

@@ -45,7 +45,16 @@ struct SafetensorsTests {
       }
     }
     #expect(reason(good) == nil)
-    #expect(reason(Array(good.dropLast())).map { $0.contains("truncated or padded") } == true)
+    #expect(
+      reason(Array(good.dropLast())).map {
+        $0.contains("is truncated: its header describes 12 bytes of tensor data, the file holds 11")
+      } == true)
+    // Cut inside the first tensor's data, and padded: both named, with both sizes.
+    let headerEnd = 8 + Int(good[0])
+    #expect(
+      reason(Array(good.prefix(headerEnd + 4))).map { $0.contains("the file holds 4") } == true)
+    #expect(
+      reason(good + [0]).map { $0.contains("holds 13 bytes") && $0.contains("(padded)") } == true)
     #expect(reason([1, 2, 3]).map { $0.contains("8-byte header length") } == true)
     var long = good
     long[0] = 0xFF
