@@ -12,9 +12,9 @@ struct AggregateCommand: ParsableCommand {
       or a CSV of numbers. --defense takes the same JSON as a scenario's defense (an object or a \
       chain); `f` defaults to 0, or beside a `run --save-updates` round to the run's default (its \
       malicious clients), so the scenario's own defense block reproduces the round. The same code \
-      as the simulator runs: updates holding NaN or Inf are rejected first by robust rules. Prints which rows were rejected or given zero weight \
-      and the per-row scores where the rule has them; --output writes the aggregate (.npy float32 \
-      or .csv).
+      as the simulator runs: updates holding NaN or Inf are rejected first by robust rules. Prints \
+      which rows were rejected or given zero weight and the per-row scores where the rule has \
+      them; --output writes the aggregate (.npy float32 or .csv).
 
       Exit codes: 0 ok; 2 invalid --defense or usage, an `f` or `m` the number of rows does not \
       allow included; 3 unreadable or malformed files, or a rule that cannot run on these rows \
@@ -134,8 +134,7 @@ struct AggregateCommand: ParsableCommand {
         "round \(exported.round) of a --save-updates export: weights, client ids, seed, round and "
           + "the \(exported.quarantined) client(s) quarantined and \(exported.rejectedByChannel) "
           + "whose message the channel rejected (rules assume f less them) from its .json"
-          + (replay.exported?.defaultF.map { ", and f = \($0) where the defense leaves it unset" }
-            ?? "")
+          + (exported.defaultF.map { ", and f = \($0) where the defense leaves it unset" } ?? "")
       )
     }
     var chain: DefenseChain

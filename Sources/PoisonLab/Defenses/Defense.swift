@@ -222,9 +222,12 @@ public struct DefenseError: Error, Equatable, Sendable, CustomStringConvertible 
   public var description: String { "\(defense): \(message)" }
 }
 
+/// The largest `f` a rule may assume.
+let maxByzantine = 100_000
+
 /// The `f` key: Byzantine updates a rule assumes.
 let byzantineSpec = ParameterSpec(
-  "f", .integer(min: 0, max: 100_000),
+  "f", .integer(min: 0, max: maxByzantine),
   doc: "Byzantine updates assumed (default: the scenario's malicious clients)")
 
 /// Reads `f`, checking a precondition `n > bound(f)` against the clients per round when known.

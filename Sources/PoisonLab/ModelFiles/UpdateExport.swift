@@ -169,10 +169,12 @@ public enum UpdateExport {
       }
       return n
     }
+    // Absent (an export older than the key) or null: unknown, which is not f = 0.
+    let defaultF =
+      (json["default_f"] ?? .null) == .null ? nil : try count("default_f", max: maxByzantine)
     return Round(
       round: round, seed: seed, clients: clients, weights: weights,
       quarantined: try count("quarantined"), rejectedByChannel: try count("rejected_by_channel"),
-      defaultF: json["default_f"].map { $0 == .null } ?? true
-        ? nil : try count("default_f", max: 100_000), serverUpdate: server)
+      defaultF: defaultF, serverUpdate: server)
   }
 }

@@ -224,9 +224,10 @@ struct PipelineRun: Runner {
           DefenseError(
             "quarantine", "every source is shut out; nothing is left to train on"))
       }
-      let trustedNew = trustedSources.flatMap {
+      let trustedDeliveries = trustedSources.map {
         split.delivery($0, cycle: cycle, settings: settings)
       }
+      let trustedNew = Array(trustedDeliveries.joined())
       let deliveries = untrustedSources.filter { !shut.contains($0) }.map {
         (source: $0, samples: split.delivery($0, cycle: cycle, settings: settings))
       }
@@ -319,12 +320,9 @@ struct PipelineRun: Runner {
       // Detection: samples, deliveries and sources, against everything poisoned: a trusted
       // source is never screened, so its poisoned deliveries count as missed.
       flaggedSources.formUnion(screened.sources)
-      for source in trustedSources
-      where split.delivery(source, cycle: cycle, settings: settings).contains(where: {
-        poisonedSet.contains($0)
-      }) {
-        deliveredPoisoned += 1
-      }
+      deliveredPoisoned +=
+        trustedDeliveries.filter { $0.contains(where: poisonedSet.contains) }
+        .count
       let caught = rejected.filter { poisonedSet.contains($0) }.count
       for delivery in deliveries where !delivery.samples.isEmpty {
         let bad = delivery.samples.contains { poisonedSet.contains($0) }
